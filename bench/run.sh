@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# Loopback HTTP benchmark: a bare libmicrohttpd hello-world (the ceiling of our stack) against
+# cardshop, driven by wrk. Prints one table row per scenario: req/s, p99, ratio to the ceiling.
+# Usage: bench/run.sh   (or `make bench`). Needs build/cardshop and wrk (scripts/deps.sh bench).
+# Knobs: BENCH_SECONDS (5), BENCH_THREADS (2), BENCH_CONNECTIONS (64), CARDSHOP_BIN,
+#        BENCH_KEEP=1 keeps the temp dir (config, database, server logs) for a look afterwards.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_DIR="$REPO/bench"
+CARDSHOP=${CARDSHOP_BIN:-$REPO/build/cardshop}
+HELLO="$REPO/build/bench/hello"
+DURATION=${BENCH_SECONDS:-5}
+WRK_THREADS=${BENCH_THREADS:-2}
+WRK_CONNS=${BENCH_CONNECTIONS:-64}
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/cardshop-bench.XXXXXX")
+SERVER_PIDS=()
+ROWS=()        # "name|req/s|p99|notes", printed by print_table
+CEILING_RPS="" # req/s of the hello server, measured first in this run
+
+die() {
+	echo "bench: $*" >&2
+	exit 1
+}
+
+# ---- servers ------------------------------------------------------------------------------------
+
+stop_servers() {
+	local pid i
+	for pid in "${SERVER_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || continue
+		for ((i = 0; i < 50; i++)); do # up to 5 s of graceful shutdown, then SIGKILL
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	SERVER_PIDS=()
+}
+
+cleanup() {
+	stop_servers
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then
+		echo "bench: kept $TMP" >&2
+	else
+		rm -rf "$TMP"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() {
+	if command -v python3 >/dev/null 2>&1; then
+		python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	else
+		shuf -i 20000-60999 -n 1
+	fi
+}
+
+# http_status PORT PATH: prints the HTTP status code of a GET, or fails if nothing answers.
+http_status() {
+	(
+		exec 3<>"/dev/tcp/127.0.0.1/$1"
+		printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$2" >&3
+		read -r line <&3 # "HTTP/1.1 200 OK"
+		line=${line#* }
+		echo "${line%% *}"
+	) 2>/dev/null
+}
+
+# wait_ready PID PORT PATH LOG: waits (10 s at most) for a 200 on PATH while PID is alive.
+wait_ready() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$1" 2>/dev/null || { tail -n 20 "$4" >&2; die "server on port $2 exited"; }
+		[ "$(http_status "$2" "$3" || true)" = 200 ] && return 0
+		sleep 0.1
+	done
+	tail -n 20 "$4" >&2
+	die "server on port $2 did not answer 200 on $3 within 10 s"
+}
+
+build_hello() {
+	mkdir -p "$(dirname "$HELLO")"
+	# shellcheck disable=SC2046 # pkg-config output is meant to be split
+	cc -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+		-Wmissing-prototypes -Wpointer-arith -Wcast-qual -O2 -o "$HELLO" "$BENCH_DIR/hello.c" \
+		$(pkg-config --cflags --libs libmicrohttpd)
+}
+
+start_hello() {
+	HELLO_PORT=$(free_port)
+	"$HELLO" "$HELLO_PORT" >"$TMP/hello.log" 2>&1 &
+	SERVER_PIDS+=($!)
+	wait_ready "$!" "$HELLO_PORT" / "$TMP/hello.log"
+}
+
+# All of cardshop's traffic here comes from 127.0.0.1, so the per-IP connection limit is raised
+# to the wrk connection count (the default, 64, would refuse connections beyond it).
+write_config() {
+	CFG="$TMP/cardshop.ini"
+	cat >"$CFG" <<-EOF
+		[server]
+		listen = 127.0.0.1
+		port = $SHOP_PORT
+		threads = 0
+		base_url = http://127.0.0.1:$SHOP_PORT
+		static_dir = $REPO/static
+		log_level = warn
+		per_ip_connections = $((WRK_CONNS > 64 ? WRK_CONNS : 64))
+
+		[database]
+		path = $TMP/cardshop.db
+
+		[security]
+		secret_file = $TMP/secret.key
+	EOF
+}
+
+start_cardshop() {
+	SHOP_PORT=$(free_port)
+	SHOP="http://127.0.0.1:$SHOP_PORT"
+	write_config
+	"$CARDSHOP" --config "$CFG" migrate >"$TMP/migrate.log" 2>&1 ||
+		{ cat "$TMP/migrate.log" >&2; die "cardshop migrate failed"; }
+	"$CARDSHOP" --config "$CFG" serve >"$TMP/cardshop.log" 2>&1 &
+	SERVER_PIDS+=($!)
+	wait_ready "$!" "$SHOP_PORT" /healthz "$TMP/cardshop.log"
+}
+
+# ---- scenarios ----------------------------------------------------------------------------------
+
+# wrk_field FILE: extracts "req/s|p99|notes" from one wrk --latency report.
+wrk_field() {
+	awk '
+		/^Requests\/sec:/ { rps = $2 }
+		$1 == "99%" { p99 = $2 }
+		/Non-2xx or 3xx responses:/ { notes = notes "non-2xx " $NF "; " }
+		/Socket errors:/ { sub(/.*Socket errors: /, ""); notes = notes "socket errors " $0 "; " }
+		END { sub(/; $/, "", notes); printf "%s|%s|%s\n", rps, p99, notes }
+	' "$1"
+}
+
+# wrk_scenario NAME URL [LUA_SCRIPT]: one wrk run against URL; adds a row to the table.
+# The first scenario run is taken as the ceiling the ratio column divides by.
+wrk_scenario() {
+	local name=$1 url=$2 out="$TMP/wrk-${1//[^A-Za-z0-9_.-]/_}.txt"
+	local args=(-t"$WRK_THREADS" -c"$WRK_CONNS" -d"${DURATION}s" --latency)
+	[ $# -ge 3 ] && args+=(-s "$3")
+	echo "bench: $name: wrk ${args[*]} $url" >&2
+	wrk "${args[@]}" "$url" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed for $name"; }
+	local row
+	row=$(wrk_field "$out")
+	[ -n "${row%%|*}" ] || { cat "$out" >&2; die "no Requests/sec in wrk output for $name"; }
+	[ -n "$CEILING_RPS" ] || CEILING_RPS=${row%%|*}
+	ROWS+=("$name|$row")
+}
+
+# timed_step NAME COUNT CMD...: times a one-off command that processes COUNT items (e.g. a key
+# import) and adds a row with items/s in the req/s column, the elapsed time in the notes.
+timed_step() {
+	local name=$1 count=$2 start end
+	shift 2
+	echo "bench: $name: $*" >&2
+	start=$(date +%s.%N)
+	"$@" >"$TMP/step-${name//[^A-Za-z0-9_.-]/_}.log" 2>&1 || die "$name failed: $*"
+	end=$(date +%s.%N)
+	ROWS+=("$(awk -v n="$name" -v c="$count" -v s="$start" -v e="$end" \
+		'BEGIN { printf "%s|%.2f||%d items in %.3f s (no ratio)", n, c / (e - s), c, e - s }')")
+}
+
+print_table() {
+	printf '\n%-24s %12s %10s %9s  %s\n' scenario req/s p99 vs-hello notes
+	local row
+	for row in "${ROWS[@]}"; do
+		IFS='|' read -r name rps p99 notes <<<"$row"
+		local ratio=-
+		if [ -n "$p99" ] && [ -n "$CEILING_RPS" ]; then
+			ratio=$(awk -v a="$rps" -v b="$CEILING_RPS" 'BEGIN { printf "%.2fx", a / b }')
+		fi
+		printf '%-24s %12s %10s %9s  %s\n' "$name" "$rps" "${p99:--}" "$ratio" "$notes"
+	done
+	printf '\n(wrk -t%s -c%s -d%ss on loopback, %s cores; vs-hello = req/s / hello req/s)\n' \
+		"$WRK_THREADS" "$WRK_CONNS" "$DURATION" "$(nproc)"
+}
+
+# ---- main ---------------------------------------------------------------------------------------
+
+command -v wrk >/dev/null 2>&1 || die "wrk not found (run: scripts/deps.sh bench)"
+[ -x "$CARDSHOP" ] || die "$CARDSHOP not found (run: make build/cardshop)"
+build_hello
+start_hello
+start_cardshop
+
+wrk_scenario "hello (ceiling)" "http://127.0.0.1:$HELLO_PORT/" # must stay first: the ratio base
+wrk_scenario "cardshop /healthz" "$SHOP/healthz"
+wrk_scenario "cardshop / (static)" "$SHOP/"
+
+# ---- hook: later scenarios go here --------------------------------------------------------------
+# Each call adds a table row. Available: $SHOP (cardshop base URL), $CARDSHOP, $CFG (its config),
+# $TMP (scratch dir, removed on exit), $BENCH_DIR. Keep Lua scripts in bench/, only when a plain
+# GET cannot express the scenario. Planned, for example:
+#   timed_step "key import 10k" 10000 "$CARDSHOP" --config "$CFG" ...   # card-key import timing
+#   wrk_scenario "purchase" "$SHOP/" "$BENCH_DIR/purchase.lua"         # full purchase flow
+# ---- end of hook --------------------------------------------------------------------------------
+
+print_table

@@ -1,0 +1,62 @@
+/* SQLite access: one connection per thread, cached statements, the single write seam,
+ * migrations and online backup. Only db/ and shop/ (and jobs/ through shop/) use SQL. */
+#ifndef CARDSHOP_DB_H
+#define CARDSHOP_DB_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct migration {
+	int version;
+	const char *name;
+	const char *sql;
+};
+
+/* Migrations compiled into the binary from migrations/NNNN_*.sql. */
+extern const struct migration db_migrations[];
+extern const size_t db_migrations_count;
+
+/* Remembers where the database lives; connections open lazily per thread. Creates the parent
+ * folder if missing. 0 on success, -1 with a message in err. */
+int db_init(const char *path, int busy_timeout_ms, char *err, size_t errlen);
+/* Closes every connection; call once no thread uses the database any more. */
+void db_shutdown(void);
+
+/* This thread's connection, opened on first use; NULL (logged) when it cannot be opened. */
+sqlite3 *db_conn(void);
+/* A prepared statement for sql from this thread's cache, reset with no bindings. sql must be a
+ * string with static storage: its address is the cache key. NULL (logged) on error. */
+sqlite3_stmt *db_stmt(const char *sql);
+/* Resets every cached statement of this thread, ending any read snapshot they hold. Called
+ * after each request and job. */
+void db_release(void);
+
+/* Runs fn inside BEGIN IMMEDIATE. fn returns 0 to commit, anything else to roll back; db_write
+ * returns fn's value, or DB_FAILED when the transaction itself could not begin or commit. */
+#define DB_FAILED (-1000)
+typedef int (*db_write_fn)(sqlite3 *db, void *ctx);
+int db_write(db_write_fn fn, void *ctx);
+
+/* Applies the embedded migrations not yet recorded, each in its own transaction. Returns the
+ * number applied, or -1 (logged, database unchanged by the failing one). */
+int db_migrate(void);
+int db_migrate_list(const struct migration *list, size_t count);
+/* 1 when every embedded migration is recorded, 0 otherwise, -1 on error. */
+int db_is_migrated(void);
+
+/* Consistent online copy to dest: written to dest.tmp, integrity-checked, then renamed. */
+int db_backup(const char *dest, char *err, size_t errlen);
+
+/* Binding helpers by parameter name (":name"); a missing name is a programming error. */
+void db_bind_text(sqlite3_stmt *st, const char *name, const char *value);
+void db_bind_textn(sqlite3_stmt *st, const char *name, const char *value, size_t n);
+void db_bind_int(sqlite3_stmt *st, const char *name, int64_t value);
+void db_bind_blob(sqlite3_stmt *st, const char *name, const void *data, size_t n);
+void db_bind_null(sqlite3_stmt *st, const char *name);
+/* Column text that is never NULL ("" instead). */
+const char *db_col_text(sqlite3_stmt *st, int col);
+/* Logs the connection's last error with a context message; returns -1 for convenience. */
+int db_log_error(const char *what);
+
+#endif

@@ -1,0 +1,84 @@
+/* HTTP core on libmicrohttpd: server lifecycle, router, request access, replies.
+ * Only http/ and api/ include this header. */
+#ifndef CARDSHOP_HTTP_H
+#define CARDSHOP_HTTP_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cardshop/config.h"
+
+struct http_req;
+typedef void (*http_handler)(struct http_req *req);
+
+enum http_body_limit { HTTP_BODY_DEFAULT = 0, HTTP_BODY_UPLOAD = 1 };
+
+struct http_route {
+	const char *method;  /* "GET" also answers HEAD */
+	const char *pattern; /* "/api/products/{id}": {name} captures one path segment */
+	http_handler fn;
+	enum http_body_limit limit;
+};
+
+/* A decoded name=value list (query string or urlencoded form). */
+struct http_kv {
+	char *name;
+	char *value;
+};
+struct http_kvlist {
+	struct http_kv *items;
+	size_t count;
+};
+
+/* Starts the daemon on cfg's address with routes (kept by reference). 0 or -1 (logged). */
+int http_server_start(const struct config *cfg, const struct http_route *routes, size_t nroutes);
+/* Stops accepting, lets in-flight requests finish for up to grace_ms, then stops. */
+void http_server_stop(int grace_ms);
+
+/* Request access. Strings belong to the request and live until it completes. */
+const char *http_method(const struct http_req *req);
+const char *http_path(const struct http_req *req);
+const char *http_req_id(const struct http_req *req);
+const char *http_client_ip(const struct http_req *req);
+const char *http_param(const struct http_req *req, const char *name);
+const char *http_header(const struct http_req *req, const char *name);
+const char *http_cookie(const struct http_req *req, const char *name);
+const char *http_body(const struct http_req *req, size_t *len);
+const struct http_kvlist *http_query(struct http_req *req); /* NULL: malformed (400 sent) */
+const char *http_query_get(struct http_req *req, const char *name);
+/* The urlencoded body; NULL after replying 400/415 when it is not one. */
+const struct http_kvlist *http_form(struct http_req *req);
+/* The JSON object body; NULL after replying 400/415 when it is not one. Borrowed reference. */
+json_t *http_json(struct http_req *req);
+int http_is_https(const struct http_req *req);
+const struct config *http_config(const struct http_req *req);
+
+/* Request-scoped memory: freed when the request completes. */
+void *http_alloc(struct http_req *req, size_t n);
+char *http_strdup(struct http_req *req, const char *s);
+/* Per-request slot for the api layer (e.g. the admin session); freed with free_fn at the end. */
+void http_set_user(struct http_req *req, void *data, void (*free_fn)(void *));
+void *http_user(const struct http_req *req);
+
+/* Replies: the first one wins, later calls are ignored. */
+void http_reply_json(struct http_req *req, unsigned status, json_t *body); /* steals body */
+void http_reply_error(struct http_req *req, unsigned status, const char *code, const char *message);
+void http_reply_text(struct http_req *req, unsigned status, const char *content_type,
+		     const char *text, size_t len);
+void http_reply_redirect(struct http_req *req, unsigned status, const char *location);
+int http_replied(const struct http_req *req);
+/* Extra headers on whatever reply is sent. */
+void http_add_header(struct http_req *req, const char *name, const char *value);
+
+/* kv helpers */
+int http_kv_parse(const char *s, size_t len, struct http_kvlist *out); /* -1 when malformed */
+const char *http_kv_get(const struct http_kvlist *list, const char *name);
+void http_kv_free(struct http_kvlist *list);
+/* Percent-decoding of a path; -1 on NUL, bad escape. Result is malloc'd. */
+int http_url_decode(const char *s, size_t len, int plus_is_space, char **out, size_t *outlen);
+
+/* Trusted proxies and address matching, for the client IP. */
+int http_addr_in_list(const char *ip, const char *list);
+
+#endif

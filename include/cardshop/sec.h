@@ -1,0 +1,57 @@
+/* Security primitives on OpenSSL and libargon2: randomness, tokens, constant-time compare,
+ * the instance secret and keys derived from it, AES-256-GCM, HMAC, password hashing, rate
+ * limits. No function here logs a secret. */
+#ifndef CARDSHOP_SEC_H
+#define CARDSHOP_SEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Loads the 32-byte instance secret from path (hex, one line), creating it with mode 0600
+ * (and its folder) when missing. Derives the sub-keys with HKDF-SHA256. -1 with message. */
+int sec_init(const char *secret_file, char *err, size_t errlen);
+/* For tests: derive from a given 32-byte secret instead of a file. */
+void sec_init_with(const unsigned char secret[32]);
+
+/* Cryptographically random bytes; aborts if the CSPRNG fails. */
+void sec_random(void *out, size_t n);
+/* nbytes random bytes as lower-case hex into out (needs 2*nbytes+1). */
+void sec_random_hex(char *out, size_t nbytes);
+/* Lower-case hex of data into out (needs 2*n+1). */
+void sec_hex(const unsigned char *data, size_t n, char *out);
+
+/* Constant-time equality of two byte strings (lengths are compared too, without early exit
+ * on content). */
+int sec_equal(const void *a, size_t alen, const void *b, size_t blen);
+int sec_streq(const char *a, const char *b);
+
+void sec_sha256(const void *data, size_t n, unsigned char out[32]);
+/* HMAC-SHA256 with an explicit key. */
+void sec_hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,
+		     unsigned char out[32]);
+/* HMAC-SHA256 with the instance's derived lookup key (duplicate detection of card keys). */
+void sec_lookup_hash(const void *data, size_t n, unsigned char out[32]);
+/* A derived, unforgeable token for a name (e.g. an order number): 32 hex chars + NUL. */
+void sec_derive_token(const char *purpose, const char *name, char out[33]);
+/* MD5 as lower-case hex (EPay's signature scheme). */
+void sec_md5_hex(const void *data, size_t n, char out[33]);
+
+/* AES-256-GCM with the instance's data key. Output: 12-byte nonce | ciphertext | 16-byte tag,
+ * malloc'd, length in *outlen. Decrypt returns -1 when the tag does not verify. */
+#define SEC_AEAD_OVERHEAD 28
+unsigned char *sec_encrypt(const void *plain, size_t n, size_t *outlen);
+int sec_decrypt(const unsigned char *box, size_t n, char **plain, size_t *plainlen);
+
+/* argon2id password hashing (OWASP: m=19 MiB, t=2, p=1), PHC string format. */
+char *sec_password_hash(const char *password); /* malloc'd */
+int sec_password_verify(const char *hash, const char *password); /* 1 ok, 0 no */
+
+/* Fixed-window rate limiter keyed by (bucket, key): allows `limit` hits per `window` seconds.
+ * Returns 0 when allowed, otherwise the seconds until the window ends. Thread-safe. */
+int64_t sec_rate_hit(const char *bucket, const char *key, int64_t limit, int64_t window);
+/* Counts without consuming: the seconds to wait if over the limit, else 0. */
+int64_t sec_rate_check(const char *bucket, const char *key, int64_t limit, int64_t window);
+/* Forgets the key (e.g. after a successful login). */
+void sec_rate_reset(const char *bucket, const char *key);
+
+#endif

@@ -1,0 +1,104 @@
+/* The shop's domain: catalog, card keys, orders, coupons, settings. Rules + SQL, no HTTP. */
+#ifndef CARDSHOP_SHOP_H
+#define CARDSHOP_SHOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "cardshop/util.h"
+
+/* Outcome of a domain call, mapped to an HTTP status by api/. */
+enum shop_status {
+	SHOP_OK = 0,
+	SHOP_INVALID,      /* 400 invalid_request: the message names the field */
+	SHOP_UNAUTHORIZED, /* 401 */
+	SHOP_FORBIDDEN,    /* 403 */
+	SHOP_NOT_FOUND,    /* 404 */
+	SHOP_CONFLICT,     /* 409 conflict */
+	SHOP_OUT_OF_STOCK, /* 409 out_of_stock */
+	SHOP_UNPROCESSABLE,/* 422 */
+	SHOP_RATE_LIMITED, /* 429: retry_after set */
+	SHOP_UNAVAILABLE,  /* 503 */
+	SHOP_ERROR,        /* 500: details only in the log */
+};
+
+struct shop_err {
+	enum shop_status status;
+	int64_t retry_after;
+	char message[256];
+};
+
+/* Fills err and returns -1, so a failing path reads `return shop_fail(err, ...)`. */
+int shop_fail(struct shop_err *err, enum shop_status status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Who performs an admin write: recorded in audit_log in the same transaction. */
+struct actor {
+	int64_t admin_id;
+	const char *username;
+	const char *ip;
+};
+/* Inside a db_write transaction. Steals detail (may be NULL). */
+int audit_record(const struct actor *who, const char *action, const char *target, json_t *detail);
+
+/* A real write transaction against the settings table, for /readyz. 0 or -1. */
+int shop_probe_write(void);
+/* Appends shop gauges (stock, pending orders, queued jobs) to a Prometheus exposition. */
+void shop_metrics_render(struct buf *out);
+
+/* Admin accounts. admin_create validates the name (1–64 of [A-Za-z0-9_.@-]) and the password
+ * (12–1000 bytes), hashes it with argon2id and refuses an existing user. -1 with message. */
+int admin_create(const char *username, const char *password, char *err, size_t errlen);
+
+/* Admin sessions: the cookie value is 64 hex chars (256 random bits); only its SHA-256 is
+ * stored. Login is rate limited per IP and per user and never tells whether the user exists. */
+struct admin_session {
+	int64_t admin_id;
+	char username[65];
+	char csrf[65];
+	char cookie[65];
+};
+struct config;
+int admin_login(const struct config *cfg, const char *username, const char *password,
+		const char *ip, const char *old_cookie, struct admin_session *out, struct shop_err *err);
+/* 0 and fills out when cookie names a live session (and refreshes its idle timer); -1 if not. */
+int admin_session_get(const struct config *cfg, const char *cookie, struct admin_session *out);
+void admin_logout(const char *cookie);
+/* Demo only: sets a new password for an existing user. */
+int admin_set_password(const char *username, const char *password);
+
+/* Catalog. Inputs are JSON objects validated here: unknown fields, wrong types and out-of-range
+ * values fail with SHOP_INVALID naming the field. */
+int category_create(const struct actor *who, json_t *in, int64_t *id, struct shop_err *err);
+int category_update(const struct actor *who, int64_t id, json_t *in, struct shop_err *err);
+json_t *categories_json(int include_inactive);
+int product_create(const struct actor *who, const char *currency, json_t *in, int64_t *id,
+		   struct shop_err *err);
+int product_update(const struct actor *who, int64_t id, json_t *in, struct shop_err *err);
+/* Deletes a product never ordered; one with orders is only deactivated. *deleted says which. */
+int product_delete(const struct actor *who, int64_t id, int *deleted, struct shop_err *err);
+/* Public views list active products only; admin views include inactive ones and counts. */
+json_t *products_json(int admin_view, int64_t category_id);
+json_t *product_json(int64_t id, int admin_view); /* NULL when unknown (or inactive, public) */
+
+/* Card keys. */
+struct import_result {
+	int64_t added, duplicates, rejected;
+};
+int cardkey_import(const struct actor *who, int64_t product_id, const char *text, size_t len,
+		   struct import_result *res, struct shop_err *err);
+json_t *cardkeys_json(int64_t product_id, const char *status, int64_t page, struct shop_err *err);
+int cardkey_delete(const struct actor *who, int64_t product_id, int64_t key_id, struct shop_err *err);
+/* Unsold keys as text, one per line (malloc'd); audit-logged. */
+char *cardkeys_export(const struct actor *who, int64_t product_id, size_t *len, struct shop_err *err);
+json_t *audit_json(int64_t page);
+
+/* Demo data: categories, products, keys and an admin with a fresh password, once per database;
+ * announce prints the URL and the login. */
+struct config;
+int shop_demo_seed(const struct config *cfg);
+void shop_demo_announce(const struct config *cfg);
+
+#endif

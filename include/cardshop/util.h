@@ -1,0 +1,44 @@
+/* Small shared helpers: aborting allocators, a growable byte buffer, time. */
+#ifndef CARDSHOP_UTIL_H
+#define CARDSHOP_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Allocation failure is not recoverable for a server: these abort instead of returning NULL. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t count, size_t n);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* Returns a heap string (caller frees) formatted like printf. */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+struct buf {
+	char *data; /* always NUL-terminated when len > 0 or after buf_cstr */
+	size_t len;
+	size_t cap;
+};
+
+void buf_init(struct buf *b);
+void buf_cleanup(struct buf *b);
+void buf_append(struct buf *b, const void *data, size_t n);
+void buf_puts(struct buf *b, const char *s);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Returns the contents as a C string; the buffer keeps ownership. */
+const char *buf_cstr(struct buf *b);
+/* Hands the contents to the caller (who frees them) and empties the buffer. */
+char *buf_release(struct buf *b);
+
+int64_t util_now(void);       /* UTC seconds */
+int64_t util_now_usec(void);  /* monotonic microseconds, for durations */
+
+/* Strict decimal parse of the whole string into [min, max]; 0 on success, -1 otherwise. */
+int util_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+/* 1 when s is n bytes of valid UTF-8 without NUL or C0 controls other than \t\r\n. */
+int util_utf8_valid(const char *s, size_t n);
+/* Number of code points in valid UTF-8. */
+size_t util_utf8_len(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,29 @@
+/* Concatenates the route tables of the api/ files once, at first use. */
+#include <pthread.h>
+#include <string.h>
+
+#include "cardshop/util.h"
+#include "internal.h"
+
+static struct http_route *all;
+static size_t nall;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void append(const struct http_route *r, size_t n)
+{
+	all = xrealloc(all, (nall + n) * sizeof *all);
+	memcpy(all + nall, r, n * sizeof *r);
+	nall += n;
+}
+
+static void build(void)
+{
+	append(system_api_routes, system_api_nroutes);
+}
+
+const struct http_route *api_routes(size_t *count)
+{
+	pthread_once(&once, build);
+	*count = nall;
+	return all;
+}

@@ -1,0 +1,50 @@
+/* Operations endpoints: liveness, readiness and Prometheus metrics. */
+#include <stdlib.h>
+
+#include "cardshop/db.h"
+#include "cardshop/metrics.h"
+#include "cardshop/shop.h"
+#include "internal.h"
+
+static void healthz(struct http_req *req)
+{
+	http_reply_json(req, 200, json_pack("{ss}", "status", "ok"));
+}
+
+static void readyz(struct http_req *req)
+{
+	int migrated = db_is_migrated();
+	if (migrated != 1) {
+		http_add_header(req, "Retry-After", "5");
+		http_reply_error(req, 503, "unavailable",
+				 migrated == 0 ? "migrations not applied" : "database unavailable");
+		return;
+	}
+	if (shop_probe_write() != 0) {
+		http_add_header(req, "Retry-After", "5");
+		http_reply_error(req, 503, "unavailable", "database not writable");
+		return;
+	}
+	http_reply_json(req, 200, json_pack("{ss}", "status", "ready"));
+}
+
+static void metrics(struct http_req *req)
+{
+	if (!http_addr_in_list(http_client_ip(req), http_config(req)->metrics_allow)) {
+		http_reply_error(req, 403, "forbidden", "metrics are not served to this address");
+		return;
+	}
+	struct buf out;
+	buf_init(&out);
+	metrics_render(&out);
+	shop_metrics_render(&out);
+	http_reply_text(req, 200, "text/plain; version=0.0.4; charset=utf-8", out.data, out.len);
+	buf_cleanup(&out);
+}
+
+const struct http_route system_api_routes[] = {
+	{"GET", "/healthz", healthz, HTTP_BODY_DEFAULT},
+	{"GET", "/readyz", readyz, HTTP_BODY_DEFAULT},
+	{"GET", "/metrics", metrics, HTTP_BODY_DEFAULT},
+};
+const size_t system_api_nroutes = sizeof system_api_routes / sizeof system_api_routes[0];

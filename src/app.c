@@ -1,0 +1,112 @@
+/* Process lifecycle: what serve, demo and the admin commands share. */
+#include "cardshop/app.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cardshop/api.h"
+#include "cardshop/db.h"
+#include "cardshop/http.h"
+#include "cardshop/jobs.h"
+#include "cardshop/log.h"
+#include "cardshop/sec.h"
+#include "cardshop/shop.h"
+#include "cardshop/util.h"
+
+static int opened;
+
+int app_open(const struct config *cfg)
+{
+	char err[512];
+	if (db_init(cfg->db_path, (int)cfg->busy_timeout_ms, err, sizeof err) != 0) {
+		fprintf(stderr, "cardshop: %s\n", err);
+		return -1;
+	}
+	opened = 1;
+	if (db_migrate() < 0) {
+		fprintf(stderr, "cardshop: database migration failed\n");
+		return -1;
+	}
+	if (sec_init(cfg->secret_file, err, sizeof err) != 0) {
+		fprintf(stderr, "cardshop: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+int app_start(const struct config *cfg)
+{
+	if (cfg->demo && shop_demo_seed(cfg) != 0) {
+		fprintf(stderr, "cardshop: demo seeding failed\n");
+		return -1;
+	}
+	if (jobs_start(cfg) != 0)
+		return -1;
+	size_t n;
+	const struct http_route *routes = api_routes(&n);
+	if (http_server_start(cfg, routes, n) != 0) {
+		fprintf(stderr, "cardshop: cannot listen on %s port %lld\n", cfg->listen, (long long)cfg->port);
+		jobs_stop();
+		return -1;
+	}
+	if (cfg->demo)
+		shop_demo_announce(cfg);
+	return 0;
+}
+
+void app_stop(void)
+{
+	http_server_stop(10000);
+	jobs_stop();
+}
+
+void app_close(void)
+{
+	if (opened)
+		db_shutdown();
+	opened = 0;
+}
+
+static int read_password(FILE *in, char *out, size_t n)
+{
+	if (!fgets(out, (int)n, in))
+		return -1;
+	size_t len = strlen(out);
+	if (len == n - 1 && out[len - 1] != '\n')
+		return -1; /* longer than we accept */
+	while (len && (out[len - 1] == '\n' || out[len - 1] == '\r'))
+		out[--len] = '\0';
+	return 0;
+}
+
+int app_admin_add(const char *username, FILE *in)
+{
+	char pw[1024];
+	if (read_password(in, pw, sizeof pw) != 0) {
+		fprintf(stderr, "cardshop: admin add: no password on standard input (max 1000 bytes)\n");
+		return -1;
+	}
+	char err[200];
+	int rc = admin_create(username, pw, err, sizeof err);
+	memset(pw, 0, sizeof pw);
+	if (rc != 0) {
+		fprintf(stderr, "cardshop: admin add: %s\n", err);
+		return -1;
+	}
+	printf("admin '%s' added\n", username);
+	return 0;
+}
+
+void app_demo_config(struct config *cfg, int64_t port)
+{
+	char err[200];
+	char portbuf[16], url[64];
+	snprintf(portbuf, sizeof portbuf, "%lld", (long long)port);
+	snprintf(url, sizeof url, "http://127.0.0.1:%lld", (long long)port);
+	config_set(cfg, "server", "port", portbuf, err, sizeof err);
+	config_set(cfg, "server", "base_url", url, err, sizeof err);
+	config_set(cfg, "database", "path", "data/demo.db", err, sizeof err);
+	config_set(cfg, "security", "secret_file", "data/demo-secret.key", err, sizeof err);
+	config_set(cfg, "payment.sandbox", "enabled", "true", err, sizeof err);
+	cfg->demo = 1;
+}

@@ -1,0 +1,253 @@
+/* Configuration: one table of every known key drives defaults, INI parsing, environment
+ * overrides and validation, so a key cannot be known in one place and missing in another. */
+#include "cardshop/config.h"
+
+#include <ctype.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cardshop/log.h"
+#include "cardshop/util.h"
+
+enum kind { K_STR, K_INT, K_BOOL };
+
+struct key {
+	const char *section;
+	const char *name;
+	enum kind kind;
+	size_t offset;
+	const char *def;
+	int64_t min, max; /* for K_INT */
+};
+
+#define S(sec, name, field, def) {sec, name, K_STR, offsetof(struct config, field), def, 0, 0}
+#define I(sec, name, field, def, lo, hi) {sec, name, K_INT, offsetof(struct config, field), def, lo, hi}
+#define B(sec, name, field, def) {sec, name, K_BOOL, offsetof(struct config, field), def, 0, 1}
+
+static const struct key keys[] = {
+	S("server", "listen", listen, "127.0.0.1"),
+	I("server", "port", port, "8080", 1, 65535),
+	I("server", "threads", threads, "0", 0, 256),
+	S("server", "trusted_proxies", trusted_proxies, "127.0.0.1"),
+	S("server", "base_url", base_url, "http://127.0.0.1:8080"),
+	S("server", "static_dir", static_dir, "static"),
+	S("server", "log_level", log_level, "info"),
+	I("server", "max_body", max_body, "1048576", 1024, 1073741824),
+	I("server", "max_upload", max_upload, "67108864", 1024, 1073741824),
+	I("server", "max_connections", max_connections, "1024", 1, 100000),
+	I("server", "per_ip_connections", per_ip_connections, "64", 0, 100000),
+	I("server", "connection_timeout", connection_timeout, "30", 1, 3600),
+	I("server", "rate_limit", rate_limit, "60", 1, 1000000),
+	S("server", "metrics_allow", metrics_allow, "127.0.0.1,::1"),
+	S("database", "path", db_path, "data/cardshop.db"),
+	I("database", "busy_timeout_ms", busy_timeout_ms, "5000", 0, 600000),
+	S("security", "secret_file", secret_file, "data/secret.key"),
+	I("security", "session_idle_ttl", session_idle_ttl, "1800", 60, 31536000),
+	I("security", "session_max_ttl", session_max_ttl, "43200", 60, 31536000),
+	I("security", "login_max_failures", login_max_failures, "5", 1, 1000000),
+	I("security", "login_window", login_window, "900", 1, 86400),
+	S("shop", "name", shop_name, "cardshop"),
+	S("shop", "currency", currency, "CNY"),
+	I("shop", "order_ttl", order_ttl, "900", 60, 604800),
+	S("shop", "alert_email", alert_email, ""),
+	S("smtp", "url", smtp_url, "smtp://127.0.0.1:25"),
+	S("smtp", "from", smtp_from, ""),
+	S("smtp", "username", smtp_username, ""),
+	S("smtp", "password", smtp_password, ""),
+	I("smtp", "timeout", smtp_timeout, "30", 1, 600),
+	B("payment.epay", "enabled", epay_enabled, "false"),
+	S("payment.epay", "api_url", epay_api_url, ""),
+	S("payment.epay", "pid", epay_pid, ""),
+	S("payment.epay", "key", epay_key, ""),
+	B("payment.alipay", "enabled", alipay_enabled, "false"),
+	S("payment.alipay", "gateway_url", alipay_gateway_url, "https://openapi.alipay.com/gateway.do"),
+	S("payment.alipay", "app_id", alipay_app_id, ""),
+	S("payment.alipay", "private_key_file", alipay_private_key_file, ""),
+	S("payment.alipay", "alipay_public_key_file", alipay_public_key_file, ""),
+	B("payment.stripe", "enabled", stripe_enabled, "false"),
+	S("payment.stripe", "api_url", stripe_api_url, "https://api.stripe.com"),
+	S("payment.stripe", "secret_key", stripe_secret_key, ""),
+	S("payment.stripe", "webhook_secret", stripe_webhook_secret, ""),
+	B("payment.sandbox", "enabled", sandbox_enabled, "false"),
+	S("backup", "dir", backup_dir, ""),
+	I("backup", "interval", backup_interval, "0", 0, 31536000),
+	I("backup", "keep", backup_keep, "7", 1, 10000),
+};
+
+#define NKEYS (sizeof keys / sizeof keys[0])
+
+static const struct key *key_find(const char *section, const char *name)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	}
+	return NULL;
+}
+
+static int parse_bool(const char *v, int *out)
+{
+	static const char *yes[] = {"true", "yes", "on", "1"};
+	static const char *no[] = {"false", "no", "off", "0"};
+	for (int i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int key_set(struct config *cfg, const struct key *k, const char *value, char *err,
+		   size_t errlen)
+{
+	char *base = (char *)cfg;
+	if (k->kind == K_STR) {
+		char **slot = (char **)(base + k->offset);
+		free(*slot);
+		*slot = xstrdup(value);
+		return 0;
+	}
+	if (k->kind == K_BOOL) {
+		if (parse_bool(value, (int *)(base + k->offset)) == 0)
+			return 0;
+		snprintf(err, errlen, "[%s] %s: '%s' is not a boolean (true/false)", k->section,
+			 k->name, value);
+		return -1;
+	}
+	if (util_parse_i64(value, k->min, k->max, (int64_t *)(base + k->offset)) == 0)
+		return 0;
+	snprintf(err, errlen, "[%s] %s: '%s' is not an integer in %lld..%lld", k->section, k->name,
+		 value, (long long)k->min, (long long)k->max);
+	return -1;
+}
+
+int config_set(struct config *cfg, const char *section, const char *key, const char *value,
+	       char *err, size_t errlen)
+{
+	const struct key *k = key_find(section, key);
+	if (!k) {
+		snprintf(err, errlen, "[%s] %s: unknown key", section, key);
+		return -1;
+	}
+	return key_set(cfg, k, value, err, errlen);
+}
+
+void config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	char err[256];
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (key_set(cfg, &keys[i], keys[i].def, err, sizeof err) != 0)
+			abort(); /* a bad built-in default is a programming error */
+	}
+}
+
+struct ini_ctx {
+	struct config *cfg;
+	char err[512];
+	int failed;
+};
+
+static int on_ini_pair(void *user, const char *section, const char *name, const char *value)
+{
+	struct ini_ctx *ctx = user;
+	if (ctx->failed)
+		return 0;
+	if (!name) /* a section header alone: known sections are checked through their keys */
+		return 1;
+	if (config_set(ctx->cfg, section, name, value, ctx->err, sizeof ctx->err) != 0) {
+		ctx->failed = 1;
+		return 0;
+	}
+	return 1;
+}
+
+static int check_semantics(struct config *cfg, char *err, size_t errlen)
+{
+	if (log_level_parse(cfg->log_level) < 0) {
+		snprintf(err, errlen, "[server] log_level: '%s' is not debug, info, warn or error",
+			 cfg->log_level);
+		return -1;
+	}
+	if (strlen(cfg->currency) != 3) {
+		snprintf(err, errlen, "[shop] currency: '%s' is not a 3-letter code", cfg->currency);
+		return -1;
+	}
+	if (cfg->session_idle_ttl > cfg->session_max_ttl) {
+		snprintf(err, errlen, "[security] session_idle_ttl: longer than session_max_ttl");
+		return -1;
+	}
+	return 0;
+}
+
+int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	struct ini_ctx ctx = {.cfg = cfg};
+	int rc = ini_parse(path, on_ini_pair, &ctx);
+	if (rc == -1) {
+		snprintf(err, errlen, "%s: cannot open", path);
+		return -1;
+	}
+	if (rc == -2) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	if (rc > 0) {
+		if (ctx.failed)
+			snprintf(err, errlen, "%s:%d: %s", path, rc, ctx.err);
+		else
+			snprintf(err, errlen, "%s:%d: syntax error", path, rc);
+		return -1;
+	}
+	char inner[400];
+	if (config_apply_env(cfg, inner, sizeof inner) != 0 ||
+	    check_semantics(cfg, inner, sizeof inner) != 0) {
+		snprintf(err, errlen, "%s: %s", path, inner);
+		return -1;
+	}
+	return 0;
+}
+
+/* CARDSHOP_PAYMENT_EPAY_API_URL for [payment.epay] api_url. */
+static void env_name(const struct key *k, char *out, size_t n)
+{
+	snprintf(out, n, "CARDSHOP_%s_%s", k->section, k->name);
+	for (char *p = out; *p; p++)
+		*p = *p == '.' ? '_' : (char)toupper((unsigned char)*p);
+}
+
+int config_apply_env(struct config *cfg, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		char name[128];
+		env_name(&keys[i], name, sizeof name);
+		const char *v = getenv(name);
+		if (!v)
+			continue;
+		char inner[300];
+		if (key_set(cfg, &keys[i], v, inner, sizeof inner) != 0) {
+			snprintf(err, errlen, "environment %s: %s", name, inner);
+			return -1;
+		}
+	}
+	return check_semantics(cfg, err, errlen);
+}
+
+void config_cleanup(struct config *cfg)
+{
+	char *base = (char *)cfg;
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (keys[i].kind == K_STR) {
+			char **slot = (char **)(base + keys[i].offset);
+			free(*slot);
+			*slot = NULL;
+		}
+	}
+}

@@ -1,0 +1,270 @@
+/* SQLite connections (one per thread), the statement cache and the single write seam. */
+#include "cardshop/db.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cardshop/log.h"
+#include "cardshop/util.h"
+
+#define STMT_SLOTS 256 /* power of two; more than the statements the program has */
+
+struct stmt_slot {
+	const char *sql;
+	sqlite3_stmt *st;
+};
+
+struct conn {
+	sqlite3 *db;
+	struct stmt_slot slots[STMT_SLOTS];
+	struct conn *next;
+};
+
+static char *db_path;
+static int db_busy_ms;
+static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct conn *conns;
+static _Thread_local struct conn *tl_conn;
+
+static int mkdir_parent(const char *path)
+{
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	int rc = 0;
+	if (slash && slash != dir) {
+		*slash = '\0';
+		for (char *p = dir + 1; *p; p++) {
+			if (*p != '/')
+				continue;
+			*p = '\0';
+			if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+				rc = -1;
+			*p = '/';
+		}
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+			rc = -1;
+	}
+	free(dir);
+	return rc;
+}
+
+int db_init(const char *path, int busy_timeout_ms, char *err, size_t errlen)
+{
+	if (mkdir_parent(path) != 0) {
+		snprintf(err, errlen, "cannot create the folder of %s: %s", path, strerror(errno));
+		return -1;
+	}
+	free(db_path);
+	db_path = xstrdup(path);
+	db_busy_ms = busy_timeout_ms;
+	if (!db_conn()) {
+		snprintf(err, errlen, "cannot open database %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+static int exec_pragmas(sqlite3 *db)
+{
+	/* synchronous=FULL: a paid order must survive a power cut, not just a crash. */
+	static const char *pragmas = "PRAGMA journal_mode=WAL;"
+				     "PRAGMA synchronous=FULL;"
+				     "PRAGMA foreign_keys=ON;"
+				     "PRAGMA temp_store=MEMORY;";
+	char *msg = NULL;
+	if (sqlite3_exec(db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
+		log_error("database pragmas failed", json_pack("{ss}", "error", msg ? msg : "?"));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+sqlite3 *db_conn(void)
+{
+	if (tl_conn)
+		return tl_conn->db;
+	if (!db_path)
+		return NULL;
+	sqlite3 *db = NULL;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+	if (sqlite3_open_v2(db_path, &db, flags, NULL) != SQLITE_OK) {
+		log_error("database open failed",
+			  json_pack("{ss ss}", "path", db_path, "error", db ? sqlite3_errmsg(db) : "?"));
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, db_busy_ms);
+	sqlite3_extended_result_codes(db, 1);
+	if (exec_pragmas(db) != 0) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	struct conn *c = xcalloc(1, sizeof *c);
+	c->db = db;
+	pthread_mutex_lock(&conns_lock);
+	c->next = conns;
+	conns = c;
+	pthread_mutex_unlock(&conns_lock);
+	tl_conn = c;
+	return db;
+}
+
+static void conn_close(struct conn *c)
+{
+	for (int i = 0; i < STMT_SLOTS; i++)
+		sqlite3_finalize(c->slots[i].st);
+	if (sqlite3_close(c->db) != SQLITE_OK)
+		log_error("database close failed", json_pack("{ss}", "error", sqlite3_errmsg(c->db)));
+	free(c);
+}
+
+void db_shutdown(void)
+{
+	pthread_mutex_lock(&conns_lock);
+	struct conn *c = conns;
+	conns = NULL;
+	pthread_mutex_unlock(&conns_lock);
+	/* The last connection to close checkpoints the WAL into the main file. */
+	while (c) {
+		struct conn *next = c->next;
+		conn_close(c);
+		c = next;
+	}
+	tl_conn = NULL;
+	free(db_path);
+	db_path = NULL;
+}
+
+sqlite3_stmt *db_stmt(const char *sql)
+{
+	if (!db_conn())
+		return NULL;
+	uintptr_t h = (uintptr_t)sql;
+	h ^= h >> 17;
+	h *= 0x9E3779B97F4A7C15ull;
+	size_t i = (size_t)(h >> 40) & (STMT_SLOTS - 1);
+	for (size_t probe = 0; probe < STMT_SLOTS; probe++, i = (i + 1) & (STMT_SLOTS - 1)) {
+		struct stmt_slot *s = &tl_conn->slots[i];
+		if (s->sql == sql) {
+			sqlite3_reset(s->st);
+			sqlite3_clear_bindings(s->st);
+			return s->st;
+		}
+		if (s->sql)
+			continue;
+		if (sqlite3_prepare_v3(tl_conn->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->st,
+				       NULL) != SQLITE_OK) {
+			log_error("prepare failed", json_pack("{ss ss}", "error",
+							     sqlite3_errmsg(tl_conn->db), "sql", sql));
+			s->st = NULL;
+			return NULL;
+		}
+		s->sql = sql;
+		return s->st;
+	}
+	abort(); /* more distinct statements than slots: raise STMT_SLOTS */
+}
+
+void db_release(void)
+{
+	if (!tl_conn)
+		return;
+	for (int i = 0; i < STMT_SLOTS; i++) {
+		if (tl_conn->slots[i].st)
+			sqlite3_reset(tl_conn->slots[i].st);
+	}
+}
+
+int db_log_error(const char *what)
+{
+	sqlite3 *db = db_conn();
+	log_error(what, json_pack("{ss si}", "error", db ? sqlite3_errmsg(db) : "no connection",
+				  "code", db ? sqlite3_extended_errcode(db) : -1));
+	return -1;
+}
+
+static int exec_simple(sqlite3 *db, const char *sql)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+int db_write(db_write_fn fn, void *ctx)
+{
+	sqlite3 *db = db_conn();
+	if (!db)
+		return DB_FAILED;
+	int rc;
+	/* busy_timeout already waits; the loop only covers a timeout under heavy contention. */
+	for (int attempt = 0; (rc = exec_simple(db, "BEGIN IMMEDIATE")) == SQLITE_BUSY && attempt < 5;
+	     attempt++)
+		;
+	if (rc != SQLITE_OK) {
+		db_log_error("begin failed");
+		return DB_FAILED;
+	}
+	int result = fn(db, ctx);
+	db_release();
+	if (result != 0) {
+		exec_simple(db, "ROLLBACK");
+		return result;
+	}
+	while ((rc = exec_simple(db, "COMMIT")) == SQLITE_BUSY)
+		;
+	if (rc != SQLITE_OK) {
+		db_log_error("commit failed");
+		exec_simple(db, "ROLLBACK");
+		return DB_FAILED;
+	}
+	return 0;
+}
+
+void db_bind_text(sqlite3_stmt *st, const char *name, const char *value)
+{
+	if (!value) {
+		db_bind_null(st, name);
+		return;
+	}
+	db_bind_textn(st, name, value, strlen(value));
+}
+
+static int param_index(sqlite3_stmt *st, const char *name)
+{
+	int idx = sqlite3_bind_parameter_index(st, name);
+	if (idx == 0) {
+		log_error("unknown SQL parameter", json_pack("{ss ss}", "param", name, "sql", sqlite3_sql(st)));
+		abort();
+	}
+	return idx;
+}
+
+void db_bind_textn(sqlite3_stmt *st, const char *name, const char *value, size_t n)
+{
+	sqlite3_bind_text64(st, param_index(st, name), value, n, SQLITE_TRANSIENT, SQLITE_UTF8);
+}
+
+void db_bind_int(sqlite3_stmt *st, const char *name, int64_t value)
+{
+	sqlite3_bind_int64(st, param_index(st, name), value);
+}
+
+void db_bind_blob(sqlite3_stmt *st, const char *name, const void *data, size_t n)
+{
+	sqlite3_bind_blob64(st, param_index(st, name), data, n, SQLITE_TRANSIENT);
+}
+
+void db_bind_null(sqlite3_stmt *st, const char *name)
+{
+	sqlite3_bind_null(st, param_index(st, name));
+}
+
+const char *db_col_text(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	return t ? (const char *)t : "";
+}

@@ -1,0 +1,169 @@
+/* Schema migrations (compiled in from migrations/) and the online backup. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cardshop/db.h"
+#include "cardshop/log.h"
+#include "cardshop/util.h"
+
+static const char *sql_create_table = "CREATE TABLE IF NOT EXISTS schema_migrations ("
+				      " version INTEGER PRIMARY KEY,"
+				      " name TEXT NOT NULL,"
+				      " applied_at INTEGER NOT NULL)";
+static const char *sql_is_applied = "SELECT 1 FROM schema_migrations WHERE version = :v";
+static const char *sql_record = "INSERT INTO schema_migrations (version, name, applied_at)"
+				" VALUES (:v, :name, :now)";
+
+struct apply_ctx {
+	const struct migration *m;
+	int applied;
+};
+
+static int apply_one(sqlite3 *db, void *arg)
+{
+	struct apply_ctx *ctx = arg;
+	if (sqlite3_exec(db, sql_create_table, NULL, NULL, NULL) != SQLITE_OK)
+		return db_log_error("create schema_migrations failed");
+	sqlite3_stmt *st = db_stmt(sql_is_applied);
+	if (!st)
+		return -1;
+	db_bind_int(st, ":v", ctx->m->version);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0; /* already applied: commit the no-op */
+	if (rc != SQLITE_DONE)
+		return db_log_error("read schema_migrations failed");
+	char *msg = NULL;
+	if (sqlite3_exec(db, ctx->m->sql, NULL, NULL, &msg) != SQLITE_OK) {
+		log_error("migration failed", json_pack("{si ss ss}", "version", ctx->m->version, "name",
+							ctx->m->name, "error", msg ? msg : "?"));
+		sqlite3_free(msg);
+		return -1;
+	}
+	st = db_stmt(sql_record);
+	if (!st)
+		return -1;
+	db_bind_int(st, ":v", ctx->m->version);
+	db_bind_text(st, ":name", ctx->m->name);
+	db_bind_int(st, ":now", util_now());
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_log_error("record migration failed");
+	ctx->applied = 1;
+	log_info("migration applied", json_pack("{si ss}", "version", ctx->m->version, "name", ctx->m->name));
+	return 0;
+}
+
+int db_migrate_list(const struct migration *list, size_t count)
+{
+	int applied = 0;
+	for (size_t i = 0; i < count; i++) {
+		struct apply_ctx ctx = {.m = &list[i]};
+		if (db_write(apply_one, &ctx) != 0)
+			return -1;
+		applied += ctx.applied;
+	}
+	return applied;
+}
+
+int db_migrate(void)
+{
+	return db_migrate_list(db_migrations, db_migrations_count);
+}
+
+static const char *sql_count_applied = "SELECT count(*) FROM schema_migrations";
+
+int db_is_migrated(void)
+{
+	sqlite3 *db = db_conn();
+	if (!db)
+		return -1;
+	/* The table may not exist yet: check through the schema before preparing a cached query. */
+	sqlite3_stmt *probe;
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE name='schema_migrations'", -1,
+			       &probe, NULL) != SQLITE_OK)
+		return -1;
+	int exists = sqlite3_step(probe) == SQLITE_ROW;
+	sqlite3_finalize(probe);
+	if (!exists)
+		return 0;
+	sqlite3_stmt *st = db_stmt(sql_count_applied);
+	if (!st || sqlite3_step(st) != SQLITE_ROW)
+		return -1;
+	int64_t n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return n >= (int64_t)db_migrations_count ? 1 : 0;
+}
+
+static int integrity_ok(const char *path, char *err, size_t errlen)
+{
+	sqlite3 *db = NULL;
+	int ok = 0;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+		sqlite3_stmt *st;
+		if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) == SQLITE_OK) {
+			if (sqlite3_step(st) == SQLITE_ROW)
+				ok = strcmp(db_col_text(st, 0), "ok") == 0;
+			sqlite3_finalize(st);
+		}
+	}
+	if (!ok)
+		snprintf(err, errlen, "integrity check of %s failed: %s", path, db ? sqlite3_errmsg(db) : "?");
+	sqlite3_close(db);
+	return ok ? 0 : -1;
+}
+
+static int copy_to(sqlite3 *src, const char *tmp, char *err, size_t errlen)
+{
+	sqlite3 *dst = NULL;
+	int rc = -1;
+	if (sqlite3_open(tmp, &dst) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot create %s: %s", tmp, sqlite3_errmsg(dst));
+		goto out;
+	}
+	sqlite3_backup *bk = sqlite3_backup_init(dst, "main", src, "main");
+	if (!bk) {
+		snprintf(err, errlen, "backup init failed: %s", sqlite3_errmsg(dst));
+		goto out;
+	}
+	/* Copy in steps so writers are not held off for the whole copy. */
+	int step;
+	while ((step = sqlite3_backup_step(bk, 256)) == SQLITE_OK || step == SQLITE_BUSY ||
+	       step == SQLITE_LOCKED)
+		usleep(step == SQLITE_OK ? 0 : 10000);
+	sqlite3_backup_finish(bk);
+	if (step != SQLITE_DONE) {
+		snprintf(err, errlen, "backup failed: %s", sqlite3_errstr(step));
+		goto out;
+	}
+	/* The copy is a standalone file: no WAL beside it. */
+	sqlite3_exec(dst, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
+	rc = 0;
+out:
+	sqlite3_close(dst);
+	return rc;
+}
+
+int db_backup(const char *dest, char *err, size_t errlen)
+{
+	sqlite3 *src = db_conn();
+	if (!src) {
+		snprintf(err, errlen, "cannot open the database");
+		return -1;
+	}
+	char *tmp = xasprintf("%s.tmp", dest);
+	unlink(tmp);
+	int rc = copy_to(src, tmp, err, errlen);
+	if (rc == 0)
+		rc = integrity_ok(tmp, err, errlen);
+	if (rc == 0 && rename(tmp, dest) != 0) {
+		snprintf(err, errlen, "cannot rename %s to %s", tmp, dest);
+		rc = -1;
+	}
+	if (rc != 0)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}

@@ -1,0 +1,71 @@
+/* The request structure shared by the files of http/; nothing outside http/ sees it. */
+#ifndef CARDSHOP_HTTP_INTERNAL_H
+#define CARDSHOP_HTTP_INTERNAL_H
+
+#include <microhttpd.h>
+
+#include "cardshop/http.h"
+#include "cardshop/util.h"
+
+#define HTTP_MAX_PARAMS 4
+
+struct arena_block {
+	struct arena_block *next;
+	max_align_t data[];
+};
+
+struct http_header_item {
+	char *name;
+	char *value;
+	struct http_header_item *next;
+};
+
+struct http_req {
+	struct MHD_Connection *conn;
+	const struct config *cfg;
+	const struct http_route *route;
+	int started;
+	char method[16];
+	char *raw_uri;
+	char *path;      /* decoded */
+	const char *raw_query; /* after '?', undecoded, may be NULL */
+	const char *param_names[HTTP_MAX_PARAMS];
+	char *param_values[HTTP_MAX_PARAMS];
+	int nparams;
+	struct buf body;
+	size_t body_limit;
+	int too_large;
+	struct http_kvlist query;
+	int query_state; /* 0 unparsed, 1 ok, -1 bad */
+	struct http_kvlist form;
+	int form_state;
+	json_t *json;
+	char req_id[24];
+	char client_ip[64];
+	int64_t start_us;
+	/* reply */
+	int replied;
+	unsigned status;
+	char *content_type;
+	char *resp_body; /* malloc'd, handed to MHD */
+	size_t resp_len;
+	int resp_fd;     /* -1 when none */
+	uint64_t resp_fd_size;
+	struct http_header_item *headers;
+	/* scope */
+	struct arena_block *arena;
+	void *user;
+	void (*user_free)(void *);
+};
+
+/* router.c */
+const struct http_route *http_route_find(struct http_req *req, const struct http_route *routes,
+					 size_t n, int *method_mismatch, char *allow, size_t allowlen);
+/* static.c: serves the file for req's path or replies 404. */
+void http_static_serve(struct http_req *req, const char *static_dir);
+/* request.c */
+void http_req_free(struct http_req *req);
+void http_reply_fd(struct http_req *req, unsigned status, const char *content_type, int fd,
+		   uint64_t size);
+
+#endif

@@ -1,0 +1,13 @@
+/* Shared between the jobs/ files. */
+#ifndef CARDSHOP_JOBS_INTERNAL_H
+#define CARDSHOP_JOBS_INTERNAL_H
+
+#include "cardshop/jobs.h"
+
+/* The job kinds this build knows (kinds.c). */
+extern const struct job_kind jobs_kinds[];
+extern const size_t jobs_kinds_count;
+/* Sweeps that run on every tick of the jobs thread (order expiry, scheduled backups). */
+void jobs_periodic(const struct config *cfg);
+
+#endif

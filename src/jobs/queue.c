@@ -1,0 +1,236 @@
+/* The jobs thread: claims due jobs from the table, runs them outside any transaction, and
+ * records the outcome; failures are retried with exponential backoff. Periodic sweeps (order
+ * expiry, scheduled backups) run on the same thread. */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cardshop/db.h"
+#include "cardshop/jobs.h"
+#include "cardshop/log.h"
+#include "cardshop/util.h"
+#include "internal.h"
+
+static const char *sql_enqueue =
+	"INSERT INTO jobs (kind, payload, status, attempts, max_attempts, run_at, created_at, updated_at)"
+	" VALUES (:kind, :payload, 'queued', 0, :max, :run_at, :now, :now)";
+static const char *sql_claim =
+	"UPDATE jobs SET status = 'running', attempts = attempts + 1, updated_at = :now"
+	" WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND run_at <= :now"
+	"             ORDER BY run_at, id LIMIT 1)"
+	" RETURNING id, kind, payload, attempts, max_attempts";
+static const char *sql_done = "UPDATE jobs SET status = 'done', last_error = NULL, updated_at = :now"
+			      " WHERE id = :id";
+static const char *sql_retry = "UPDATE jobs SET status = :status, run_at = :run_at,"
+			       " last_error = :err, updated_at = :now WHERE id = :id";
+static const char *sql_recover = "UPDATE jobs SET status = 'queued', updated_at = :now"
+				 " WHERE status = 'running'";
+
+static pthread_t thread;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static int running, woken;
+static const struct config *jobs_cfg;
+
+static const struct job_kind *kind_find(const char *kind)
+{
+	for (size_t i = 0; i < jobs_kinds_count; i++) {
+		if (strcmp(jobs_kinds[i].kind, kind) == 0)
+			return &jobs_kinds[i];
+	}
+	return NULL;
+}
+
+int jobs_enqueue(const char *kind, json_t *payload, int64_t run_at)
+{
+	const struct job_kind *k = kind_find(kind);
+	char *text = json_dumps(payload ? payload : json_object(), JSON_COMPACT);
+	json_decref(payload);
+	sqlite3_stmt *st = db_stmt(sql_enqueue);
+	if (!k || !text || !st) {
+		free(text);
+		log_error("cannot enqueue job", json_pack("{ss}", "kind", kind));
+		return -1;
+	}
+	int64_t now = util_now();
+	db_bind_text(st, ":kind", kind);
+	db_bind_text(st, ":payload", text);
+	db_bind_int(st, ":max", k->max_attempts);
+	db_bind_int(st, ":run_at", run_at > now ? run_at : now);
+	db_bind_int(st, ":now", now);
+	free(text);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_log_error("enqueue job failed");
+	sqlite3_reset(st);
+	return rc;
+}
+
+struct claimed {
+	int64_t id;
+	char kind[64];
+	char *payload;
+	int attempts, max_attempts;
+	int found;
+};
+
+static int claim_tx(sqlite3 *db, void *arg)
+{
+	(void)db;
+	struct claimed *c = arg;
+	sqlite3_stmt *st = db_stmt(sql_claim);
+	if (!st)
+		return -1;
+	db_bind_int(st, ":now", util_now());
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		c->found = 1;
+		c->id = sqlite3_column_int64(st, 0);
+		snprintf(c->kind, sizeof c->kind, "%s", db_col_text(st, 1));
+		c->payload = xstrdup(db_col_text(st, 2));
+		c->attempts = sqlite3_column_int(st, 3);
+		c->max_attempts = sqlite3_column_int(st, 4);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : db_log_error("claim job failed");
+}
+
+struct outcome {
+	const struct claimed *c;
+	int ok;
+	const char *err;
+};
+
+static int64_t backoff(int attempts)
+{
+	int64_t d = 2;
+	for (int i = 1; i < attempts && d < 3600; i++)
+		d *= 2;
+	return d < 3600 ? d : 3600;
+}
+
+static int finish_tx(sqlite3 *db, void *arg)
+{
+	(void)db;
+	struct outcome *o = arg;
+	int64_t now = util_now();
+	sqlite3_stmt *st = db_stmt(o->ok ? sql_done : sql_retry);
+	if (!st)
+		return -1;
+	db_bind_int(st, ":id", o->c->id);
+	db_bind_int(st, ":now", now);
+	if (!o->ok) {
+		int final = o->c->attempts >= o->c->max_attempts;
+		db_bind_text(st, ":status", final ? "failed" : "queued");
+		db_bind_int(st, ":run_at", now + backoff(o->c->attempts));
+		db_bind_text(st, ":err", o->err);
+	}
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_log_error("finish job failed");
+	sqlite3_reset(st);
+	return rc;
+}
+
+static void run_one(const struct config *cfg, struct claimed *c)
+{
+	char err[512] = "";
+	const struct job_kind *k = kind_find(c->kind);
+	json_t *payload = json_loads(c->payload, 0, NULL);
+	int ok = 0;
+	if (!k)
+		snprintf(err, sizeof err, "unknown job kind");
+	else if (!payload)
+		snprintf(err, sizeof err, "payload is not JSON");
+	else
+		ok = k->fn(cfg, payload, err, sizeof err) == 0;
+	json_decref(payload);
+	if (!ok)
+		log_warn("job failed", json_pack("{sI ss si ss}", "job_id", (json_int_t)c->id, "kind",
+						c->kind, "attempt", c->attempts, "error", err));
+	struct outcome o = {.c = c, .ok = ok, .err = err};
+	db_write(finish_tx, &o);
+}
+
+int jobs_run_due(const struct config *cfg)
+{
+	int n = 0;
+	for (;;) {
+		struct claimed c = {0};
+		if (db_write(claim_tx, &c) != 0 || !c.found) {
+			free(c.payload);
+			break;
+		}
+		run_one(cfg, &c);
+		free(c.payload);
+		db_release();
+		n++;
+	}
+	return n;
+}
+
+static int recover_tx(sqlite3 *db, void *arg)
+{
+	(void)db;
+	(void)arg;
+	sqlite3_stmt *st = db_stmt(sql_recover);
+	if (!st)
+		return -1;
+	db_bind_int(st, ":now", util_now());
+	return sqlite3_step(st) == SQLITE_DONE ? 0 : db_log_error("recover jobs failed");
+}
+
+static void *loop(void *arg)
+{
+	(void)arg;
+	/* Jobs that were running when the process died run again: handlers are idempotent. */
+	db_write(recover_tx, NULL);
+	pthread_mutex_lock(&lock);
+	while (running) {
+		pthread_mutex_unlock(&lock);
+		jobs_run_due(jobs_cfg);
+		jobs_periodic(jobs_cfg);
+		db_release();
+		pthread_mutex_lock(&lock);
+		if (!running)
+			break;
+		if (!woken) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			pthread_cond_timedwait(&cond, &lock, &ts);
+		}
+		woken = 0;
+	}
+	pthread_mutex_unlock(&lock);
+	return NULL;
+}
+
+int jobs_start(const struct config *cfg)
+{
+	jobs_cfg = cfg;
+	running = 1;
+	if (pthread_create(&thread, NULL, loop, NULL) != 0) {
+		running = 0;
+		log_error("cannot start jobs thread", NULL);
+		return -1;
+	}
+	return 0;
+}
+
+void jobs_stop(void)
+{
+	pthread_mutex_lock(&lock);
+	int was = running;
+	running = 0;
+	pthread_cond_signal(&cond);
+	pthread_mutex_unlock(&lock);
+	if (was)
+		pthread_join(thread, NULL);
+}
+
+void jobs_wake(void)
+{
+	pthread_mutex_lock(&lock);
+	woken = 1;
+	pthread_cond_signal(&cond);
+	pthread_mutex_unlock(&lock);
+}

@@ -1,0 +1,225 @@
+/* Small shared helpers: aborting allocators, a growable byte buffer, time. */
+#include "cardshop/util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void oom(void)
+{
+	fputs("{\"level\":\"fatal\",\"msg\":\"out of memory\"}\n", stderr);
+	abort();
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xcalloc(size_t count, size_t n)
+{
+	void *p = calloc(count ? count : 1, n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (!q)
+		oom();
+	return q;
+}
+
+char *xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	struct buf b;
+	va_list ap;
+	buf_init(&b);
+	char probe[1];
+	va_start(ap, fmt);
+	int n = vsnprintf(probe, sizeof probe, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		oom();
+	b.data = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(b.data, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return b.data;
+}
+
+void buf_init(struct buf *b)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+void buf_cleanup(struct buf *b)
+{
+	free(b->data);
+	buf_init(b);
+}
+
+static void buf_reserve(struct buf *b, size_t extra)
+{
+	size_t need;
+	if (__builtin_add_overflow(b->len, extra, &need) || __builtin_add_overflow(need, 1, &need))
+		oom();
+	if (need <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 64;
+	while (cap < need) {
+		if (__builtin_mul_overflow(cap, 2, &cap))
+			oom();
+	}
+	b->data = xrealloc(b->data, cap);
+	b->cap = cap;
+}
+
+void buf_append(struct buf *b, const void *data, size_t n)
+{
+	buf_reserve(b, n);
+	if (n)
+		memcpy(b->data + b->len, data, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void buf_puts(struct buf *b, const char *s)
+{
+	buf_append(b, s, strlen(s));
+}
+
+void buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	char probe[1];
+	va_start(ap, fmt);
+	int n = vsnprintf(probe, sizeof probe, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	buf_reserve(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+const char *buf_cstr(struct buf *b)
+{
+	buf_reserve(b, 0);
+	b->data[b->len] = '\0';
+	return b->data;
+}
+
+char *buf_release(struct buf *b)
+{
+	buf_cstr(b);
+	char *p = b->data;
+	buf_init(b);
+	return p;
+}
+
+int64_t util_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+int64_t util_now_usec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int util_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	if (!s || !*s)
+		return -1;
+	const char *p = s;
+	if (*p == '-' || *p == '+')
+		p++;
+	if (*p < '0' || *p > '9')
+		return -1;
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int util_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < n) {
+		unsigned char c = p[i];
+		if (c < 0x80) {
+			if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f)
+				return 0;
+			i++;
+			continue;
+		}
+		size_t len;
+		uint32_t cp;
+		if ((c & 0xe0) == 0xc0) {
+			len = 2;
+			cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			len = 3;
+			cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			len = 4;
+			cp = c & 0x07;
+		} else {
+			return 0;
+		}
+		if (i + len > n)
+			return 0;
+		for (size_t k = 1; k < len; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		/* Reject overlong forms, surrogates and values past U+10FFFF. */
+		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+size_t util_utf8_len(const char *s, size_t n)
+{
+	size_t count = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			count++;
+	}
+	return count;
+}

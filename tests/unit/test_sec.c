@@ -1,0 +1,451 @@
+/* Unit tests of the security module: encodings, compare, hashes and MACs against published
+ * vectors, key derivation, AEAD, passwords, the secret file and the rate limiter. */
+#include <check.h>
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cardshop/sec.h"
+
+static const unsigned char secret_a[32] = {
+	1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
+	17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32,
+};
+static const unsigned char secret_b[32] = {
+	32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17,
+	16, 15, 14, 13, 12, 11, 10, 9,  8,  7,  6,  5,  4,  3,  2,  1,
+};
+
+static void setup_keys(void)
+{
+	sec_init_with(secret_a);
+}
+
+static int is_lower_hex(const char *s)
+{
+	for (; *s; s++) {
+		if (!isdigit((unsigned char)*s) && (*s < 'a' || *s > 'f'))
+			return 0;
+	}
+	return 1;
+}
+
+START_TEST(test_hex_and_random)
+{
+	const unsigned char bytes[] = {0x00, 0xab, 0xff, 0x10};
+	char hex[9];
+	sec_hex(bytes, sizeof bytes, hex);
+	ck_assert_str_eq(hex, "00abff10");
+
+	char a[33], b[33], big[201], none[1];
+	sec_random_hex(a, 16);
+	sec_random_hex(b, 16);
+	ck_assert_uint_eq(strlen(a), 32);
+	ck_assert(is_lower_hex(a));
+	ck_assert_str_ne(a, b);
+	sec_random_hex(big, 100);
+	ck_assert_uint_eq(strlen(big), 200);
+	ck_assert(is_lower_hex(big));
+	sec_random_hex(none, 0);
+	ck_assert_str_eq(none, "");
+
+	unsigned char r1[32] = {0}, r2[32] = {0};
+	sec_random(r1, sizeof r1);
+	sec_random(r2, sizeof r2);
+	ck_assert(memcmp(r1, r2, sizeof r1) != 0);
+}
+END_TEST
+
+START_TEST(test_equal)
+{
+	ck_assert_int_eq(sec_equal("abc", 3, "abc", 3), 1);
+	ck_assert_int_eq(sec_equal("abc", 3, "abd", 3), 0);
+	ck_assert_int_eq(sec_equal("abc", 3, "abcd", 4), 0);
+	ck_assert_int_eq(sec_equal("abcd", 4, "abc", 3), 0);
+	ck_assert_int_eq(sec_equal("", 0, "", 0), 1);
+	ck_assert_int_eq(sec_equal("", 0, "a", 1), 0);
+	ck_assert_int_eq(sec_streq("token", "token"), 1);
+	ck_assert_int_eq(sec_streq("token", "tokeN"), 0);
+	ck_assert_int_eq(sec_streq("token", "token2"), 0);
+	ck_assert_int_eq(sec_streq(NULL, "x"), 0);
+	ck_assert_int_eq(sec_streq("x", NULL), 0);
+}
+END_TEST
+
+START_TEST(test_hashes_known_vectors)
+{
+	char md5[33];
+	sec_md5_hex("", 0, md5);
+	ck_assert_str_eq(md5, "d41d8cd98f00b204e9800998ecf8427e");
+	sec_md5_hex("abc", 3, md5);
+	ck_assert_str_eq(md5, "900150983cd24fb0d6963f7d28e17f72");
+
+	unsigned char mac[32];
+	char hex[65];
+	const char *data = "what do ya want for nothing?";
+	sec_hmac_sha256("Jefe", 4, data, strlen(data), mac);
+	sec_hex(mac, sizeof mac, hex);
+	ck_assert_str_eq(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+
+	unsigned char sha[32];
+	sec_sha256("abc", 3, sha);
+	sec_hex(sha, sizeof sha, hex);
+	ck_assert_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+END_TEST
+
+START_TEST(test_hkdf_deterministic)
+{
+	unsigned char h1[32], h2[32], h3[32];
+	char t1[33], t2[33], t3[33];
+
+	sec_init_with(secret_a);
+	sec_lookup_hash("CARD-KEY-1", 10, h1);
+	sec_derive_token("order", "O123", t1);
+	ck_assert_uint_eq(strlen(t1), 32);
+	ck_assert(is_lower_hex(t1));
+
+	sec_init_with(secret_b);
+	sec_lookup_hash("CARD-KEY-1", 10, h2);
+	sec_derive_token("order", "O123", t2);
+	ck_assert(memcmp(h1, h2, 32) != 0);
+	ck_assert_str_ne(t1, t2);
+
+	sec_init_with(secret_a);
+	sec_lookup_hash("CARD-KEY-1", 10, h3);
+	sec_derive_token("order", "O123", t3);
+	ck_assert(memcmp(h1, h3, 32) == 0);
+	ck_assert_str_eq(t1, t3);
+
+	/* The lookup key is not the raw secret, and sub-keys are independent of each other. */
+	unsigned char raw[32];
+	sec_hmac_sha256(secret_a, 32, "CARD-KEY-1", 10, raw);
+	ck_assert(memcmp(h1, raw, 32) != 0);
+}
+END_TEST
+
+START_TEST(test_token_separation)
+{
+	char a[33], b[33], c[33], d[33];
+	sec_derive_token("ab", "c", a);
+	sec_derive_token("a", "bc", b);
+	sec_derive_token("order", "O1", c);
+	sec_derive_token("download", "O1", d);
+	ck_assert_str_ne(a, b);
+	ck_assert_str_ne(c, d);
+}
+END_TEST
+
+static void roundtrip(size_t n)
+{
+	unsigned char *plain = malloc(n ? n : 1);
+	for (size_t i = 0; i < n; i++)
+		plain[i] = (unsigned char)(i * 7 + 3);
+	size_t boxlen = 0;
+	unsigned char *box = sec_encrypt(plain, n, &boxlen);
+	ck_assert_uint_eq(boxlen, n + SEC_AEAD_OVERHEAD);
+	char *out = NULL;
+	size_t outlen = 99;
+	ck_assert_int_eq(sec_decrypt(box, boxlen, &out, &outlen), 0);
+	ck_assert_uint_eq(outlen, n);
+	ck_assert(memcmp(out, plain, n) == 0);
+	ck_assert_int_eq(out[n], '\0');
+	free(out);
+	free(box);
+	free(plain);
+}
+
+START_TEST(test_aead_roundtrip)
+{
+	roundtrip(0);
+	roundtrip(1);
+	roundtrip(4096);
+}
+END_TEST
+
+START_TEST(test_aead_fresh_nonce)
+{
+	size_t l1, l2;
+	unsigned char *b1 = sec_encrypt("same key", 8, &l1);
+	unsigned char *b2 = sec_encrypt("same key", 8, &l2);
+	ck_assert_uint_eq(l1, l2);
+	ck_assert(memcmp(b1, b2, 12) != 0);
+	ck_assert(memcmp(b1, b2, l1) != 0);
+	free(b1);
+	free(b2);
+}
+END_TEST
+
+START_TEST(test_aead_tamper)
+{
+	size_t len;
+	unsigned char *box = sec_encrypt("CARD-0123456789-ABCDEF", 22, &len);
+	/* Every byte matters: nonce, ciphertext and tag alike. */
+	for (size_t i = 0; i < len; i++) {
+		char *out = NULL;
+		size_t outlen = 0;
+		box[i] ^= 0x01;
+		ck_assert_msg(sec_decrypt(box, len, &out, &outlen) == -1, "byte %zu", i);
+		ck_assert_ptr_null(out);
+		box[i] ^= 0x01;
+	}
+	char *out = NULL;
+	size_t outlen = 0;
+	ck_assert_int_eq(sec_decrypt(box, len, &out, &outlen), 0);
+	ck_assert_str_eq(out, "CARD-0123456789-ABCDEF");
+	free(out);
+	free(box);
+}
+END_TEST
+
+START_TEST(test_aead_truncated)
+{
+	size_t len;
+	unsigned char *box = sec_encrypt("abc", 3, &len);
+	char *out = NULL;
+	size_t outlen = 0;
+	for (size_t n = 0; n < len; n++)
+		ck_assert_msg(sec_decrypt(box, n, &out, &outlen) == -1, "length %zu", n);
+	ck_assert_ptr_null(out);
+	ck_assert_int_eq(sec_decrypt(box + 1, len - 1, &out, &outlen), -1);
+	free(box);
+}
+END_TEST
+
+START_TEST(test_aead_wrong_key)
+{
+	size_t len;
+	unsigned char *box = sec_encrypt("secret", 6, &len);
+	sec_init_with(secret_b);
+	char *out = NULL;
+	size_t outlen = 0;
+	ck_assert_int_eq(sec_decrypt(box, len, &out, &outlen), -1);
+	sec_init_with(secret_a);
+	ck_assert_int_eq(sec_decrypt(box, len, &out, &outlen), 0);
+	ck_assert_str_eq(out, "secret");
+	free(out);
+	free(box);
+}
+END_TEST
+
+static void *aead_worker(void *arg)
+{
+	int *failures = arg;
+	for (int i = 0; i < 500; i++) {
+		char plain[32];
+		int n = snprintf(plain, sizeof plain, "key-%p-%d", (void *)&plain, i);
+		size_t len;
+		unsigned char *box = sec_encrypt(plain, (size_t)n, &len);
+		char *out = NULL;
+		size_t outlen = 0;
+		unsigned char mac[32];
+		sec_lookup_hash(plain, (size_t)n, mac);
+		if (sec_decrypt(box, len, &out, &outlen) != 0 || outlen != (size_t)n ||
+		    memcmp(out, plain, outlen) != 0)
+			(*failures)++;
+		free(out);
+		free(box);
+	}
+	return NULL;
+}
+
+START_TEST(test_aead_threads)
+{
+	pthread_t th[8];
+	int failures[8] = {0};
+	for (int i = 0; i < 8; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, aead_worker, &failures[i]), 0);
+	for (int i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_int_eq(failures[i], 0);
+	}
+}
+END_TEST
+
+START_TEST(test_password)
+{
+	char *hash = sec_password_hash("correct horse");
+	ck_assert_ptr_nonnull(hash);
+	ck_assert_msg(strncmp(hash, "$argon2id$v=19$m=19456,t=2,p=1$", 31) == 0, "%s", hash);
+	ck_assert_int_eq(sec_password_verify(hash, "correct horse"), 1);
+	ck_assert_int_eq(sec_password_verify(hash, "correct horsE"), 0);
+	ck_assert_int_eq(sec_password_verify(hash, ""), 0);
+
+	/* Salted: the same password hashes differently each time. */
+	char *again = sec_password_hash("correct horse");
+	ck_assert_str_ne(hash, again);
+	ck_assert_int_eq(sec_password_verify(again, "correct horse"), 1);
+
+	ck_assert_int_eq(sec_password_verify(NULL, "x"), 0);
+	ck_assert_int_eq(sec_password_verify("", "x"), 0);
+	ck_assert_int_eq(sec_password_verify("plaintext", "plaintext"), 0);
+	ck_assert_int_eq(sec_password_verify("$argon2id$garbage", "x"), 0);
+	ck_assert_int_eq(sec_password_verify("$argon2i$v=19$m=19456,t=2,p=1$AAAA$AAAA", "x"), 0);
+	hash[strlen(hash) - 5] = '\0';
+	ck_assert_int_eq(sec_password_verify(hash, "correct horse"), 0);
+	free(again);
+	free(hash);
+}
+END_TEST
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	ck_assert_int_eq(chmod(path, 0600), 0); /* keep the mode warning out of the output */
+}
+
+START_TEST(test_secret_file)
+{
+	char dir[] = "/tmp/test_sec.XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	char sub[64], path[96], junk[96], shortf[96], upper[96];
+	snprintf(sub, sizeof sub, "%s/data", dir);
+	snprintf(path, sizeof path, "%s/secret.key", sub);
+	snprintf(junk, sizeof junk, "%s/junk.key", dir);
+	snprintf(shortf, sizeof shortf, "%s/short.key", dir);
+	snprintf(upper, sizeof upper, "%s/upper.key", dir);
+	char err[256] = "";
+
+	ck_assert_msg(sec_init(path, err, sizeof err) == 0, "%s", err);
+	struct stat st;
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(st.st_size, 65);
+	ck_assert_int_eq(stat(sub, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0700);
+	char t1[33], t2[33];
+	sec_derive_token("order", "O1", t1);
+
+	sec_init_with(secret_b);
+	ck_assert_msg(sec_init(path, err, sizeof err) == 0, "%s", err);
+	sec_derive_token("order", "O1", t2);
+	ck_assert_str_eq(t1, t2);
+
+	/* Too open a mode is only warned about. */
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	ck_assert_msg(sec_init(path, err, sizeof err) == 0, "%s", err);
+
+	write_file(junk, "this is not a hex secret at all, not even close to one. nope...\n");
+	err[0] = '\0';
+	ck_assert_int_eq(sec_init(junk, err, sizeof err), -1);
+	ck_assert_msg(strstr(err, "64 hex") != NULL, "%s", err);
+
+	write_file(shortf, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n");
+	ck_assert_int_eq(sec_init(shortf, err, sizeof err), -1);
+
+	write_file(upper, "0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF");
+	ck_assert_msg(sec_init(upper, err, sizeof err) == 0, "%s", err);
+
+	unlink(path);
+	unlink(junk);
+	unlink(shortf);
+	unlink(upper);
+	rmdir(sub);
+	rmdir(dir);
+}
+END_TEST
+
+START_TEST(test_rate_limit)
+{
+	ck_assert_int_eq(sec_rate_check("login", "alice", 3, 60), 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(sec_rate_hit("login", "alice", 3, 60), 0);
+	int64_t wait = sec_rate_hit("login", "alice", 3, 60);
+	ck_assert_int_gt(wait, 0);
+	ck_assert_int_le(wait, 60);
+	ck_assert_int_gt(sec_rate_check("login", "alice", 3, 60), 0);
+
+	/* Other keys and other buckets are independent. */
+	ck_assert_int_eq(sec_rate_hit("login", "bob", 3, 60), 0);
+	ck_assert_int_eq(sec_rate_hit("api", "alice", 3, 60), 0);
+	ck_assert_int_eq(sec_rate_hit("logina", "lice", 3, 60), 0);
+
+	sec_rate_reset("login", "alice");
+	ck_assert_int_eq(sec_rate_check("login", "alice", 3, 60), 0);
+	ck_assert_int_eq(sec_rate_hit("login", "alice", 3, 60), 0);
+
+	ck_assert_int_gt(sec_rate_hit("never", "x", 0, 60), 0);
+}
+END_TEST
+
+START_TEST(test_rate_check_does_not_consume)
+{
+	for (int i = 0; i < 10; i++)
+		ck_assert_int_eq(sec_rate_check("check", "k", 2, 60), 0);
+	ck_assert_int_eq(sec_rate_hit("check", "k", 2, 60), 0);
+	ck_assert_int_eq(sec_rate_hit("check", "k", 2, 60), 0);
+	ck_assert_int_gt(sec_rate_hit("check", "k", 2, 60), 0);
+}
+END_TEST
+
+START_TEST(test_rate_many_keys)
+{
+	/* More keys than the table holds: must neither fail nor grow past its cap. */
+	char key[32];
+	for (int i = 0; i < 120000; i++) {
+		snprintf(key, sizeof key, "k%d", i);
+		ck_assert_int_eq(sec_rate_hit("many", key, 5, 600), 0);
+	}
+	/* Tracked keys are still limited... */
+	ck_assert_int_gt(sec_rate_hit("many", "k0", 1, 600), 0);
+	/* ...keys beyond the cap are let through rather than tracked... */
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(sec_rate_hit("many", "overflow", 1, 600), 0);
+	/* ...and a freed slot is used again. */
+	sec_rate_reset("many", "k0");
+	ck_assert_int_eq(sec_rate_hit("many", "fresh", 1, 600), 0);
+	ck_assert_int_gt(sec_rate_hit("many", "fresh", 1, 600), 0);
+}
+END_TEST
+
+static Suite *sec_suite(void)
+{
+	Suite *s = suite_create("sec");
+	TCase *basic = tcase_create("primitives");
+	tcase_add_test(basic, test_hex_and_random);
+	tcase_add_test(basic, test_equal);
+	tcase_add_test(basic, test_hashes_known_vectors);
+	suite_add_tcase(s, basic);
+
+	TCase *keys = tcase_create("keys");
+	tcase_add_checked_fixture(keys, setup_keys, NULL);
+	tcase_add_test(keys, test_hkdf_deterministic);
+	tcase_add_test(keys, test_token_separation);
+	tcase_add_test(keys, test_aead_roundtrip);
+	tcase_add_test(keys, test_aead_fresh_nonce);
+	tcase_add_test(keys, test_aead_tamper);
+	tcase_add_test(keys, test_aead_truncated);
+	tcase_add_test(keys, test_aead_wrong_key);
+	tcase_add_test(keys, test_aead_threads);
+	tcase_add_test(keys, test_secret_file);
+	suite_add_tcase(s, keys);
+
+	TCase *pw = tcase_create("password");
+	tcase_set_timeout(pw, 30);
+	tcase_add_test(pw, test_password);
+	suite_add_tcase(s, pw);
+
+	TCase *rate = tcase_create("ratelimit");
+	tcase_set_timeout(rate, 30);
+	tcase_add_test(rate, test_rate_limit);
+	tcase_add_test(rate, test_rate_check_does_not_consume);
+	tcase_add_test(rate, test_rate_many_keys);
+	suite_add_tcase(s, rate);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(sec_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
