@@ -25,6 +25,9 @@ void sec_hex(const unsigned char *data, size_t n, char *out);
 int sec_equal(const void *a, size_t alen, const void *b, size_t blen);
 int sec_streq(const char *a, const char *b);
 
+/* Overwrites secret bytes in memory before they are freed. */
+void sec_wipe(void *p, size_t n);
+
 void sec_sha256(const void *data, size_t n, unsigned char out[32]);
 /* HMAC-SHA256 with an explicit key. */
 void sec_hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,

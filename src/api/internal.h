@@ -1,10 +1,34 @@
-/* Shared between the api/ files: each file exports its route table here. */
+/* Shared between the api/ files: route tables and handler helpers. */
 #ifndef CARDSHOP_API_INTERNAL_H
 #define CARDSHOP_API_INTERNAL_H
 
 #include "cardshop/api.h"
+#include "cardshop/metrics.h"
+#include "cardshop/shop.h"
+#include "cardshop/util.h"
+
+#define ADMIN_COOKIE "cs_admin"
 
 extern const struct http_route system_api_routes[];
 extern const size_t system_api_nroutes;
+extern const struct http_route admin_api_routes[];
+extern const size_t admin_api_nroutes;
+extern const struct http_route shop_api_routes[];
+extern const size_t shop_api_nroutes;
+
+/* Replies with the status and code that match a domain error. */
+void api_reply_shop_err(struct http_req *req, const struct shop_err *err);
+/* Path parameter as a positive id; replies 404 and returns -1 when it is not one. */
+int api_path_id(struct http_req *req, const char *name, int64_t *id);
+/* Optional integer query parameter; sets *bad and replies 400 when malformed. */
+int64_t api_query_int(struct http_req *req, const char *name, int64_t def, int64_t min, int64_t max,
+		      int *bad);
+/* The signed-in admin (401 otherwise); unsafe methods also need X-CSRF-Token (403). */
+const struct admin_session *api_require_admin(struct http_req *req);
+struct actor api_actor(struct http_req *req, const struct admin_session *s);
+void api_set_cookie(struct http_req *req, const char *name, const char *value, int64_t max_age,
+		    const char *path, const char *same_site);
+/* Per-IP limit on a bucket; replies 429 with Retry-After and returns -1 when exceeded. */
+int api_rate_limit(struct http_req *req, const char *bucket, int64_t limit, int64_t window);
 
 #endif

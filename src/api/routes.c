@@ -19,6 +19,8 @@ static void append(const struct http_route *r, size_t n)
 static void build(void)
 {
 	append(system_api_routes, system_api_nroutes);
+	append(shop_api_routes, shop_api_nroutes);
+	append(admin_api_routes, admin_api_nroutes);
 }
 
 const struct http_route *api_routes(size_t *count)

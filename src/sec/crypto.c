@@ -455,3 +455,8 @@ int sec_decrypt(const unsigned char *box, size_t n, char **plain, size_t *plainl
 	*plainlen = ctlen;
 	return 0;
 }
+
+void sec_wipe(void *p, size_t n)
+{
+	OPENSSL_cleanse(p, n);
+}

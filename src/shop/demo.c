@@ -1,32 +1,93 @@
-/* Demo data for `cardshop demo`: seeded once per database, so restarts keep orders. */
+/* Demo data for `cardshop demo`: catalog and keys seeded once per database (restarts keep
+ * orders); the admin gets a fresh password at every start so it can always be printed. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cardshop/config.h"
-#include "cardshop/db.h"
 #include "cardshop/log.h"
 #include "cardshop/sec.h"
-#include "cardshop/shop.h"
+#include "internal.h"
 
 static const char *sql_admin_count = "SELECT count(*) FROM admins WHERE username = 'admin'";
+static const char *sql_product_count = "SELECT count(*) FROM products";
 static char demo_password[33];
 
-static int admin_exists(void)
+static int64_t count(const char *sql)
 {
-	sqlite3_stmt *st = db_stmt(sql_admin_count);
-	int n = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_stmt *st = db_stmt(sql);
+	int64_t n = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	if (st)
 		sqlite3_reset(st);
-	return n > 0;
+	return n;
+}
+
+static int seed_keys(const struct actor *who, int64_t pid, int n)
+{
+	struct buf text;
+	buf_init(&text);
+	for (int i = 0; i < n; i++) {
+		char k[17];
+		sec_random_hex(k, 8);
+		for (char *p = k; *p; p++)
+			*p = (char)(*p >= 'a' ? *p - 32 : *p);
+		buf_printf(&text, "DEMO-%.4s-%.4s-%.4s-%.4s\n", k, k + 4, k + 8, k + 12);
+	}
+	struct import_result r;
+	struct shop_err err;
+	int rc = cardkey_import(who, pid, text.data, text.len, &r, &err);
+	buf_cleanup(&text);
+	return rc;
+}
+
+static int seed_catalog(const struct config *cfg)
+{
+	static const struct {
+		int cat;
+		const char *json;
+		int keys;
+	} products[] = {
+		{0, "{\"name\":\"Steam Wallet 50 CNY\",\"price\":4800,\"max_qty\":5,"
+		    "\"description\":\"A 50 CNY Steam Wallet code. Redeem at store.steampowered.com.\"}", 25},
+		{0, "{\"name\":\"App Store 100 CNY\",\"price\":9700,\"max_qty\":3,"
+		    "\"description\":\"Apple gift card code, mainland China region.\"}", 12},
+		{1, "{\"name\":\"Office 365 — 1 year\",\"price\":19900,"
+		    "\"description\":\"Activation code, one user, twelve months.\"}", 8},
+		{1, "{\"name\":\"Custom licence (manual)\",\"price\":5000,\"delivery\":\"manual\","
+		    "\"description\":\"Delivered by the merchant after payment.\"}", 0},
+	};
+	struct actor who = {.username = "demo", .ip = ""};
+	struct shop_err err;
+	int64_t cats[2];
+	const char *cat_json[2] = {"{\"name\":\"Gift cards\"}", "{\"name\":\"Software\"}"};
+	for (int i = 0; i < 2; i++) {
+		json_t *in = json_loads(cat_json[i], 0, NULL);
+		int rc = category_create(&who, in, &cats[i], &err);
+		json_decref(in);
+		if (rc != 0)
+			return -1;
+	}
+	for (size_t i = 0; i < sizeof products / sizeof products[0]; i++) {
+		json_t *in = json_loads(products[i].json, 0, NULL);
+		json_object_set_new(in, "category_id", json_integer(cats[products[i].cat]));
+		int64_t pid;
+		int rc = product_create(&who, cfg->currency, in, &pid, &err);
+		json_decref(in);
+		if (rc != 0 || (products[i].keys && seed_keys(&who, pid, products[i].keys) != 0))
+			return -1;
+	}
+	return 0;
 }
 
 int shop_demo_seed(const struct config *cfg)
 {
-	(void)cfg;
-	if (admin_exists())
-		return 0;
 	char err[200];
 	sec_random_hex(demo_password, 8);
+	if (count(sql_product_count) == 0 && seed_catalog(cfg) != 0) {
+		log_error("demo catalog seeding failed", NULL);
+		return -1;
+	}
+	if (count(sql_admin_count) > 0)
+		return admin_set_password("admin", demo_password);
 	if (admin_create("admin", demo_password, err, sizeof err) != 0) {
 		log_error("demo admin", json_pack("{ss}", "error", err));
 		return -1;
@@ -37,8 +98,8 @@ int shop_demo_seed(const struct config *cfg)
 void shop_demo_announce(const struct config *cfg)
 {
 	printf("\ncardshop demo is running: %s/\n", cfg->base_url);
-	printf("  admin:  %s/admin/  user 'admin'  password %s\n", cfg->base_url,
-	       demo_password[0] ? demo_password : "(unchanged: see the first run, or delete data/demo.db)");
-	printf("  sandbox gateway on: anyone can 'pay'. Stop with Ctrl-C.\n\n");
+	printf("  shop:   %s/shop/\n", cfg->base_url);
+	printf("  admin:  %s/admin/   user: admin   password: %s\n", cfg->base_url, demo_password);
+	printf("  The sandbox gateway is on: anyone can \"pay\". Stop with Ctrl-C.\n\n");
 	fflush(stdout);
 }

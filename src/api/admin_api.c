@@ -1,0 +1,264 @@
+/* Admin API: sign-in, catalog management, card-key inventory, audit log. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static void login(struct http_req *req)
+{
+	json_t *in = http_json(req);
+	if (!in)
+		return;
+	json_t *u = json_object_get(in, "username"), *p = json_object_get(in, "password");
+	if (!json_is_string(u) || !json_is_string(p) || json_object_size(in) != 2) {
+		http_reply_error(req, 400, "invalid_request", "username, password: required strings");
+		return;
+	}
+	struct admin_session s;
+	struct shop_err err = {0};
+	if (admin_login(http_config(req), json_string_value(u), json_string_value(p),
+			http_client_ip(req), http_cookie(req, ADMIN_COOKIE), &s, &err) != 0) {
+		if (err.status == SHOP_UNAUTHORIZED) {
+			metrics_inc(M_LOGIN_FAILED, 1);
+			usleep(200000); /* slows guessing further; the rate limit caps the cost */
+		}
+		api_reply_shop_err(req, &err);
+		return;
+	}
+	api_set_cookie(req, ADMIN_COOKIE, s.cookie, http_config(req)->session_max_ttl, "/", "Strict");
+	http_reply_json(req, 200, json_pack("{ss ss}", "csrf_token", s.csrf, "username", s.username));
+}
+
+static void logout(struct http_req *req)
+{
+	if (!api_require_admin(req))
+		return;
+	admin_logout(http_cookie(req, ADMIN_COOKIE));
+	api_set_cookie(req, ADMIN_COOKIE, "", 0, "/", "Strict");
+	http_reply_json(req, 200, json_pack("{sb}", "ok", 1));
+}
+
+static void session(struct http_req *req)
+{
+	const struct admin_session *s = api_require_admin(req);
+	if (s)
+		http_reply_json(req, 200, json_pack("{ss ss}", "username", s->username, "csrf_token", s->csrf));
+}
+
+static void categories_list(struct http_req *req)
+{
+	if (api_require_admin(req))
+		http_reply_json(req, 200, json_pack("{so}", "categories", categories_json(1)));
+}
+
+static void category_add(struct http_req *req)
+{
+	const struct admin_session *s = api_require_admin(req);
+	json_t *in = s ? http_json(req) : NULL;
+	if (!in)
+		return;
+	struct actor who = api_actor(req, s);
+	struct shop_err err = {0};
+	int64_t id;
+	if (category_create(&who, in, &id, &err) != 0)
+		api_reply_shop_err(req, &err);
+	else
+		http_reply_json(req, 201, json_pack("{sI}", "id", (json_int_t)id));
+}
+
+static void category_patch(struct http_req *req)
+{
+	const struct admin_session *s = api_require_admin(req);
+	int64_t id;
+	if (!s || api_path_id(req, "id", &id) != 0)
+		return;
+	json_t *in = http_json(req);
+	if (!in)
+		return;
+	struct actor who = api_actor(req, s);
+	struct shop_err err = {0};
+	if (category_update(&who, id, in, &err) != 0)
+		api_reply_shop_err(req, &err);
+	else
+		http_reply_json(req, 200, json_pack("{sI}", "id", (json_int_t)id));
+}
+
+static void products_list(struct http_req *req)
+{
+	if (api_require_admin(req))
+		http_reply_json(req, 200, json_pack("{so}", "products", products_json(1, 0)));
+}
+
+static void product_get(struct http_req *req)
+{
+	int64_t id;
+	if (!api_require_admin(req) || api_path_id(req, "id", &id) != 0)
+		return;
+	json_t *p = product_json(id, 1);
+	if (!p)
+		http_reply_error(req, 404, "not_found", "product not found");
+	else
+		http_reply_json(req, 200, p);
+}
+
+static void product_add(struct http_req *req)
+{
+	const struct admin_session *s = api_require_admin(req);
+	json_t *in = s ? http_json(req) : NULL;
+	if (!in)
+		return;
+	struct actor who = api_actor(req, s);
+	struct shop_err err = {0};
+	int64_t id;
+	if (product_create(&who, http_config(req)->currency, in, &id, &err) != 0)
+		api_reply_shop_err(req, &err);
+	else
+		http_reply_json(req, 201, json_pack("{sI}", "id", (json_int_t)id));
+}
+
+static void product_patch(struct http_req *req)
+{
+	const struct admin_session *s = api_require_admin(req);
+	int64_t id;
+	if (!s || api_path_id(req, "id", &id) != 0)
+		return;
+	json_t *in = http_json(req);
+	if (!in)
+		return;
+	struct actor who = api_actor(req, s);
+	struct shop_err err = {0};
+	if (product_update(&who, id, in, &err) != 0)
+		api_reply_shop_err(req, &err);
+	else
+		http_reply_json(req, 200, product_json(id, 1));
+}
+
+static void product_remove(struct http_req *req)
+{
+	const struct admin_session *s = api_require_admin(req);
+	int64_t id;
+	if (!s || api_path_id(req, "id", &id) != 0)
+		return;
+	struct actor who = api_actor(req, s);
+	struct shop_err err = {0};
+	int deleted;
+	if (product_delete(&who, id, &deleted, &err) != 0)
+		api_reply_shop_err(req, &err);
+	else
+		http_reply_json(req, 200, json_pack("{sb sb}", "deleted", deleted, "deactivated", !deleted));
+}
+
+static int is_text_plain(struct http_req *req)
+{
+	const char *ct = http_header(req, "Content-Type");
+	return ct && strncasecmp(ct, "text/plain", 10) == 0;
+}
+
+static void keys_upload(struct http_req *req)
+{
+	const struct admin_session *s = api_require_admin(req);
+	int64_t id;
+	if (!s || api_path_id(req, "id", &id) != 0)
+		return;
+	if (!is_text_plain(req)) {
+		http_reply_error(req, 415, "unsupported_media_type", "body: expected text/plain");
+		return;
+	}
+	size_t len;
+	const char *body = http_body(req, &len);
+	struct actor who = api_actor(req, s);
+	struct import_result r;
+	struct shop_err err = {0};
+	if (cardkey_import(&who, id, body, len, &r, &err) != 0) {
+		api_reply_shop_err(req, &err);
+		return;
+	}
+	http_reply_json(req, 200, json_pack("{sI sI sI}", "added", (json_int_t)r.added, "duplicates",
+					    (json_int_t)r.duplicates, "rejected", (json_int_t)r.rejected));
+}
+
+static void keys_list(struct http_req *req)
+{
+	int64_t id;
+	int bad = 0;
+	if (!api_require_admin(req) || api_path_id(req, "id", &id) != 0)
+		return;
+	int64_t page = api_query_int(req, "page", 1, 1, 1000000, &bad);
+	const char *status = http_query_get(req, "status");
+	if (bad || http_replied(req))
+		return;
+	struct shop_err err = {0};
+	json_t *out = cardkeys_json(id, status ? status : "", page, &err);
+	if (!out)
+		api_reply_shop_err(req, &err);
+	else
+		http_reply_json(req, 200, out);
+}
+
+static void key_remove(struct http_req *req)
+{
+	const struct admin_session *s = api_require_admin(req);
+	int64_t id, key_id;
+	if (!s || api_path_id(req, "id", &id) != 0 || api_path_id(req, "key_id", &key_id) != 0)
+		return;
+	struct actor who = api_actor(req, s);
+	struct shop_err err = {0};
+	if (cardkey_delete(&who, id, key_id, &err) != 0)
+		api_reply_shop_err(req, &err);
+	else
+		http_reply_json(req, 200, json_pack("{sb}", "deleted", 1));
+}
+
+static void keys_export(struct http_req *req)
+{
+	const struct admin_session *s = api_require_admin(req);
+	int64_t id;
+	if (!s || api_path_id(req, "id", &id) != 0)
+		return;
+	struct actor who = api_actor(req, s);
+	struct shop_err err = {0};
+	size_t len;
+	char *text = cardkeys_export(&who, id, &len, &err);
+	if (!text) {
+		api_reply_shop_err(req, &err);
+		return;
+	}
+	char disp[96];
+	snprintf(disp, sizeof disp, "attachment; filename=\"product-%lld-keys.txt\"", (long long)id);
+	http_add_header(req, "Content-Disposition", disp);
+	http_reply_text(req, 200, "text/plain; charset=utf-8", text, len);
+	free(text);
+}
+
+static void audit_list(struct http_req *req)
+{
+	int bad = 0;
+	if (!api_require_admin(req))
+		return;
+	int64_t page = api_query_int(req, "page", 1, 1, 1000000, &bad);
+	if (!bad && !http_replied(req))
+		http_reply_json(req, 200, json_pack("{so}", "entries", audit_json(page)));
+}
+
+const struct http_route admin_api_routes[] = {
+	{"POST", "/api/admin/login", login, HTTP_BODY_DEFAULT},
+	{"POST", "/api/admin/logout", logout, HTTP_BODY_DEFAULT},
+	{"GET", "/api/admin/session", session, HTTP_BODY_DEFAULT},
+	{"GET", "/api/admin/categories", categories_list, HTTP_BODY_DEFAULT},
+	{"POST", "/api/admin/categories", category_add, HTTP_BODY_DEFAULT},
+	{"PATCH", "/api/admin/categories/{id}", category_patch, HTTP_BODY_DEFAULT},
+	{"GET", "/api/admin/products", products_list, HTTP_BODY_DEFAULT},
+	{"POST", "/api/admin/products", product_add, HTTP_BODY_DEFAULT},
+	{"GET", "/api/admin/products/{id}", product_get, HTTP_BODY_DEFAULT},
+	{"PATCH", "/api/admin/products/{id}", product_patch, HTTP_BODY_DEFAULT},
+	{"DELETE", "/api/admin/products/{id}", product_remove, HTTP_BODY_DEFAULT},
+	{"POST", "/api/admin/products/{id}/keys", keys_upload, HTTP_BODY_UPLOAD},
+	{"GET", "/api/admin/products/{id}/keys", keys_list, HTTP_BODY_DEFAULT},
+	{"GET", "/api/admin/products/{id}/keys/export", keys_export, HTTP_BODY_DEFAULT},
+	{"DELETE", "/api/admin/products/{id}/keys/{key_id}", key_remove, HTTP_BODY_DEFAULT},
+	{"GET", "/api/admin/audit", audit_list, HTTP_BODY_DEFAULT},
+};
+const size_t admin_api_nroutes = sizeof admin_api_routes / sizeof admin_api_routes[0];

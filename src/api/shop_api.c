@@ -1,0 +1,48 @@
+/* Public shop API: catalog and shop configuration (orders live in order_api.c). */
+#include "internal.h"
+
+static void categories(struct http_req *req)
+{
+	http_reply_json(req, 200, json_pack("{so}", "categories", categories_json(0)));
+}
+
+static void products(struct http_req *req)
+{
+	int bad = 0;
+	int64_t cat = api_query_int(req, "category_id", 0, 1, INT64_MAX, &bad);
+	if (!bad && !http_replied(req))
+		http_reply_json(req, 200, json_pack("{so}", "products", products_json(0, cat)));
+}
+
+static void product(struct http_req *req)
+{
+	int64_t id;
+	if (api_path_id(req, "id", &id) != 0)
+		return;
+	json_t *p = product_json(id, 0);
+	if (!p)
+		http_reply_error(req, 404, "not_found", "product not found");
+	else
+		http_reply_json(req, 200, p);
+}
+
+/* What the pages need to render: shop name, currency, gateways, demo banner. */
+static void shop_config(struct http_req *req)
+{
+	const struct config *cfg = http_config(req);
+	json_t *gw = json_array();
+	if (cfg->epay_enabled)
+		json_array_append_new(gw, json_string("epay"));
+	if (cfg->sandbox_enabled)
+		json_array_append_new(gw, json_string("sandbox"));
+	http_reply_json(req, 200, json_pack("{ss ss so sb}", "name", cfg->shop_name, "currency",
+					    cfg->currency, "gateways", gw, "sandbox", cfg->sandbox_enabled));
+}
+
+const struct http_route shop_api_routes[] = {
+	{"GET", "/api/categories", categories, HTTP_BODY_DEFAULT},
+	{"GET", "/api/products", products, HTTP_BODY_DEFAULT},
+	{"GET", "/api/products/{id}", product, HTTP_BODY_DEFAULT},
+	{"GET", "/api/config", shop_config, HTTP_BODY_DEFAULT},
+};
+const size_t shop_api_nroutes = sizeof shop_api_routes / sizeof shop_api_routes[0];
