@@ -1,6 +1,7 @@
 /* Process lifecycle: what serve, demo and the admin commands share. */
 #include "cardshop/app.h"
 
+#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,8 @@ static int opened;
 int app_open(const struct config *cfg)
 {
 	char err[512];
+	/* Before any thread exists: libcurl's global state is not thread-safe to set up. */
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (db_init(cfg->db_path, (int)cfg->busy_timeout_ms, err, sizeof err) != 0) {
 		fprintf(stderr, "cardshop: %s\n", err);
 		return -1;

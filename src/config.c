@@ -50,7 +50,7 @@ static const struct key keys[] = {
 	I("security", "login_window", login_window, "900", 1, 86400),
 	S("shop", "name", shop_name, "cardshop"),
 	S("shop", "currency", currency, "CNY"),
-	I("shop", "order_ttl", order_ttl, "900", 60, 604800),
+	I("shop", "order_ttl", order_ttl, "900", 1, 604800),
 	S("shop", "alert_email", alert_email, ""),
 	S("smtp", "url", smtp_url, "smtp://127.0.0.1:25"),
 	S("smtp", "from", smtp_from, ""),

@@ -47,6 +47,8 @@ const char *http_cookie(const struct http_req *req, const char *name);
 const char *http_body(const struct http_req *req, size_t *len);
 const struct http_kvlist *http_query(struct http_req *req); /* NULL: malformed (400 sent) */
 const char *http_query_get(struct http_req *req, const char *name);
+/* The undecoded query string ("" when none). */
+const char *http_raw_query(const struct http_req *req);
 /* The urlencoded body; NULL after replying 400/415 when it is not one. */
 const struct http_kvlist *http_form(struct http_req *req);
 /* The JSON object body; NULL after replying 400/415 when it is not one. Borrowed reference. */

@@ -95,6 +95,83 @@ int cardkey_delete(const struct actor *who, int64_t product_id, int64_t key_id, 
 char *cardkeys_export(const struct actor *who, int64_t product_id, size_t *len, struct shop_err *err);
 json_t *audit_json(int64_t page);
 
+/* Orders. */
+struct order_request {
+	int64_t product_id;
+	int64_t quantity;
+	const char *email;
+	const char *gateway;
+	const char *coupon;         /* may be NULL */
+	const char *query_password; /* may be NULL */
+	const char *ip;
+};
+struct order_created {
+	int64_t id;
+	char order_no[33];
+	char token[33];
+	int64_t amount;
+	char currency[4];
+	int64_t expires_at;
+	char product_name[201];
+};
+/* Validates the input JSON into req (strings borrowed from in). */
+int order_parse(json_t *in, struct order_request *req, struct shop_err *err);
+/* One BEGIN IMMEDIATE: prices, takes a coupon use, creates the order and reserves its keys. */
+int order_create(const struct config *cfg, const struct order_request *req,
+		 struct order_created *out, struct shop_err *err);
+/* The order's access token (derived from the instance secret). */
+void order_token(const char *order_no, char out[33]);
+int order_token_ok(const char *order_no, const char *token);
+/* The buyer's view; keys only once delivered. NULL when unknown. */
+json_t *order_view(const char *order_no, int with_keys);
+/* Orders of email whose query password matches, newest first, each with its token. */
+json_t *order_lookup(const char *email, const char *query_password);
+json_t *orders_admin_json(const char *status, const char *q, int64_t page, struct shop_err *err);
+/* Returns pending orders past their expiry to the shelf; the number expired. */
+int orders_expire(int64_t now);
+
+/* A gateway notify after its signature check. */
+struct notify {
+	const char *gateway;
+	const char *order_no;
+	const char *trade_no;
+	int64_t amount;     /* minor units as claimed by the gateway */
+	int verified;       /* signature and merchant id good */
+	const char *reason; /* why it was rejected, when it was */
+	const char *raw;    /* verbatim parameters, for payment_events */
+	const char *ip;
+};
+enum notify_outcome {
+	NOTIFY_DELIVERED,        /* first notify: paid, keys sold */
+	NOTIFY_PAID,             /* first notify, manual delivery: waits for the merchant */
+	NOTIFY_PAID_UNDELIVERED, /* paid after expiry with no key left: merchant alerted */
+	NOTIFY_REPEAT,           /* already applied: nothing changed */
+	NOTIFY_DUPLICATE_PAYMENT,/* a second, different payment for one order: merchant alerted */
+	NOTIFY_REJECTED,         /* bad signature, amount, order...: nothing changed */
+	NOTIFY_ERROR,            /* database trouble: the gateway should retry */
+};
+/* Stores the event and, when verified, applies the payment exactly once. The outcome is
+ * final (committed) when this returns. */
+enum notify_outcome payment_apply(const struct config *cfg, const struct notify *n);
+/* Amount and status for a gateway that needs them to build a payment (sandbox). */
+int order_amount(const char *order_no, int64_t *amount, char status[24]);
+
+/* Mail contents built from an order (for the jobs thread). Fields are malloc'd; mail_free. */
+struct mail {
+	char *to;
+	char *subject;
+	char *body;
+};
+/* The buyer's mail for the order's current state; -1 when the order is unknown. */
+int order_mail_compose(const struct config *cfg, int64_t order_id, struct mail *m);
+/* The merchant's alert for an order that needs attention; -1 when no alert_email is set. */
+int alert_mail_compose(const struct config *cfg, int64_t order_id, const char *what, struct mail *m);
+void mail_free(struct mail *m);
+
+/* Coupons. */
+int coupon_create(const struct actor *who, json_t *in, int64_t *id, struct shop_err *err);
+json_t *coupons_json(void);
+
 /* Demo data: categories, products, keys and an admin with a fresh password, once per database;
  * announce prints the URL and the login. */
 struct config;

@@ -243,7 +243,49 @@ static void audit_list(struct http_req *req)
 		http_reply_json(req, 200, json_pack("{so}", "entries", audit_json(page)));
 }
 
+static void orders_list(struct http_req *req)
+{
+	int bad = 0;
+	if (!api_require_admin(req))
+		return;
+	int64_t page = api_query_int(req, "page", 1, 1, 1000000, &bad);
+	const char *status = http_query_get(req, "status");
+	const char *q = http_query_get(req, "q");
+	if (bad || http_replied(req))
+		return;
+	struct shop_err err = {0};
+	json_t *out = orders_admin_json(status ? status : "", q ? q : "", page, &err);
+	if (!out)
+		api_reply_shop_err(req, &err);
+	else
+		http_reply_json(req, 200, out);
+}
+
+static void coupons_list(struct http_req *req)
+{
+	if (api_require_admin(req))
+		http_reply_json(req, 200, json_pack("{so}", "coupons", coupons_json()));
+}
+
+static void coupon_add(struct http_req *req)
+{
+	const struct admin_session *s = api_require_admin(req);
+	json_t *in = s ? http_json(req) : NULL;
+	if (!in)
+		return;
+	struct actor who = api_actor(req, s);
+	struct shop_err err = {0};
+	int64_t id;
+	if (coupon_create(&who, in, &id, &err) != 0)
+		api_reply_shop_err(req, &err);
+	else
+		http_reply_json(req, 201, json_pack("{sI}", "id", (json_int_t)id));
+}
+
 const struct http_route admin_api_routes[] = {
+	{"GET", "/api/admin/orders", orders_list, HTTP_BODY_DEFAULT},
+	{"GET", "/api/admin/coupons", coupons_list, HTTP_BODY_DEFAULT},
+	{"POST", "/api/admin/coupons", coupon_add, HTTP_BODY_DEFAULT},
 	{"POST", "/api/admin/login", login, HTTP_BODY_DEFAULT},
 	{"POST", "/api/admin/logout", logout, HTTP_BODY_DEFAULT},
 	{"GET", "/api/admin/session", session, HTTP_BODY_DEFAULT},

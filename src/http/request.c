@@ -214,6 +214,11 @@ const struct http_kvlist *http_query(struct http_req *req)
 	return &req->query;
 }
 
+const char *http_raw_query(const struct http_req *req)
+{
+	return req->raw_query ? req->raw_query : "";
+}
+
 const char *http_query_get(struct http_req *req, const char *name)
 {
 	const struct http_kvlist *q = http_query(req);

@@ -10,4 +10,12 @@ extern const size_t jobs_kinds_count;
 /* Sweeps that run on every tick of the jobs thread (order expiry, scheduled backups). */
 void jobs_periodic(const struct config *cfg);
 
+/* Job handlers. */
+int job_order_mail(const struct config *cfg, json_t *payload, char *err, size_t errlen);
+int job_alert_mail(const struct config *cfg, json_t *payload, char *err, size_t errlen);
+int job_sandbox_notify(const struct config *cfg, json_t *payload, char *err, size_t errlen);
+
+struct mail;
+int mail_send(const struct config *cfg, const struct mail *m, char *err, size_t errlen);
+
 #endif

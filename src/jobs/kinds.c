@@ -4,6 +4,7 @@
 
 #include "cardshop/db.h"
 #include "cardshop/log.h"
+#include "cardshop/shop.h"
 #include "cardshop/util.h"
 #include "internal.h"
 
@@ -26,6 +27,7 @@ static void backup_tick(const struct config *cfg)
 
 void jobs_periodic(const struct config *cfg)
 {
+	orders_expire(util_now());
 	backup_tick(cfg);
 }
 
@@ -41,5 +43,8 @@ static int job_noop(const struct config *cfg, json_t *payload, char *err, size_t
 
 const struct job_kind jobs_kinds[] = {
 	{"noop", job_noop, 1},
+	{"order_mail", job_order_mail, 12},
+	{"alert_mail", job_alert_mail, 12},
+	{"sandbox_notify", job_sandbox_notify, 5},
 };
 const size_t jobs_kinds_count = sizeof jobs_kinds / sizeof jobs_kinds[0];

@@ -22,6 +22,13 @@ const char *shop_json_str(json_t *in, const char *name, const char *def);
 int64_t shop_json_int(json_t *in, const char *name, int64_t def);
 int shop_json_bool(json_t *in, const char *name, int def);
 
+/* order.c: reserves exactly qty available keys for the order: 0, 1 when too few, -1 error. */
+int order_reserve_keys(int64_t order_id, int64_t product_id, int64_t qty);
+json_t *order_keys_json(int64_t order_id);
+/* coupon.c: inside the order transaction, validates code for the product and takes one use. */
+int coupon_take(const char *code, int64_t product_id, int64_t gross, int64_t *discount,
+		int64_t *coupon_id, struct shop_err *err);
+
 #define PRICE_MAX 1000000000 /* 10 million in major units: anything above is a typo */
 
 #endif

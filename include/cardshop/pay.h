@@ -1,0 +1,45 @@
+/* Payment gateways behind one interface: build the payment redirect, verify a notify. */
+#ifndef CARDSHOP_PAY_H
+#define CARDSHOP_PAY_H
+
+#include <stdint.h>
+
+#include "cardshop/config.h"
+#include "cardshop/http.h" /* struct http_kvlist: plain data, no request */
+#include "cardshop/shop.h"
+
+struct pay_order {
+	const char *order_no;
+	const char *token;
+	int64_t amount;
+	const char *currency;
+	const char *product_name;
+};
+
+struct gateway {
+	const char *name;
+	int (*enabled)(const struct config *cfg);
+	/* Where the buyer goes to pay (malloc'd URL). */
+	char *(*pay_url)(const struct config *cfg, const struct pay_order *o);
+	/* Checks signature and merchant; fills n (strings borrowed from params). */
+	void (*verify)(const struct config *cfg, const struct http_kvlist *params, struct notify *n);
+	/* Where the buyer lands after paying: the order number named in the return parameters. */
+	const char *(*return_order)(const struct http_kvlist *params);
+	const char *success_reply;
+	const char *failure_reply;
+};
+
+/* The named gateway when it exists and is enabled; NULL otherwise. */
+const struct gateway *pay_gateway(const struct config *cfg, const char *name);
+
+/* EPay helpers, shared with tests: the MD5 signature over the sorted non-empty parameters
+ * (sign and sign_type excluded) with the key appended. out: 33 bytes. */
+void epay_sign(const struct http_kvlist *params, const char *key, char out[33]);
+/* "12.30" <-> 1230; -1 when the text is not a plain amount with at most two decimals. */
+int pay_parse_money(const char *s, int64_t *minor);
+void pay_format_money(int64_t minor, char out[32]);
+
+/* Sandbox: the signature the sandbox gateway puts on its notify. out: 33 bytes. */
+void sandbox_sign(const char *order_no, const char *trade_no, int64_t amount, char out[33]);
+
+#endif

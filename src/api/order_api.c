@@ -1,0 +1,156 @@
+/* Shop order endpoints: create, view (token or cookie), lookup by email + query password,
+ * and the buyer's recent orders from the cookie. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cardshop/config.h"
+#include "cardshop/pay.h"
+#include "internal.h"
+
+#define ORDERS_COOKIE "cs_orders"
+#define ORDERS_KEPT 10
+
+/* The cookie lists "order_no.token" pairs separated by '|', newest first. */
+static int cookie_grants(struct http_req *req, const char *order_no)
+{
+	const char *c = http_cookie(req, ORDERS_COOKIE);
+	if (!c)
+		return 0;
+	char *copy = xstrdup(c), *save = NULL;
+	int ok = 0;
+	for (char *e = strtok_r(copy, "|", &save); e && !ok; e = strtok_r(NULL, "|", &save)) {
+		char *dot = strchr(e, '.');
+		if (!dot)
+			continue;
+		*dot = '\0';
+		ok = strcmp(e, order_no) == 0 && order_token_ok(e, dot + 1);
+	}
+	free(copy);
+	return ok;
+}
+
+static void remember_order(struct http_req *req, const char *order_no, const char *token)
+{
+	struct buf b;
+	buf_init(&b);
+	buf_printf(&b, "%s.%s", order_no, token);
+	const char *old = http_cookie(req, ORDERS_COOKIE);
+	if (old) {
+		char *copy = xstrdup(old), *save = NULL;
+		int kept = 1;
+		for (char *e = strtok_r(copy, "|", &save); e && kept < ORDERS_KEPT;
+		     e = strtok_r(NULL, "|", &save)) {
+			if (strlen(e) > 80 || strspn(e, "0123456789abcdefABCDEF.") != strlen(e))
+				continue; /* only well-formed entries survive */
+			buf_printf(&b, "|%s", e);
+			kept++;
+		}
+		free(copy);
+	}
+	api_set_cookie(req, ORDERS_COOKIE, buf_cstr(&b), 30 * 86400, "/", "Lax");
+	buf_cleanup(&b);
+}
+
+static void order_create_handler(struct http_req *req)
+{
+	const struct config *cfg = http_config(req);
+	if (api_rate_limit(req, "orders", cfg->rate_limit, 60) != 0)
+		return;
+	json_t *in = http_json(req);
+	if (!in)
+		return;
+	struct order_request r;
+	struct shop_err err = {0};
+	if (order_parse(in, &r, &err) != 0) {
+		api_reply_shop_err(req, &err);
+		return;
+	}
+	const struct gateway *gw = pay_gateway(cfg, r.gateway);
+	if (!gw) {
+		http_reply_error(req, 400, "invalid_request", "gateway: not available");
+		return;
+	}
+	r.ip = http_client_ip(req);
+	struct order_created o;
+	if (order_create(cfg, &r, &o, &err) != 0) {
+		api_reply_shop_err(req, &err);
+		return;
+	}
+	struct pay_order po = {o.order_no, o.token, o.amount, o.currency, o.product_name};
+	char *url = gw->pay_url(cfg, &po);
+	remember_order(req, o.order_no, o.token);
+	http_reply_json(req, 201, json_pack("{ss ss ss sI ss sI ss}", "order_no", o.order_no, "token",
+					    o.token, "status", "pending", "amount", (json_int_t)o.amount,
+					    "currency", o.currency, "expires_at", (json_int_t)o.expires_at,
+					    "pay_url", url));
+	free(url);
+}
+
+static int may_view(struct http_req *req, const char *order_no)
+{
+	const char *token = http_query_get(req, "token");
+	return (token && order_token_ok(order_no, token)) || cookie_grants(req, order_no);
+}
+
+static void order_get_handler(struct http_req *req)
+{
+	const char *no = http_param(req, "order_no");
+	json_t *o = NULL;
+	/* Unknown and not-yours look the same: both are 404. */
+	if (may_view(req, no))
+		o = order_view(no, 1);
+	if (http_replied(req))
+		return;
+	if (!o) {
+		http_reply_error(req, 404, "not_found", "order not found");
+		return;
+	}
+	http_reply_json(req, 200, o);
+}
+
+static void order_lookup_handler(struct http_req *req)
+{
+	if (api_rate_limit(req, "lookup", 10, 60) != 0)
+		return;
+	json_t *in = http_json(req);
+	if (!in)
+		return;
+	json_t *e = json_object_get(in, "email"), *p = json_object_get(in, "query_password");
+	if (!json_is_string(e) || !json_is_string(p) || json_object_size(in) != 2) {
+		http_reply_error(req, 400, "invalid_request", "email, query_password: required strings");
+		return;
+	}
+	http_reply_json(req, 200, json_pack("{so}", "orders", order_lookup(json_string_value(e),
+									    json_string_value(p))));
+}
+
+/* The orders this browser made, from the cookie (no keys in the list). */
+static void orders_recent_handler(struct http_req *req)
+{
+	json_t *list = json_array();
+	const char *c = http_cookie(req, ORDERS_COOKIE);
+	char *copy = xstrdup(c ? c : ""), *save = NULL;
+	for (char *e = strtok_r(copy, "|", &save); e; e = strtok_r(NULL, "|", &save)) {
+		char *dot = strchr(e, '.');
+		if (!dot)
+			continue;
+		*dot = '\0';
+		json_t *o = order_token_ok(e, dot + 1) ? order_view(e, 0) : NULL;
+		if (!o)
+			continue;
+		json_object_del(o, "keys");
+		json_object_set_new(o, "token", json_string(dot + 1));
+		json_array_append_new(list, o);
+	}
+	free(copy);
+	http_reply_json(req, 200, json_pack("{so}", "orders", list));
+}
+
+const struct http_route order_api_routes[] = {
+	{"POST", "/api/orders", order_create_handler, HTTP_BODY_DEFAULT},
+	{"GET", "/api/orders", orders_recent_handler, HTTP_BODY_DEFAULT},
+	{"POST", "/api/orders/lookup", order_lookup_handler, HTTP_BODY_DEFAULT},
+	{"GET", "/api/orders/{order_no}", order_get_handler, HTTP_BODY_DEFAULT},
+};
+const size_t order_api_nroutes = sizeof order_api_routes / sizeof order_api_routes[0];

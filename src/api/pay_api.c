@@ -1,0 +1,108 @@
+/* Gateway endpoints: notify (GET or POST, as the gateway sends it), the buyer's return, and
+ * the sandbox's own pay action. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cardshop/config.h"
+#include "cardshop/jobs.h"
+#include "cardshop/pay.h"
+#include "cardshop/sec.h"
+#include "internal.h"
+
+static const struct gateway *gateway_or_404(struct http_req *req)
+{
+	const struct gateway *gw = pay_gateway(http_config(req), http_param(req, "gateway"));
+	if (!gw)
+		http_reply_error(req, 404, "not_found", "no such gateway");
+	return gw;
+}
+
+/* Parameters from the query (GET) or the urlencoded body (POST), parsed whatever the
+ * Content-Type says (gateways are lax about it); raw keeps them verbatim for the audit. */
+static int notify_params(struct http_req *req, struct http_kvlist *out, const char **raw)
+{
+	if (strcmp(http_method(req), "POST") == 0) {
+		size_t len;
+		const char *body = http_body(req, &len);
+		*raw = http_strdup(req, body);
+		return http_kv_parse(body, len, out);
+	}
+	const char *q = http_raw_query(req);
+	*raw = q;
+	return http_kv_parse(q, strlen(q), out);
+}
+
+static void notify(struct http_req *req)
+{
+	const struct gateway *gw = gateway_or_404(req);
+	if (!gw)
+		return;
+	const char *raw = "";
+	struct http_kvlist params = {0};
+	struct notify n = {.gateway = gw->name, .ip = http_client_ip(req)};
+	if (notify_params(req, &params, &raw) != 0) {
+		n.reason = "malformed parameters";
+		params.count = 0;
+	} else {
+		gw->verify(http_config(req), &params, &n);
+	}
+	n.raw = raw;
+	enum notify_outcome o = payment_apply(http_config(req), &n);
+	const char *reply = o == NOTIFY_REJECTED || o == NOTIFY_ERROR ? gw->failure_reply : gw->success_reply;
+	http_reply_text(req, 200, "text/plain; charset=utf-8", reply, strlen(reply));
+	http_kv_free(&params);
+}
+
+static void pay_return(struct http_req *req)
+{
+	const struct gateway *gw = gateway_or_404(req);
+	if (!gw)
+		return;
+	const struct http_kvlist *p = http_query(req);
+	if (!p)
+		return;
+	const char *no = gw->return_order(p);
+	char *to = xasprintf("/shop/order?order_no=%s", no && strspn(no, "0123456789abcdef") == strlen(no) ? no : "");
+	http_reply_redirect(req, 303, to);
+	free(to);
+}
+
+/* The sandbox's "pay" button: queue a signed notify that the jobs thread will deliver to our
+ * own notify URL over HTTP, like a real gateway would. */
+static void sandbox_pay(struct http_req *req)
+{
+	const struct config *cfg = http_config(req);
+	if (!pay_gateway(cfg, "sandbox")) {
+		http_reply_error(req, 404, "not_found", "no such gateway");
+		return;
+	}
+	json_t *in = http_json(req);
+	if (!in)
+		return;
+	const char *no = json_string_value(json_object_get(in, "order_no"));
+	const char *token = json_string_value(json_object_get(in, "token"));
+	int64_t amount;
+	char status[24];
+	if (!no || !token || !order_token_ok(no, token) || order_amount(no, &amount, status) != 0) {
+		http_reply_error(req, 404, "not_found", "order not found");
+		return;
+	}
+	if (strcmp(status, "pending") != 0) {
+		http_reply_error(req, 409, "conflict", "order is not awaiting payment");
+		return;
+	}
+	if (sandbox_request_notify(no, amount) != 0) {
+		http_reply_error(req, 500, "internal", "internal error");
+		return;
+	}
+	http_reply_json(req, 202, json_pack("{ss}", "status", "notify_queued"));
+}
+
+const struct http_route pay_api_routes[] = {
+	{"GET", "/pay/{gateway}/notify", notify, HTTP_BODY_DEFAULT},
+	{"POST", "/pay/{gateway}/notify", notify, HTTP_BODY_DEFAULT},
+	{"GET", "/pay/{gateway}/return", pay_return, HTTP_BODY_DEFAULT},
+	{"POST", "/pay/sandbox/pay", sandbox_pay, HTTP_BODY_DEFAULT},
+};
+const size_t pay_api_nroutes = sizeof pay_api_routes / sizeof pay_api_routes[0];

@@ -1,0 +1,137 @@
+/* EPay (易支付): submit.php redirect with an MD5 signature; notify by GET or POST with
+ * pid, trade_no, out_trade_no, type, name, money, trade_status, sign, sign_type. */
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cardshop/sec.h"
+#include "cardshop/util.h"
+#include "internal.h"
+
+static int cmp_kv(const void *a, const void *b)
+{
+	const struct http_kv *x = *(const struct http_kv *const *)a;
+	const struct http_kv *y = *(const struct http_kv *const *)b;
+	return strcmp(x->name, y->name);
+}
+
+void epay_sign(const struct http_kvlist *params, const char *key, char out[33])
+{
+	const struct http_kv **sorted = xmalloc((params->count + 1) * sizeof *sorted);
+	size_t n = 0;
+	for (size_t i = 0; i < params->count; i++) {
+		const struct http_kv *kv = &params->items[i];
+		if (!kv->value[0] || !strcmp(kv->name, "sign") || !strcmp(kv->name, "sign_type"))
+			continue;
+		sorted[n++] = kv;
+	}
+	qsort(sorted, n, sizeof *sorted, cmp_kv);
+	struct buf b;
+	buf_init(&b);
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&b, "%s%s=%s", i ? "&" : "", sorted[i]->name, sorted[i]->value);
+	buf_puts(&b, key);
+	sec_md5_hex(b.data, b.len, out);
+	sec_wipe(b.data, b.len);
+	buf_cleanup(&b);
+	free(sorted);
+}
+
+static int enabled(const struct config *cfg)
+{
+	return cfg->epay_enabled;
+}
+
+static void add_param(struct http_kvlist *l, const char *name, const char *value)
+{
+	l->items = xrealloc(l->items, (l->count + 1) * sizeof *l->items);
+	l->items[l->count].name = xstrdup(name);
+	l->items[l->count].value = xstrdup(value);
+	l->count++;
+}
+
+static char *pay_url(const struct config *cfg, const struct pay_order *o)
+{
+	struct http_kvlist p = {0};
+	char money[32];
+	pay_format_money(o->amount, money);
+	char *notify = xasprintf("%s/pay/epay/notify", cfg->base_url);
+	char *ret = xasprintf("%s/pay/epay/return", cfg->base_url);
+	add_param(&p, "pid", cfg->epay_pid);
+	add_param(&p, "out_trade_no", o->order_no);
+	add_param(&p, "notify_url", notify);
+	add_param(&p, "return_url", ret);
+	add_param(&p, "name", o->product_name);
+	add_param(&p, "money", money);
+	char sign[33];
+	epay_sign(&p, cfg->epay_key, sign);
+	add_param(&p, "sign", sign);
+	add_param(&p, "sign_type", "MD5");
+	struct buf url;
+	buf_init(&url);
+	const char *base = cfg->epay_api_url;
+	size_t blen = strlen(base);
+	buf_printf(&url, "%s%ssubmit.php?", base, blen && base[blen - 1] == '/' ? "" : "/");
+	for (size_t i = 0; i < p.count; i++) {
+		char *v = curl_easy_escape(NULL, p.items[i].value, 0);
+		buf_printf(&url, "%s%s=%s", i ? "&" : "", p.items[i].name, v ? v : "");
+		curl_free(v);
+	}
+	http_kv_free(&p);
+	free(notify);
+	free(ret);
+	return buf_release(&url);
+}
+
+static void verify(const struct config *cfg, const struct http_kvlist *params, struct notify *n)
+{
+	n->order_no = http_kv_get(params, "out_trade_no");
+	n->trade_no = http_kv_get(params, "trade_no");
+	const char *sign = http_kv_get(params, "sign");
+	const char *pid = http_kv_get(params, "pid");
+	const char *status = http_kv_get(params, "trade_status");
+	const char *money = http_kv_get(params, "money");
+	n->verified = 0;
+	if (!cfg->epay_key[0]) {
+		n->reason = "no merchant key configured";
+		return;
+	}
+	if (!pay_params_unique(params) || !sign || !n->order_no || !n->trade_no || !money || !pid) {
+		n->reason = "missing or repeated parameters";
+		return;
+	}
+	char want[33];
+	epay_sign(params, cfg->epay_key, want);
+	if (!sec_streq(want, sign)) {
+		n->reason = "bad signature";
+		return;
+	}
+	if (strcmp(pid, cfg->epay_pid) != 0) {
+		n->reason = "pid does not match";
+		return;
+	}
+	if (!status || strcmp(status, "TRADE_SUCCESS") != 0) {
+		n->reason = "trade_status is not TRADE_SUCCESS";
+		return;
+	}
+	if (pay_parse_money(money, &n->amount) != 0) {
+		n->reason = "money is not an amount";
+		return;
+	}
+	n->verified = 1;
+}
+
+static const char *return_order(const struct http_kvlist *params)
+{
+	return http_kv_get(params, "out_trade_no");
+}
+
+const struct gateway epay_gateway = {
+	.name = "epay",
+	.enabled = enabled,
+	.pay_url = pay_url,
+	.verify = verify,
+	.return_order = return_order,
+	.success_reply = "success",
+	.failure_reply = "fail",
+};

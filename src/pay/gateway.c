@@ -1,0 +1,61 @@
+/* The gateway table and helpers shared by the gateways. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cardshop/pay.h"
+#include "cardshop/util.h"
+#include "internal.h"
+
+static const struct gateway *const gateways[] = {&epay_gateway, &sandbox_gateway};
+
+const struct gateway *pay_gateway(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < sizeof gateways / sizeof gateways[0]; i++) {
+		if (strcmp(gateways[i]->name, name) == 0)
+			return gateways[i]->enabled(cfg) ? gateways[i] : NULL;
+	}
+	return NULL;
+}
+
+int pay_parse_money(const char *s, int64_t *minor)
+{
+	int64_t major = 0, cents = 0;
+	const char *p = s;
+	if (!s || !*s || *s == '.')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (__builtin_mul_overflow(major, 10, &major) || __builtin_add_overflow(major, *p - '0', &major))
+			return -1;
+	}
+	if (*p == '.') {
+		p++;
+		int digits = 0;
+		for (; *p >= '0' && *p <= '9' && digits < 2; p++, digits++)
+			cents = cents * 10 + (*p - '0');
+		if (digits == 0)
+			return -1;
+		if (digits == 1)
+			cents *= 10;
+	}
+	if (*p != '\0' || major > INT64_MAX / 100 - 1)
+		return -1;
+	*minor = major * 100 + cents;
+	return 0;
+}
+
+void pay_format_money(int64_t minor, char out[32])
+{
+	snprintf(out, 32, "%lld.%02lld", (long long)(minor / 100), (long long)(minor % 100));
+}
+
+/* Rejects repeated names: a signer and a reader may pick different copies. */
+int pay_params_unique(const struct http_kvlist *params)
+{
+	for (size_t i = 0; i < params->count; i++) {
+		for (size_t j = i + 1; j < params->count; j++) {
+			if (strcmp(params->items[i].name, params->items[j].name) == 0)
+				return 0;
+		}
+	}
+	return 1;
+}

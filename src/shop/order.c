@@ -1,0 +1,435 @@
+/* Orders: validation, pricing, creation with key reservation (one transaction), the buyer's
+ * view, lookup by email + query password, admin listing and expiry. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cardshop/config.h"
+#include "cardshop/log.h"
+#include "cardshop/metrics.h"
+#include "cardshop/sec.h"
+#include "internal.h"
+
+static const struct field order_fields[] = {
+	{"product_id", F_INT, 1, INT64_MAX, NULL, 1},
+	{"quantity", F_INT, 1, 100000, NULL, 1},
+	{"email", F_NAME, 3, 254, NULL, 1},
+	{"gateway", F_NAME, 1, 32, NULL, 1},
+	{"coupon", F_NAME, 0, 64, NULL, 0},
+	{"query_password", F_NAME, 0, 200, NULL, 0},
+};
+
+static const char *sql_product = "SELECT name, price, currency, min_qty, max_qty, delivery, active"
+				 " FROM products WHERE id = :id";
+static const char *sql_order_insert =
+	"INSERT INTO orders (order_no, product_id, quantity, unit_price, discount, amount, currency,"
+	" email, query_pw_hash, gateway, coupon_id, status, client_ip, created_at, expires_at)"
+	" VALUES (:no, :pid, :qty, :unit, :discount, :amount, :currency, :email, :pw, :gateway,"
+	" :coupon, 'pending', :ip, :now, :exp)";
+static const char *sql_reserve =
+	"UPDATE card_keys SET status = 'reserved', order_id = :oid WHERE id IN"
+	" (SELECT id FROM card_keys WHERE product_id = :pid AND status = 'available'"
+	"  ORDER BY id LIMIT :qty)";
+
+/* Plain syntax check: one '@', a dot in the domain, no spaces or controls. */
+static int email_valid(const char *e)
+{
+	const char *at = strchr(e, '@');
+	if (!at || at == e || strchr(at + 1, '@') || strlen(at + 1) < 3)
+		return 0;
+	const char *dot = strrchr(at + 1, '.');
+	if (!dot || dot == at + 1 || dot[1] == '\0')
+		return 0;
+	for (const char *p = e; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c <= ' ' || c == 0x7f || c == '<' || c == '>' || c == ',' || c == ';' || c == '"')
+			return 0;
+	}
+	return 1;
+}
+
+int order_parse(json_t *in, struct order_request *req, struct shop_err *err)
+{
+	if (shop_validate(in, order_fields, sizeof order_fields / sizeof order_fields[0], 1, err) != 0)
+		return -1;
+	memset(req, 0, sizeof *req);
+	req->product_id = shop_json_int(in, "product_id", 0);
+	req->quantity = shop_json_int(in, "quantity", 0);
+	req->email = shop_json_str(in, "email", "");
+	req->gateway = shop_json_str(in, "gateway", "");
+	req->coupon = shop_json_str(in, "coupon", NULL);
+	req->query_password = shop_json_str(in, "query_password", NULL);
+	if (req->coupon && !*req->coupon)
+		req->coupon = NULL;
+	if (req->query_password && !*req->query_password)
+		req->query_password = NULL;
+	if (!email_valid(req->email))
+		return shop_fail(err, SHOP_INVALID, "email: not a valid address");
+	if (req->query_password && strlen(req->query_password) < 4)
+		return shop_fail(err, SHOP_INVALID, "query_password: at least 4 characters");
+	return 0;
+}
+
+void order_token(const char *order_no, char out[33])
+{
+	sec_derive_token("order", order_no, out);
+}
+
+int order_token_ok(const char *order_no, const char *token)
+{
+	char want[33];
+	if (!order_no || !token)
+		return 0;
+	order_token(order_no, want);
+	return sec_streq(want, token);
+}
+
+/* Keyed hash of email + password: fast to check, useless to a thief without the secret. */
+static void query_pw_hash(const char *email, const char *pw, char out[65])
+{
+	struct buf b;
+	buf_init(&b);
+	buf_printf(&b, "%s", email);
+	buf_append(&b, "", 1); /* NUL separator: ("ab","c") and ("a","bc") differ */
+	buf_puts(&b, pw);
+	unsigned char h[32];
+	sec_lookup_hash(b.data, b.len, h);
+	sec_hex(h, 32, out);
+	buf_cleanup(&b);
+}
+
+static void new_order_no(char out[33])
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	char rnd[17];
+	sec_random_hex(rnd, 8);
+	snprintf(out, 33, "%04d%02d%02d%.16s", (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
+		 tm.tm_mday % 100, rnd);
+}
+
+struct create_ctx {
+	const struct config *cfg;
+	const struct order_request *req;
+	struct order_created *out;
+	struct shop_err *err;
+	char pw_hash[65];
+};
+
+struct product_row {
+	int64_t price, min_qty, max_qty;
+	int manual, active;
+};
+
+static int load_product(struct create_ctx *c, struct product_row *p)
+{
+	sqlite3_stmt *st = db_stmt(sql_product);
+	if (!st)
+		return -1;
+	db_bind_int(st, ":id", c->req->product_id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return shop_fail(c->err, SHOP_NOT_FOUND, "product_id: no such product");
+	}
+	snprintf(c->out->product_name, sizeof c->out->product_name, "%s", db_col_text(st, 0));
+	p->price = sqlite3_column_int64(st, 1);
+	snprintf(c->out->currency, sizeof c->out->currency, "%s", db_col_text(st, 2));
+	p->min_qty = sqlite3_column_int64(st, 3);
+	p->max_qty = sqlite3_column_int64(st, 4);
+	p->manual = strcmp(db_col_text(st, 5), "manual") == 0;
+	p->active = sqlite3_column_int(st, 6);
+	sqlite3_reset(st);
+	if (!p->active)
+		return shop_fail(c->err, SHOP_NOT_FOUND, "product_id: no such product");
+	int64_t q = c->req->quantity;
+	if (q < p->min_qty || (p->max_qty > 0 && q > p->max_qty))
+		return shop_fail(c->err, SHOP_INVALID, "quantity: must be from %lld to %lld",
+				 (long long)p->min_qty, (long long)(p->max_qty ? p->max_qty : 100000));
+	return 0;
+}
+
+static int insert_order(struct create_ctx *c, int64_t unit, int64_t discount, int64_t coupon_id)
+{
+	int64_t now = util_now();
+	new_order_no(c->out->order_no);
+	sqlite3_stmt *st = db_stmt(sql_order_insert);
+	if (!st)
+		return -1;
+	db_bind_text(st, ":no", c->out->order_no);
+	db_bind_int(st, ":pid", c->req->product_id);
+	db_bind_int(st, ":qty", c->req->quantity);
+	db_bind_int(st, ":unit", unit);
+	db_bind_int(st, ":discount", discount);
+	db_bind_int(st, ":amount", c->out->amount);
+	db_bind_text(st, ":currency", c->out->currency);
+	db_bind_text(st, ":email", c->req->email);
+	db_bind_text(st, ":pw", c->req->query_password ? c->pw_hash : NULL);
+	db_bind_text(st, ":gateway", c->req->gateway);
+	if (coupon_id)
+		db_bind_int(st, ":coupon", coupon_id);
+	else
+		db_bind_null(st, ":coupon");
+	db_bind_text(st, ":ip", c->req->ip ? c->req->ip : "");
+	db_bind_int(st, ":now", now);
+	db_bind_int(st, ":exp", now + c->cfg->order_ttl);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_log_error("order insert failed");
+	c->out->id = sqlite3_last_insert_rowid(db_conn());
+	c->out->expires_at = now + c->cfg->order_ttl;
+	return 0;
+}
+
+/* Reserves exactly quantity keys for the order, or fails as out of stock. */
+int order_reserve_keys(int64_t order_id, int64_t product_id, int64_t qty)
+{
+	sqlite3_stmt *st = db_stmt(sql_reserve);
+	if (!st)
+		return -1;
+	db_bind_int(st, ":oid", order_id);
+	db_bind_int(st, ":pid", product_id);
+	db_bind_int(st, ":qty", qty);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_log_error("reserve keys failed");
+	return sqlite3_changes(db_conn()) == qty ? 0 : 1;
+}
+
+static int create_tx(sqlite3 *db, void *arg)
+{
+	(void)db;
+	struct create_ctx *c = arg;
+	struct product_row p = {0};
+	if (load_product(c, &p) != 0)
+		return -1;
+	int64_t gross, discount = 0, coupon_id = 0;
+	if (__builtin_mul_overflow(p.price, c->req->quantity, &gross) || gross > 100 * (int64_t)PRICE_MAX)
+		return shop_fail(c->err, SHOP_INVALID, "quantity: total too large");
+	if (c->req->coupon && coupon_take(c->req->coupon, c->req->product_id, gross, &discount,
+					  &coupon_id, c->err) != 0)
+		return -1;
+	c->out->amount = gross - discount;
+	if (insert_order(c, p.price, discount, coupon_id) != 0)
+		return shop_fail(c->err, SHOP_ERROR, "internal error");
+	if (!p.manual) {
+		int r = order_reserve_keys(c->out->id, c->req->product_id, c->req->quantity);
+		if (r != 0)
+			return r < 0 ? shop_fail(c->err, SHOP_ERROR, "internal error")
+				     : shop_fail(c->err, SHOP_OUT_OF_STOCK, "not enough keys in stock");
+	}
+	return 0;
+}
+
+int order_create(const struct config *cfg, const struct order_request *req,
+		 struct order_created *out, struct shop_err *err)
+{
+	memset(out, 0, sizeof *out);
+	struct create_ctx c = {.cfg = cfg, .req = req, .out = out, .err = err};
+	if (req->query_password)
+		query_pw_hash(req->email, req->query_password, c.pw_hash);
+	err->status = SHOP_OK;
+	int rc = db_write(create_tx, &c);
+	if (rc != 0) {
+		if (err->status == SHOP_OK)
+			shop_fail(err, SHOP_ERROR, "internal error");
+		return -1;
+	}
+	order_token(out->order_no, out->token);
+	metrics_inc(M_ORDERS_CREATED, 1);
+	return 0;
+}
+
+/* ---- views ---- */
+
+#define ORDER_COLUMNS                                                                             \
+	"SELECT o.id, o.order_no, o.status, o.amount, o.currency, o.quantity, o.product_id,"      \
+	" o.created_at, o.paid_at, o.expires_at, o.delivered_at, p.name, o.email, o.gateway,"    \
+	" o.discount, (SELECT trade_no FROM payments WHERE order_id = o.id)"                     \
+	" FROM orders o JOIN products p ON p.id = o.product_id"
+
+static const char *sql_order_by_no = ORDER_COLUMNS " WHERE o.order_no = :no";
+static const char *sql_order_keys = "SELECT secret FROM card_keys WHERE order_id = :oid"
+				    " AND status = 'sold' ORDER BY id";
+static const char *sql_lookup = ORDER_COLUMNS " WHERE o.email = :email AND o.query_pw_hash = :h"
+				    " ORDER BY o.id DESC LIMIT 50";
+static const char *sql_admin_orders = ORDER_COLUMNS
+	" WHERE (:status = '' OR o.status = :status)"
+	" AND (:q = '' OR o.order_no = :q OR o.email = :q)"
+	" ORDER BY o.id DESC LIMIT 50 OFFSET :off";
+
+static json_t *nullable_int(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_type(st, col) == SQLITE_NULL ? json_null()
+							   : json_integer(sqlite3_column_int64(st, col));
+}
+
+static json_t *order_row(sqlite3_stmt *st)
+{
+	json_t *o = json_pack("{ss ss sI ss sI sI sI}", "order_no", db_col_text(st, 1), "status",
+			      db_col_text(st, 2), "amount", (json_int_t)sqlite3_column_int64(st, 3),
+			      "currency", db_col_text(st, 4), "quantity",
+			      (json_int_t)sqlite3_column_int64(st, 5), "product_id",
+			      (json_int_t)sqlite3_column_int64(st, 6), "created_at",
+			      (json_int_t)sqlite3_column_int64(st, 7));
+	json_object_set_new(o, "paid_at", nullable_int(st, 8));
+	json_object_set_new(o, "expires_at", nullable_int(st, 9));
+	json_object_set_new(o, "delivered_at", nullable_int(st, 10));
+	json_object_set_new(o, "product_name", json_string(db_col_text(st, 11)));
+	json_object_set_new(o, "gateway", json_string(db_col_text(st, 13)));
+	return o;
+}
+
+/* Decrypted keys of a delivered order; the caller's JSON is the only place they live. */
+json_t *order_keys_json(int64_t order_id)
+{
+	json_t *keys = json_array();
+	sqlite3_stmt *st = db_stmt(sql_order_keys);
+	if (!st)
+		return keys;
+	db_bind_int(st, ":oid", order_id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char *plain;
+		size_t n;
+		if (sec_decrypt(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &plain,
+				&n) != 0) {
+			log_error("card key does not decrypt", json_pack("{sI}", "order_id", (json_int_t)order_id));
+			continue;
+		}
+		json_array_append_new(keys, json_stringn(plain, n));
+		sec_wipe(plain, n);
+		free(plain);
+	}
+	sqlite3_reset(st);
+	return keys;
+}
+
+json_t *order_view(const char *order_no, int with_keys)
+{
+	sqlite3_stmt *st = db_stmt(sql_order_by_no);
+	if (!st)
+		return NULL;
+	db_bind_text(st, ":no", order_no);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return NULL;
+	}
+	json_t *o = order_row(st);
+	int64_t id = sqlite3_column_int64(st, 0);
+	int delivered = strcmp(db_col_text(st, 2), "delivered") == 0;
+	sqlite3_reset(st);
+	if (with_keys && delivered)
+		json_object_set_new(o, "keys", order_keys_json(id));
+	else
+		json_object_set_new(o, "keys", json_array());
+	return o;
+}
+
+json_t *order_lookup(const char *email, const char *query_password)
+{
+	char h[65];
+	query_pw_hash(email, query_password, h);
+	json_t *list = json_array();
+	sqlite3_stmt *st = db_stmt(sql_lookup);
+	if (!st)
+		return list;
+	db_bind_text(st, ":email", email);
+	db_bind_text(st, ":h", h);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *o = order_row(st);
+		char token[33];
+		order_token(db_col_text(st, 1), token);
+		json_object_set_new(o, "token", json_string(token));
+		json_array_append_new(list, o);
+	}
+	sqlite3_reset(st);
+	return list;
+}
+
+static int status_known(const char *s)
+{
+	static const char *known[] = {"", "pending", "paid", "delivered", "expired",
+				      "paid_undelivered", "refunded", "cancelled"};
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+		if (strcmp(s, known[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+json_t *orders_admin_json(const char *status, const char *q, int64_t page, struct shop_err *err)
+{
+	if (!status_known(status)) {
+		shop_fail(err, SHOP_INVALID, "status: unknown order status");
+		return NULL;
+	}
+	sqlite3_stmt *st = db_stmt(sql_admin_orders);
+	if (!st) {
+		shop_fail(err, SHOP_ERROR, "internal error");
+		return NULL;
+	}
+	db_bind_text(st, ":status", status);
+	db_bind_text(st, ":q", q);
+	db_bind_int(st, ":off", (page > 0 ? page - 1 : 0) * 50);
+	json_t *list = json_array();
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *o = order_row(st);
+		json_object_set_new(o, "email", json_string(db_col_text(st, 12)));
+		json_object_set_new(o, "discount", json_integer(sqlite3_column_int64(st, 14)));
+		json_object_set_new(o, "trade_no", sqlite3_column_type(st, 15) == SQLITE_NULL
+							   ? json_null() : json_string(db_col_text(st, 15)));
+		json_array_append_new(list, o);
+	}
+	sqlite3_reset(st);
+	return json_pack("{so sI}", "orders", list, "page", (json_int_t)(page > 0 ? page : 1));
+}
+
+/* ---- expiry ---- */
+
+static const char *sql_expire_keys =
+	"UPDATE card_keys SET status = 'available', order_id = NULL WHERE status = 'reserved'"
+	" AND order_id IN (SELECT id FROM orders WHERE status = 'pending' AND expires_at <= :now)";
+static const char *sql_expire_coupons =
+	"UPDATE coupons SET used = used - n.c,"
+	" uses_left = CASE WHEN uses_left IS NULL THEN NULL ELSE uses_left + n.c END"
+	" FROM (SELECT coupon_id, count(*) AS c FROM orders WHERE status = 'pending'"
+	"       AND expires_at <= :now AND coupon_id IS NOT NULL GROUP BY coupon_id) AS n"
+	" WHERE coupons.id = n.coupon_id";
+static const char *sql_expire_orders = "UPDATE orders SET status = 'expired'"
+				       " WHERE status = 'pending' AND expires_at <= :now";
+
+struct expire_ctx {
+	int64_t now;
+	int expired;
+};
+
+static int run_now(const char *sql, int64_t now)
+{
+	sqlite3_stmt *st = db_stmt(sql);
+	if (!st)
+		return -1;
+	db_bind_int(st, ":now", now);
+	return sqlite3_step(st) == SQLITE_DONE ? 0 : db_log_error("expiry step failed");
+}
+
+static int expire_tx(sqlite3 *db, void *arg)
+{
+	struct expire_ctx *c = arg;
+	/* Keys and coupon uses first: they find their orders by the status changed last. */
+	if (run_now(sql_expire_keys, c->now) != 0 || run_now(sql_expire_coupons, c->now) != 0 ||
+	    run_now(sql_expire_orders, c->now) != 0)
+		return -1;
+	c->expired = sqlite3_changes(db);
+	return 0;
+}
+
+int orders_expire(int64_t now)
+{
+	struct expire_ctx c = {.now = now};
+	if (db_write(expire_tx, &c) != 0)
+		return -1;
+	if (c.expired > 0) {
+		metrics_inc(M_ORDERS_EXPIRED, (uint64_t)c.expired);
+		log_info("orders expired", json_pack("{si}", "count", c.expired));
+	}
+	return c.expired;
+}

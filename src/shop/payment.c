@@ -1,0 +1,318 @@
+/* Applying a gateway notify exactly once: the event is stored, the trade number recorded
+ * under a UNIQUE constraint, the order moved with a conditional update and its keys sold, all
+ * in one transaction. Repeats change nothing; a late payment re-claims free keys. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cardshop/config.h"
+#include "cardshop/jobs.h"
+#include "cardshop/log.h"
+#include "cardshop/metrics.h"
+#include "internal.h"
+
+static const char *sql_event =
+	"INSERT INTO payment_events (gateway, order_no, trade_no, amount, verified, outcome, raw,"
+	" client_ip, created_at) VALUES (:g, :no, :trade, :amount, :verified, :outcome, :raw, :ip, :now)";
+static const char *sql_order =
+	"SELECT o.id, o.status, o.amount, o.product_id, o.quantity, p.delivery FROM orders o"
+	" JOIN products p ON p.id = o.product_id WHERE o.order_no = :no";
+static const char *sql_pay_by_trade = "SELECT order_id FROM payments WHERE gateway = :g AND trade_no = :t";
+static const char *sql_pay_by_order = "SELECT 1 FROM payments WHERE order_id = :oid";
+static const char *sql_pay_insert = "INSERT INTO payments (order_id, gateway, trade_no, amount, created_at)"
+				    " VALUES (:oid, :g, :t, :amount, :now)";
+static const char *sql_sell = "UPDATE card_keys SET status = 'sold', sold_at = :now"
+			      " WHERE order_id = :oid AND status = 'reserved'";
+static const char *sql_mark =
+	"UPDATE orders SET status = :to, paid_at = :now,"
+	" delivered_at = CASE WHEN :to = 'delivered' THEN :now ELSE NULL END"
+	" WHERE id = :oid AND status = :from";
+static const char *sql_free = "SELECT count(*) FROM (SELECT 1 FROM card_keys WHERE product_id = :pid"
+			      " AND status = 'available' LIMIT :qty)";
+static const char *sql_amount = "SELECT amount, status FROM orders WHERE order_no = :no";
+
+static const char *outcome_names[] = {
+	[NOTIFY_DELIVERED] = "delivered",
+	[NOTIFY_PAID] = "paid",
+	[NOTIFY_PAID_UNDELIVERED] = "paid_undelivered",
+	[NOTIFY_REPEAT] = "repeat",
+	[NOTIFY_DUPLICATE_PAYMENT] = "duplicate_payment",
+	[NOTIFY_REJECTED] = "rejected",
+	[NOTIFY_ERROR] = "error",
+};
+
+struct order_row {
+	int64_t id, amount, product_id, quantity;
+	char status[24];
+	int manual;
+};
+
+struct apply_ctx {
+	const struct config *cfg;
+	const struct notify *n;
+	enum notify_outcome outcome;
+	const char *reason;
+	struct order_row o;
+};
+
+static int insert_event(const struct notify *n, enum notify_outcome outcome, const char *reason)
+{
+	sqlite3_stmt *st = db_stmt(sql_event);
+	if (!st)
+		return -1;
+	char outcome_text[160];
+	snprintf(outcome_text, sizeof outcome_text, "%s%s%s", outcome_names[outcome],
+		 reason ? ": " : "", reason ? reason : "");
+	db_bind_text(st, ":g", n->gateway);
+	db_bind_text(st, ":no", n->order_no);
+	db_bind_text(st, ":trade", n->trade_no);
+	if (n->verified)
+		db_bind_int(st, ":amount", n->amount);
+	else
+		db_bind_null(st, ":amount");
+	db_bind_int(st, ":verified", n->verified ? 1 : 0);
+	db_bind_text(st, ":outcome", outcome_text);
+	db_bind_text(st, ":raw", n->raw ? n->raw : "");
+	db_bind_text(st, ":ip", n->ip ? n->ip : "");
+	db_bind_int(st, ":now", util_now());
+	return sqlite3_step(st) == SQLITE_DONE ? 0 : db_log_error("payment event insert failed");
+}
+
+static int load_order(const char *order_no, struct order_row *o)
+{
+	sqlite3_stmt *st = db_stmt(sql_order);
+	if (!st)
+		return -1;
+	db_bind_text(st, ":no", order_no);
+	int found = sqlite3_step(st) == SQLITE_ROW;
+	if (found) {
+		o->id = sqlite3_column_int64(st, 0);
+		snprintf(o->status, sizeof o->status, "%s", db_col_text(st, 1));
+		o->amount = sqlite3_column_int64(st, 2);
+		o->product_id = sqlite3_column_int64(st, 3);
+		o->quantity = sqlite3_column_int64(st, 4);
+		o->manual = strcmp(db_col_text(st, 5), "manual") == 0;
+	}
+	sqlite3_reset(st);
+	return found;
+}
+
+static int64_t query_int(const char *sql, const char *p1, int64_t v1, const char *p2, const char *t2)
+{
+	sqlite3_stmt *st = db_stmt(sql);
+	if (!st)
+		return -1;
+	db_bind_int(st, p1, v1);
+	if (p2)
+		db_bind_text(st, p2, t2);
+	int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return v;
+}
+
+static int64_t trade_owner(const struct notify *n)
+{
+	sqlite3_stmt *st = db_stmt(sql_pay_by_trade);
+	if (!st)
+		return -1;
+	db_bind_text(st, ":g", n->gateway);
+	db_bind_text(st, ":t", n->trade_no);
+	int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return v;
+}
+
+static int exec_order(const char *sql, int64_t oid, const char *to, const char *from)
+{
+	sqlite3_stmt *st = db_stmt(sql);
+	if (!st)
+		return -1;
+	db_bind_int(st, ":oid", oid);
+	db_bind_int(st, ":now", util_now());
+	if (to) {
+		db_bind_text(st, ":to", to);
+		db_bind_text(st, ":from", from);
+	}
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_log_error("order payment step failed");
+	return sqlite3_changes(db_conn());
+}
+
+static int record_payment(struct apply_ctx *c)
+{
+	sqlite3_stmt *st = db_stmt(sql_pay_insert);
+	if (!st)
+		return -1;
+	db_bind_int(st, ":oid", c->o.id);
+	db_bind_text(st, ":g", c->n->gateway);
+	db_bind_text(st, ":t", c->n->trade_no);
+	db_bind_int(st, ":amount", c->n->amount);
+	db_bind_int(st, ":now", util_now());
+	return sqlite3_step(st) == SQLITE_DONE ? 0 : db_log_error("payment insert failed");
+}
+
+/* Sells the order's reserved keys and marks it delivered; both must hit exactly. */
+static int deliver(struct apply_ctx *c, const char *from)
+{
+	if (exec_order(sql_sell, c->o.id, NULL, NULL) != c->o.quantity)
+		return -1;
+	if (exec_order(sql_mark, c->o.id, "delivered", from) != 1)
+		return -1;
+	c->outcome = NOTIFY_DELIVERED;
+	return 0;
+}
+
+/* A payment for an order no longer holding keys: take free ones if enough are left. */
+static int reclaim(struct apply_ctx *c, const char *from)
+{
+	sqlite3_stmt *st = db_stmt(sql_free);
+	if (!st)
+		return -1;
+	db_bind_int(st, ":pid", c->o.product_id);
+	db_bind_int(st, ":qty", c->o.quantity);
+	int64_t free_keys = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	sqlite3_reset(st);
+	if (free_keys < 0)
+		return -1;
+	if (free_keys >= c->o.quantity) {
+		if (order_reserve_keys(c->o.id, c->o.product_id, c->o.quantity) != 0)
+			return -1;
+		return deliver(c, from);
+	}
+	if (exec_order(sql_mark, c->o.id, "paid_undelivered", from) != 1)
+		return -1;
+	c->outcome = NOTIFY_PAID_UNDELIVERED;
+	return 0;
+}
+
+static int move_order(struct apply_ctx *c)
+{
+	const char *s = c->o.status;
+	int late = strcmp(s, "expired") == 0 || strcmp(s, "cancelled") == 0;
+	if (strcmp(s, "pending") != 0 && !late) {
+		c->reason = "order is not awaiting payment";
+		c->outcome = NOTIFY_DUPLICATE_PAYMENT;
+		return 0;
+	}
+	if (c->o.manual) {
+		if (exec_order(sql_mark, c->o.id, "paid", s) != 1)
+			return -1;
+		c->outcome = NOTIFY_PAID;
+		return 0;
+	}
+	return late ? reclaim(c, s) : deliver(c, s);
+}
+
+static int queue_mail(struct apply_ctx *c)
+{
+	if (jobs_enqueue("order_mail", json_pack("{sI}", "order_id", (json_int_t)c->o.id), 0) != 0)
+		return -1;
+	if (c->outcome == NOTIFY_PAID_UNDELIVERED || c->outcome == NOTIFY_DUPLICATE_PAYMENT)
+		return jobs_enqueue("alert_mail",
+				    json_pack("{sI ss}", "order_id", (json_int_t)c->o.id, "what",
+					      outcome_names[c->outcome]), 0);
+	return 0;
+}
+
+static int reject(struct apply_ctx *c, const char *why)
+{
+	c->outcome = NOTIFY_REJECTED;
+	c->reason = why;
+	return 0;
+}
+
+static int decide(struct apply_ctx *c)
+{
+	const struct notify *n = c->n;
+	if (!n->verified)
+		return reject(c, n->reason ? n->reason : "not verified");
+	int found = load_order(n->order_no, &c->o);
+	if (found <= 0)
+		return found < 0 ? -1 : reject(c, "unknown order");
+	if (n->amount != c->o.amount)
+		return reject(c, "amount does not match the order");
+	int64_t owner = trade_owner(n);
+	if (owner < 0)
+		return -1;
+	if (owner == c->o.id) {
+		c->outcome = NOTIFY_REPEAT;
+		return 0;
+	}
+	if (owner > 0)
+		return reject(c, "trade number belongs to another order");
+	if (query_int(sql_pay_by_order, ":oid", c->o.id, NULL, NULL) > 0) {
+		c->outcome = NOTIFY_DUPLICATE_PAYMENT;
+		c->reason = "order already paid by another trade";
+		return queue_mail(c);
+	}
+	if (record_payment(c) != 0 || move_order(c) != 0)
+		return -1;
+	return c->outcome == NOTIFY_REPEAT ? 0 : queue_mail(c);
+}
+
+static int apply_tx(sqlite3 *db, void *arg)
+{
+	(void)db;
+	struct apply_ctx *c = arg;
+	if (decide(c) != 0)
+		return -1;
+	return insert_event(c->n, c->outcome, c->reason);
+}
+
+struct event_ctx {
+	const struct notify *n;
+};
+
+static int error_event_tx(sqlite3 *db, void *arg)
+{
+	(void)db;
+	struct event_ctx *c = arg;
+	return insert_event(c->n, NOTIFY_ERROR, "database error; the gateway will retry");
+}
+
+static void count(enum notify_outcome o)
+{
+	if (o == NOTIFY_REPEAT)
+		metrics_inc(M_NOTIFY_REPEATED, 1);
+	else if (o == NOTIFY_REJECTED || o == NOTIFY_ERROR)
+		metrics_inc(M_NOTIFY_REJECTED, 1);
+	else
+		metrics_inc(M_NOTIFY_OK, 1);
+	if (o == NOTIFY_DELIVERED)
+		metrics_inc(M_ORDERS_DELIVERED, 1);
+	if (o == NOTIFY_PAID_UNDELIVERED)
+		metrics_inc(M_ORDERS_PAID_UNDELIVERED, 1);
+}
+
+enum notify_outcome payment_apply(const struct config *cfg, const struct notify *n)
+{
+	struct apply_ctx c = {.cfg = cfg, .n = n};
+	if (db_write(apply_tx, &c) != 0) {
+		struct event_ctx e = {.n = n};
+		db_write(error_event_tx, &e);
+		c.outcome = NOTIFY_ERROR;
+	}
+	count(c.outcome);
+	if (c.outcome != NOTIFY_REJECTED && c.outcome != NOTIFY_ERROR && c.outcome != NOTIFY_REPEAT)
+		jobs_wake(); /* the mail was queued in the same commit: send it now */
+	log_write(c.outcome >= NOTIFY_REJECTED || c.outcome == NOTIFY_PAID_UNDELIVERED ? LOG_WARN : LOG_INFO,
+		  NULL, "payment notify",
+		  json_pack("{ss ss ss ss ss*}", "gateway", n->gateway, "order_no",
+			    n->order_no ? n->order_no : "", "trade_no", n->trade_no ? n->trade_no : "",
+			    "outcome", outcome_names[c.outcome], "reason", c.reason));
+	return c.outcome;
+}
+
+int order_amount(const char *order_no, int64_t *amount, char status[24])
+{
+	sqlite3_stmt *st = db_stmt(sql_amount);
+	if (!st)
+		return -1;
+	db_bind_text(st, ":no", order_no);
+	int found = sqlite3_step(st) == SQLITE_ROW;
+	if (found) {
+		*amount = sqlite3_column_int64(st, 0);
+		snprintf(status, 24, "%s", db_col_text(st, 1));
+	}
+	sqlite3_reset(st);
+	return found ? 0 : -1;
+}
