@@ -15,6 +15,7 @@
 static char ok_body[] = "ok";
 static struct MHD_Response *ok_response;
 static struct MHD_Response *not_allowed;
+static int request_marker; /* *con_cls after the first call of a request */
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
@@ -24,8 +25,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	(void)url;
 	(void)version;
 	(void)upload_data;
-	(void)upload_data_size;
-	(void)con_cls;
+	if (!*con_cls) { /* headers only: answering now would make MHD close the connection */
+		*con_cls = &request_marker;
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) { /* not expected on a GET; drained and ignored */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0)
 		return MHD_queue_response(conn, MHD_HTTP_METHOD_NOT_ALLOWED, not_allowed);
 	return MHD_queue_response(conn, MHD_HTTP_OK, ok_response);

@@ -106,17 +106,25 @@ write_config() {
 		[server]
 		listen = 127.0.0.1
 		port = $SHOP_PORT
-		threads = 0
+		threads = ${BENCH_SERVER_THREADS:-0}
 		base_url = http://127.0.0.1:$SHOP_PORT
 		static_dir = $REPO/static
 		log_level = warn
 		per_ip_connections = $((WRK_CONNS > 64 ? WRK_CONNS : 64))
+
+		rate_limit = 1000000
 
 		[database]
 		path = $TMP/cardshop.db
 
 		[security]
 		secret_file = $TMP/secret.key
+
+		[payment.epay]
+		enabled = true
+		api_url = http://127.0.0.1:9/
+		pid = 1001
+		key = bench-epay-key
 	EOF
 }
 
@@ -173,6 +181,7 @@ timed_step() {
 }
 
 print_table() {
+	[ -z "${PURCHASE_RATIO:-}" ] || ROWS+=("purchase / claim|$PURCHASE_RATIO||full purchases per second vs bare claim transactions")
 	printf '\n%-24s %12s %10s %9s  %s\n' scenario req/s p99 vs-hello notes
 	local row
 	for row in "${ROWS[@]}"; do
@@ -201,10 +210,44 @@ wrk_scenario "cardshop / (static)" "$SHOP/"
 
 # ---- hook: later scenarios go here --------------------------------------------------------------
 # Each call adds a table row. Available: $SHOP (cardshop base URL), $CARDSHOP, $CFG (its config),
-# $TMP (scratch dir, removed on exit), $BENCH_DIR. Keep Lua scripts in bench/, only when a plain
-# GET cannot express the scenario. Planned, for example:
-#   timed_step "key import 10k" 10000 "$CARDSHOP" --config "$CFG" ...   # card-key import timing
-#   wrk_scenario "purchase" "$SHOP/" "$BENCH_DIR/purchase.lua"         # full purchase flow
+# $TMP (scratch dir), timed_step and wrk_scenario above.
+
+# Admin session for the API calls below: cookie jar + CSRF token.
+admin_setup() {
+	echo "bench-password-123" | "$CARDSHOP" --config "$CFG" admin add bench >/dev/null 2>&1
+	CSRF=$(curl -s -c "$TMP/jar" -H 'Content-Type: application/json' \
+		-d '{"username":"bench","password":"bench-password-123"}' "$SHOP/api/admin/login" |
+		sed -n 's/.*"csrf_token":"\([0-9a-f]*\)".*/\1/p')
+	[ -n "$CSRF" ] || die "admin login failed"
+	PRODUCT=$(curl -s -b "$TMP/jar" -H "X-CSRF-Token: $CSRF" -H 'Content-Type: application/json' \
+		-d '{"name":"bench","price":100}' "$SHOP/api/admin/products" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
+	[ -n "$PRODUCT" ] || die "product creation failed"
+}
+
+upload_keys() {
+	curl -sf -b "$TMP/jar" -H "X-CSRF-Token: $CSRF" -H 'Content-Type: text/plain' \
+		--data-binary @"$1" "$SHOP/api/admin/products/$PRODUCT/keys"
+}
+
+build_shopbench() {
+	local pkgs="libmicrohttpd sqlite3 openssl jansson libcurl inih libargon2"
+	# shellcheck disable=SC2046
+	cc -std=c17 -D_GNU_SOURCE -O2 -I"$REPO/include" -o "$REPO/build/bench/shopbench" \
+		"$REPO/bench/shopbench.c" "$REPO/build/libcardshop.a" $(pkg-config --cflags --libs $pkgs) -pthread
+}
+
+admin_setup
+build_shopbench
+awk 'BEGIN { for (i = 0; i < 100000; i++) printf "BENCH-%08d-%06x\n", i, (i * 7919) % 16777216 }' \
+	>"$TMP/keys100k.txt"
+timed_step "key import 100k" 100000 upload_keys "$TMP/keys100k.txt"
+CLAIM=$("$REPO/build/bench/shopbench" claim "$TMP/claim.db" "$DURATION" 2>"$TMP/claim.log")
+ROWS+=("sqlite claim tx (bare)|$CLAIM||one BEGIN IMMEDIATE..COMMIT per paid order (no ratio)")
+PURCHASE=$("$REPO/build/bench/shopbench" purchase "$SHOP" 1001 bench-epay-key "$PRODUCT" \
+	"${BENCH_PURCHASE_CLIENTS:-16}" "$DURATION")
+ROWS+=("purchase (create+notify+view)|$PURCHASE")
+PURCHASE_RPS=${PURCHASE%%|*}
+PURCHASE_RATIO=$(awk -v a="$PURCHASE_RPS" -v b="$CLAIM" 'BEGIN { printf "%.0f%%", 100 * a / b }')
 # ---- end of hook --------------------------------------------------------------------------------
 
 print_table

@@ -48,7 +48,8 @@ int app_start(const struct config *cfg)
 	size_t n;
 	const struct http_route *routes = api_routes(&n);
 	if (http_server_start(cfg, routes, n) != 0) {
-		fprintf(stderr, "cardshop: cannot listen on %s port %lld\n", cfg->listen, (long long)cfg->port);
+		fprintf(stderr, "cardshop: cannot listen on %s port %lld\n", cfg->listen,
+		        (long long)cfg->port);
 		jobs_stop();
 		return -1;
 	}
@@ -86,7 +87,8 @@ int app_admin_add(const char *username, FILE *in)
 {
 	char pw[1024];
 	if (read_password(in, pw, sizeof pw) != 0) {
-		fprintf(stderr, "cardshop: admin add: no password on standard input (max 1000 bytes)\n");
+		fprintf(stderr,
+		        "cardshop: admin add: no password on standard input (max 1000 bytes)\n");
 		return -1;
 	}
 	char err[200];

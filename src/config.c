@@ -22,58 +22,67 @@ struct key {
 	int64_t min, max; /* for K_INT */
 };
 
-#define S(sec, name, field, def) {sec, name, K_STR, offsetof(struct config, field), def, 0, 0}
-#define I(sec, name, field, def, lo, hi) {sec, name, K_INT, offsetof(struct config, field), def, lo, hi}
-#define B(sec, name, field, def) {sec, name, K_BOOL, offsetof(struct config, field), def, 0, 1}
+#define S(sec, name, field, def)                                                                   \
+	{                                                                                          \
+		sec, name, K_STR, offsetof(struct config, field), def, 0, 0                        \
+	}
+#define I(sec, name, field, def, lo, hi)                                                           \
+	{                                                                                          \
+		sec, name, K_INT, offsetof(struct config, field), def, lo, hi                      \
+	}
+#define B(sec, name, field, def)                                                                   \
+	{                                                                                          \
+		sec, name, K_BOOL, offsetof(struct config, field), def, 0, 1                       \
+	}
 
 static const struct key keys[] = {
-	S("server", "listen", listen, "127.0.0.1"),
-	I("server", "port", port, "8080", 1, 65535),
-	I("server", "threads", threads, "0", 0, 256),
-	S("server", "trusted_proxies", trusted_proxies, "127.0.0.1"),
-	S("server", "base_url", base_url, "http://127.0.0.1:8080"),
-	S("server", "static_dir", static_dir, "static"),
-	S("server", "log_level", log_level, "info"),
-	I("server", "max_body", max_body, "1048576", 1024, 1073741824),
-	I("server", "max_upload", max_upload, "67108864", 1024, 1073741824),
-	I("server", "max_connections", max_connections, "1024", 1, 100000),
-	I("server", "per_ip_connections", per_ip_connections, "64", 0, 100000),
-	I("server", "connection_timeout", connection_timeout, "30", 1, 3600),
-	I("server", "rate_limit", rate_limit, "60", 1, 1000000),
-	S("server", "metrics_allow", metrics_allow, "127.0.0.1,::1"),
-	S("database", "path", db_path, "data/cardshop.db"),
-	I("database", "busy_timeout_ms", busy_timeout_ms, "5000", 0, 600000),
-	S("security", "secret_file", secret_file, "data/secret.key"),
-	I("security", "session_idle_ttl", session_idle_ttl, "1800", 60, 31536000),
-	I("security", "session_max_ttl", session_max_ttl, "43200", 60, 31536000),
-	I("security", "login_max_failures", login_max_failures, "5", 1, 1000000),
-	I("security", "login_window", login_window, "900", 1, 86400),
-	S("shop", "name", shop_name, "cardshop"),
-	S("shop", "currency", currency, "CNY"),
-	I("shop", "order_ttl", order_ttl, "900", 1, 604800),
-	S("shop", "alert_email", alert_email, ""),
-	S("smtp", "url", smtp_url, "smtp://127.0.0.1:25"),
-	S("smtp", "from", smtp_from, ""),
-	S("smtp", "username", smtp_username, ""),
-	S("smtp", "password", smtp_password, ""),
-	I("smtp", "timeout", smtp_timeout, "30", 1, 600),
-	B("payment.epay", "enabled", epay_enabled, "false"),
-	S("payment.epay", "api_url", epay_api_url, ""),
-	S("payment.epay", "pid", epay_pid, ""),
-	S("payment.epay", "key", epay_key, ""),
-	B("payment.alipay", "enabled", alipay_enabled, "false"),
-	S("payment.alipay", "gateway_url", alipay_gateway_url, "https://openapi.alipay.com/gateway.do"),
-	S("payment.alipay", "app_id", alipay_app_id, ""),
-	S("payment.alipay", "private_key_file", alipay_private_key_file, ""),
-	S("payment.alipay", "alipay_public_key_file", alipay_public_key_file, ""),
-	B("payment.stripe", "enabled", stripe_enabled, "false"),
-	S("payment.stripe", "api_url", stripe_api_url, "https://api.stripe.com"),
-	S("payment.stripe", "secret_key", stripe_secret_key, ""),
-	S("payment.stripe", "webhook_secret", stripe_webhook_secret, ""),
-	B("payment.sandbox", "enabled", sandbox_enabled, "false"),
-	S("backup", "dir", backup_dir, ""),
-	I("backup", "interval", backup_interval, "0", 0, 31536000),
-	I("backup", "keep", backup_keep, "7", 1, 10000),
+    S("server", "listen", listen, "127.0.0.1"),
+    I("server", "port", port, "8080", 1, 65535),
+    I("server", "threads", threads, "0", 0, 256),
+    S("server", "trusted_proxies", trusted_proxies, "127.0.0.1"),
+    S("server", "base_url", base_url, "http://127.0.0.1:8080"),
+    S("server", "static_dir", static_dir, "static"),
+    S("server", "log_level", log_level, "info"),
+    I("server", "max_body", max_body, "1048576", 1024, 1073741824),
+    I("server", "max_upload", max_upload, "67108864", 1024, 1073741824),
+    I("server", "max_connections", max_connections, "1024", 1, 100000),
+    I("server", "per_ip_connections", per_ip_connections, "64", 0, 100000),
+    I("server", "connection_timeout", connection_timeout, "30", 1, 3600),
+    I("server", "rate_limit", rate_limit, "60", 1, 1000000),
+    S("server", "metrics_allow", metrics_allow, "127.0.0.1,::1"),
+    S("database", "path", db_path, "data/cardshop.db"),
+    I("database", "busy_timeout_ms", busy_timeout_ms, "5000", 0, 600000),
+    S("security", "secret_file", secret_file, "data/secret.key"),
+    I("security", "session_idle_ttl", session_idle_ttl, "1800", 60, 31536000),
+    I("security", "session_max_ttl", session_max_ttl, "43200", 60, 31536000),
+    I("security", "login_max_failures", login_max_failures, "5", 1, 1000000),
+    I("security", "login_window", login_window, "900", 1, 86400),
+    S("shop", "name", shop_name, "cardshop"),
+    S("shop", "currency", currency, "CNY"),
+    I("shop", "order_ttl", order_ttl, "900", 1, 604800),
+    S("shop", "alert_email", alert_email, ""),
+    S("smtp", "url", smtp_url, "smtp://127.0.0.1:25"),
+    S("smtp", "from", smtp_from, ""),
+    S("smtp", "username", smtp_username, ""),
+    S("smtp", "password", smtp_password, ""),
+    I("smtp", "timeout", smtp_timeout, "30", 1, 600),
+    B("payment.epay", "enabled", epay_enabled, "false"),
+    S("payment.epay", "api_url", epay_api_url, ""),
+    S("payment.epay", "pid", epay_pid, ""),
+    S("payment.epay", "key", epay_key, ""),
+    B("payment.alipay", "enabled", alipay_enabled, "false"),
+    S("payment.alipay", "gateway_url", alipay_gateway_url, "https://openapi.alipay.com/gateway.do"),
+    S("payment.alipay", "app_id", alipay_app_id, ""),
+    S("payment.alipay", "private_key_file", alipay_private_key_file, ""),
+    S("payment.alipay", "alipay_public_key_file", alipay_public_key_file, ""),
+    B("payment.stripe", "enabled", stripe_enabled, "false"),
+    S("payment.stripe", "api_url", stripe_api_url, "https://api.stripe.com"),
+    S("payment.stripe", "secret_key", stripe_secret_key, ""),
+    S("payment.stripe", "webhook_secret", stripe_webhook_secret, ""),
+    B("payment.sandbox", "enabled", sandbox_enabled, "false"),
+    S("backup", "dir", backup_dir, ""),
+    I("backup", "interval", backup_interval, "0", 0, 31536000),
+    I("backup", "keep", backup_keep, "7", 1, 10000),
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -105,7 +114,7 @@ static int parse_bool(const char *v, int *out)
 }
 
 static int key_set(struct config *cfg, const struct key *k, const char *value, char *err,
-		   size_t errlen)
+                   size_t errlen)
 {
 	char *base = (char *)cfg;
 	if (k->kind == K_STR) {
@@ -118,18 +127,18 @@ static int key_set(struct config *cfg, const struct key *k, const char *value, c
 		if (parse_bool(value, (int *)(base + k->offset)) == 0)
 			return 0;
 		snprintf(err, errlen, "[%s] %s: '%s' is not a boolean (true/false)", k->section,
-			 k->name, value);
+		         k->name, value);
 		return -1;
 	}
 	if (util_parse_i64(value, k->min, k->max, (int64_t *)(base + k->offset)) == 0)
 		return 0;
 	snprintf(err, errlen, "[%s] %s: '%s' is not an integer in %lld..%lld", k->section, k->name,
-		 value, (long long)k->min, (long long)k->max);
+	         value, (long long)k->min, (long long)k->max);
 	return -1;
 }
 
 int config_set(struct config *cfg, const char *section, const char *key, const char *value,
-	       char *err, size_t errlen)
+               char *err, size_t errlen)
 {
 	const struct key *k = key_find(section, key);
 	if (!k) {
@@ -173,11 +182,12 @@ static int check_semantics(struct config *cfg, char *err, size_t errlen)
 {
 	if (log_level_parse(cfg->log_level) < 0) {
 		snprintf(err, errlen, "[server] log_level: '%s' is not debug, info, warn or error",
-			 cfg->log_level);
+		         cfg->log_level);
 		return -1;
 	}
 	if (strlen(cfg->currency) != 3) {
-		snprintf(err, errlen, "[shop] currency: '%s' is not a 3-letter code", cfg->currency);
+		snprintf(err, errlen, "[shop] currency: '%s' is not a 3-letter code",
+		         cfg->currency);
 		return -1;
 	}
 	if (cfg->session_idle_ttl > cfg->session_max_ttl) {

@@ -18,12 +18,12 @@
 #endif
 
 static const char usage_text[] =
-	"usage: cardshop [--config FILE] serve            run the shop\n"
-	"       cardshop [--config FILE] migrate          apply database migrations and exit\n"
-	"       cardshop [--config FILE] admin add USER   add an admin (password on stdin)\n"
-	"       cardshop [--config FILE] backup DEST.db   consistent online copy of the database\n"
-	"       cardshop demo [--port N]                  demo shop on data/demo.db\n"
-	"       cardshop --version | --help\n";
+    "usage: cardshop [--config FILE] serve            run the shop\n"
+    "       cardshop [--config FILE] migrate          apply database migrations and exit\n"
+    "       cardshop [--config FILE] admin add USER   add an admin (password on stdin)\n"
+    "       cardshop [--config FILE] backup DEST.db   consistent online copy of the database\n"
+    "       cardshop demo [--port N]                  demo shop on data/demo.db\n"
+    "       cardshop --version | --help\n";
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -41,7 +41,7 @@ static int load_config(struct config *cfg, const char *path)
 	if (!path && access("cardshop.ini", F_OK) == 0)
 		path = "cardshop.ini";
 	int rc = path ? config_load_file(cfg, path, err, sizeof err)
-		      : config_apply_env(cfg, err, sizeof err);
+	              : config_apply_env(cfg, err, sizeof err);
 	if (rc != 0) {
 		fprintf(stderr, "cardshop: config: %s\n", err);
 		return -1;
@@ -176,7 +176,7 @@ int main(int argc, char **argv)
 		return cmd_demo(argc - i, argv + i);
 	struct config cfg;
 	int known = strcmp(cmd, "serve") == 0 || strcmp(cmd, "migrate") == 0 ||
-		    strcmp(cmd, "backup") == 0 || strcmp(cmd, "admin") == 0;
+	            strcmp(cmd, "backup") == 0 || strcmp(cmd, "admin") == 0;
 	if (!known)
 		return usage_error("unknown command '%s'", cmd);
 	if ((strcmp(cmd, "serve") == 0 || strcmp(cmd, "migrate") == 0) && i < argc)

@@ -12,18 +12,18 @@ static atomic_uint_fast64_t sum_us;
 static atomic_uint_fast64_t counters[M_COUNTERS];
 
 static const char *counter_names[M_COUNTERS] = {
-	[M_ORDERS_CREATED] = "cardshop_orders_created_total",
-	[M_ORDERS_DELIVERED] = "cardshop_orders_delivered_total",
-	[M_ORDERS_EXPIRED] = "cardshop_orders_expired_total",
-	[M_ORDERS_PAID_UNDELIVERED] = "cardshop_orders_paid_undelivered_total",
-	[M_NOTIFY_OK] = "cardshop_notify_accepted_total",
-	[M_NOTIFY_REJECTED] = "cardshop_notify_rejected_total",
-	[M_NOTIFY_REPEATED] = "cardshop_notify_repeated_total",
-	[M_MAIL_SENT] = "cardshop_mail_sent_total",
-	[M_MAIL_FAILED] = "cardshop_mail_failed_total",
-	[M_KEYS_IMPORTED] = "cardshop_keys_imported_total",
-	[M_LOGIN_FAILED] = "cardshop_login_failed_total",
-	[M_RATE_LIMITED] = "cardshop_rate_limited_total",
+    [M_ORDERS_CREATED] = "cardshop_orders_created_total",
+    [M_ORDERS_DELIVERED] = "cardshop_orders_delivered_total",
+    [M_ORDERS_EXPIRED] = "cardshop_orders_expired_total",
+    [M_ORDERS_PAID_UNDELIVERED] = "cardshop_orders_paid_undelivered_total",
+    [M_NOTIFY_OK] = "cardshop_notify_accepted_total",
+    [M_NOTIFY_REJECTED] = "cardshop_notify_rejected_total",
+    [M_NOTIFY_REPEATED] = "cardshop_notify_repeated_total",
+    [M_MAIL_SENT] = "cardshop_mail_sent_total",
+    [M_MAIL_FAILED] = "cardshop_mail_failed_total",
+    [M_KEYS_IMPORTED] = "cardshop_keys_imported_total",
+    [M_LOGIN_FAILED] = "cardshop_login_failed_total",
+    [M_RATE_LIMITED] = "cardshop_rate_limited_total",
 };
 
 void metrics_request(unsigned status, int64_t usec)
@@ -49,24 +49,26 @@ void metrics_render(struct buf *out)
 	for (int c = 0; c < 6; c++) {
 		if (c == 0)
 			buf_printf(out, "cardshop_http_requests_total{class=\"none\"} %llu\n",
-				   (unsigned long long)atomic_load(&by_class[0]));
+			           (unsigned long long)atomic_load(&by_class[0]));
 		else
 			buf_printf(out, "cardshop_http_requests_total{class=\"%dxx\"} %llu\n", c,
-				   (unsigned long long)atomic_load(&by_class[c]));
+			           (unsigned long long)atomic_load(&by_class[c]));
 	}
 	buf_puts(out, "# TYPE cardshop_http_request_seconds histogram\n");
 	uint64_t cum = 0;
 	for (size_t i = 0; i < NBUCKETS; i++) {
 		cum += atomic_load(&buckets[i]);
-		buf_printf(out, "cardshop_http_request_seconds_bucket{le=\"%g\"} %llu\n", bucket_le[i],
-			   (unsigned long long)cum);
+		buf_printf(out, "cardshop_http_request_seconds_bucket{le=\"%g\"} %llu\n",
+		           bucket_le[i], (unsigned long long)cum);
 	}
 	cum += atomic_load(&buckets[NBUCKETS]);
-	buf_printf(out, "cardshop_http_request_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
-	buf_printf(out, "cardshop_http_request_seconds_sum %.6f\n", (double)atomic_load(&sum_us) / 1e6);
+	buf_printf(out, "cardshop_http_request_seconds_bucket{le=\"+Inf\"} %llu\n",
+	           (unsigned long long)cum);
+	buf_printf(out, "cardshop_http_request_seconds_sum %.6f\n",
+	           (double)atomic_load(&sum_us) / 1e6);
 	buf_printf(out, "cardshop_http_request_seconds_count %llu\n", (unsigned long long)cum);
 	for (int c = 0; c < M_COUNTERS; c++) {
 		buf_printf(out, "# TYPE %s counter\n%s %llu\n", counter_names[c], counter_names[c],
-			   (unsigned long long)atomic_load(&counters[c]));
+		           (unsigned long long)atomic_load(&counters[c]));
 	}
 }

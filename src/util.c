@@ -206,8 +206,8 @@ int util_utf8_valid(const char *s, size_t n)
 			cp = (cp << 6) | (p[i + k] & 0x3f);
 		}
 		/* Reject overlong forms, surrogates and values past U+10FFFF. */
-		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+		    (len == 4 && cp < 0x10000) || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
 			return 0;
 		i += len;
 	}

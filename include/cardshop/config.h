@@ -9,18 +9,18 @@ struct config {
 	/* [server] */
 	char *listen;
 	int64_t port;
-	int64_t threads; /* 0 = number of cores */
+	int64_t threads;       /* 0 = number of cores */
 	char *trusted_proxies; /* comma-separated IPs or CIDRs */
 	char *base_url;
 	char *static_dir;
 	char *log_level;
-	int64_t max_body;        /* bytes, for ordinary requests */
-	int64_t max_upload;      /* bytes, for routes that take files (key uploads) */
+	int64_t max_body;   /* bytes, for ordinary requests */
+	int64_t max_upload; /* bytes, for routes that take files (key uploads) */
 	int64_t max_connections;
 	int64_t per_ip_connections;
 	int64_t connection_timeout; /* seconds */
-	int64_t rate_limit;          /* requests per minute per IP on rate-limited endpoints */
-	char *metrics_allow;         /* comma-separated IPs/CIDRs allowed to read /metrics */
+	int64_t rate_limit;         /* requests per minute per IP on rate-limited endpoints */
+	char *metrics_allow;        /* comma-separated IPs/CIDRs allowed to read /metrics */
 	/* [database] */
 	char *db_path;
 	int64_t busy_timeout_ms;
@@ -76,7 +76,7 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
 int config_apply_env(struct config *cfg, char *err, size_t errlen);
 /* Sets one key as if read from a file; used by the loader, env overrides and the demo. */
 int config_set(struct config *cfg, const char *section, const char *key, const char *value,
-	       char *err, size_t errlen);
+               char *err, size_t errlen);
 void config_cleanup(struct config *cfg);
 
 #endif

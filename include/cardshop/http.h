@@ -67,7 +67,7 @@ void *http_user(const struct http_req *req);
 void http_reply_json(struct http_req *req, unsigned status, json_t *body); /* steals body */
 void http_reply_error(struct http_req *req, unsigned status, const char *code, const char *message);
 void http_reply_text(struct http_req *req, unsigned status, const char *content_type,
-		     const char *text, size_t len);
+                     const char *text, size_t len);
 void http_reply_redirect(struct http_req *req, unsigned status, const char *location);
 int http_replied(const struct http_req *req);
 /* Extra headers on whatever reply is sent. */

@@ -22,7 +22,8 @@ struct gateway {
 	/* Where the buyer goes to pay (malloc'd URL). */
 	char *(*pay_url)(const struct config *cfg, const struct pay_order *o);
 	/* Checks signature and merchant; fills n (strings borrowed from params). */
-	void (*verify)(const struct config *cfg, const struct http_kvlist *params, struct notify *n);
+	void (*verify)(const struct config *cfg, const struct http_kvlist *params,
+	               struct notify *n);
 	/* Where the buyer lands after paying: the order number named in the return parameters. */
 	const char *(*return_order)(const struct http_kvlist *params);
 	const char *success_reply;

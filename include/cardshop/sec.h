@@ -31,7 +31,7 @@ void sec_wipe(void *p, size_t n);
 void sec_sha256(const void *data, size_t n, unsigned char out[32]);
 /* HMAC-SHA256 with an explicit key. */
 void sec_hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,
-		     unsigned char out[32]);
+                     unsigned char out[32]);
 /* HMAC-SHA256 with the instance's derived lookup key (duplicate detection of card keys). */
 void sec_lookup_hash(const void *data, size_t n, unsigned char out[32]);
 /* A derived, unforgeable token for a name (e.g. an order number): 32 hex chars + NUL. */
@@ -46,7 +46,7 @@ unsigned char *sec_encrypt(const void *plain, size_t n, size_t *outlen);
 int sec_decrypt(const unsigned char *box, size_t n, char **plain, size_t *plainlen);
 
 /* argon2id password hashing (OWASP: m=19 MiB, t=2, p=1), PHC string format. */
-char *sec_password_hash(const char *password); /* malloc'd */
+char *sec_password_hash(const char *password);                   /* malloc'd */
 int sec_password_verify(const char *hash, const char *password); /* 1 ok, 0 no */
 
 /* Fixed-window rate limiter keyed by (bucket, key): allows `limit` hits per `window` seconds.

@@ -12,16 +12,16 @@
 /* Outcome of a domain call, mapped to an HTTP status by api/. */
 enum shop_status {
 	SHOP_OK = 0,
-	SHOP_INVALID,      /* 400 invalid_request: the message names the field */
-	SHOP_UNAUTHORIZED, /* 401 */
-	SHOP_FORBIDDEN,    /* 403 */
-	SHOP_NOT_FOUND,    /* 404 */
-	SHOP_CONFLICT,     /* 409 conflict */
-	SHOP_OUT_OF_STOCK, /* 409 out_of_stock */
-	SHOP_UNPROCESSABLE,/* 422 */
-	SHOP_RATE_LIMITED, /* 429: retry_after set */
-	SHOP_UNAVAILABLE,  /* 503 */
-	SHOP_ERROR,        /* 500: details only in the log */
+	SHOP_INVALID,       /* 400 invalid_request: the message names the field */
+	SHOP_UNAUTHORIZED,  /* 401 */
+	SHOP_FORBIDDEN,     /* 403 */
+	SHOP_NOT_FOUND,     /* 404 */
+	SHOP_CONFLICT,      /* 409 conflict */
+	SHOP_OUT_OF_STOCK,  /* 409 out_of_stock */
+	SHOP_UNPROCESSABLE, /* 422 */
+	SHOP_RATE_LIMITED,  /* 429: retry_after set */
+	SHOP_UNAVAILABLE,   /* 503 */
+	SHOP_ERROR,         /* 500: details only in the log */
 };
 
 struct shop_err {
@@ -32,7 +32,7 @@ struct shop_err {
 
 /* Fills err and returns -1, so a failing path reads `return shop_fail(err, ...)`. */
 int shop_fail(struct shop_err *err, enum shop_status status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Who performs an admin write: recorded in audit_log in the same transaction. */
 struct actor {
@@ -62,7 +62,8 @@ struct admin_session {
 };
 struct config;
 int admin_login(const struct config *cfg, const char *username, const char *password,
-		const char *ip, const char *old_cookie, struct admin_session *out, struct shop_err *err);
+                const char *ip, const char *old_cookie, struct admin_session *out,
+                struct shop_err *err);
 /* 0 and fills out when cookie names a live session (and refreshes its idle timer); -1 if not. */
 int admin_session_get(const struct config *cfg, const char *cookie, struct admin_session *out);
 void admin_logout(const char *cookie);
@@ -75,7 +76,7 @@ int category_create(const struct actor *who, json_t *in, int64_t *id, struct sho
 int category_update(const struct actor *who, int64_t id, json_t *in, struct shop_err *err);
 json_t *categories_json(int include_inactive);
 int product_create(const struct actor *who, const char *currency, json_t *in, int64_t *id,
-		   struct shop_err *err);
+                   struct shop_err *err);
 int product_update(const struct actor *who, int64_t id, json_t *in, struct shop_err *err);
 /* Deletes a product never ordered; one with orders is only deactivated. *deleted says which. */
 int product_delete(const struct actor *who, int64_t id, int *deleted, struct shop_err *err);
@@ -88,11 +89,13 @@ struct import_result {
 	int64_t added, duplicates, rejected;
 };
 int cardkey_import(const struct actor *who, int64_t product_id, const char *text, size_t len,
-		   struct import_result *res, struct shop_err *err);
+                   struct import_result *res, struct shop_err *err);
 json_t *cardkeys_json(int64_t product_id, const char *status, int64_t page, struct shop_err *err);
-int cardkey_delete(const struct actor *who, int64_t product_id, int64_t key_id, struct shop_err *err);
+int cardkey_delete(const struct actor *who, int64_t product_id, int64_t key_id,
+                   struct shop_err *err);
 /* Unsold keys as text, one per line (malloc'd); audit-logged. */
-char *cardkeys_export(const struct actor *who, int64_t product_id, size_t *len, struct shop_err *err);
+char *cardkeys_export(const struct actor *who, int64_t product_id, size_t *len,
+                      struct shop_err *err);
 json_t *audit_json(int64_t page);
 
 /* Orders. */
@@ -118,7 +121,7 @@ struct order_created {
 int order_parse(json_t *in, struct order_request *req, struct shop_err *err);
 /* One BEGIN IMMEDIATE: prices, takes a coupon use, creates the order and reserves its keys. */
 int order_create(const struct config *cfg, const struct order_request *req,
-		 struct order_created *out, struct shop_err *err);
+                 struct order_created *out, struct shop_err *err);
 /* The order's access token (derived from the instance secret). */
 void order_token(const char *order_no, char out[33]);
 int order_token_ok(const char *order_no, const char *token);
@@ -142,13 +145,13 @@ struct notify {
 	const char *ip;
 };
 enum notify_outcome {
-	NOTIFY_DELIVERED,        /* first notify: paid, keys sold */
-	NOTIFY_PAID,             /* first notify, manual delivery: waits for the merchant */
-	NOTIFY_PAID_UNDELIVERED, /* paid after expiry with no key left: merchant alerted */
-	NOTIFY_REPEAT,           /* already applied: nothing changed */
-	NOTIFY_DUPLICATE_PAYMENT,/* a second, different payment for one order: merchant alerted */
-	NOTIFY_REJECTED,         /* bad signature, amount, order...: nothing changed */
-	NOTIFY_ERROR,            /* database trouble: the gateway should retry */
+	NOTIFY_DELIVERED,         /* first notify: paid, keys sold */
+	NOTIFY_PAID,              /* first notify, manual delivery: waits for the merchant */
+	NOTIFY_PAID_UNDELIVERED,  /* paid after expiry with no key left: merchant alerted */
+	NOTIFY_REPEAT,            /* already applied: nothing changed */
+	NOTIFY_DUPLICATE_PAYMENT, /* a second, different payment for one order: merchant alerted */
+	NOTIFY_REJECTED,          /* bad signature, amount, order...: nothing changed */
+	NOTIFY_ERROR,             /* database trouble: the gateway should retry */
 };
 /* Stores the event and, when verified, applies the payment exactly once. The outcome is
  * final (committed) when this returns. */
@@ -165,7 +168,8 @@ struct mail {
 /* The buyer's mail for the order's current state; -1 when the order is unknown. */
 int order_mail_compose(const struct config *cfg, int64_t order_id, struct mail *m);
 /* The merchant's alert for an order that needs attention; -1 when no alert_email is set. */
-int alert_mail_compose(const struct config *cfg, int64_t order_id, const char *what, struct mail *m);
+int alert_mail_compose(const struct config *cfg, int64_t order_id, const char *what,
+                       struct mail *m);
 void mail_free(struct mail *m);
 
 /* Coupons. */

@@ -31,8 +31,8 @@ const char *buf_cstr(struct buf *b);
 /* Hands the contents to the caller (who frees them) and empties the buffer. */
 char *buf_release(struct buf *b);
 
-int64_t util_now(void);       /* UTC seconds */
-int64_t util_now_usec(void);  /* monotonic microseconds, for durations */
+int64_t util_now(void);      /* UTC seconds */
+int64_t util_now_usec(void); /* monotonic microseconds, for durations */
 
 /* Strict decimal parse of the whole string into [min, max]; 0 on success, -1 otherwise. */
 int util_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);

@@ -14,13 +14,14 @@ static void login(struct http_req *req)
 		return;
 	json_t *u = json_object_get(in, "username"), *p = json_object_get(in, "password");
 	if (!json_is_string(u) || !json_is_string(p) || json_object_size(in) != 2) {
-		http_reply_error(req, 400, "invalid_request", "username, password: required strings");
+		http_reply_error(req, 400, "invalid_request",
+		                 "username, password: required strings");
 		return;
 	}
 	struct admin_session s;
 	struct shop_err err = {0};
 	if (admin_login(http_config(req), json_string_value(u), json_string_value(p),
-			http_client_ip(req), http_cookie(req, ADMIN_COOKIE), &s, &err) != 0) {
+	                http_client_ip(req), http_cookie(req, ADMIN_COOKIE), &s, &err) != 0) {
 		if (err.status == SHOP_UNAUTHORIZED) {
 			metrics_inc(M_LOGIN_FAILED, 1);
 			usleep(200000); /* slows guessing further; the rate limit caps the cost */
@@ -28,8 +29,10 @@ static void login(struct http_req *req)
 		api_reply_shop_err(req, &err);
 		return;
 	}
-	api_set_cookie(req, ADMIN_COOKIE, s.cookie, http_config(req)->session_max_ttl, "/", "Strict");
-	http_reply_json(req, 200, json_pack("{ss ss}", "csrf_token", s.csrf, "username", s.username));
+	api_set_cookie(req, ADMIN_COOKIE, s.cookie, http_config(req)->session_max_ttl, "/",
+	               "Strict");
+	http_reply_json(req, 200,
+	                json_pack("{ss ss}", "csrf_token", s.csrf, "username", s.username));
 }
 
 static void logout(struct http_req *req)
@@ -45,7 +48,8 @@ static void session(struct http_req *req)
 {
 	const struct admin_session *s = api_require_admin(req);
 	if (s)
-		http_reply_json(req, 200, json_pack("{ss ss}", "username", s->username, "csrf_token", s->csrf));
+		http_reply_json(
+		    req, 200, json_pack("{ss ss}", "username", s->username, "csrf_token", s->csrf));
 }
 
 static void categories_list(struct http_req *req)
@@ -148,7 +152,8 @@ static void product_remove(struct http_req *req)
 	if (product_delete(&who, id, &deleted, &err) != 0)
 		api_reply_shop_err(req, &err);
 	else
-		http_reply_json(req, 200, json_pack("{sb sb}", "deleted", deleted, "deactivated", !deleted));
+		http_reply_json(req, 200,
+		                json_pack("{sb sb}", "deleted", deleted, "deactivated", !deleted));
 }
 
 static int is_text_plain(struct http_req *req)
@@ -176,8 +181,9 @@ static void keys_upload(struct http_req *req)
 		api_reply_shop_err(req, &err);
 		return;
 	}
-	http_reply_json(req, 200, json_pack("{sI sI sI}", "added", (json_int_t)r.added, "duplicates",
-					    (json_int_t)r.duplicates, "rejected", (json_int_t)r.rejected));
+	http_reply_json(req, 200,
+	                json_pack("{sI sI sI}", "added", (json_int_t)r.added, "duplicates",
+	                          (json_int_t)r.duplicates, "rejected", (json_int_t)r.rejected));
 }
 
 static void keys_list(struct http_req *req)
@@ -227,7 +233,8 @@ static void keys_export(struct http_req *req)
 		return;
 	}
 	char disp[96];
-	snprintf(disp, sizeof disp, "attachment; filename=\"product-%lld-keys.txt\"", (long long)id);
+	snprintf(disp, sizeof disp, "attachment; filename=\"product-%lld-keys.txt\"",
+	         (long long)id);
 	http_add_header(req, "Content-Disposition", disp);
 	http_reply_text(req, 200, "text/plain; charset=utf-8", text, len);
 	free(text);
@@ -283,24 +290,24 @@ static void coupon_add(struct http_req *req)
 }
 
 const struct http_route admin_api_routes[] = {
-	{"GET", "/api/admin/orders", orders_list, HTTP_BODY_DEFAULT},
-	{"GET", "/api/admin/coupons", coupons_list, HTTP_BODY_DEFAULT},
-	{"POST", "/api/admin/coupons", coupon_add, HTTP_BODY_DEFAULT},
-	{"POST", "/api/admin/login", login, HTTP_BODY_DEFAULT},
-	{"POST", "/api/admin/logout", logout, HTTP_BODY_DEFAULT},
-	{"GET", "/api/admin/session", session, HTTP_BODY_DEFAULT},
-	{"GET", "/api/admin/categories", categories_list, HTTP_BODY_DEFAULT},
-	{"POST", "/api/admin/categories", category_add, HTTP_BODY_DEFAULT},
-	{"PATCH", "/api/admin/categories/{id}", category_patch, HTTP_BODY_DEFAULT},
-	{"GET", "/api/admin/products", products_list, HTTP_BODY_DEFAULT},
-	{"POST", "/api/admin/products", product_add, HTTP_BODY_DEFAULT},
-	{"GET", "/api/admin/products/{id}", product_get, HTTP_BODY_DEFAULT},
-	{"PATCH", "/api/admin/products/{id}", product_patch, HTTP_BODY_DEFAULT},
-	{"DELETE", "/api/admin/products/{id}", product_remove, HTTP_BODY_DEFAULT},
-	{"POST", "/api/admin/products/{id}/keys", keys_upload, HTTP_BODY_UPLOAD},
-	{"GET", "/api/admin/products/{id}/keys", keys_list, HTTP_BODY_DEFAULT},
-	{"GET", "/api/admin/products/{id}/keys/export", keys_export, HTTP_BODY_DEFAULT},
-	{"DELETE", "/api/admin/products/{id}/keys/{key_id}", key_remove, HTTP_BODY_DEFAULT},
-	{"GET", "/api/admin/audit", audit_list, HTTP_BODY_DEFAULT},
+    {"GET", "/api/admin/orders", orders_list, HTTP_BODY_DEFAULT},
+    {"GET", "/api/admin/coupons", coupons_list, HTTP_BODY_DEFAULT},
+    {"POST", "/api/admin/coupons", coupon_add, HTTP_BODY_DEFAULT},
+    {"POST", "/api/admin/login", login, HTTP_BODY_DEFAULT},
+    {"POST", "/api/admin/logout", logout, HTTP_BODY_DEFAULT},
+    {"GET", "/api/admin/session", session, HTTP_BODY_DEFAULT},
+    {"GET", "/api/admin/categories", categories_list, HTTP_BODY_DEFAULT},
+    {"POST", "/api/admin/categories", category_add, HTTP_BODY_DEFAULT},
+    {"PATCH", "/api/admin/categories/{id}", category_patch, HTTP_BODY_DEFAULT},
+    {"GET", "/api/admin/products", products_list, HTTP_BODY_DEFAULT},
+    {"POST", "/api/admin/products", product_add, HTTP_BODY_DEFAULT},
+    {"GET", "/api/admin/products/{id}", product_get, HTTP_BODY_DEFAULT},
+    {"PATCH", "/api/admin/products/{id}", product_patch, HTTP_BODY_DEFAULT},
+    {"DELETE", "/api/admin/products/{id}", product_remove, HTTP_BODY_DEFAULT},
+    {"POST", "/api/admin/products/{id}/keys", keys_upload, HTTP_BODY_UPLOAD},
+    {"GET", "/api/admin/products/{id}/keys", keys_list, HTTP_BODY_DEFAULT},
+    {"GET", "/api/admin/products/{id}/keys/export", keys_export, HTTP_BODY_DEFAULT},
+    {"DELETE", "/api/admin/products/{id}/keys/{key_id}", key_remove, HTTP_BODY_DEFAULT},
+    {"GET", "/api/admin/audit", audit_list, HTTP_BODY_DEFAULT},
 };
 const size_t admin_api_nroutes = sizeof admin_api_routes / sizeof admin_api_routes[0];

@@ -10,17 +10,17 @@ static const struct {
 	unsigned status;
 	const char *code;
 } err_map[] = {
-	[SHOP_OK] = {200, "ok"},
-	[SHOP_INVALID] = {400, "invalid_request"},
-	[SHOP_UNAUTHORIZED] = {401, "unauthorized"},
-	[SHOP_FORBIDDEN] = {403, "forbidden"},
-	[SHOP_NOT_FOUND] = {404, "not_found"},
-	[SHOP_CONFLICT] = {409, "conflict"},
-	[SHOP_OUT_OF_STOCK] = {409, "out_of_stock"},
-	[SHOP_UNPROCESSABLE] = {422, "unprocessable"},
-	[SHOP_RATE_LIMITED] = {429, "rate_limited"},
-	[SHOP_UNAVAILABLE] = {503, "unavailable"},
-	[SHOP_ERROR] = {500, "internal"},
+    [SHOP_OK] = {200, "ok"},
+    [SHOP_INVALID] = {400, "invalid_request"},
+    [SHOP_UNAUTHORIZED] = {401, "unauthorized"},
+    [SHOP_FORBIDDEN] = {403, "forbidden"},
+    [SHOP_NOT_FOUND] = {404, "not_found"},
+    [SHOP_CONFLICT] = {409, "conflict"},
+    [SHOP_OUT_OF_STOCK] = {409, "out_of_stock"},
+    [SHOP_UNPROCESSABLE] = {422, "unprocessable"},
+    [SHOP_RATE_LIMITED] = {429, "rate_limited"},
+    [SHOP_UNAVAILABLE] = {503, "unavailable"},
+    [SHOP_ERROR] = {500, "internal"},
 };
 
 void api_reply_shop_err(struct http_req *req, const struct shop_err *err)
@@ -28,11 +28,12 @@ void api_reply_shop_err(struct http_req *req, const struct shop_err *err)
 	enum shop_status s = err->status <= SHOP_ERROR ? err->status : SHOP_ERROR;
 	if (s == SHOP_RATE_LIMITED) {
 		char secs[24];
-		snprintf(secs, sizeof secs, "%lld", (long long)(err->retry_after > 0 ? err->retry_after : 60));
+		snprintf(secs, sizeof secs, "%lld",
+		         (long long)(err->retry_after > 0 ? err->retry_after : 60));
 		http_add_header(req, "Retry-After", secs);
 	}
 	http_reply_error(req, err_map[s].status, err_map[s].code,
-			 s == SHOP_ERROR ? "internal error" : err->message);
+	                 s == SHOP_ERROR ? "internal error" : err->message);
 }
 
 int api_path_id(struct http_req *req, const char *name, int64_t *id)
@@ -46,7 +47,7 @@ int api_path_id(struct http_req *req, const char *name, int64_t *id)
 }
 
 int64_t api_query_int(struct http_req *req, const char *name, int64_t def, int64_t min, int64_t max,
-		      int *bad)
+                      int *bad)
 {
 	const char *v = http_query_get(req, name);
 	int64_t out;
@@ -96,17 +97,18 @@ const struct admin_session *api_require_admin(struct http_req *req)
 struct actor api_actor(struct http_req *req, const struct admin_session *s)
 {
 	struct actor a = {.admin_id = s ? s->admin_id : 0,
-			  .username = s ? s->username : "",
-			  .ip = http_client_ip(req)};
+	                  .username = s ? s->username : "",
+	                  .ip = http_client_ip(req)};
 	return a;
 }
 
 void api_set_cookie(struct http_req *req, const char *name, const char *value, int64_t max_age,
-		    const char *path, const char *same_site)
+                    const char *path, const char *same_site)
 {
 	char header[512];
-	snprintf(header, sizeof header, "%s=%s; Path=%s; Max-Age=%lld; HttpOnly; SameSite=%s%s", name,
-		 value, path, (long long)max_age, same_site, http_is_https(req) ? "; Secure" : "");
+	snprintf(header, sizeof header, "%s=%s; Path=%s; Max-Age=%lld; HttpOnly; SameSite=%s%s",
+	         name, value, path, (long long)max_age, same_site,
+	         http_is_https(req) ? "; Secure" : "");
 	http_add_header(req, "Set-Cookie", header);
 }
 

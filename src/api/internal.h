@@ -26,12 +26,12 @@ void api_reply_shop_err(struct http_req *req, const struct shop_err *err);
 int api_path_id(struct http_req *req, const char *name, int64_t *id);
 /* Optional integer query parameter; sets *bad and replies 400 when malformed. */
 int64_t api_query_int(struct http_req *req, const char *name, int64_t def, int64_t min, int64_t max,
-		      int *bad);
+                      int *bad);
 /* The signed-in admin (401 otherwise); unsafe methods also need X-CSRF-Token (403). */
 const struct admin_session *api_require_admin(struct http_req *req);
 struct actor api_actor(struct http_req *req, const struct admin_session *s);
 void api_set_cookie(struct http_req *req, const char *name, const char *value, int64_t max_age,
-		    const char *path, const char *same_site);
+                    const char *path, const char *same_site);
 /* Per-IP limit on a bucket; replies 429 with Retry-After and returns -1 when exceeded. */
 int api_rate_limit(struct http_req *req, const char *bucket, int64_t limit, int64_t window);
 

@@ -80,10 +80,11 @@ static void order_create_handler(struct http_req *req)
 	struct pay_order po = {o.order_no, o.token, o.amount, o.currency, o.product_name};
 	char *url = gw->pay_url(cfg, &po);
 	remember_order(req, o.order_no, o.token);
-	http_reply_json(req, 201, json_pack("{ss ss ss sI ss sI ss}", "order_no", o.order_no, "token",
-					    o.token, "status", "pending", "amount", (json_int_t)o.amount,
-					    "currency", o.currency, "expires_at", (json_int_t)o.expires_at,
-					    "pay_url", url));
+	http_reply_json(req, 201,
+	                json_pack("{ss ss ss sI ss sI ss}", "order_no", o.order_no, "token",
+	                          o.token, "status", "pending", "amount", (json_int_t)o.amount,
+	                          "currency", o.currency, "expires_at", (json_int_t)o.expires_at,
+	                          "pay_url", url));
 	free(url);
 }
 
@@ -118,11 +119,13 @@ static void order_lookup_handler(struct http_req *req)
 		return;
 	json_t *e = json_object_get(in, "email"), *p = json_object_get(in, "query_password");
 	if (!json_is_string(e) || !json_is_string(p) || json_object_size(in) != 2) {
-		http_reply_error(req, 400, "invalid_request", "email, query_password: required strings");
+		http_reply_error(req, 400, "invalid_request",
+		                 "email, query_password: required strings");
 		return;
 	}
-	http_reply_json(req, 200, json_pack("{so}", "orders", order_lookup(json_string_value(e),
-									    json_string_value(p))));
+	http_reply_json(
+	    req, 200,
+	    json_pack("{so}", "orders", order_lookup(json_string_value(e), json_string_value(p))));
 }
 
 /* The orders this browser made, from the cookie (no keys in the list). */
@@ -148,9 +151,9 @@ static void orders_recent_handler(struct http_req *req)
 }
 
 const struct http_route order_api_routes[] = {
-	{"POST", "/api/orders", order_create_handler, HTTP_BODY_DEFAULT},
-	{"GET", "/api/orders", orders_recent_handler, HTTP_BODY_DEFAULT},
-	{"POST", "/api/orders/lookup", order_lookup_handler, HTTP_BODY_DEFAULT},
-	{"GET", "/api/orders/{order_no}", order_get_handler, HTTP_BODY_DEFAULT},
+    {"POST", "/api/orders", order_create_handler, HTTP_BODY_DEFAULT},
+    {"GET", "/api/orders", orders_recent_handler, HTTP_BODY_DEFAULT},
+    {"POST", "/api/orders/lookup", order_lookup_handler, HTTP_BODY_DEFAULT},
+    {"GET", "/api/orders/{order_no}", order_get_handler, HTTP_BODY_DEFAULT},
 };
 const size_t order_api_nroutes = sizeof order_api_routes / sizeof order_api_routes[0];

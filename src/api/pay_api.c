@@ -49,7 +49,8 @@ static void notify(struct http_req *req)
 	}
 	n.raw = raw;
 	enum notify_outcome o = payment_apply(http_config(req), &n);
-	const char *reply = o == NOTIFY_REJECTED || o == NOTIFY_ERROR ? gw->failure_reply : gw->success_reply;
+	const char *reply =
+	    o == NOTIFY_REJECTED || o == NOTIFY_ERROR ? gw->failure_reply : gw->success_reply;
 	http_reply_text(req, 200, "text/plain; charset=utf-8", reply, strlen(reply));
 	http_kv_free(&params);
 }
@@ -63,7 +64,8 @@ static void pay_return(struct http_req *req)
 	if (!p)
 		return;
 	const char *no = gw->return_order(p);
-	char *to = xasprintf("/shop/order?order_no=%s", no && strspn(no, "0123456789abcdef") == strlen(no) ? no : "");
+	char *to = xasprintf("/shop/order?order_no=%s",
+	                     no && strspn(no, "0123456789abcdef") == strlen(no) ? no : "");
 	http_reply_redirect(req, 303, to);
 	free(to);
 }
@@ -100,9 +102,9 @@ static void sandbox_pay(struct http_req *req)
 }
 
 const struct http_route pay_api_routes[] = {
-	{"GET", "/pay/{gateway}/notify", notify, HTTP_BODY_DEFAULT},
-	{"POST", "/pay/{gateway}/notify", notify, HTTP_BODY_DEFAULT},
-	{"GET", "/pay/{gateway}/return", pay_return, HTTP_BODY_DEFAULT},
-	{"POST", "/pay/sandbox/pay", sandbox_pay, HTTP_BODY_DEFAULT},
+    {"GET", "/pay/{gateway}/notify", notify, HTTP_BODY_DEFAULT},
+    {"POST", "/pay/{gateway}/notify", notify, HTTP_BODY_DEFAULT},
+    {"GET", "/pay/{gateway}/return", pay_return, HTTP_BODY_DEFAULT},
+    {"POST", "/pay/sandbox/pay", sandbox_pay, HTTP_BODY_DEFAULT},
 };
 const size_t pay_api_nroutes = sizeof pay_api_routes / sizeof pay_api_routes[0];

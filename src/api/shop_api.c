@@ -35,14 +35,15 @@ static void shop_config(struct http_req *req)
 		json_array_append_new(gw, json_string("epay"));
 	if (cfg->sandbox_enabled)
 		json_array_append_new(gw, json_string("sandbox"));
-	http_reply_json(req, 200, json_pack("{ss ss so sb}", "name", cfg->shop_name, "currency",
-					    cfg->currency, "gateways", gw, "sandbox", cfg->sandbox_enabled));
+	http_reply_json(req, 200,
+	                json_pack("{ss ss so sb}", "name", cfg->shop_name, "currency",
+	                          cfg->currency, "gateways", gw, "sandbox", cfg->sandbox_enabled));
 }
 
 const struct http_route shop_api_routes[] = {
-	{"GET", "/api/categories", categories, HTTP_BODY_DEFAULT},
-	{"GET", "/api/products", products, HTTP_BODY_DEFAULT},
-	{"GET", "/api/products/{id}", product, HTTP_BODY_DEFAULT},
-	{"GET", "/api/config", shop_config, HTTP_BODY_DEFAULT},
+    {"GET", "/api/categories", categories, HTTP_BODY_DEFAULT},
+    {"GET", "/api/products", products, HTTP_BODY_DEFAULT},
+    {"GET", "/api/products/{id}", product, HTTP_BODY_DEFAULT},
+    {"GET", "/api/config", shop_config, HTTP_BODY_DEFAULT},
 };
 const size_t shop_api_nroutes = sizeof shop_api_routes / sizeof shop_api_routes[0];

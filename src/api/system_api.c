@@ -17,7 +17,7 @@ static void readyz(struct http_req *req)
 	if (migrated != 1) {
 		http_add_header(req, "Retry-After", "5");
 		http_reply_error(req, 503, "unavailable",
-				 migrated == 0 ? "migrations not applied" : "database unavailable");
+		                 migrated == 0 ? "migrations not applied" : "database unavailable");
 		return;
 	}
 	if (shop_probe_write() != 0) {
@@ -43,8 +43,8 @@ static void metrics(struct http_req *req)
 }
 
 const struct http_route system_api_routes[] = {
-	{"GET", "/healthz", healthz, HTTP_BODY_DEFAULT},
-	{"GET", "/readyz", readyz, HTTP_BODY_DEFAULT},
-	{"GET", "/metrics", metrics, HTTP_BODY_DEFAULT},
+    {"GET", "/healthz", healthz, HTTP_BODY_DEFAULT},
+    {"GET", "/readyz", readyz, HTTP_BODY_DEFAULT},
+    {"GET", "/metrics", metrics, HTTP_BODY_DEFAULT},
 };
 const size_t system_api_nroutes = sizeof system_api_routes / sizeof system_api_routes[0];

@@ -73,9 +73,9 @@ static int exec_pragmas(sqlite3 *db)
 {
 	/* synchronous=FULL: a paid order must survive a power cut, not just a crash. */
 	static const char *pragmas = "PRAGMA journal_mode=WAL;"
-				     "PRAGMA synchronous=FULL;"
-				     "PRAGMA foreign_keys=ON;"
-				     "PRAGMA temp_store=MEMORY;";
+	                             "PRAGMA synchronous=FULL;"
+	                             "PRAGMA foreign_keys=ON;"
+	                             "PRAGMA temp_store=MEMORY;";
 	char *msg = NULL;
 	if (sqlite3_exec(db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
 		log_error("database pragmas failed", json_pack("{ss}", "error", msg ? msg : "?"));
@@ -94,8 +94,8 @@ sqlite3 *db_conn(void)
 	sqlite3 *db = NULL;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
 	if (sqlite3_open_v2(db_path, &db, flags, NULL) != SQLITE_OK) {
-		log_error("database open failed",
-			  json_pack("{ss ss}", "path", db_path, "error", db ? sqlite3_errmsg(db) : "?"));
+		log_error("database open failed", json_pack("{ss ss}", "path", db_path, "error",
+		                                            db ? sqlite3_errmsg(db) : "?"));
 		sqlite3_close(db);
 		return NULL;
 	}
@@ -120,7 +120,8 @@ static void conn_close(struct conn *c)
 	for (int i = 0; i < STMT_SLOTS; i++)
 		sqlite3_finalize(c->slots[i].st);
 	if (sqlite3_close(c->db) != SQLITE_OK)
-		log_error("database close failed", json_pack("{ss}", "error", sqlite3_errmsg(c->db)));
+		log_error("database close failed",
+		          json_pack("{ss}", "error", sqlite3_errmsg(c->db)));
 	free(c);
 }
 
@@ -159,9 +160,10 @@ sqlite3_stmt *db_stmt(const char *sql)
 		if (s->sql)
 			continue;
 		if (sqlite3_prepare_v3(tl_conn->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->st,
-				       NULL) != SQLITE_OK) {
-			log_error("prepare failed", json_pack("{ss ss}", "error",
-							     sqlite3_errmsg(tl_conn->db), "sql", sql));
+		                       NULL) != SQLITE_OK) {
+			log_error(
+			    "prepare failed",
+			    json_pack("{ss ss}", "error", sqlite3_errmsg(tl_conn->db), "sql", sql));
 			s->st = NULL;
 			return NULL;
 		}
@@ -185,7 +187,7 @@ int db_log_error(const char *what)
 {
 	sqlite3 *db = db_conn();
 	log_error(what, json_pack("{ss si}", "error", db ? sqlite3_errmsg(db) : "no connection",
-				  "code", db ? sqlite3_extended_errcode(db) : -1));
+	                          "code", db ? sqlite3_extended_errcode(db) : -1));
 	return -1;
 }
 
@@ -194,34 +196,114 @@ static int exec_simple(sqlite3 *db, const char *sql)
 	return sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
 
-int db_write(db_write_fn fn, void *ctx)
+/* Group commit. Writers queue their functions; one of them, the leader, runs every queued
+ * function in a single BEGIN IMMEDIATE ... COMMIT on its own connection, each inside a
+ * SAVEPOINT so that one function's failure rolls back only its own changes. One fsync then
+ * makes a whole batch durable, which is what bounds write throughput with synchronous=FULL.
+ * No caller returns before the COMMIT that holds its change. */
+struct write_req {
+	db_write_fn fn;
+	void *ctx;
+	int result;
+	int done;
+	struct write_req *next;
+};
+
+#define BATCH_MAX 64
+
+static pthread_mutex_t wq_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wq_done = PTHREAD_COND_INITIALIZER;
+static struct write_req *wq_head, *wq_tail;
+static int wq_leader;
+static _Thread_local int tl_in_batch;
+
+static int run_one(sqlite3 *db, struct write_req *r)
 {
-	sqlite3 *db = db_conn();
-	if (!db)
+	if (exec_simple(db, "SAVEPOINT w") != SQLITE_OK)
 		return DB_FAILED;
+	r->result = r->fn(db, r->ctx);
+	db_release();
+	if (r->result != 0)
+		exec_simple(db, "ROLLBACK TO w");
+	exec_simple(db, "RELEASE w");
+	return 0;
+}
+
+static void run_batch(sqlite3 *db, struct write_req *batch)
+{
 	int rc;
-	/* busy_timeout already waits; the loop only covers a timeout under heavy contention. */
-	for (int attempt = 0; (rc = exec_simple(db, "BEGIN IMMEDIATE")) == SQLITE_BUSY && attempt < 5;
-	     attempt++)
+	for (int attempt = 0;
+	     (rc = exec_simple(db, "BEGIN IMMEDIATE")) == SQLITE_BUSY && attempt < 5; attempt++)
 		;
 	if (rc != SQLITE_OK) {
 		db_log_error("begin failed");
-		return DB_FAILED;
+		for (struct write_req *r = batch; r; r = r->next)
+			r->result = DB_FAILED;
+		return;
 	}
-	int result = fn(db, ctx);
-	db_release();
-	if (result != 0) {
-		exec_simple(db, "ROLLBACK");
-		return result;
+	tl_in_batch = 1;
+	for (struct write_req *r = batch; r; r = r->next) {
+		if (run_one(db, r) != 0)
+			r->result = DB_FAILED;
 	}
-	while ((rc = exec_simple(db, "COMMIT")) == SQLITE_BUSY)
-		;
+	tl_in_batch = 0;
+	for (int attempt = 0; (rc = exec_simple(db, "COMMIT")) == SQLITE_BUSY && attempt < 50; attempt++)
+		usleep(1000);
 	if (rc != SQLITE_OK) {
 		db_log_error("commit failed");
 		exec_simple(db, "ROLLBACK");
-		return DB_FAILED;
+		for (struct write_req *r = batch; r; r = r->next)
+			r->result = DB_FAILED;
 	}
-	return 0;
+}
+
+/* Takes up to BATCH_MAX queued requests; called with wq_lock held. */
+static struct write_req *take_batch(void)
+{
+	struct write_req *batch = wq_head, *last = wq_head;
+	for (int n = 1; n < BATCH_MAX && last->next; n++)
+		last = last->next;
+	wq_head = last->next;
+	if (!wq_head)
+		wq_tail = NULL;
+	last->next = NULL;
+	return batch;
+}
+
+int db_write(db_write_fn fn, void *ctx)
+{
+	if (tl_in_batch)
+		abort(); /* a write function may not start another write: it would wait for itself */
+	sqlite3 *db = db_conn();
+	if (!db)
+		return DB_FAILED;
+	struct write_req req = {.fn = fn, .ctx = ctx};
+	pthread_mutex_lock(&wq_lock);
+	if (wq_tail)
+		wq_tail->next = &req;
+	else
+		wq_head = &req;
+	wq_tail = &req;
+	while (!req.done) {
+		if (wq_leader) {
+			pthread_cond_wait(&wq_done, &wq_lock);
+			continue;
+		}
+		/* Lead one batch (it holds our request or earlier ones), then hand over. */
+		wq_leader = 1;
+		struct write_req *batch = take_batch();
+		pthread_mutex_unlock(&wq_lock);
+		run_batch(db, batch);
+		pthread_mutex_lock(&wq_lock);
+		for (struct write_req *r = batch, *next; r; r = next) {
+			next = r->next;
+			r->done = 1;
+		}
+		wq_leader = 0;
+		pthread_cond_broadcast(&wq_done);
+	}
+	pthread_mutex_unlock(&wq_lock);
+	return req.result;
 }
 
 void db_bind_text(sqlite3_stmt *st, const char *name, const char *value)
@@ -237,7 +319,8 @@ static int param_index(sqlite3_stmt *st, const char *name)
 {
 	int idx = sqlite3_bind_parameter_index(st, name);
 	if (idx == 0) {
-		log_error("unknown SQL parameter", json_pack("{ss ss}", "param", name, "sql", sqlite3_sql(st)));
+		log_error("unknown SQL parameter",
+		          json_pack("{ss ss}", "param", name, "sql", sqlite3_sql(st)));
 		abort();
 	}
 	return idx;

@@ -9,12 +9,12 @@
 #include "cardshop/util.h"
 
 static const char *sql_create_table = "CREATE TABLE IF NOT EXISTS schema_migrations ("
-				      " version INTEGER PRIMARY KEY,"
-				      " name TEXT NOT NULL,"
-				      " applied_at INTEGER NOT NULL)";
+                                      " version INTEGER PRIMARY KEY,"
+                                      " name TEXT NOT NULL,"
+                                      " applied_at INTEGER NOT NULL)";
 static const char *sql_is_applied = "SELECT 1 FROM schema_migrations WHERE version = :v";
 static const char *sql_record = "INSERT INTO schema_migrations (version, name, applied_at)"
-				" VALUES (:v, :name, :now)";
+                                " VALUES (:v, :name, :now)";
 
 struct apply_ctx {
 	const struct migration *m;
@@ -38,8 +38,9 @@ static int apply_one(sqlite3 *db, void *arg)
 		return db_log_error("read schema_migrations failed");
 	char *msg = NULL;
 	if (sqlite3_exec(db, ctx->m->sql, NULL, NULL, &msg) != SQLITE_OK) {
-		log_error("migration failed", json_pack("{si ss ss}", "version", ctx->m->version, "name",
-							ctx->m->name, "error", msg ? msg : "?"));
+		log_error("migration failed",
+		          json_pack("{si ss ss}", "version", ctx->m->version, "name", ctx->m->name,
+		                    "error", msg ? msg : "?"));
 		sqlite3_free(msg);
 		return -1;
 	}
@@ -52,7 +53,8 @@ static int apply_one(sqlite3 *db, void *arg)
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return db_log_error("record migration failed");
 	ctx->applied = 1;
-	log_info("migration applied", json_pack("{si ss}", "version", ctx->m->version, "name", ctx->m->name));
+	log_info("migration applied",
+	         json_pack("{si ss}", "version", ctx->m->version, "name", ctx->m->name));
 	return 0;
 }
 
@@ -83,7 +85,7 @@ int db_is_migrated(void)
 	/* The table may not exist yet: check through the schema before preparing a cached query. */
 	sqlite3_stmt *probe;
 	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE name='schema_migrations'", -1,
-			       &probe, NULL) != SQLITE_OK)
+	                       &probe, NULL) != SQLITE_OK)
 		return -1;
 	int exists = sqlite3_step(probe) == SQLITE_ROW;
 	sqlite3_finalize(probe);
@@ -110,7 +112,8 @@ static int integrity_ok(const char *path, char *err, size_t errlen)
 		}
 	}
 	if (!ok)
-		snprintf(err, errlen, "integrity check of %s failed: %s", path, db ? sqlite3_errmsg(db) : "?");
+		snprintf(err, errlen, "integrity check of %s failed: %s", path,
+		         db ? sqlite3_errmsg(db) : "?");
 	sqlite3_close(db);
 	return ok ? 0 : -1;
 }

@@ -27,7 +27,7 @@ struct http_req {
 	int started;
 	char method[16];
 	char *raw_uri;
-	char *path;      /* decoded */
+	char *path;            /* decoded */
 	const char *raw_query; /* after '?', undecoded, may be NULL */
 	const char *param_names[HTTP_MAX_PARAMS];
 	char *param_values[HTTP_MAX_PARAMS];
@@ -49,7 +49,7 @@ struct http_req {
 	char *content_type;
 	char *resp_body; /* malloc'd, handed to MHD */
 	size_t resp_len;
-	int resp_fd;     /* -1 when none */
+	int resp_fd; /* -1 when none */
 	uint64_t resp_fd_size;
 	struct http_header_item *headers;
 	/* scope */
@@ -60,12 +60,13 @@ struct http_req {
 
 /* router.c */
 const struct http_route *http_route_find(struct http_req *req, const struct http_route *routes,
-					 size_t n, int *method_mismatch, char *allow, size_t allowlen);
+                                         size_t n, int *method_mismatch, char *allow,
+                                         size_t allowlen);
 /* static.c: serves the file for req's path or replies 404. */
 void http_static_serve(struct http_req *req, const char *static_dir);
 /* request.c */
 void http_req_free(struct http_req *req);
 void http_reply_fd(struct http_req *req, unsigned status, const char *content_type, int fd,
-		   uint64_t size);
+                   uint64_t size);
 
 #endif

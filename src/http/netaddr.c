@@ -73,7 +73,8 @@ int http_addr_in_list(const char *ip, const char *list)
 		return 0;
 	char *copy = xstrdup(list), *save = NULL;
 	int found = 0;
-	for (char *tok = strtok_r(copy, ", \t", &save); tok && !found; tok = strtok_r(NULL, ", \t", &save))
+	for (char *tok = strtok_r(copy, ", \t", &save); tok && !found;
+	     tok = strtok_r(NULL, ", \t", &save))
 		found = entry_match(addr, tok);
 	free(copy);
 	return found;

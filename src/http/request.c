@@ -70,11 +70,26 @@ void http_req_free(struct http_req *req)
 	free(req);
 }
 
-const char *http_method(const struct http_req *req) { return req->method; }
-const char *http_path(const struct http_req *req) { return req->path; }
-const char *http_req_id(const struct http_req *req) { return req->req_id; }
-const char *http_client_ip(const struct http_req *req) { return req->client_ip; }
-const struct config *http_config(const struct http_req *req) { return req->cfg; }
+const char *http_method(const struct http_req *req)
+{
+	return req->method;
+}
+const char *http_path(const struct http_req *req)
+{
+	return req->path;
+}
+const char *http_req_id(const struct http_req *req)
+{
+	return req->req_id;
+}
+const char *http_client_ip(const struct http_req *req)
+{
+	return req->client_ip;
+}
+const struct config *http_config(const struct http_req *req)
+{
+	return req->cfg;
+}
 
 int http_is_https(const struct http_req *req)
 {
@@ -229,7 +244,8 @@ static int content_type_is(struct http_req *req, const char *want)
 {
 	const char *ct = http_header(req, "Content-Type");
 	size_t n = strlen(want);
-	return ct && strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+	return ct && strncasecmp(ct, want, n) == 0 &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
 const struct http_kvlist *http_form(struct http_req *req)
@@ -237,12 +253,14 @@ const struct http_kvlist *http_form(struct http_req *req)
 	if (req->form_state == 0) {
 		if (!content_type_is(req, "application/x-www-form-urlencoded")) {
 			http_reply_error(req, 415, "unsupported_media_type",
-					 "body: expected application/x-www-form-urlencoded");
+			                 "body: expected application/x-www-form-urlencoded");
 			req->form_state = -1;
 			return NULL;
 		}
 		req->form_state = http_kv_parse(req->body.data ? req->body.data : "", req->body.len,
-					       &req->form) == 0 ? 1 : -1;
+		                                &req->form) == 0
+		                      ? 1
+		                      : -1;
 	}
 	if (req->form_state < 0) {
 		http_reply_error(req, 400, "invalid_request", "body: malformed form data");
@@ -256,12 +274,13 @@ json_t *http_json(struct http_req *req)
 	if (req->json)
 		return req->json;
 	if (!content_type_is(req, "application/json")) {
-		http_reply_error(req, 415, "unsupported_media_type", "body: expected application/json");
+		http_reply_error(req, 415, "unsupported_media_type",
+		                 "body: expected application/json");
 		return NULL;
 	}
 	json_error_t jerr;
 	json_t *j = json_loadb(req->body.data ? req->body.data : "", req->body.len,
-			       JSON_REJECT_DUPLICATES, &jerr);
+	                       JSON_REJECT_DUPLICATES, &jerr);
 	if (!j || !json_is_object(j)) {
 		json_decref(j);
 		http_reply_error(req, 400, "invalid_request", "body: not a JSON object");
@@ -296,7 +315,7 @@ static int claim_reply(struct http_req *req, unsigned status, const char *conten
 }
 
 void http_reply_text(struct http_req *req, unsigned status, const char *content_type,
-		     const char *text, size_t len)
+                     const char *text, size_t len)
 {
 	if (!claim_reply(req, status, content_type))
 		return;
@@ -306,7 +325,7 @@ void http_reply_text(struct http_req *req, unsigned status, const char *content_
 }
 
 void http_reply_fd(struct http_req *req, unsigned status, const char *content_type, int fd,
-		   uint64_t size)
+                   uint64_t size)
 {
 	if (!claim_reply(req, status, content_type)) {
 		close(fd);
@@ -343,7 +362,8 @@ void http_reply_error(struct http_req *req, unsigned status, const char *code, c
 		if (!has_retry)
 			http_add_header(req, "Retry-After", "60");
 	}
-	http_reply_json(req, status, json_pack("{s{ssss}}", "error", "code", code, "message", message));
+	http_reply_json(req, status,
+	                json_pack("{s{ssss}}", "error", "code", code, "message", message));
 }
 
 void http_reply_redirect(struct http_req *req, unsigned status, const char *location)

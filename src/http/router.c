@@ -65,7 +65,8 @@ static int method_allows(const char *route_method, const char *method)
 }
 
 const struct http_route *http_route_find(struct http_req *req, const struct http_route *routes,
-					 size_t n, int *method_mismatch, char *allow, size_t allowlen)
+                                         size_t n, int *method_mismatch, char *allow,
+                                         size_t allowlen)
 {
 	*method_mismatch = 0;
 	allow[0] = '\0';

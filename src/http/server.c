@@ -23,8 +23,8 @@ static size_t server_nroutes;
 static atomic_int inflight;
 
 static const char *csp = "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-			 "script-src 'self'; object-src 'none'; base-uri 'none'; "
-			 "form-action 'self'; frame-ancestors 'none'";
+                         "script-src 'self'; object-src 'none'; base-uri 'none'; "
+                         "form-action 'self'; frame-ancestors 'none'";
 
 static void make_req_id(char *out, size_t n)
 {
@@ -55,15 +55,17 @@ static void *uri_logger(void *cls, const char *uri, struct MHD_Connection *conn)
 static void peer_ip(struct http_req *req, char *out, size_t n)
 {
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	    MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	snprintf(out, n, "unknown");
 	if (!ci || !ci->client_addr)
 		return;
 	const struct sockaddr *sa = ci->client_addr;
 	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, (socklen_t)n);
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+		          (socklen_t)n);
 	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out, (socklen_t)n);
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		          out, (socklen_t)n);
 }
 
 /* The client is the peer, unless the peer is a trusted proxy: then the right-most
@@ -80,11 +82,13 @@ static void resolve_client_ip(struct http_req *req)
 	char *tokens[32];
 	int nt = 0;
 	char *save = NULL;
-	for (char *t = strtok_r(copy, ", \t", &save); t && nt < 32; t = strtok_r(NULL, ", \t", &save))
+	for (char *t = strtok_r(copy, ", \t", &save); t && nt < 32;
+	     t = strtok_r(NULL, ", \t", &save))
 		tokens[nt++] = t;
 	for (int i = nt - 1; i >= 0; i--) {
 		unsigned char tmp[16];
-		int valid = inet_pton(AF_INET, tokens[i], tmp) == 1 || inet_pton(AF_INET6, tokens[i], tmp) == 1;
+		int valid = inet_pton(AF_INET, tokens[i], tmp) == 1 ||
+		            inet_pton(AF_INET6, tokens[i], tmp) == 1;
 		if (!valid)
 			break; /* garbage from the client: stop at the last address we can trust */
 		snprintf(req->client_ip, sizeof req->client_ip, "%s", tokens[i]);
@@ -138,7 +142,7 @@ static enum MHD_Result send_reply(struct http_req *req)
 		req->resp_fd = -1; /* MHD closes it */
 	} else {
 		resp = MHD_create_response_from_buffer(req->resp_len, req->resp_body,
-						       MHD_RESPMEM_MUST_FREE);
+		                                       MHD_RESPMEM_MUST_FREE);
 		req->resp_body = NULL;
 	}
 	if (!resp)
@@ -178,14 +182,17 @@ static int begin_request(struct http_req *req, const char *method)
 	}
 	int mismatch;
 	char allow[128];
-	req->route = http_route_find(req, server_routes, server_nroutes, &mismatch, allow, sizeof allow);
+	req->route =
+	    http_route_find(req, server_routes, server_nroutes, &mismatch, allow, sizeof allow);
 	if (!req->route && mismatch) {
 		http_add_header(req, "Allow", allow);
-		http_reply_error(req, 405, "method_not_allowed", "method not allowed for this path");
+		http_reply_error(req, 405, "method_not_allowed",
+		                 "method not allowed for this path");
 		return 1;
 	}
-	req->body_limit = (size_t)(req->route && req->route->limit == HTTP_BODY_UPLOAD
-					   ? req->cfg->max_upload : req->cfg->max_body);
+	req->body_limit =
+	    (size_t)(req->route && req->route->limit == HTTP_BODY_UPLOAD ? req->cfg->max_upload
+	                                                                 : req->cfg->max_body);
 	const char *cl = http_header(req, "Content-Length");
 	int64_t n;
 	if (cl && util_parse_i64(cl, 0, INT64_MAX, &n) == 0 && (uint64_t)n > req->body_limit) {
@@ -196,8 +203,8 @@ static int begin_request(struct http_req *req, const char *method)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version, const char *upload_data,
-				  size_t *upload_data_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
 	(void)cls;
 	(void)url;
@@ -229,7 +236,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
+                         enum MHD_RequestTerminationCode toe)
 {
 	(void)cls;
 	(void)conn;
@@ -241,10 +248,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	uint64_t bytes = req->replied ? (req->resp_fd_size ? req->resp_fd_size : req->resp_len) : 0;
 	metrics_request(req->replied ? req->status : 0, us);
 	if (log_enabled(LOG_INFO)) {
-		json_t *f = json_pack("{ss ss si sI sI ss}", "method", req->method, "path",
-				      req->path ? req->path : req->raw_uri, "status",
-				      req->replied ? (int)req->status : 0, "bytes", (json_int_t)bytes,
-				      "us", (json_int_t)us, "ip", req->client_ip);
+		json_t *f =
+		    json_pack("{ss ss si sI sI ss}", "method", req->method, "path",
+		              req->path ? req->path : req->raw_uri, "status",
+		              req->replied ? (int)req->status : 0, "bytes", (json_int_t)bytes, "us",
+		              (json_int_t)us, "ip", req->client_ip);
 		if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
 			json_object_set_new(f, "aborted", json_integer(toe));
 		log_write(LOG_INFO, req->req_id, "request", f);
@@ -267,7 +275,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 static int resolve_listen(const struct config *cfg, struct sockaddr_storage *ss, int *v6)
 {
-	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_PASSIVE, .ai_socktype = SOCK_STREAM};
+	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_PASSIVE,
+	                         .ai_socktype = SOCK_STREAM};
 	struct addrinfo *res = NULL;
 	char port[16];
 	snprintf(port, sizeof port, "%lld", (long long)cfg->port);
@@ -291,29 +300,27 @@ int http_server_start(const struct config *cfg, const struct http_route *routes,
 		return -1;
 	}
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned threads = cfg->threads > 0 ? (unsigned)cfg->threads : (unsigned)(cores > 0 ? cores : 1);
+	unsigned threads =
+	    cfg->threads > 0 ? (unsigned)cfg->threads : (unsigned)(cores > 0 ? cores : 1);
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-			 MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+	                 MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
 	daemon_ = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, NULL,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_THREAD_POOL_SIZE, threads,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_connections,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-		MHD_OPTION_URI_LOG_CALLBACK, uri_logger, NULL,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-		MHD_OPTION_END);
+	    flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_connections,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE,
+	    1024u, MHD_OPTION_URI_LOG_CALLBACK, uri_logger, NULL, MHD_OPTION_NOTIFY_COMPLETED,
+	    on_completed, NULL, MHD_OPTION_END);
 	if (!daemon_) {
-		log_error("cannot start HTTP server",
-			  json_pack("{ss sI}", "listen", cfg->listen, "port", (json_int_t)cfg->port));
+		log_error("cannot start HTTP server", json_pack("{ss sI}", "listen", cfg->listen,
+		                                                "port", (json_int_t)cfg->port));
 		return -1;
 	}
-	log_info("listening", json_pack("{ss sI si ss}", "listen", cfg->listen, "port",
-				       (json_int_t)cfg->port, "threads", (int)threads, "url", cfg->base_url));
+	log_info("listening",
+	         json_pack("{ss sI si ss}", "listen", cfg->listen, "port", (json_int_t)cfg->port,
+	                   "threads", (int)threads, "url", cfg->base_url));
 	return 0;
 }
 

@@ -15,20 +15,20 @@ static const struct {
 	const char *ext;
 	const char *type;
 } mime_types[] = {
-	{".html", "text/html; charset=utf-8"},
-	{".css", "text/css; charset=utf-8"},
-	{".js", "text/javascript; charset=utf-8"},
-	{".json", "application/json; charset=utf-8"},
-	{".svg", "image/svg+xml"},
-	{".png", "image/png"},
-	{".jpg", "image/jpeg"},
-	{".jpeg", "image/jpeg"},
-	{".gif", "image/gif"},
-	{".webp", "image/webp"},
-	{".ico", "image/x-icon"},
-	{".txt", "text/plain; charset=utf-8"},
-	{".woff2", "font/woff2"},
-	{".woff", "font/woff"},
+    {".html", "text/html; charset=utf-8"},
+    {".css", "text/css; charset=utf-8"},
+    {".js", "text/javascript; charset=utf-8"},
+    {".json", "application/json; charset=utf-8"},
+    {".svg", "image/svg+xml"},
+    {".png", "image/png"},
+    {".jpg", "image/jpeg"},
+    {".jpeg", "image/jpeg"},
+    {".gif", "image/gif"},
+    {".webp", "image/webp"},
+    {".ico", "image/x-icon"},
+    {".txt", "text/plain; charset=utf-8"},
+    {".woff2", "font/woff2"},
+    {".woff", "font/woff"},
 };
 
 static const char *mime_for(const char *path)
@@ -93,7 +93,7 @@ static void not_found(struct http_req *req)
 		return;
 	}
 	static const char page[] = "<!doctype html><meta charset=utf-8><title>Not found</title>"
-				   "<p>Page not found. <a href=\"/\">Home</a></p>\n";
+	                           "<p>Page not found. <a href=\"/\">Home</a></p>\n";
 	http_reply_text(req, 404, "text/html; charset=utf-8", page, sizeof page - 1);
 }
 
@@ -153,7 +153,7 @@ void http_static_serve(struct http_req *req, const char *static_dir)
 	http_add_header(req, "Vary", "Accept-Encoding");
 	char etag[80];
 	snprintf(etag, sizeof etag, "\"%llx-%llx-%llx\"", (unsigned long long)st.st_size,
-		 (unsigned long long)st.st_mtime, (unsigned long long)st.st_ino);
+	         (unsigned long long)st.st_mtime, (unsigned long long)st.st_ino);
 	http_add_header(req, "ETag", etag);
 	/* Pages revalidate each time so a deploy shows at once; assets may be cached a while. */
 	http_add_header(req, "Cache-Control", is_html ? "no-cache" : "public, max-age=3600");

@@ -42,9 +42,9 @@ static int job_noop(const struct config *cfg, json_t *payload, char *err, size_t
 }
 
 const struct job_kind jobs_kinds[] = {
-	{"noop", job_noop, 1},
-	{"order_mail", job_order_mail, 12},
-	{"alert_mail", job_alert_mail, 12},
-	{"sandbox_notify", job_sandbox_notify, 5},
+    {"noop", job_noop, 1},
+    {"order_mail", job_order_mail, 12},
+    {"alert_mail", job_alert_mail, 12},
+    {"sandbox_notify", job_sandbox_notify, 5},
 };
 const size_t jobs_kinds_count = sizeof jobs_kinds / sizeof jobs_kinds[0];

@@ -52,7 +52,9 @@ static char *build_message(const struct config *cfg, const struct mail *m)
 	buf_printf(&b, "Date: %s\r\nFrom: %s\r\nTo: %s\r\n", date, cfg->smtp_from, m->to);
 	encode_subject(&b, m->subject);
 	buf_printf(&b, "Message-ID: <%s%s>\r\nMIME-Version: 1.0\r\n", id, at ? at : "@cardshop");
-	buf_puts(&b, "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n");
+	buf_puts(
+	    &b,
+	    "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n");
 	buf_puts(&b, m->body);
 	return buf_release(&b);
 }
@@ -92,12 +94,13 @@ int mail_send(const struct config *cfg, const struct mail *m, char *err, size_t 
 }
 
 static int send_composed(const struct config *cfg, int composed, struct mail *m, char *err,
-			 size_t errlen)
+                         size_t errlen)
 {
 	if (composed != 0)
 		return 0; /* nothing to send (order gone, or no alert address): done, not failed */
 	if (!cfg->smtp_from[0]) {
-		log_warn("mail not sent: [smtp] from is empty", json_pack("{ss}", "subject", m->subject));
+		log_warn("mail not sent: [smtp] from is empty",
+		         json_pack("{ss}", "subject", m->subject));
 		mail_free(m);
 		return 0;
 	}
@@ -120,6 +123,8 @@ int job_alert_mail(const struct config *cfg, json_t *payload, char *err, size_t 
 	struct mail m = {0};
 	json_int_t id = json_integer_value(json_object_get(payload, "order_id"));
 	const char *what = json_string_value(json_object_get(payload, "what"));
-	log_error("merchant alert", json_pack("{sI ss}", "order_id", (json_int_t)id, "what", what ? what : ""));
-	return send_composed(cfg, alert_mail_compose(cfg, id, what ? what : "", &m), &m, err, errlen);
+	log_error("merchant alert",
+	          json_pack("{sI ss}", "order_id", (json_int_t)id, "what", what ? what : ""));
+	return send_composed(cfg, alert_mail_compose(cfg, id, what ? what : "", &m), &m, err,
+	                     errlen);
 }

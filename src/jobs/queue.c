@@ -13,19 +13,21 @@
 #include "internal.h"
 
 static const char *sql_enqueue =
-	"INSERT INTO jobs (kind, payload, status, attempts, max_attempts, run_at, created_at, updated_at)"
-	" VALUES (:kind, :payload, 'queued', 0, :max, :run_at, :now, :now)";
+    "INSERT INTO jobs (kind, payload, status, attempts, max_attempts, run_at, created_at, "
+    "updated_at)"
+    " VALUES (:kind, :payload, 'queued', 0, :max, :run_at, :now, :now)";
 static const char *sql_claim =
-	"UPDATE jobs SET status = 'running', attempts = attempts + 1, updated_at = :now"
-	" WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND run_at <= :now"
-	"             ORDER BY run_at, id LIMIT 1)"
-	" RETURNING id, kind, payload, attempts, max_attempts";
-static const char *sql_done = "UPDATE jobs SET status = 'done', last_error = NULL, updated_at = :now"
-			      " WHERE id = :id";
+    "UPDATE jobs SET status = 'running', attempts = attempts + 1, updated_at = :now"
+    " WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND run_at <= :now"
+    "             ORDER BY run_at, id LIMIT 1)"
+    " RETURNING id, kind, payload, attempts, max_attempts";
+static const char *sql_done =
+    "UPDATE jobs SET status = 'done', last_error = NULL, updated_at = :now"
+    " WHERE id = :id";
 static const char *sql_retry = "UPDATE jobs SET status = :status, run_at = :run_at,"
-			       " last_error = :err, updated_at = :now WHERE id = :id";
+                               " last_error = :err, updated_at = :now WHERE id = :id";
 static const char *sql_recover = "UPDATE jobs SET status = 'queued', updated_at = :now"
-				 " WHERE status = 'running'";
+                                 " WHERE status = 'running'";
 
 static pthread_t thread;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -65,41 +67,49 @@ int jobs_enqueue(const char *kind, json_t *payload, int64_t run_at)
 	return rc;
 }
 
+#define CLAIM_MAX 32 /* the LIMIT in sql_claim */
+
 struct claimed {
 	int64_t id;
 	char kind[64];
 	char *payload;
 	int attempts, max_attempts;
-	int found;
+	int ok;
+	char err[512];
 };
 
+struct claim_batch {
+	struct claimed jobs[CLAIM_MAX];
+	int count;
+};
+
+/* Claims up to CLAIM_MAX due jobs in one transaction: under load, one commit serves many. */
 static int claim_tx(sqlite3 *db, void *arg)
 {
 	(void)db;
-	struct claimed *c = arg;
+	struct claim_batch *b = arg;
 	sqlite3_stmt *st = db_stmt(sql_claim);
 	if (!st)
 		return -1;
 	db_bind_int(st, ":now", util_now());
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		c->found = 1;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && b->count < CLAIM_MAX) {
+		struct claimed *c = &b->jobs[b->count++];
 		c->id = sqlite3_column_int64(st, 0);
 		snprintf(c->kind, sizeof c->kind, "%s", db_col_text(st, 1));
 		c->payload = xstrdup(db_col_text(st, 2));
 		c->attempts = sqlite3_column_int(st, 3);
 		c->max_attempts = sqlite3_column_int(st, 4);
-		rc = sqlite3_step(st);
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : db_log_error("claim job failed");
+	if (rc != SQLITE_DONE) {
+		for (int i = 0; i < b->count; i++)
+			free(b->jobs[i].payload);
+		b->count = 0;
+		return db_log_error("claim jobs failed");
+	}
+	return 0;
 }
-
-struct outcome {
-	const struct claimed *c;
-	int ok;
-	const char *err;
-};
 
 static int64_t backoff(int attempts)
 {
@@ -109,60 +119,70 @@ static int64_t backoff(int attempts)
 	return d < 3600 ? d : 3600;
 }
 
-static int finish_tx(sqlite3 *db, void *arg)
+static int finish_one(const struct claimed *c, int64_t now)
 {
-	(void)db;
-	struct outcome *o = arg;
-	int64_t now = util_now();
-	sqlite3_stmt *st = db_stmt(o->ok ? sql_done : sql_retry);
+	sqlite3_stmt *st = db_stmt(c->ok ? sql_done : sql_retry);
 	if (!st)
 		return -1;
-	db_bind_int(st, ":id", o->c->id);
+	db_bind_int(st, ":id", c->id);
 	db_bind_int(st, ":now", now);
-	if (!o->ok) {
-		int final = o->c->attempts >= o->c->max_attempts;
+	if (!c->ok) {
+		int final = c->attempts >= c->max_attempts;
 		db_bind_text(st, ":status", final ? "failed" : "queued");
-		db_bind_int(st, ":run_at", now + backoff(o->c->attempts));
-		db_bind_text(st, ":err", o->err);
+		db_bind_int(st, ":run_at", now + backoff(c->attempts));
+		db_bind_text(st, ":err", c->err);
 	}
 	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_log_error("finish job failed");
 	sqlite3_reset(st);
 	return rc;
 }
 
+static int finish_tx(sqlite3 *db, void *arg)
+{
+	(void)db;
+	struct claim_batch *b = arg;
+	int64_t now = util_now();
+	for (int i = 0; i < b->count; i++) {
+		if (finish_one(&b->jobs[i], now) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 static void run_one(const struct config *cfg, struct claimed *c)
 {
-	char err[512] = "";
 	const struct job_kind *k = kind_find(c->kind);
 	json_t *payload = json_loads(c->payload, 0, NULL);
-	int ok = 0;
+	c->ok = 0;
+	c->err[0] = '\0';
 	if (!k)
-		snprintf(err, sizeof err, "unknown job kind");
+		snprintf(c->err, sizeof c->err, "unknown job kind");
 	else if (!payload)
-		snprintf(err, sizeof err, "payload is not JSON");
+		snprintf(c->err, sizeof c->err, "payload is not JSON");
 	else
-		ok = k->fn(cfg, payload, err, sizeof err) == 0;
+		c->ok = k->fn(cfg, payload, c->err, sizeof c->err) == 0;
 	json_decref(payload);
-	if (!ok)
+	db_release();
+	if (!c->ok)
 		log_warn("job failed", json_pack("{sI ss si ss}", "job_id", (json_int_t)c->id, "kind",
-						c->kind, "attempt", c->attempts, "error", err));
-	struct outcome o = {.c = c, .ok = ok, .err = err};
-	db_write(finish_tx, &o);
+						c->kind, "attempt", c->attempts, "error", c->err));
 }
 
 int jobs_run_due(const struct config *cfg)
 {
 	int n = 0;
 	for (;;) {
-		struct claimed c = {0};
-		if (db_write(claim_tx, &c) != 0 || !c.found) {
-			free(c.payload);
+		struct claim_batch b;
+		b.count = 0;
+		if (db_write(claim_tx, &b) != 0 || b.count == 0)
 			break;
-		}
-		run_one(cfg, &c);
-		free(c.payload);
-		db_release();
-		n++;
+		for (int i = 0; i < b.count; i++)
+			run_one(cfg, &b.jobs[i]);
+		/* If this fails the jobs stay 'running' and are re-queued at the next start. */
+		db_write(finish_tx, &b);
+		for (int i = 0; i < b.count; i++)
+			free(b.jobs[i].payload);
+		n += b.count;
 	}
 	return n;
 }

@@ -23,8 +23,9 @@ static int request_tx(sqlite3 *db, void *arg)
 	char trade[25] = "SBX";
 	sec_random_hex(trade + 3, 10);
 	return jobs_enqueue("sandbox_notify",
-			    json_pack("{ss sI ss}", "order_no", c->order_no, "amount",
-				      (json_int_t)c->amount, "trade_no", trade), 0);
+	                    json_pack("{ss sI ss}", "order_no", c->order_no, "amount",
+	                              (json_int_t)c->amount, "trade_no", trade),
+	                    0);
 }
 
 int sandbox_request_notify(const char *order_no, int64_t amount)
@@ -54,7 +55,7 @@ int job_sandbox_notify(const struct config *cfg, json_t *payload, char *err, siz
 	char sign[33];
 	sandbox_sign(no, trade, amount, sign);
 	char *body = xasprintf("order_no=%s&trade_no=%s&amount=%lld&sign=%s", no, trade,
-			       (long long)amount, sign);
+	                       (long long)amount, sign);
 	char *url = xasprintf("%s/pay/sandbox/notify", cfg->base_url);
 	struct buf reply;
 	buf_init(&reply);
@@ -71,7 +72,8 @@ int job_sandbox_notify(const struct config *cfg, json_t *payload, char *err, siz
 		if (cc != CURLE_OK)
 			snprintf(err, errlen, "notify: %s", curl_easy_strerror(cc));
 		else if (reply.len != 7 || memcmp(reply.data, "success", 7) != 0)
-			snprintf(err, errlen, "notify answered: %.40s", reply.len ? reply.data : "");
+			snprintf(err, errlen, "notify answered: %.40s",
+			         reply.len ? reply.data : "");
 		else
 			rc = 0;
 		curl_easy_cleanup(curl);

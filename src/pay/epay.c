@@ -127,11 +127,11 @@ static const char *return_order(const struct http_kvlist *params)
 }
 
 const struct gateway epay_gateway = {
-	.name = "epay",
-	.enabled = enabled,
-	.pay_url = pay_url,
-	.verify = verify,
-	.return_order = return_order,
-	.success_reply = "success",
-	.failure_reply = "fail",
+    .name = "epay",
+    .enabled = enabled,
+    .pay_url = pay_url,
+    .verify = verify,
+    .return_order = return_order,
+    .success_reply = "success",
+    .failure_reply = "fail",
 };

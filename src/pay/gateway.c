@@ -24,7 +24,8 @@ int pay_parse_money(const char *s, int64_t *minor)
 	if (!s || !*s || *s == '.')
 		return -1;
 	for (; *p >= '0' && *p <= '9'; p++) {
-		if (__builtin_mul_overflow(major, 10, &major) || __builtin_add_overflow(major, *p - '0', &major))
+		if (__builtin_mul_overflow(major, 10, &major) ||
+		    __builtin_add_overflow(major, *p - '0', &major))
 			return -1;
 	}
 	if (*p == '.') {

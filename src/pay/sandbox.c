@@ -11,8 +11,8 @@
 
 void sandbox_sign(const char *order_no, const char *trade_no, int64_t amount, char out[33])
 {
-	char *canon = xasprintf("amount=%lld&order_no=%s&trade_no=%s", (long long)amount, order_no,
-				trade_no);
+	char *canon =
+	    xasprintf("amount=%lld&order_no=%s&trade_no=%s", (long long)amount, order_no, trade_no);
 	sec_derive_token("sandbox-notify", canon, out);
 	free(canon);
 }
@@ -56,11 +56,11 @@ static const char *return_order(const struct http_kvlist *params)
 }
 
 const struct gateway sandbox_gateway = {
-	.name = "sandbox",
-	.enabled = enabled,
-	.pay_url = pay_url,
-	.verify = verify,
-	.return_order = return_order,
-	.success_reply = "success",
-	.failure_reply = "fail",
+    .name = "sandbox",
+    .enabled = enabled,
+    .pay_url = pay_url,
+    .verify = verify,
+    .return_order = return_order,
+    .success_reply = "success",
+    .failure_reply = "fail",
 };

@@ -148,28 +148,28 @@ void sec_md5_hex(const void *data, size_t n, char out[33])
 }
 
 /* HMAC-SHA256 over the concatenation of up to three parts (a NULL part is skipped). */
-static void hmac_parts(const void *key, size_t keylen, const void *p1, size_t n1,
-		       const void *p2, size_t n2, const void *p3, size_t n3, unsigned char out[32])
+static void hmac_parts(const void *key, size_t keylen, const void *p1, size_t n1, const void *p2,
+                       size_t n2, const void *p3, size_t n3, unsigned char out[32])
 {
 	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
-		OSSL_PARAM_construct_end(),
+	    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
+	    OSSL_PARAM_construct_end(),
 	};
 	need_algs();
 	EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(algs.hmac);
 	size_t outlen = 0;
 	int ok = ctx && EVP_MAC_init(ctx, key, keylen, params) == 1 &&
-		 (!p1 || EVP_MAC_update(ctx, p1, n1) == 1) &&
-		 (!p2 || EVP_MAC_update(ctx, p2, n2) == 1) &&
-		 (!p3 || EVP_MAC_update(ctx, p3, n3) == 1) &&
-		 EVP_MAC_final(ctx, out, &outlen, 32) == 1 && outlen == 32;
+	         (!p1 || EVP_MAC_update(ctx, p1, n1) == 1) &&
+	         (!p2 || EVP_MAC_update(ctx, p2, n2) == 1) &&
+	         (!p3 || EVP_MAC_update(ctx, p3, n3) == 1) &&
+	         EVP_MAC_final(ctx, out, &outlen, 32) == 1 && outlen == 32;
 	EVP_MAC_CTX_free(ctx);
 	if (!ok)
 		fatal("openssl: HMAC-SHA256 failed");
 }
 
 void sec_hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,
-		     unsigned char out[32])
+                     unsigned char out[32])
 {
 	/* An empty message is still a message: pass a non-NULL part so it is not skipped. */
 	hmac_parts(key, keylen, data ? data : "", n, NULL, 0, NULL, 0, out);
@@ -186,8 +186,8 @@ void sec_derive_token(const char *purpose, const char *name, char out[33])
 	unsigned char mac[32];
 	need_keys();
 	/* The NUL separator keeps ("ab","c") and ("a","bc") apart. */
-	hmac_parts(token_key, sizeof token_key, purpose, strlen(purpose), "", 1, name,
-		   strlen(name), mac);
+	hmac_parts(token_key, sizeof token_key, purpose, strlen(purpose), "", 1, name, strlen(name),
+	           mac);
 	sec_hex(mac, 16, out);
 }
 
@@ -196,10 +196,10 @@ static void hkdf(const unsigned char secret[KEY_LEN], char *info, unsigned char 
 	unsigned char key[KEY_LEN];
 	memcpy(key, secret, sizeof key);
 	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest_name, 0),
-		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, key, sizeof key),
-		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, strlen(info)),
-		OSSL_PARAM_construct_end(),
+	    OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest_name, 0),
+	    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, key, sizeof key),
+	    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, strlen(info)),
+	    OSSL_PARAM_construct_end(),
 	};
 	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
 	EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
@@ -257,7 +257,7 @@ static void warn_if_shared(const char *path, const struct stat *st)
 	char mode[8];
 	snprintf(mode, sizeof mode, "%04o", (unsigned)(st->st_mode & 07777));
 	log_warn("secret file is accessible to group or others; chmod 600 it",
-		 json_pack("{s:s, s:s}", "path", path, "mode", mode));
+	         json_pack("{s:s, s:s}", "path", path, "mode", mode));
 }
 
 static ssize_t read_all(int fd, char *buf, size_t cap)
@@ -299,8 +299,10 @@ static int load_secret(const char *path, unsigned char secret[KEY_LEN], char *er
 	int rc = n < 0 ? -1 : parse_secret(text, (size_t)n, secret);
 	OPENSSL_cleanse(text, sizeof text);
 	if (rc != 0)
-		snprintf(err, errlen, "secret file %s: expected exactly 64 hex characters "
-				      "(32 bytes) on one line", path);
+		snprintf(err, errlen,
+		         "secret file %s: expected exactly 64 hex characters "
+		         "(32 bytes) on one line",
+		         path);
 	return rc;
 }
 
@@ -377,7 +379,8 @@ int sec_init(const char *secret_file, char *err, size_t errlen)
 			return -1;
 		rc = load_secret(secret_file, secret, err, errlen);
 		if (rc == 1) {
-			snprintf(err, errlen, "secret file %s: vanished after creation", secret_file);
+			snprintf(err, errlen, "secret file %s: vanished after creation",
+			         secret_file);
 			rc = -1;
 		}
 	}
@@ -388,8 +391,7 @@ int sec_init(const char *secret_file, char *err, size_t errlen)
 }
 
 /* Runs n bytes through an initialised cipher context, in slices that fit an int. */
-static int cipher_update(EVP_CIPHER_CTX *ctx, unsigned char *out, const unsigned char *in,
-			 size_t n)
+static int cipher_update(EVP_CIPHER_CTX *ctx, unsigned char *out, const unsigned char *in, size_t n)
 {
 	while (n > 0) {
 		size_t k = n < CHUNK_MAX ? n : CHUNK_MAX;
@@ -416,9 +418,9 @@ unsigned char *sec_encrypt(const void *plain, size_t n, size_t *outlen)
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	int fin = 0;
 	int ok = ctx && EVP_EncryptInit_ex2(ctx, algs.aes_gcm, data_key, nonce, NULL) == 1 &&
-		 cipher_update(ctx, ct, plain, n) == 0 &&
-		 EVP_EncryptFinal_ex(ctx, ct + n, &fin) == 1 && fin == 0 &&
-		 EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TAG_LEN, tag) == 1;
+	         cipher_update(ctx, ct, plain, n) == 0 &&
+	         EVP_EncryptFinal_ex(ctx, ct + n, &fin) == 1 && fin == 0 &&
+	         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TAG_LEN, tag) == 1;
 	EVP_CIPHER_CTX_free(ctx);
 	if (!ok)
 		fatal("openssl: AES-256-GCM encryption failed");
@@ -440,9 +442,9 @@ int sec_decrypt(const unsigned char *box, size_t n, char **plain, size_t *plainl
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	int fin = 0;
 	int ok = ctx && EVP_DecryptInit_ex2(ctx, algs.aes_gcm, data_key, nonce, NULL) == 1 &&
-		 cipher_update(ctx, out, ct, ctlen) == 0 &&
-		 EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, tag) == 1 &&
-		 EVP_DecryptFinal_ex(ctx, out + ctlen, &fin) == 1 && fin == 0;
+	         cipher_update(ctx, out, ct, ctlen) == 0 &&
+	         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, tag) == 1 &&
+	         EVP_DecryptFinal_ex(ctx, out + ctlen, &fin) == 1 && fin == 0;
 	EVP_CIPHER_CTX_free(ctx);
 	if (!ok) {
 		/* Never hand out plaintext whose tag failed: it may be attacker-chosen. */

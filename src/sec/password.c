@@ -53,15 +53,15 @@ char *sec_password_hash(const char *password)
 	unsigned char salt[PW_SALT_LEN];
 	sec_random(salt, sizeof salt);
 	size_t enclen = argon2_encodedlen(PW_T_COST, PW_M_COST, PW_PARALLELISM, PW_SALT_LEN,
-					  PW_HASH_LEN, Argon2_id);
+	                                  PW_HASH_LEN, Argon2_id);
 	char *encoded = xmalloc(enclen);
 	slot_acquire();
-	int rc = argon2id_hash_encoded(PW_T_COST, PW_M_COST, PW_PARALLELISM, password, pwlen,
-				       salt, sizeof salt, PW_HASH_LEN, encoded, enclen);
+	int rc = argon2id_hash_encoded(PW_T_COST, PW_M_COST, PW_PARALLELISM, password, pwlen, salt,
+	                               sizeof salt, PW_HASH_LEN, encoded, enclen);
 	slot_release();
 	if (rc != ARGON2_OK) {
 		log_error("argon2id hashing failed",
-			  json_pack("{s:s}", "error", argon2_error_message(rc)));
+		          json_pack("{s:s}", "error", argon2_error_message(rc)));
 		abort();
 	}
 	return encoded;

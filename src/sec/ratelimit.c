@@ -68,8 +68,10 @@ static void sip_block(uint64_t v[4], uint64_t m)
 static uint64_t siphash(const unsigned char *p, size_t n)
 {
 	uint64_t v[4] = {
-		rl_seed[0] ^ 0x736f6d6570736575ULL, rl_seed[1] ^ 0x646f72616e646f6dULL,
-		rl_seed[0] ^ 0x6c7967656e657261ULL, rl_seed[1] ^ 0x7465646279746573ULL,
+	    rl_seed[0] ^ 0x736f6d6570736575ULL,
+	    rl_seed[1] ^ 0x646f72616e646f6dULL,
+	    rl_seed[0] ^ 0x6c7967656e657261ULL,
+	    rl_seed[1] ^ 0x7465646279746573ULL,
 	};
 	size_t full = n & ~(size_t)7;
 	for (size_t i = 0; i < full; i += 8) {
@@ -98,7 +100,8 @@ struct rl_id {
 static void rl_id_init(struct rl_id *id, const char *bucket, const char *key)
 {
 	size_t blen = strlen(bucket), klen = strlen(key);
-	if (__builtin_add_overflow(blen, klen, &id->len) || __builtin_add_overflow(id->len, 1, &id->len))
+	if (__builtin_add_overflow(blen, klen, &id->len) ||
+	    __builtin_add_overflow(id->len, 1, &id->len))
 		abort();
 	id->data = xmalloc(id->len);
 	memcpy(id->data, bucket, blen);
@@ -127,7 +130,8 @@ static struct rl_entry *rl_find(const struct rl_id *id, int64_t now)
 			rl_unlink(link);
 			continue;
 		}
-		if (e->hash == id->hash && e->idlen == id->len && memcmp(e->id, id->data, id->len) == 0)
+		if (e->hash == id->hash && e->idlen == id->len &&
+		    memcmp(e->id, id->data, id->len) == 0)
 			return e;
 		link = &e->next;
 	}
@@ -193,7 +197,7 @@ static void rl_warn_full(int64_t now)
 	pthread_mutex_unlock(&rl_lock);
 	if (warn)
 		log_warn("rate limiter table full; new keys are not limited",
-			 json_pack("{s:I}", "entries", (json_int_t)RL_MAX_ENTRIES));
+		         json_pack("{s:I}", "entries", (json_int_t)RL_MAX_ENTRIES));
 }
 
 /* Keeps reset_at = now + window far from overflow; nobody means a window beyond decades. */
@@ -218,7 +222,8 @@ int64_t sec_rate_hit(const char *bucket, const char *key, int64_t limit, int64_t
 	if (!e)
 		e = rl_insert(&id, now, window);
 	if (!e)
-		full = 1; /* failing open: refusing everyone would let a flood lock out real users */
+		full =
+		    1; /* failing open: refusing everyone would let a flood lock out real users */
 	else if (e->count < limit)
 		e->count++;
 	else
@@ -255,7 +260,8 @@ void sec_rate_reset(const char *bucket, const char *key)
 	struct rl_entry **link = &rl_table[id.hash % RL_SLOTS];
 	while (*link) {
 		struct rl_entry *e = *link;
-		if (e->hash == id.hash && e->idlen == id.len && memcmp(e->id, id.data, id.len) == 0) {
+		if (e->hash == id.hash && e->idlen == id.len &&
+		    memcmp(e->id, id.data, id.len) == 0) {
 			rl_unlink(link);
 			break;
 		}

@@ -13,8 +13,8 @@
 #include "cardshop/util.h"
 
 static const char *sql_insert_admin =
-	"INSERT INTO admins (username, password_hash, created_at) VALUES (:u, :h, :now)"
-	" ON CONFLICT (username) DO NOTHING";
+    "INSERT INTO admins (username, password_hash, created_at) VALUES (:u, :h, :now)"
+    " ON CONFLICT (username) DO NOTHING";
 
 static int username_valid(const char *u)
 {
@@ -23,8 +23,8 @@ static int username_valid(const char *u)
 		return 0;
 	for (const char *p = u; *p; p++) {
 		char c = *p;
-		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			 c == '_' || c == '.' || c == '@' || c == '-';
+		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		         (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '@' || c == '-';
 		if (!ok)
 			return 0;
 	}
@@ -82,18 +82,18 @@ int admin_create(const char *username, const char *password, char *err, size_t e
 /* ---- sessions and login ---- */
 
 static const char *sql_find_admin =
-	"SELECT id, password_hash FROM admins WHERE username = :u AND disabled = 0";
+    "SELECT id, password_hash FROM admins WHERE username = :u AND disabled = 0";
 static const char *sql_insert_session =
-	"INSERT INTO sessions (id_hash, admin_id, csrf_token, created_at, last_seen, expires_at, ip)"
-	" VALUES (:h, :admin, :csrf, :now, :now, :exp, :ip)";
+    "INSERT INTO sessions (id_hash, admin_id, csrf_token, created_at, last_seen, expires_at, ip)"
+    " VALUES (:h, :admin, :csrf, :now, :now, :exp, :ip)";
 static const char *sql_delete_session = "DELETE FROM sessions WHERE id_hash = :h";
 static const char *sql_purge_sessions = "DELETE FROM sessions WHERE expires_at <= :now"
-					" OR last_seen <= :idle_cutoff";
+                                        " OR last_seen <= :idle_cutoff";
 static const char *sql_get_session =
-	"SELECT s.admin_id, a.username, s.csrf_token, s.last_seen FROM sessions s"
-	" JOIN admins a ON a.id = s.admin_id"
-	" WHERE s.id_hash = :h AND s.expires_at > :now AND s.last_seen > :idle_cutoff"
-	" AND a.disabled = 0";
+    "SELECT s.admin_id, a.username, s.csrf_token, s.last_seen FROM sessions s"
+    " JOIN admins a ON a.id = s.admin_id"
+    " WHERE s.id_hash = :h AND s.expires_at > :now AND s.last_seen > :idle_cutoff"
+    " AND a.disabled = 0";
 static const char *sql_touch_session = "UPDATE sessions SET last_seen = :now WHERE id_hash = :h";
 static const char *sql_set_password = "UPDATE admins SET password_hash = :h WHERE username = :u";
 
@@ -179,11 +179,12 @@ static int64_t find_admin(const char *username, char **hash)
 }
 
 static int login_limited(const struct config *cfg, const char *username, const char *ip,
-			 struct shop_err *err)
+                         struct shop_err *err)
 {
-	int64_t wait_ip = sec_rate_check("login-ip", ip, cfg->login_max_failures, cfg->login_window);
-	int64_t wait_user = sec_rate_check("login-user", username, cfg->login_max_failures,
-					   cfg->login_window);
+	int64_t wait_ip =
+	    sec_rate_check("login-ip", ip, cfg->login_max_failures, cfg->login_window);
+	int64_t wait_user =
+	    sec_rate_check("login-user", username, cfg->login_max_failures, cfg->login_window);
 	int64_t wait = wait_ip > wait_user ? wait_ip : wait_user;
 	if (wait <= 0)
 		return 0;
@@ -193,7 +194,8 @@ static int login_limited(const struct config *cfg, const char *username, const c
 }
 
 int admin_login(const struct config *cfg, const char *username, const char *password,
-		const char *ip, const char *old_cookie, struct admin_session *out, struct shop_err *err)
+                const char *ip, const char *old_cookie, struct admin_session *out,
+                struct shop_err *err)
 {
 	if (login_limited(cfg, username, ip, err) != 0)
 		return -1;
@@ -204,7 +206,8 @@ int admin_login(const struct config *cfg, const char *username, const char *pass
 	if (!ok) {
 		sec_rate_hit("login-ip", ip, cfg->login_max_failures, cfg->login_window);
 		sec_rate_hit("login-user", username, cfg->login_max_failures, cfg->login_window);
-		log_warn("admin login failed", json_pack("{ss ss}", "username", username, "ip", ip));
+		log_warn("admin login failed",
+		         json_pack("{ss ss}", "username", username, "ip", ip));
 		return shop_fail(err, SHOP_UNAUTHORIZED, "wrong username or password");
 	}
 	sec_rate_reset("login-user", username);

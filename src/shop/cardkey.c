@@ -12,20 +12,20 @@
 #define KEY_MAX_BYTES 4096
 
 static const char *sql_key_insert =
-	"INSERT INTO card_keys (product_id, secret, hash, status, created_at)"
-	" VALUES (:pid, :secret, :hash, 'available', :now) ON CONFLICT (product_id, hash) DO NOTHING";
+    "INSERT INTO card_keys (product_id, secret, hash, status, created_at)"
+    " VALUES (:pid, :secret, :hash, 'available', :now) ON CONFLICT (product_id, hash) DO NOTHING";
 static const char *sql_product_exists = "SELECT 1 FROM products WHERE id = :id";
 static const char *sql_key_page =
-	"SELECT id, secret, status, order_id, created_at, sold_at FROM card_keys"
-	" WHERE product_id = :pid AND (:status = '' OR status = :status)"
-	" ORDER BY id DESC LIMIT 100 OFFSET :off";
+    "SELECT id, secret, status, order_id, created_at, sold_at FROM card_keys"
+    " WHERE product_id = :pid AND (:status = '' OR status = :status)"
+    " ORDER BY id DESC LIMIT 100 OFFSET :off";
 static const char *sql_key_count = "SELECT count(*) FROM card_keys WHERE product_id = :pid"
-				   " AND (:status = '' OR status = :status)";
+                                   " AND (:status = '' OR status = :status)";
 static const char *sql_key_delete = "DELETE FROM card_keys WHERE id = :id AND product_id = :pid"
-				    " AND status = 'available'";
+                                    " AND status = 'available'";
 static const char *sql_key_exists = "SELECT 1 FROM card_keys WHERE id = :id AND product_id = :pid";
 static const char *sql_key_available = "SELECT secret FROM card_keys WHERE product_id = :pid"
-				       " AND status = 'available' ORDER BY id";
+                                       " AND status = 'available' ORDER BY id";
 
 struct sealed_key {
 	unsigned char hash[32];
@@ -130,13 +130,13 @@ static int import_tx(sqlite3 *db, void *arg)
 	char target[32];
 	snprintf(target, sizeof target, "product:%lld", (long long)c->product_id);
 	return audit_record(c->who, "keys.import", target,
-			    json_pack("{sI sI sI}", "added", (json_int_t)c->res->added, "duplicates",
-				      (json_int_t)c->res->duplicates, "rejected",
-				      (json_int_t)c->res->rejected));
+	                    json_pack("{sI sI sI}", "added", (json_int_t)c->res->added,
+	                              "duplicates", (json_int_t)c->res->duplicates, "rejected",
+	                              (json_int_t)c->res->rejected));
 }
 
 int cardkey_import(const struct actor *who, int64_t product_id, const char *text, size_t len,
-		   struct import_result *res, struct shop_err *err)
+                   struct import_result *res, struct shop_err *err)
 {
 	memset(res, 0, sizeof *res);
 	struct import_ctx c = {.who = who, .product_id = product_id, .res = res};
@@ -188,13 +188,15 @@ static json_t *key_row(sqlite3_stmt *st)
 	char *plain = NULL;
 	size_t n = 0;
 	json_t *mask = sec_decrypt(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
-				   &plain, &n) == 0 ? masked(plain, n) : json_string("(unreadable)");
+	                           &plain, &n) == 0
+	                   ? masked(plain, n)
+	                   : json_string("(unreadable)");
 	if (plain)
 		sec_wipe(plain, n);
 	free(plain);
-	json_t *k = json_pack("{sI so ss sI}", "id", (json_int_t)sqlite3_column_int64(st, 0), "masked",
-			      mask, "status", db_col_text(st, 2), "created_at",
-			      (json_int_t)sqlite3_column_int64(st, 4));
+	json_t *k = json_pack("{sI so ss sI}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+	                      "masked", mask, "status", db_col_text(st, 2), "created_at",
+	                      (json_int_t)sqlite3_column_int64(st, 4));
 	if (sqlite3_column_type(st, 3) != SQLITE_NULL)
 		json_object_set_new(k, "order_id", json_integer(sqlite3_column_int64(st, 3)));
 	if (sqlite3_column_type(st, 5) != SQLITE_NULL)
@@ -225,7 +227,8 @@ json_t *cardkeys_json(int64_t product_id, const char *status, int64_t page, stru
 		json_array_append_new(list, key_row(st));
 	sqlite3_reset(st);
 	return json_pack("{so sI sI}", "keys", list, "total",
-			 (json_int_t)count_keys(product_id, status), "page", (json_int_t)(page > 0 ? page : 1));
+	                 (json_int_t)count_keys(product_id, status), "page",
+	                 (json_int_t)(page > 0 ? page : 1));
 }
 
 struct keydel_ctx {
@@ -252,11 +255,13 @@ static int keydel_tx(sqlite3 *db, void *arg)
 		return exists ? SHOP_CONFLICT : SHOP_NOT_FOUND;
 	}
 	char target[48];
-	snprintf(target, sizeof target, "product:%lld/key:%lld", (long long)c->pid, (long long)c->id);
+	snprintf(target, sizeof target, "product:%lld/key:%lld", (long long)c->pid,
+	         (long long)c->id);
 	return audit_record(c->who, "keys.delete", target, NULL);
 }
 
-int cardkey_delete(const struct actor *who, int64_t product_id, int64_t key_id, struct shop_err *err)
+int cardkey_delete(const struct actor *who, int64_t product_id, int64_t key_id,
+                   struct shop_err *err)
 {
 	struct keydel_ctx c = {.who = who, .pid = product_id, .id = key_id};
 	int rc = db_write(keydel_tx, &c);
@@ -288,8 +293,8 @@ static int export_tx(sqlite3 *db, void *arg)
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		char *plain;
 		size_t n;
-		if (sec_decrypt(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &plain,
-				&n) != 0)
+		if (sec_decrypt(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+		                &plain, &n) != 0)
 			continue;
 		buf_append(&c->out, plain, n);
 		buf_append(&c->out, "\n", 1);
@@ -301,10 +306,11 @@ static int export_tx(sqlite3 *db, void *arg)
 	char target[32];
 	snprintf(target, sizeof target, "product:%lld", (long long)c->pid);
 	return audit_record(c->who, "keys.export", target,
-			    json_pack("{sI}", "count", (json_int_t)c->count));
+	                    json_pack("{sI}", "count", (json_int_t)c->count));
 }
 
-char *cardkeys_export(const struct actor *who, int64_t product_id, size_t *len, struct shop_err *err)
+char *cardkeys_export(const struct actor *who, int64_t product_id, size_t *len,
+                      struct shop_err *err)
 {
 	struct export_ctx c = {.who = who, .pid = product_id};
 	buf_init(&c.out);
@@ -314,7 +320,7 @@ char *cardkeys_export(const struct actor *who, int64_t product_id, size_t *len, 
 			sec_wipe(c.out.data, c.out.len);
 		buf_cleanup(&c.out);
 		shop_fail(err, rc == SHOP_NOT_FOUND ? SHOP_NOT_FOUND : SHOP_ERROR,
-			  rc == SHOP_NOT_FOUND ? "product not found" : "internal error");
+		          rc == SHOP_NOT_FOUND ? "product not found" : "internal error");
 		return NULL;
 	}
 	*len = c.out.len;

@@ -7,34 +7,34 @@
 static const char *const delivery_choices[] = {"auto", "manual", NULL};
 
 static const struct field category_fields[] = {
-	{"name", F_NAME, 1, 200, NULL, 1},
-	{"sort", F_INT, -1000000, 1000000, NULL, 0},
-	{"active", F_BOOL, 0, 1, NULL, 0},
+    {"name", F_NAME, 1, 200, NULL, 1},
+    {"sort", F_INT, -1000000, 1000000, NULL, 0},
+    {"active", F_BOOL, 0, 1, NULL, 0},
 };
 
 static const struct field product_fields[] = {
-	{"name", F_NAME, 1, 200, NULL, 1},
-	{"price", F_INT, 0, PRICE_MAX, NULL, 1},
-	{"category_id", F_INT_NULL, 1, INT64_MAX, NULL, 0},
-	{"description", F_STR, 0, 20000, NULL, 0},
-	{"min_qty", F_INT, 1, 100000, NULL, 0},
-	{"max_qty", F_INT, 0, 100000, NULL, 0},
-	{"delivery", F_ENUM, 0, 0, delivery_choices, 0},
-	{"active", F_BOOL, 0, 1, NULL, 0},
-	{"sort", F_INT, -1000000, 1000000, NULL, 0},
+    {"name", F_NAME, 1, 200, NULL, 1},
+    {"price", F_INT, 0, PRICE_MAX, NULL, 1},
+    {"category_id", F_INT_NULL, 1, INT64_MAX, NULL, 0},
+    {"description", F_STR, 0, 20000, NULL, 0},
+    {"min_qty", F_INT, 1, 100000, NULL, 0},
+    {"max_qty", F_INT, 0, 100000, NULL, 0},
+    {"delivery", F_ENUM, 0, 0, delivery_choices, 0},
+    {"active", F_BOOL, 0, 1, NULL, 0},
+    {"sort", F_INT, -1000000, 1000000, NULL, 0},
 };
 
 #define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *sql_cat_insert = "INSERT INTO categories (name, sort, active, created_at)"
-				    " VALUES (:name, :sort, :active, :now)";
+                                    " VALUES (:name, :sort, :active, :now)";
 static const char *sql_cat_update =
-	"UPDATE categories SET name = CASE WHEN :set_name THEN :name ELSE name END,"
-	" sort = CASE WHEN :set_sort THEN :sort ELSE sort END,"
-	" active = CASE WHEN :set_active THEN :active ELSE active END WHERE id = :id";
+    "UPDATE categories SET name = CASE WHEN :set_name THEN :name ELSE name END,"
+    " sort = CASE WHEN :set_sort THEN :sort ELSE sort END,"
+    " active = CASE WHEN :set_active THEN :active ELSE active END WHERE id = :id";
 static const char *sql_cat_exists = "SELECT 1 FROM categories WHERE id = :id";
 static const char *sql_cat_list = "SELECT id, name, sort, active FROM categories"
-				  " WHERE active = 1 OR :all ORDER BY sort, id";
+                                  " WHERE active = 1 OR :all ORDER BY sort, id";
 
 struct cat_ctx {
 	const struct actor *who;
@@ -70,7 +70,7 @@ static int cat_tx(sqlite3 *db, void *arg)
 	char target[32];
 	snprintf(target, sizeof target, "category:%lld", (long long)c->id);
 	return audit_record(c->who, c->creating ? "category.create" : "category.update", target,
-			    json_deep_copy(in));
+	                    json_deep_copy(in));
 }
 
 static int write_result(int rc, struct shop_err *err, const char *what)
@@ -109,8 +109,8 @@ json_t *categories_json(int include_inactive)
 		return list;
 	db_bind_int(st, ":all", include_inactive);
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *c = json_pack("{sI ss}", "id", (json_int_t)sqlite3_column_int64(st, 0), "name",
-				      db_col_text(st, 1));
+		json_t *c = json_pack("{sI ss}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+		                      "name", db_col_text(st, 1));
 		if (include_inactive) {
 			json_object_set_new(c, "sort", json_integer(sqlite3_column_int64(st, 2)));
 			json_object_set_new(c, "active", json_boolean(sqlite3_column_int(st, 3)));
@@ -124,41 +124,43 @@ json_t *categories_json(int include_inactive)
 /* ---- products ---- */
 
 static const char *sql_prod_insert =
-	"INSERT INTO products (category_id, name, description, price, currency, min_qty, max_qty,"
-	" delivery, active, sort, created_at, updated_at)"
-	" VALUES (:cat, :name, :desc, :price, :currency, :min, :max, :delivery, :active, :sort,"
-	" :now, :now)";
+    "INSERT INTO products (category_id, name, description, price, currency, min_qty, max_qty,"
+    " delivery, active, sort, created_at, updated_at)"
+    " VALUES (:cat, :name, :desc, :price, :currency, :min, :max, :delivery, :active, :sort,"
+    " :now, :now)";
 static const char *sql_prod_update =
-	"UPDATE products SET"
-	" category_id = CASE WHEN :set_cat THEN :cat ELSE category_id END,"
-	" name = CASE WHEN :set_name THEN :name ELSE name END,"
-	" description = CASE WHEN :set_desc THEN :desc ELSE description END,"
-	" price = CASE WHEN :set_price THEN :price ELSE price END,"
-	" min_qty = CASE WHEN :set_min THEN :min ELSE min_qty END,"
-	" max_qty = CASE WHEN :set_max THEN :max ELSE max_qty END,"
-	" delivery = CASE WHEN :set_delivery THEN :delivery ELSE delivery END,"
-	" active = CASE WHEN :set_active THEN :active ELSE active END,"
-	" sort = CASE WHEN :set_sort THEN :sort ELSE sort END,"
-	" updated_at = :now WHERE id = :id";
+    "UPDATE products SET"
+    " category_id = CASE WHEN :set_cat THEN :cat ELSE category_id END,"
+    " name = CASE WHEN :set_name THEN :name ELSE name END,"
+    " description = CASE WHEN :set_desc THEN :desc ELSE description END,"
+    " price = CASE WHEN :set_price THEN :price ELSE price END,"
+    " min_qty = CASE WHEN :set_min THEN :min ELSE min_qty END,"
+    " max_qty = CASE WHEN :set_max THEN :max ELSE max_qty END,"
+    " delivery = CASE WHEN :set_delivery THEN :delivery ELSE delivery END,"
+    " active = CASE WHEN :set_active THEN :active ELSE active END,"
+    " sort = CASE WHEN :set_sort THEN :sort ELSE sort END,"
+    " updated_at = :now WHERE id = :id";
 static const char *sql_prod_limits = "SELECT min_qty, max_qty FROM products WHERE id = :id";
-static const char *sql_prod_has_orders = "SELECT EXISTS (SELECT 1 FROM orders WHERE product_id = :id)";
+static const char *sql_prod_has_orders =
+    "SELECT EXISTS (SELECT 1 FROM orders WHERE product_id = :id)";
 static const char *sql_prod_delete_keys = "DELETE FROM card_keys WHERE product_id = :id";
 static const char *sql_prod_delete_coupons = "DELETE FROM coupons WHERE product_id = :id";
 static const char *sql_prod_delete = "DELETE FROM products WHERE id = :id";
 static const char *sql_prod_deactivate = "UPDATE products SET active = 0, updated_at = :now"
-					 " WHERE id = :id";
+                                         " WHERE id = :id";
 
-#define PRODUCT_COLUMNS                                                                          \
-	"SELECT p.id, p.name, p.category_id, p.price, p.currency, p.min_qty, p.max_qty,"         \
-	" p.delivery, p.description, p.active, p.sort,"                                           \
-	" (SELECT count(*) FROM card_keys k WHERE k.product_id = p.id AND k.status = 'available')," \
-	" (SELECT count(*) FROM card_keys k WHERE k.product_id = p.id AND k.status = 'reserved'),"  \
+#define PRODUCT_COLUMNS                                                                            \
+	"SELECT p.id, p.name, p.category_id, p.price, p.currency, p.min_qty, p.max_qty,"           \
+	" p.delivery, p.description, p.active, p.sort,"                                            \
+	" (SELECT count(*) FROM card_keys k WHERE k.product_id = p.id AND k.status = "             \
+	"'available'),"                                                                            \
+	" (SELECT count(*) FROM card_keys k WHERE k.product_id = p.id AND k.status = 'reserved')," \
 	" (SELECT count(*) FROM card_keys k WHERE k.product_id = p.id AND k.status = 'sold')"      \
 	" FROM products p"
 
-static const char *sql_prod_list = PRODUCT_COLUMNS
-	" WHERE (p.active = 1 OR :all) AND (:cat = 0 OR p.category_id = :cat)"
-	" ORDER BY p.sort, p.id";
+static const char *sql_prod_list =
+    PRODUCT_COLUMNS " WHERE (p.active = 1 OR :all) AND (:cat = 0 OR p.category_id = :cat)"
+                    " ORDER BY p.sort, p.id";
 static const char *sql_prod_one = PRODUCT_COLUMNS " WHERE p.id = :id AND (p.active = 1 OR :all)";
 
 struct prod_ctx {
@@ -207,9 +209,9 @@ static void bind_product(sqlite3_stmt *st, json_t *in)
 static void bind_update_flags(sqlite3_stmt *st, json_t *in)
 {
 	static const char *const pairs[][2] = {
-		{":set_cat", "category_id"}, {":set_name", "name"},   {":set_desc", "description"},
-		{":set_price", "price"},     {":set_min", "min_qty"}, {":set_max", "max_qty"},
-		{":set_delivery", "delivery"}, {":set_active", "active"}, {":set_sort", "sort"},
+	    {":set_cat", "category_id"},   {":set_name", "name"},     {":set_desc", "description"},
+	    {":set_price", "price"},       {":set_min", "min_qty"},   {":set_max", "max_qty"},
+	    {":set_delivery", "delivery"}, {":set_active", "active"}, {":set_sort", "sort"},
 	};
 	for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++)
 		db_bind_int(st, pairs[i][0], json_object_get(in, pairs[i][1]) != NULL);
@@ -259,7 +261,7 @@ static int prod_tx(sqlite3 *db, void *arg)
 	char target[32];
 	snprintf(target, sizeof target, "product:%lld", (long long)c->id);
 	return audit_record(c->who, c->creating ? "product.create" : "product.update", target,
-			    json_deep_copy(c->in));
+	                    json_deep_copy(c->in));
 }
 
 static int prod_result(int rc, struct shop_err *err)
@@ -270,7 +272,8 @@ static int prod_result(int rc, struct shop_err *err)
 	case SHOP_INVALID:
 		return shop_fail(err, SHOP_INVALID, "category_id: no such category");
 	case SHOP_UNPROCESSABLE:
-		return shop_fail(err, SHOP_INVALID, "max_qty: must be 0 (no limit) or at least min_qty");
+		return shop_fail(err, SHOP_INVALID,
+		                 "max_qty: must be 0 (no limit) or at least min_qty");
 	case SHOP_NOT_FOUND:
 		return shop_fail(err, SHOP_NOT_FOUND, "product not found");
 	default:
@@ -279,7 +282,7 @@ static int prod_result(int rc, struct shop_err *err)
 }
 
 int product_create(const struct actor *who, const char *currency, json_t *in, int64_t *id,
-		   struct shop_err *err)
+                   struct shop_err *err)
 {
 	if (shop_validate(in, product_fields, NFIELDS(product_fields), 1, err) != 0)
 		return -1;
@@ -331,7 +334,8 @@ static int del_tx(sqlite3 *db, void *arg)
 		if (step_id(sql_prod_deactivate, c->id) < 0)
 			return -1;
 	} else if (step_id(sql_prod_delete_keys, c->id) < 0 ||
-		   step_id(sql_prod_delete_coupons, c->id) < 0 || step_id(sql_prod_delete, c->id) < 0) {
+	           step_id(sql_prod_delete_coupons, c->id) < 0 ||
+	           step_id(sql_prod_delete, c->id) < 0) {
 		return -1;
 	}
 	if (sqlite3_changes(db) == 0)
@@ -339,7 +343,8 @@ static int del_tx(sqlite3 *db, void *arg)
 	c->deleted = !has_orders;
 	char target[32];
 	snprintf(target, sizeof target, "product:%lld", (long long)c->id);
-	return audit_record(c->who, c->deleted ? "product.delete" : "product.deactivate", target, NULL);
+	return audit_record(c->who, c->deleted ? "product.delete" : "product.deactivate", target,
+	                    NULL);
 }
 
 int product_delete(const struct actor *who, int64_t id, int *deleted, struct shop_err *err)
@@ -354,17 +359,19 @@ int product_delete(const struct actor *who, int64_t id, int *deleted, struct sho
 static json_t *product_row(sqlite3_stmt *st, int admin_view, int with_description)
 {
 	int manual = strcmp(db_col_text(st, 7), "manual") == 0;
-	json_t *p = json_pack("{sI ss sI ss sI sI ss}", "id", (json_int_t)sqlite3_column_int64(st, 0),
-			      "name", db_col_text(st, 1), "price", (json_int_t)sqlite3_column_int64(st, 3),
-			      "currency", db_col_text(st, 4), "min_qty",
-			      (json_int_t)sqlite3_column_int64(st, 5), "max_qty",
-			      (json_int_t)sqlite3_column_int64(st, 6), "delivery", db_col_text(st, 7));
-	json_object_set_new(p, "category_id", sqlite3_column_type(st, 2) == SQLITE_NULL
-						      ? json_null()
-						      : json_integer(sqlite3_column_int64(st, 2)));
+	json_t *p = json_pack(
+	    "{sI ss sI ss sI sI ss}", "id", (json_int_t)sqlite3_column_int64(st, 0), "name",
+	    db_col_text(st, 1), "price", (json_int_t)sqlite3_column_int64(st, 3), "currency",
+	    db_col_text(st, 4), "min_qty", (json_int_t)sqlite3_column_int64(st, 5), "max_qty",
+	    (json_int_t)sqlite3_column_int64(st, 6), "delivery", db_col_text(st, 7));
+	json_object_set_new(p, "category_id",
+	                    sqlite3_column_type(st, 2) == SQLITE_NULL
+	                        ? json_null()
+	                        : json_integer(sqlite3_column_int64(st, 2)));
 	/* Manual products are fulfilled by the merchant: their stock is not counted in keys. */
-	json_object_set_new(p, "stock", manual && !admin_view ? json_null()
-							      : json_integer(sqlite3_column_int64(st, 11)));
+	json_object_set_new(p, "stock",
+	                    manual && !admin_view ? json_null()
+	                                          : json_integer(sqlite3_column_int64(st, 11)));
 	if (with_description || admin_view)
 		json_object_set_new(p, "description", json_string(db_col_text(st, 8)));
 	if (admin_view) {

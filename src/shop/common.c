@@ -17,8 +17,8 @@ int shop_fail(struct shop_err *err, enum shop_status status, const char *fmt, ..
 }
 
 static const char *sql_audit =
-	"INSERT INTO audit_log (admin_id, username, action, target, detail, ip, created_at)"
-	" VALUES (:admin, :user, :action, :target, :detail, :ip, :now)";
+    "INSERT INTO audit_log (admin_id, username, action, target, detail, ip, created_at)"
+    " VALUES (:admin, :user, :action, :target, :detail, :ip, :now)";
 
 int audit_record(const struct actor *who, const char *action, const char *target, json_t *detail)
 {
@@ -44,8 +44,8 @@ int audit_record(const struct actor *who, const char *action, const char *target
 }
 
 static const char *sql_audit_page =
-	"SELECT id, username, action, target, detail, ip, created_at FROM audit_log"
-	" ORDER BY id DESC LIMIT 50 OFFSET :off";
+    "SELECT id, username, action, target, detail, ip, created_at FROM audit_log"
+    " ORDER BY id DESC LIMIT 50 OFFSET :off";
 
 json_t *audit_json(int64_t page)
 {
@@ -56,10 +56,12 @@ json_t *audit_json(int64_t page)
 	db_bind_int(st, ":off", (page > 0 ? page - 1 : 0) * 50);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		json_t *detail = json_loads(db_col_text(st, 4), 0, NULL);
-		json_array_append_new(list, json_pack("{sI ss ss ss so* ss sI}", "id",
-			(json_int_t)sqlite3_column_int64(st, 0), "username", db_col_text(st, 1),
-			"action", db_col_text(st, 2), "target", db_col_text(st, 3), "detail", detail,
-			"ip", db_col_text(st, 5), "created_at", (json_int_t)sqlite3_column_int64(st, 6)));
+		json_array_append_new(
+		    list, json_pack("{sI ss ss ss so* ss sI}", "id",
+		                    (json_int_t)sqlite3_column_int64(st, 0), "username",
+		                    db_col_text(st, 1), "action", db_col_text(st, 2), "target",
+		                    db_col_text(st, 3), "detail", detail, "ip", db_col_text(st, 5),
+		                    "created_at", (json_int_t)sqlite3_column_int64(st, 6)));
 	}
 	sqlite3_reset(st);
 	return list;

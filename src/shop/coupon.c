@@ -6,26 +6,27 @@
 
 static const char *const kinds[] = {"percent", "fixed", NULL};
 static const struct field coupon_fields[] = {
-	{"code", F_NAME, 1, 64, NULL, 1},
-	{"kind", F_ENUM, 0, 0, kinds, 1},
-	{"value", F_INT, 1, PRICE_MAX, NULL, 1},
-	{"uses", F_INT_NULL, 1, 100000000, NULL, 0},
-	{"expires_at", F_INT_NULL, 1, INT64_MAX, NULL, 0},
-	{"product_id", F_INT_NULL, 1, INT64_MAX, NULL, 0},
+    {"code", F_NAME, 1, 64, NULL, 1},
+    {"kind", F_ENUM, 0, 0, kinds, 1},
+    {"value", F_INT, 1, PRICE_MAX, NULL, 1},
+    {"uses", F_INT_NULL, 1, 100000000, NULL, 0},
+    {"expires_at", F_INT_NULL, 1, INT64_MAX, NULL, 0},
+    {"product_id", F_INT_NULL, 1, INT64_MAX, NULL, 0},
 };
 
 static const char *sql_insert =
-	"INSERT INTO coupons (code, kind, value, uses_left, expires_at, product_id, created_at)"
-	" VALUES (:code, :kind, :value, :uses, :exp, :pid, :now) ON CONFLICT (code) DO NOTHING";
+    "INSERT INTO coupons (code, kind, value, uses_left, expires_at, product_id, created_at)"
+    " VALUES (:code, :kind, :value, :uses, :exp, :pid, :now) ON CONFLICT (code) DO NOTHING";
 static const char *sql_product = "SELECT 1 FROM products WHERE id = :id";
 static const char *sql_find =
-	"SELECT id, kind, value, uses_left, expires_at, product_id, active FROM coupons"
-	" WHERE code = :code";
-static const char *sql_take = "UPDATE coupons SET used = used + 1,"
-			      " uses_left = CASE WHEN uses_left IS NULL THEN NULL ELSE uses_left - 1 END"
-			      " WHERE id = :id AND (uses_left IS NULL OR uses_left > 0)";
+    "SELECT id, kind, value, uses_left, expires_at, product_id, active FROM coupons"
+    " WHERE code = :code";
+static const char *sql_take =
+    "UPDATE coupons SET used = used + 1,"
+    " uses_left = CASE WHEN uses_left IS NULL THEN NULL ELSE uses_left - 1 END"
+    " WHERE id = :id AND (uses_left IS NULL OR uses_left > 0)";
 static const char *sql_list = "SELECT id, code, kind, value, uses_left, used, expires_at,"
-			      " product_id, active FROM coupons ORDER BY id DESC LIMIT 500";
+                              " product_id, active FROM coupons ORDER BY id DESC LIMIT 500";
 
 struct create_ctx {
 	const struct actor *who;
@@ -75,9 +76,11 @@ static int create_tx(sqlite3 *db, void *arg)
 
 int coupon_create(const struct actor *who, json_t *in, int64_t *id, struct shop_err *err)
 {
-	if (shop_validate(in, coupon_fields, sizeof coupon_fields / sizeof coupon_fields[0], 1, err) != 0)
+	if (shop_validate(in, coupon_fields, sizeof coupon_fields / sizeof coupon_fields[0], 1,
+	                  err) != 0)
 		return -1;
-	if (strcmp(shop_json_str(in, "kind", ""), "percent") == 0 && shop_json_int(in, "value", 0) > 100)
+	if (strcmp(shop_json_str(in, "kind", ""), "percent") == 0 &&
+	    shop_json_int(in, "value", 0) > 100)
 		return shop_fail(err, SHOP_INVALID, "value: a percent coupon takes 1 to 100");
 	struct create_ctx c = {.who = who, .in = in};
 	int rc = db_write(create_tx, &c);
@@ -92,7 +95,7 @@ int coupon_create(const struct actor *who, json_t *in, int64_t *id, struct shop_
 }
 
 int coupon_take(const char *code, int64_t product_id, int64_t gross, int64_t *discount,
-		int64_t *coupon_id, struct shop_err *err)
+                int64_t *coupon_id, struct shop_err *err)
 {
 	sqlite3_stmt *st = db_stmt(sql_find);
 	if (!st)
@@ -106,9 +109,10 @@ int coupon_take(const char *code, int64_t product_id, int64_t gross, int64_t *di
 	int percent = strcmp(db_col_text(st, 1), "percent") == 0;
 	int64_t value = sqlite3_column_int64(st, 2);
 	int used_up = sqlite3_column_type(st, 3) != SQLITE_NULL && sqlite3_column_int64(st, 3) <= 0;
-	int expired = sqlite3_column_type(st, 4) != SQLITE_NULL && sqlite3_column_int64(st, 4) <= util_now();
-	int wrong_product = sqlite3_column_type(st, 5) != SQLITE_NULL &&
-			    sqlite3_column_int64(st, 5) != product_id;
+	int expired =
+	    sqlite3_column_type(st, 4) != SQLITE_NULL && sqlite3_column_int64(st, 4) <= util_now();
+	int wrong_product =
+	    sqlite3_column_type(st, 5) != SQLITE_NULL && sqlite3_column_int64(st, 5) != product_id;
 	int active = sqlite3_column_int(st, 6);
 	sqlite3_reset(st);
 	if (!active || expired)
@@ -134,16 +138,18 @@ json_t *coupons_json(void)
 	if (!st)
 		return list;
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *c = json_pack("{sI ss ss sI sI sb}", "id", (json_int_t)sqlite3_column_int64(st, 0),
-				      "code", db_col_text(st, 1), "kind", db_col_text(st, 2), "value",
-				      (json_int_t)sqlite3_column_int64(st, 3), "used",
-				      (json_int_t)sqlite3_column_int64(st, 5), "active",
-				      sqlite3_column_int(st, 8));
+		json_t *c = json_pack(
+		    "{sI ss ss sI sI sb}", "id", (json_int_t)sqlite3_column_int64(st, 0), "code",
+		    db_col_text(st, 1), "kind", db_col_text(st, 2), "value",
+		    (json_int_t)sqlite3_column_int64(st, 3), "used",
+		    (json_int_t)sqlite3_column_int64(st, 5), "active", sqlite3_column_int(st, 8));
 		for (int col = 4; col <= 7; col += (col == 4 ? 2 : 1)) {
-			static const char *names[] = {[4] = "uses_left", [6] = "expires_at", [7] = "product_id"};
-			json_object_set_new(c, names[col], sqlite3_column_type(st, col) == SQLITE_NULL
-								   ? json_null()
-								   : json_integer(sqlite3_column_int64(st, col)));
+			static const char *names[] = {
+			    [4] = "uses_left", [6] = "expires_at", [7] = "product_id"};
+			json_object_set_new(c, names[col],
+			                    sqlite3_column_type(st, col) == SQLITE_NULL
+			                        ? json_null()
+			                        : json_integer(sqlite3_column_int64(st, col)));
 		}
 		json_array_append_new(list, c);
 	}

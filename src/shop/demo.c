@@ -46,14 +46,22 @@ static int seed_catalog(const struct config *cfg)
 		const char *json;
 		int keys;
 	} products[] = {
-		{0, "{\"name\":\"Steam Wallet 50 CNY\",\"price\":4800,\"max_qty\":5,"
-		    "\"description\":\"A 50 CNY Steam Wallet code. Redeem at store.steampowered.com.\"}", 25},
-		{0, "{\"name\":\"App Store 100 CNY\",\"price\":9700,\"max_qty\":3,"
-		    "\"description\":\"Apple gift card code, mainland China region.\"}", 12},
-		{1, "{\"name\":\"Office 365 — 1 year\",\"price\":19900,"
-		    "\"description\":\"Activation code, one user, twelve months.\"}", 8},
-		{1, "{\"name\":\"Custom licence (manual)\",\"price\":5000,\"delivery\":\"manual\","
-		    "\"description\":\"Delivered by the merchant after payment.\"}", 0},
+	    {0,
+	     "{\"name\":\"Steam Wallet 50 CNY\",\"price\":4800,\"max_qty\":5,"
+	     "\"description\":\"A 50 CNY Steam Wallet code. Redeem at store.steampowered.com.\"}",
+	     25},
+	    {0,
+	     "{\"name\":\"App Store 100 CNY\",\"price\":9700,\"max_qty\":3,"
+	     "\"description\":\"Apple gift card code, mainland China region.\"}",
+	     12},
+	    {1,
+	     "{\"name\":\"Office 365 — 1 year\",\"price\":19900,"
+	     "\"description\":\"Activation code, one user, twelve months.\"}",
+	     8},
+	    {1,
+	     "{\"name\":\"Custom licence (manual)\",\"price\":5000,\"delivery\":\"manual\","
+	     "\"description\":\"Delivered by the merchant after payment.\"}",
+	     0},
 	};
 	struct actor who = {.username = "demo", .ip = ""};
 	struct shop_err err;

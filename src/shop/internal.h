@@ -11,13 +11,13 @@ enum fkind { F_STR, F_NAME, F_INT, F_INT_NULL, F_BOOL, F_ENUM };
 struct field {
 	const char *name;
 	enum fkind kind;
-	int64_t min, max; /* characters for strings, value for integers */
+	int64_t min, max;           /* characters for strings, value for integers */
 	const char *const *choices; /* F_ENUM, NULL-terminated */
-	int required;     /* when creating */
+	int required;               /* when creating */
 };
 
 int shop_validate(json_t *in, const struct field *fields, size_t n, int creating,
-		  struct shop_err *err);
+                  struct shop_err *err);
 const char *shop_json_str(json_t *in, const char *name, const char *def);
 int64_t shop_json_int(json_t *in, const char *name, int64_t def);
 int shop_json_bool(json_t *in, const char *name, int def);
@@ -27,7 +27,7 @@ int order_reserve_keys(int64_t order_id, int64_t product_id, int64_t qty);
 json_t *order_keys_json(int64_t order_id);
 /* coupon.c: inside the order transaction, validates code for the product and takes one use. */
 int coupon_take(const char *code, int64_t product_id, int64_t gross, int64_t *discount,
-		int64_t *coupon_id, struct shop_err *err);
+                int64_t *coupon_id, struct shop_err *err);
 
 #define PRICE_MAX 1000000000 /* 10 million in major units: anything above is a typo */
 

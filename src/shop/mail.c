@@ -6,9 +6,10 @@
 #include "cardshop/sec.h"
 #include "internal.h"
 
-static const char *sql_order = "SELECT o.order_no, o.email, o.status, o.quantity, o.amount,"
-			       " o.currency, p.name FROM orders o JOIN products p ON p.id = o.product_id"
-			       " WHERE o.id = :id";
+static const char *sql_order =
+    "SELECT o.order_no, o.email, o.status, o.quantity, o.amount,"
+    " o.currency, p.name FROM orders o JOIN products p ON p.id = o.product_id"
+    " WHERE o.id = :id";
 
 struct order_info {
 	char *order_no, *email, *status, *currency, *product;
@@ -57,25 +58,25 @@ int order_mail_compose(const struct config *cfg, int64_t order_id, struct mail *
 	int delivered = strcmp(o.status, "delivered") == 0;
 	buf_printf(&b, "Thank you for your order at %s.\r\n\r\n", cfg->shop_name);
 	buf_printf(&b, "Order:    %s\r\nProduct:  %s x %lld\r\nAmount:   %lld.%02lld %s\r\n\r\n",
-		   o.order_no, o.product, (long long)o.quantity, (long long)(o.amount / 100),
-		   (long long)(o.amount % 100), o.currency);
+	           o.order_no, o.product, (long long)o.quantity, (long long)(o.amount / 100),
+	           (long long)(o.amount % 100), o.currency);
 	if (delivered) {
 		buf_puts(&b, "Your keys:\r\n\r\n");
 		json_t *keys = order_keys_json(order_id);
 		size_t i;
-		json_t *k;
-		json_array_foreach(keys, i, k)
-			buf_printf(&b, "  %s\r\n", json_string_value(k));
+		for (i = 0; i < json_array_size(keys); i++)
+			buf_printf(&b, "  %s\r\n", json_string_value(json_array_get(keys, i)));
 		json_decref(keys);
 		buf_puts(&b, "\r\n");
 	} else {
-		buf_puts(&b, "Your payment is received. The merchant will deliver your order shortly.\r\n\r\n");
+		buf_puts(&b, "Your payment is received. The merchant will deliver your order "
+		             "shortly.\r\n\r\n");
 	}
 	buf_printf(&b, "Your order page: %s/shop/order?order_no=%s&token=%s\r\n", cfg->base_url,
-		   o.order_no, token);
+	           o.order_no, token);
 	m->to = xstrdup(o.email);
 	m->subject = xasprintf("[%s] Order %s %s", cfg->shop_name, o.order_no,
-			       delivered ? "delivered" : "paid");
+	                       delivered ? "delivered" : "paid");
 	m->body = buf_release(&b);
 	info_free(&o);
 	return 0;
@@ -88,11 +89,12 @@ int alert_mail_compose(const struct config *cfg, int64_t order_id, const char *w
 		return -1;
 	m->to = xstrdup(cfg->alert_email);
 	m->subject = xasprintf("[%s] ALERT: order %s needs attention (%s)", cfg->shop_name,
-			       o.order_no, what);
-	m->body = xasprintf("Order %s (%s x %lld, %lld.%02lld %s, buyer %s) is %s.\r\n"
-			    "Outcome: %s. Please check it in the admin.\r\n",
-			    o.order_no, o.product, (long long)o.quantity, (long long)(o.amount / 100),
-			    (long long)(o.amount % 100), o.currency, o.email, o.status, what);
+	                       o.order_no, what);
+	m->body =
+	    xasprintf("Order %s (%s x %lld, %lld.%02lld %s, buyer %s) is %s.\r\n"
+	              "Outcome: %s. Please check it in the admin.\r\n",
+	              o.order_no, o.product, (long long)o.quantity, (long long)(o.amount / 100),
+	              (long long)(o.amount % 100), o.currency, o.email, o.status, what);
 	info_free(&o);
 	return 0;
 }

@@ -12,25 +12,22 @@
 #include "internal.h"
 
 static const struct field order_fields[] = {
-	{"product_id", F_INT, 1, INT64_MAX, NULL, 1},
-	{"quantity", F_INT, 1, 100000, NULL, 1},
-	{"email", F_NAME, 3, 254, NULL, 1},
-	{"gateway", F_NAME, 1, 32, NULL, 1},
-	{"coupon", F_NAME, 0, 64, NULL, 0},
-	{"query_password", F_NAME, 0, 200, NULL, 0},
+    {"product_id", F_INT, 1, INT64_MAX, NULL, 1}, {"quantity", F_INT, 1, 100000, NULL, 1},
+    {"email", F_NAME, 3, 254, NULL, 1},           {"gateway", F_NAME, 1, 32, NULL, 1},
+    {"coupon", F_NAME, 0, 64, NULL, 0},           {"query_password", F_NAME, 0, 200, NULL, 0},
 };
 
 static const char *sql_product = "SELECT name, price, currency, min_qty, max_qty, delivery, active"
-				 " FROM products WHERE id = :id";
+                                 " FROM products WHERE id = :id";
 static const char *sql_order_insert =
-	"INSERT INTO orders (order_no, product_id, quantity, unit_price, discount, amount, currency,"
-	" email, query_pw_hash, gateway, coupon_id, status, client_ip, created_at, expires_at)"
-	" VALUES (:no, :pid, :qty, :unit, :discount, :amount, :currency, :email, :pw, :gateway,"
-	" :coupon, 'pending', :ip, :now, :exp)";
+    "INSERT INTO orders (order_no, product_id, quantity, unit_price, discount, amount, currency,"
+    " email, query_pw_hash, gateway, coupon_id, status, client_ip, created_at, expires_at)"
+    " VALUES (:no, :pid, :qty, :unit, :discount, :amount, :currency, :email, :pw, :gateway,"
+    " :coupon, 'pending', :ip, :now, :exp)";
 static const char *sql_reserve =
-	"UPDATE card_keys SET status = 'reserved', order_id = :oid WHERE id IN"
-	" (SELECT id FROM card_keys WHERE product_id = :pid AND status = 'available'"
-	"  ORDER BY id LIMIT :qty)";
+    "UPDATE card_keys SET status = 'reserved', order_id = :oid WHERE id IN"
+    " (SELECT id FROM card_keys WHERE product_id = :pid AND status = 'available'"
+    "  ORDER BY id LIMIT :qty)";
 
 /* Plain syntax check: one '@', a dot in the domain, no spaces or controls. */
 static int email_valid(const char *e)
@@ -43,7 +40,8 @@ static int email_valid(const char *e)
 		return 0;
 	for (const char *p = e; *p; p++) {
 		unsigned char c = (unsigned char)*p;
-		if (c <= ' ' || c == 0x7f || c == '<' || c == '>' || c == ',' || c == ';' || c == '"')
+		if (c <= ' ' || c == 0x7f || c == '<' || c == '>' || c == ',' || c == ';' ||
+		    c == '"')
 			return 0;
 	}
 	return 1;
@@ -51,7 +49,8 @@ static int email_valid(const char *e)
 
 int order_parse(json_t *in, struct order_request *req, struct shop_err *err)
 {
-	if (shop_validate(in, order_fields, sizeof order_fields / sizeof order_fields[0], 1, err) != 0)
+	if (shop_validate(in, order_fields, sizeof order_fields / sizeof order_fields[0], 1, err) !=
+	    0)
 		return -1;
 	memset(req, 0, sizeof *req);
 	req->product_id = shop_json_int(in, "product_id", 0);
@@ -107,7 +106,7 @@ static void new_order_no(char out[33])
 	char rnd[17];
 	sec_random_hex(rnd, 8);
 	snprintf(out, 33, "%04d%02d%02d%.16s", (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
-		 tm.tm_mday % 100, rnd);
+	         tm.tm_mday % 100, rnd);
 }
 
 struct create_ctx {
@@ -146,7 +145,8 @@ static int load_product(struct create_ctx *c, struct product_row *p)
 	int64_t q = c->req->quantity;
 	if (q < p->min_qty || (p->max_qty > 0 && q > p->max_qty))
 		return shop_fail(c->err, SHOP_INVALID, "quantity: must be from %lld to %lld",
-				 (long long)p->min_qty, (long long)(p->max_qty ? p->max_qty : 100000));
+		                 (long long)p->min_qty,
+		                 (long long)(p->max_qty ? p->max_qty : 100000));
 	return 0;
 }
 
@@ -203,10 +203,11 @@ static int create_tx(sqlite3 *db, void *arg)
 	if (load_product(c, &p) != 0)
 		return -1;
 	int64_t gross, discount = 0, coupon_id = 0;
-	if (__builtin_mul_overflow(p.price, c->req->quantity, &gross) || gross > 100 * (int64_t)PRICE_MAX)
+	if (__builtin_mul_overflow(p.price, c->req->quantity, &gross) ||
+	    gross > 100 * (int64_t)PRICE_MAX)
 		return shop_fail(c->err, SHOP_INVALID, "quantity: total too large");
 	if (c->req->coupon && coupon_take(c->req->coupon, c->req->product_id, gross, &discount,
-					  &coupon_id, c->err) != 0)
+	                                  &coupon_id, c->err) != 0)
 		return -1;
 	c->out->amount = gross - discount;
 	if (insert_order(c, p.price, discount, coupon_id) != 0)
@@ -215,13 +216,14 @@ static int create_tx(sqlite3 *db, void *arg)
 		int r = order_reserve_keys(c->out->id, c->req->product_id, c->req->quantity);
 		if (r != 0)
 			return r < 0 ? shop_fail(c->err, SHOP_ERROR, "internal error")
-				     : shop_fail(c->err, SHOP_OUT_OF_STOCK, "not enough keys in stock");
+			             : shop_fail(c->err, SHOP_OUT_OF_STOCK,
+			                         "not enough keys in stock");
 	}
 	return 0;
 }
 
 int order_create(const struct config *cfg, const struct order_request *req,
-		 struct order_created *out, struct shop_err *err)
+                 struct order_created *out, struct shop_err *err)
 {
 	memset(out, 0, sizeof *out);
 	struct create_ctx c = {.cfg = cfg, .req = req, .out = out, .err = err};
@@ -241,36 +243,37 @@ int order_create(const struct config *cfg, const struct order_request *req,
 
 /* ---- views ---- */
 
-#define ORDER_COLUMNS                                                                             \
-	"SELECT o.id, o.order_no, o.status, o.amount, o.currency, o.quantity, o.product_id,"      \
-	" o.created_at, o.paid_at, o.expires_at, o.delivered_at, p.name, o.email, o.gateway,"    \
-	" o.discount, (SELECT trade_no FROM payments WHERE order_id = o.id)"                     \
+#define ORDER_COLUMNS                                                                              \
+	"SELECT o.id, o.order_no, o.status, o.amount, o.currency, o.quantity, o.product_id,"       \
+	" o.created_at, o.paid_at, o.expires_at, o.delivered_at, p.name, o.email, o.gateway,"      \
+	" o.discount, (SELECT trade_no FROM payments WHERE order_id = o.id)"                       \
 	" FROM orders o JOIN products p ON p.id = o.product_id"
 
 static const char *sql_order_by_no = ORDER_COLUMNS " WHERE o.order_no = :no";
 static const char *sql_order_keys = "SELECT secret FROM card_keys WHERE order_id = :oid"
-				    " AND status = 'sold' ORDER BY id";
+                                    " AND status = 'sold' ORDER BY id";
 static const char *sql_lookup = ORDER_COLUMNS " WHERE o.email = :email AND o.query_pw_hash = :h"
-				    " ORDER BY o.id DESC LIMIT 50";
-static const char *sql_admin_orders = ORDER_COLUMNS
-	" WHERE (:status = '' OR o.status = :status)"
-	" AND (:q = '' OR o.order_no = :q OR o.email = :q)"
-	" ORDER BY o.id DESC LIMIT 50 OFFSET :off";
+                                              " ORDER BY o.id DESC LIMIT 50";
+static const char *sql_admin_orders =
+    ORDER_COLUMNS " WHERE (:status = '' OR o.status = :status)"
+                  " AND (:q = '' OR o.order_no = :q OR o.email = :q)"
+                  " ORDER BY o.id DESC LIMIT 50 OFFSET :off";
 
 static json_t *nullable_int(sqlite3_stmt *st, int col)
 {
-	return sqlite3_column_type(st, col) == SQLITE_NULL ? json_null()
-							   : json_integer(sqlite3_column_int64(st, col));
+	return sqlite3_column_type(st, col) == SQLITE_NULL
+	           ? json_null()
+	           : json_integer(sqlite3_column_int64(st, col));
 }
 
 static json_t *order_row(sqlite3_stmt *st)
 {
 	json_t *o = json_pack("{ss ss sI ss sI sI sI}", "order_no", db_col_text(st, 1), "status",
-			      db_col_text(st, 2), "amount", (json_int_t)sqlite3_column_int64(st, 3),
-			      "currency", db_col_text(st, 4), "quantity",
-			      (json_int_t)sqlite3_column_int64(st, 5), "product_id",
-			      (json_int_t)sqlite3_column_int64(st, 6), "created_at",
-			      (json_int_t)sqlite3_column_int64(st, 7));
+	                      db_col_text(st, 2), "amount", (json_int_t)sqlite3_column_int64(st, 3),
+	                      "currency", db_col_text(st, 4), "quantity",
+	                      (json_int_t)sqlite3_column_int64(st, 5), "product_id",
+	                      (json_int_t)sqlite3_column_int64(st, 6), "created_at",
+	                      (json_int_t)sqlite3_column_int64(st, 7));
 	json_object_set_new(o, "paid_at", nullable_int(st, 8));
 	json_object_set_new(o, "expires_at", nullable_int(st, 9));
 	json_object_set_new(o, "delivered_at", nullable_int(st, 10));
@@ -290,9 +293,10 @@ json_t *order_keys_json(int64_t order_id)
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		char *plain;
 		size_t n;
-		if (sec_decrypt(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &plain,
-				&n) != 0) {
-			log_error("card key does not decrypt", json_pack("{sI}", "order_id", (json_int_t)order_id));
+		if (sec_decrypt(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+		                &plain, &n) != 0) {
+			log_error("card key does not decrypt",
+			          json_pack("{sI}", "order_id", (json_int_t)order_id));
 			continue;
 		}
 		json_array_append_new(keys, json_stringn(plain, n));
@@ -347,8 +351,8 @@ json_t *order_lookup(const char *email, const char *query_password)
 
 static int status_known(const char *s)
 {
-	static const char *known[] = {"", "pending", "paid", "delivered", "expired",
-				      "paid_undelivered", "refunded", "cancelled"};
+	static const char *known[] = {"",        "pending",          "paid",     "delivered",
+	                              "expired", "paid_undelivered", "refunded", "cancelled"};
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
 		if (strcmp(s, known[i]) == 0)
 			return 1;
@@ -375,8 +379,10 @@ json_t *orders_admin_json(const char *status, const char *q, int64_t page, struc
 		json_t *o = order_row(st);
 		json_object_set_new(o, "email", json_string(db_col_text(st, 12)));
 		json_object_set_new(o, "discount", json_integer(sqlite3_column_int64(st, 14)));
-		json_object_set_new(o, "trade_no", sqlite3_column_type(st, 15) == SQLITE_NULL
-							   ? json_null() : json_string(db_col_text(st, 15)));
+		json_object_set_new(o, "trade_no",
+		                    sqlite3_column_type(st, 15) == SQLITE_NULL
+		                        ? json_null()
+		                        : json_string(db_col_text(st, 15)));
 		json_array_append_new(list, o);
 	}
 	sqlite3_reset(st);
@@ -386,16 +392,16 @@ json_t *orders_admin_json(const char *status, const char *q, int64_t page, struc
 /* ---- expiry ---- */
 
 static const char *sql_expire_keys =
-	"UPDATE card_keys SET status = 'available', order_id = NULL WHERE status = 'reserved'"
-	" AND order_id IN (SELECT id FROM orders WHERE status = 'pending' AND expires_at <= :now)";
+    "UPDATE card_keys SET status = 'available', order_id = NULL WHERE status = 'reserved'"
+    " AND order_id IN (SELECT id FROM orders WHERE status = 'pending' AND expires_at <= :now)";
 static const char *sql_expire_coupons =
-	"UPDATE coupons SET used = used - n.c,"
-	" uses_left = CASE WHEN uses_left IS NULL THEN NULL ELSE uses_left + n.c END"
-	" FROM (SELECT coupon_id, count(*) AS c FROM orders WHERE status = 'pending'"
-	"       AND expires_at <= :now AND coupon_id IS NOT NULL GROUP BY coupon_id) AS n"
-	" WHERE coupons.id = n.coupon_id";
+    "UPDATE coupons SET used = used - n.c,"
+    " uses_left = CASE WHEN uses_left IS NULL THEN NULL ELSE uses_left + n.c END"
+    " FROM (SELECT coupon_id, count(*) AS c FROM orders WHERE status = 'pending'"
+    "       AND expires_at <= :now AND coupon_id IS NOT NULL GROUP BY coupon_id) AS n"
+    " WHERE coupons.id = n.coupon_id";
 static const char *sql_expire_orders = "UPDATE orders SET status = 'expired'"
-				       " WHERE status = 'pending' AND expires_at <= :now";
+                                       " WHERE status = 'pending' AND expires_at <= :now";
 
 struct expire_ctx {
 	int64_t now;

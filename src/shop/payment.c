@@ -11,33 +11,36 @@
 #include "internal.h"
 
 static const char *sql_event =
-	"INSERT INTO payment_events (gateway, order_no, trade_no, amount, verified, outcome, raw,"
-	" client_ip, created_at) VALUES (:g, :no, :trade, :amount, :verified, :outcome, :raw, :ip, :now)";
+    "INSERT INTO payment_events (gateway, order_no, trade_no, amount, verified, outcome, raw,"
+    " client_ip, created_at) VALUES (:g, :no, :trade, :amount, :verified, :outcome, :raw, :ip, "
+    ":now)";
 static const char *sql_order =
-	"SELECT o.id, o.status, o.amount, o.product_id, o.quantity, p.delivery FROM orders o"
-	" JOIN products p ON p.id = o.product_id WHERE o.order_no = :no";
-static const char *sql_pay_by_trade = "SELECT order_id FROM payments WHERE gateway = :g AND trade_no = :t";
+    "SELECT o.id, o.status, o.amount, o.product_id, o.quantity, p.delivery FROM orders o"
+    " JOIN products p ON p.id = o.product_id WHERE o.order_no = :no";
+static const char *sql_pay_by_trade =
+    "SELECT order_id FROM payments WHERE gateway = :g AND trade_no = :t";
 static const char *sql_pay_by_order = "SELECT 1 FROM payments WHERE order_id = :oid";
-static const char *sql_pay_insert = "INSERT INTO payments (order_id, gateway, trade_no, amount, created_at)"
-				    " VALUES (:oid, :g, :t, :amount, :now)";
+static const char *sql_pay_insert =
+    "INSERT INTO payments (order_id, gateway, trade_no, amount, created_at)"
+    " VALUES (:oid, :g, :t, :amount, :now)";
 static const char *sql_sell = "UPDATE card_keys SET status = 'sold', sold_at = :now"
-			      " WHERE order_id = :oid AND status = 'reserved'";
-static const char *sql_mark =
-	"UPDATE orders SET status = :to, paid_at = :now,"
-	" delivered_at = CASE WHEN :to = 'delivered' THEN :now ELSE NULL END"
-	" WHERE id = :oid AND status = :from";
-static const char *sql_free = "SELECT count(*) FROM (SELECT 1 FROM card_keys WHERE product_id = :pid"
-			      " AND status = 'available' LIMIT :qty)";
+                              " WHERE order_id = :oid AND status = 'reserved'";
+static const char *sql_mark = "UPDATE orders SET status = :to, paid_at = :now,"
+                              " delivered_at = CASE WHEN :to = 'delivered' THEN :now ELSE NULL END"
+                              " WHERE id = :oid AND status = :from";
+static const char *sql_free =
+    "SELECT count(*) FROM (SELECT 1 FROM card_keys WHERE product_id = :pid"
+    " AND status = 'available' LIMIT :qty)";
 static const char *sql_amount = "SELECT amount, status FROM orders WHERE order_no = :no";
 
 static const char *outcome_names[] = {
-	[NOTIFY_DELIVERED] = "delivered",
-	[NOTIFY_PAID] = "paid",
-	[NOTIFY_PAID_UNDELIVERED] = "paid_undelivered",
-	[NOTIFY_REPEAT] = "repeat",
-	[NOTIFY_DUPLICATE_PAYMENT] = "duplicate_payment",
-	[NOTIFY_REJECTED] = "rejected",
-	[NOTIFY_ERROR] = "error",
+    [NOTIFY_DELIVERED] = "delivered",
+    [NOTIFY_PAID] = "paid",
+    [NOTIFY_PAID_UNDELIVERED] = "paid_undelivered",
+    [NOTIFY_REPEAT] = "repeat",
+    [NOTIFY_DUPLICATE_PAYMENT] = "duplicate_payment",
+    [NOTIFY_REJECTED] = "rejected",
+    [NOTIFY_ERROR] = "error",
 };
 
 struct order_row {
@@ -61,7 +64,7 @@ static int insert_event(const struct notify *n, enum notify_outcome outcome, con
 		return -1;
 	char outcome_text[160];
 	snprintf(outcome_text, sizeof outcome_text, "%s%s%s", outcome_names[outcome],
-		 reason ? ": " : "", reason ? reason : "");
+	         reason ? ": " : "", reason ? reason : "");
 	db_bind_text(st, ":g", n->gateway);
 	db_bind_text(st, ":no", n->order_no);
 	db_bind_text(st, ":trade", n->trade_no);
@@ -96,7 +99,8 @@ static int load_order(const char *order_no, struct order_row *o)
 	return found;
 }
 
-static int64_t query_int(const char *sql, const char *p1, int64_t v1, const char *p2, const char *t2)
+static int64_t query_int(const char *sql, const char *p1, int64_t v1, const char *p2,
+                         const char *t2)
 {
 	sqlite3_stmt *st = db_stmt(sql);
 	if (!st)
@@ -208,8 +212,9 @@ static int queue_mail(struct apply_ctx *c)
 		return -1;
 	if (c->outcome == NOTIFY_PAID_UNDELIVERED || c->outcome == NOTIFY_DUPLICATE_PAYMENT)
 		return jobs_enqueue("alert_mail",
-				    json_pack("{sI ss}", "order_id", (json_int_t)c->o.id, "what",
-					      outcome_names[c->outcome]), 0);
+		                    json_pack("{sI ss}", "order_id", (json_int_t)c->o.id, "what",
+		                              outcome_names[c->outcome]),
+		                    0);
 	return 0;
 }
 
@@ -294,11 +299,13 @@ enum notify_outcome payment_apply(const struct config *cfg, const struct notify 
 	count(c.outcome);
 	if (c.outcome != NOTIFY_REJECTED && c.outcome != NOTIFY_ERROR && c.outcome != NOTIFY_REPEAT)
 		jobs_wake(); /* the mail was queued in the same commit: send it now */
-	log_write(c.outcome >= NOTIFY_REJECTED || c.outcome == NOTIFY_PAID_UNDELIVERED ? LOG_WARN : LOG_INFO,
-		  NULL, "payment notify",
-		  json_pack("{ss ss ss ss ss*}", "gateway", n->gateway, "order_no",
-			    n->order_no ? n->order_no : "", "trade_no", n->trade_no ? n->trade_no : "",
-			    "outcome", outcome_names[c.outcome], "reason", c.reason));
+	log_write(c.outcome >= NOTIFY_REJECTED || c.outcome == NOTIFY_PAID_UNDELIVERED ? LOG_WARN
+	                                                                               : LOG_INFO,
+	          NULL, "payment notify",
+	          json_pack("{ss ss ss ss ss*}", "gateway", n->gateway, "order_no",
+	                    n->order_no ? n->order_no : "", "trade_no",
+	                    n->trade_no ? n->trade_no : "", "outcome", outcome_names[c.outcome],
+	                    "reason", c.reason));
 	return c.outcome;
 }
 

@@ -3,7 +3,7 @@
 #include "cardshop/shop.h"
 
 static const char *sql_probe = "INSERT INTO settings (key, value) VALUES ('ready_probe', :now)"
-			       " ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+                               " ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 
 static int probe(sqlite3 *db, void *ctx)
 {
@@ -22,10 +22,10 @@ int shop_probe_write(void)
 }
 
 static const char *sql_gauges =
-	"SELECT (SELECT count(*) FROM card_keys WHERE status = 'available'),"
-	" (SELECT count(*) FROM orders WHERE status = 'pending'),"
-	" (SELECT count(*) FROM orders WHERE status = 'paid_undelivered'),"
-	" (SELECT count(*) FROM jobs WHERE status IN ('queued', 'running'))";
+    "SELECT (SELECT count(*) FROM card_keys WHERE status = 'available'),"
+    " (SELECT count(*) FROM orders WHERE status = 'pending'),"
+    " (SELECT count(*) FROM orders WHERE status = 'paid_undelivered'),"
+    " (SELECT count(*) FROM jobs WHERE status IN ('queued', 'running'))";
 
 void shop_metrics_render(struct buf *out)
 {
@@ -33,9 +33,9 @@ void shop_metrics_render(struct buf *out)
 	if (!st || sqlite3_step(st) != SQLITE_ROW)
 		return;
 	static const char *names[] = {"cardshop_keys_available", "cardshop_orders_pending",
-				      "cardshop_orders_paid_undelivered", "cardshop_jobs_queued"};
+	                              "cardshop_orders_paid_undelivered", "cardshop_jobs_queued"};
 	for (int i = 0; i < 4; i++)
 		buf_printf(out, "# TYPE %s gauge\n%s %lld\n", names[i], names[i],
-			   (long long)sqlite3_column_int64(st, i));
+		           (long long)sqlite3_column_int64(st, i));
 	sqlite3_reset(st);
 }

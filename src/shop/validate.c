@@ -26,7 +26,7 @@ static int check_string(const struct field *f, json_t *v, struct shop_err *err)
 	size_t chars = util_utf8_len(s, bytes);
 	if ((int64_t)chars < f->min || (int64_t)chars > f->max)
 		return shop_fail(err, SHOP_INVALID, "%s: must be %lld to %lld characters", f->name,
-				 (long long)f->min, (long long)f->max);
+		                 (long long)f->min, (long long)f->max);
 	return 0;
 }
 
@@ -41,9 +41,11 @@ static int check_one(const struct field *f, json_t *v, struct shop_err *err)
 			return 0;
 		/* fall through */
 	case F_INT:
-		if (!json_is_integer(v) || json_integer_value(v) < f->min || json_integer_value(v) > f->max)
-			return shop_fail(err, SHOP_INVALID, "%s: must be an integer from %lld to %lld",
-					 f->name, (long long)f->min, (long long)f->max);
+		if (!json_is_integer(v) || json_integer_value(v) < f->min ||
+		    json_integer_value(v) > f->max)
+			return shop_fail(err, SHOP_INVALID,
+			                 "%s: must be an integer from %lld to %lld", f->name,
+			                 (long long)f->min, (long long)f->max);
 		return 0;
 	case F_BOOL:
 		if (!json_is_boolean(v))
@@ -62,14 +64,13 @@ static int check_one(const struct field *f, json_t *v, struct shop_err *err)
 }
 
 int shop_validate(json_t *in, const struct field *fields, size_t n, int creating,
-		  struct shop_err *err)
+                  struct shop_err *err)
 {
 	if (!json_is_object(in))
 		return shop_fail(err, SHOP_INVALID, "body: must be a JSON object");
-	const char *key;
-	json_t *v;
-	json_object_foreach(in, key, v)
-	{
+	for (void *it = json_object_iter(in); it; it = json_object_iter_next(in, it)) {
+		const char *key = json_object_iter_key(it);
+		json_t *v = json_object_iter_value(it);
 		const struct field *f = field_find(fields, n, key);
 		if (!f)
 			return shop_fail(err, SHOP_INVALID, "%s: unknown field", key);

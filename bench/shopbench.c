@@ -1,0 +1,272 @@
+/* Benchmarks that need more than wrk: the bare SQLite claim transaction (the ceiling for a
+ * purchase) and full purchases over HTTP (create order, signed EPay notify, view order).
+ *   shopbench claim DB SECONDS
+ *   shopbench purchase BASE_URL PID KEY PRODUCT_ID THREADS SECONDS */
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cardshop/db.h"
+#include "cardshop/sec.h"
+#include "cardshop/util.h"
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- claim: what one paid order costs SQLite, with nothing else around it ---- */
+
+static void must(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		fprintf(stderr, "shopbench: %s: %s\n", sql, msg ? msg : "?");
+		exit(1);
+	}
+}
+
+static void seed(sqlite3 *db, int keys)
+{
+	must(db, "BEGIN");
+	must(db, "INSERT INTO products (id, name, price, currency, created_at, updated_at)"
+		 " VALUES (1, 'bench', 100, 'CNY', 0, 0)");
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(db, "INSERT INTO card_keys (product_id, secret, hash, created_at)"
+			       " VALUES (1, randomblob(60), randomblob(32), 0)", -1, &st, NULL);
+	for (int i = 0; i < keys; i++) {
+		sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	must(db, "COMMIT");
+}
+
+static int claim_one(sqlite3 *db, sqlite3_stmt **s, int n)
+{
+	char no[40];
+	snprintf(no, sizeof no, "bench%d", n);
+	must(db, "BEGIN IMMEDIATE");
+	sqlite3_bind_text(s[0], 1, no, -1, SQLITE_TRANSIENT);
+	sqlite3_step(s[0]);
+	sqlite3_int64 oid = sqlite3_last_insert_rowid(db);
+	for (int i = 1; i < 5; i++) {
+		sqlite3_bind_int64(s[i], 1, oid);
+		if (sqlite3_step(s[i]) != SQLITE_DONE)
+			return -1;
+	}
+	for (int i = 0; i < 5; i++)
+		sqlite3_reset(s[i]);
+	must(db, "COMMIT");
+	return 0;
+}
+
+static int cmd_claim(const char *path, double seconds)
+{
+	char err[256];
+	if (db_init(path, 5000, err, sizeof err) != 0 || db_migrate() < 0) {
+		fprintf(stderr, "shopbench: %s\n", err);
+		return 1;
+	}
+	sqlite3 *db = db_conn();
+	seed(db, 200000);
+	static const char *sql[5] = {
+		"INSERT INTO orders (order_no, product_id, quantity, unit_price, amount, currency, email,"
+		" gateway, created_at, expires_at) VALUES (?1, 1, 1, 100, 100, 'CNY', 'a@b.c', 'epay', 0, 9e9)",
+		"UPDATE card_keys SET status = 'reserved', order_id = ?1 WHERE id IN (SELECT id FROM"
+		" card_keys WHERE product_id = 1 AND status = 'available' ORDER BY id LIMIT 1)",
+		"INSERT INTO payments (order_id, gateway, trade_no, amount, created_at)"
+		" VALUES (?1, 'epay', 'T' || ?1, 100, 0)",
+		"UPDATE card_keys SET status = 'sold', sold_at = 0 WHERE order_id = ?1 AND status = 'reserved'",
+		"UPDATE orders SET status = 'delivered', paid_at = 0, delivered_at = 0 WHERE id = ?1"
+		" AND status = 'pending'",
+	};
+	sqlite3_stmt *s[5];
+	for (int i = 0; i < 5; i++)
+		sqlite3_prepare_v2(db, sql[i], -1, &s[i], NULL);
+	int n = 0;
+	double start = now_s();
+	while (now_s() - start < seconds) {
+		if (claim_one(db, s, n) != 0) {
+			fprintf(stderr, "shopbench: claim failed: %s\n", sqlite3_errmsg(db));
+			return 1;
+		}
+		n++;
+	}
+	double el = now_s() - start;
+	for (int i = 0; i < 5; i++)
+		sqlite3_finalize(s[i]);
+	db_shutdown();
+	printf("%.2f\n", n / el);
+	fprintf(stderr, "claim: %d transactions in %.2f s (synchronous=FULL, WAL)\n", n, el);
+	return 0;
+}
+
+/* ---- purchase: create + notify + view over HTTP, several client threads ---- */
+
+struct purchase_cfg {
+	const char *base, *pid, *key;
+	long product;
+	double seconds;
+};
+
+struct worker {
+	const struct purchase_cfg *cfg;
+	int done, failed;
+	double *lat;
+	int nlat, cap;
+};
+
+static size_t collect(char *d, size_t size, size_t n, void *arg)
+{
+	buf_append(arg, d, size * n);
+	return size * n;
+}
+
+static long request(CURL *c, const char *url, const char *json, struct buf *out)
+{
+	struct curl_slist *h = NULL;
+	out->len = 0;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	if (json) {
+		h = curl_slist_append(NULL, "Content-Type: application/json");
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
+	} else {
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	}
+	long code = 0;
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_slist_free_all(h);
+	buf_cstr(out);
+	return code;
+}
+
+/* Extracts "name":"value" from a flat JSON answer (enough for our own replies). */
+static int json_field(const char *json, const char *name, char *out, size_t n)
+{
+	char pat[64];
+	snprintf(pat, sizeof pat, "\"%s\":\"", name);
+	const char *p = strstr(json, pat);
+	if (!p)
+		return -1;
+	p += strlen(pat);
+	const char *e = strchr(p, '"');
+	if (!e || (size_t)(e - p) >= n)
+		return -1;
+	memcpy(out, p, (size_t)(e - p));
+	out[e - p] = '\0';
+	return 0;
+}
+
+static int purchase(CURL *c, const struct purchase_cfg *cfg, int n, struct buf *b)
+{
+	char url[512], no[64], token[64], sign_in[512], sign[33];
+	snprintf(url, sizeof url, "%s/api/orders", cfg->base);
+	char body[256];
+	snprintf(body, sizeof body, "{\"product_id\":%ld,\"quantity\":1,\"email\":\"b%d@bench.test\","
+		 "\"gateway\":\"epay\"}", cfg->product, n);
+	if (request(c, url, body, b) != 201 || json_field(b->data, "order_no", no, sizeof no) ||
+	    json_field(b->data, "token", token, sizeof token))
+		return -1;
+	/* Parameters sorted by name, as EPay signs them. */
+	snprintf(sign_in, sizeof sign_in, "money=1.00&name=bench&out_trade_no=%s&pid=%s&trade_no=T%s"
+		 "&trade_status=TRADE_SUCCESS&type=alipay%s", no, cfg->pid, no, cfg->key);
+	sec_md5_hex(sign_in, strlen(sign_in), sign);
+	snprintf(url, sizeof url, "%s/pay/epay/notify?money=1.00&name=bench&out_trade_no=%s&pid=%s"
+		 "&trade_no=T%s&trade_status=TRADE_SUCCESS&type=alipay&sign=%s&sign_type=MD5",
+		 cfg->base, no, cfg->pid, no, sign);
+	if (request(c, url, NULL, b) != 200 || strcmp(b->data, "success") != 0)
+		return -1;
+	snprintf(url, sizeof url, "%s/api/orders/%s?token=%s", cfg->base, no, token);
+	if (request(c, url, NULL, b) != 200 || !strstr(b->data, "\"delivered\""))
+		return -1;
+	return 0;
+}
+
+static void *purchase_worker(void *arg)
+{
+	struct worker *w = arg;
+	CURL *c = curl_easy_init();
+	struct buf b;
+	buf_init(&b);
+	double start = now_s();
+	static int counter;
+	while (now_s() - start < w->cfg->seconds) {
+		double t0 = now_s();
+		int n = __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
+		if (purchase(c, w->cfg, n, &b) != 0) {
+			w->failed++;
+			continue;
+		}
+		if (w->nlat == w->cap) {
+			w->cap = w->cap ? w->cap * 2 : 1024;
+			w->lat = xrealloc(w->lat, (size_t)w->cap * sizeof *w->lat);
+		}
+		w->lat[w->nlat++] = now_s() - t0;
+		w->done++;
+	}
+	buf_cleanup(&b);
+	curl_easy_cleanup(c);
+	return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static int cmd_purchase(struct purchase_cfg *cfg, int threads)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	pthread_t tid[64];
+	struct worker w[64] = {0};
+	if (threads < 1 || threads > 64)
+		threads = 8;
+	double start = now_s();
+	for (int i = 0; i < threads; i++) {
+		w[i].cfg = cfg;
+		pthread_create(&tid[i], NULL, purchase_worker, &w[i]);
+	}
+	int done = 0, failed = 0, nlat = 0;
+	double *all = NULL;
+	for (int i = 0; i < threads; i++) {
+		pthread_join(tid[i], NULL);
+		done += w[i].done;
+		failed += w[i].failed;
+		all = xrealloc(all, (size_t)(nlat + w[i].nlat + 1) * sizeof *all);
+		memcpy(all + nlat, w[i].lat, (size_t)w[i].nlat * sizeof *all);
+		nlat += w[i].nlat;
+		free(w[i].lat);
+	}
+	double el = now_s() - start;
+	qsort(all, (size_t)nlat, sizeof *all, cmp_double);
+	double p99 = nlat ? all[(size_t)(nlat * 0.99)] * 1000 : 0;
+	free(all);
+	printf("%.2f|%.2fms|%d purchases (3 requests each), %d failed, %d clients\n", done / el, p99,
+	       done, failed, threads);
+	return failed > done / 100 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 4 && strcmp(argv[1], "claim") == 0)
+		return cmd_claim(argv[2], atof(argv[3]));
+	if (argc == 8 && strcmp(argv[1], "purchase") == 0) {
+		struct purchase_cfg cfg = {argv[2], argv[3], argv[4], atol(argv[5]), atof(argv[7])};
+		return cmd_purchase(&cfg, atoi(argv[6]));
+	}
+	fprintf(stderr, "usage: shopbench claim DB SECONDS\n"
+			"       shopbench purchase BASE_URL PID KEY PRODUCT_ID THREADS SECONDS\n");
+	return 2;
+}
