@@ -260,13 +260,16 @@ class CardshopServer:
         return p
 
     # ---- lifecycle -----------------------------------------------------------------------
-    def start(self, *, migrate: bool = True, attempts: int = 3) -> "CardshopServer":
-        """Runs `migrate`, then `serve`, and waits until /healthz answers 200."""
+    def start(self, *, migrate: bool = True, attempts: int = 3, port: Optional[int] = None) -> "CardshopServer":
+        """Runs `migrate`, then `serve`, and waits until /healthz answers 200.
+
+        port: talk to this port instead of a fresh free one (e.g. when the environment or the
+        config overrides [server] port); then there is a single attempt."""
         if self.proc is not None:
             raise ServerError("already started")
         last_error = ""
-        for _ in range(attempts):
-            self.port = free_port()
+        for _ in range(1 if port else attempts):
+            self.port = port or free_port()
             if migrate:
                 self.migrate()
             else:
@@ -425,7 +428,12 @@ class CardshopServer:
                 hdrs["Content-Length"] = str(len(body))
             for k, v in hdrs.items():
                 conn.putheader(k, v)
-            conn.endheaders(body)
+            try:
+                conn.endheaders(body)
+            except (BrokenPipeError, ConnectionResetError):
+                # The server answered early (e.g. 413 on Content-Length) and closed while the
+                # body was still going out: its reply is usually still readable.
+                pass
             resp = conn.getresponse()
             data = resp.read()
             r = Response(resp.status, resp.reason, Headers(resp.getheaders()), data)

@@ -54,6 +54,8 @@ int sec_password_verify(const char *hash, const char *password); /* 1 ok, 0 no *
 int64_t sec_rate_hit(const char *bucket, const char *key, int64_t limit, int64_t window);
 /* Counts without consuming: the seconds to wait if over the limit, else 0. */
 int64_t sec_rate_check(const char *bucket, const char *key, int64_t limit, int64_t window);
+/* Gives back one hit taken by sec_rate_hit (an attempt that turned out fine). */
+void sec_rate_undo(const char *bucket, const char *key);
 /* Forgets the key (e.g. after a successful login). */
 void sec_rate_reset(const char *bucket, const char *key);
 

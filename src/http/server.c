@@ -102,6 +102,11 @@ static void resolve_client_ip(struct http_req *req)
 static int split_target(struct http_req *req)
 {
 	const char *uri = req->raw_uri;
+	/* Absolute form (RFC 9112 3.2.2): "http://host/path?q" means "/path?q". */
+	if (strncasecmp(uri, "http://", 7) == 0 || strncasecmp(uri, "https://", 8) == 0) {
+		const char *slash = strchr(strstr(uri, "://") + 3, '/');
+		uri = slash ? slash : "/";
+	}
 	if (uri[0] != '/')
 		return -1;
 	const char *q = strchr(uri, '?');
@@ -160,10 +165,12 @@ static void dispatch(struct http_req *req)
 		return;
 	}
 	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
-		if (strncmp(req->path, "/api/", 5) == 0)
+		if (strncmp(req->path, "/api/", 5) == 0) {
 			http_reply_error(req, 404, "not_found", "no such endpoint");
-		else
+		} else {
+			http_add_header(req, "Allow", "GET, HEAD");
 			http_reply_error(req, 405, "method_not_allowed", "method not allowed");
+		}
 		return;
 	}
 	http_static_serve(req, req->cfg->static_dir);
@@ -235,6 +242,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return send_reply(req);
 }
 
+/* The decoded path when it is valid UTF-8, else the raw target with odd bytes as '?': a log
+ * line must never be lost to a path that JSON cannot hold. */
+static char *loggable_path(const struct http_req *req)
+{
+	if (req->path && util_utf8_valid(req->path, strlen(req->path)))
+		return xstrdup(req->path);
+	char *p = xstrdup(req->raw_uri);
+	for (char *c = p; *c; c++) {
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+			*c = '?';
+	}
+	return p;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -248,14 +269,15 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	uint64_t bytes = req->replied ? (req->resp_fd_size ? req->resp_fd_size : req->resp_len) : 0;
 	metrics_request(req->replied ? req->status : 0, us);
 	if (log_enabled(LOG_INFO)) {
+		char *path = loggable_path(req);
 		json_t *f =
-		    json_pack("{ss ss si sI sI ss}", "method", req->method, "path",
-		              req->path ? req->path : req->raw_uri, "status",
+		    json_pack("{ss ss si sI sI ss}", "method", req->method, "path", path, "status",
 		              req->replied ? (int)req->status : 0, "bytes", (json_int_t)bytes, "us",
 		              (json_int_t)us, "ip", req->client_ip);
 		if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
 			json_object_set_new(f, "aborted", json_integer(toe));
 		log_write(LOG_INFO, req->req_id, "request", f);
+		free(path);
 	}
 	db_release();
 	http_req_free(req);

@@ -60,10 +60,28 @@ static int path_is_clean(const char *path)
 	return 1;
 }
 
+/* True when Accept-Encoding lists gzip (or *) without q=0. */
 static int accepts_gzip(struct http_req *req)
 {
 	const char *ae = http_header(req, "Accept-Encoding");
-	return ae && strstr(ae, "gzip") != NULL;
+	if (!ae)
+		return 0;
+	char *copy = xstrdup(ae), *save = NULL;
+	int ok = 0;
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ' || *tok == '\t')
+			tok++;
+		size_t n = strcspn(tok, "; \t");
+		if (!((n == 4 && strncasecmp(tok, "gzip", 4) == 0) || (n == 1 && tok[0] == '*')))
+			continue;
+		const char *q = strstr(tok + n, "q=");
+		/* q=0, q=0.0, q=0.000 refuse; any other weight accepts. */
+		ok = !(q && strspn(q + 2, "0.") == strlen(q + 2) && q[2] == '0');
+		if (n == 4)
+			break; /* an explicit gzip entry wins over '*' */
+	}
+	free(copy);
+	return ok;
 }
 
 /* Opens root/rel (a regular file whose real path stays under root), filling st. */

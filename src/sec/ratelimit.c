@@ -270,3 +270,15 @@ void sec_rate_reset(const char *bucket, const char *key)
 	pthread_mutex_unlock(&rl_lock);
 	free(id.data);
 }
+
+void sec_rate_undo(const char *bucket, const char *key)
+{
+	struct rl_id id;
+	rl_id_init(&id, bucket, key);
+	pthread_mutex_lock(&rl_lock);
+	struct rl_entry *e = rl_find(&id, util_now());
+	if (e && e->count > 0)
+		e->count--;
+	pthread_mutex_unlock(&rl_lock);
+	free(id.data);
+}

@@ -178,17 +178,22 @@ static int64_t find_admin(const char *username, char **hash)
 	return id;
 }
 
-static int login_limited(const struct config *cfg, const char *username, const char *ip,
-                         struct shop_err *err)
+/* Takes one attempt from both the IP's and the user's budget before the password is checked,
+ * so concurrent guesses cannot all slip past a check made before any of them failed. */
+static int login_take_attempt(const struct config *cfg, const char *username, const char *ip,
+                              struct shop_err *err)
 {
-	int64_t wait_ip =
-	    sec_rate_check("login-ip", ip, cfg->login_max_failures, cfg->login_window);
+	int64_t wait_ip = sec_rate_hit("login-ip", ip, cfg->login_max_failures, cfg->login_window);
 	int64_t wait_user =
-	    sec_rate_check("login-user", username, cfg->login_max_failures, cfg->login_window);
-	int64_t wait = wait_ip > wait_user ? wait_ip : wait_user;
-	if (wait <= 0)
+	    sec_rate_hit("login-user", username, cfg->login_max_failures, cfg->login_window);
+	if (wait_ip <= 0 && wait_user <= 0)
 		return 0;
-	err->retry_after = wait;
+	/* A refused attempt gives back what it did take from the other budget. */
+	if (wait_ip <= 0)
+		sec_rate_undo("login-ip", ip);
+	if (wait_user <= 0)
+		sec_rate_undo("login-user", username);
+	err->retry_after = wait_ip > wait_user ? wait_ip : wait_user;
 	shop_fail(err, SHOP_RATE_LIMITED, "too many failed sign-ins; try again later");
 	return -1;
 }
@@ -197,19 +202,19 @@ int admin_login(const struct config *cfg, const char *username, const char *pass
                 const char *ip, const char *old_cookie, struct admin_session *out,
                 struct shop_err *err)
 {
-	if (login_limited(cfg, username, ip, err) != 0)
+	if (login_take_attempt(cfg, username, ip, err) != 0)
 		return -1;
 	char *hash;
 	int64_t id = find_admin(username, &hash);
 	int ok = sec_password_verify(hash, password) && id > 0;
 	free(hash);
 	if (!ok) {
-		sec_rate_hit("login-ip", ip, cfg->login_max_failures, cfg->login_window);
-		sec_rate_hit("login-user", username, cfg->login_max_failures, cfg->login_window);
 		log_warn("admin login failed",
 		         json_pack("{ss ss}", "username", username, "ip", ip));
 		return shop_fail(err, SHOP_UNAUTHORIZED, "wrong username or password");
 	}
+	/* Only failures count: the successful attempt is given back. */
+	sec_rate_undo("login-ip", ip);
 	sec_rate_reset("login-user", username);
 	struct login_ctx c = {.cfg = cfg, .admin_id = id, .ip = ip};
 	sec_random_hex(out->cookie, 32);
@@ -263,8 +268,10 @@ int admin_session_get(const struct config *cfg, const char *cookie, struct admin
 	snprintf(out->cookie, sizeof out->cookie, "%s", cookie);
 	int64_t last_seen = sqlite3_column_int64(st, 3);
 	sqlite3_reset(st);
-	/* Refresh the idle timer at most once a minute: a write per request would be waste. */
-	if (now - last_seen >= 60) {
+	/* Refresh the idle timer at most once a minute (a write per request would be waste), and
+	 * sooner for short idle limits so activity always keeps a session alive. */
+	int64_t every = cfg->session_idle_ttl / 4 < 60 ? cfg->session_idle_ttl / 4 : 60;
+	if (now - last_seen >= every) {
 		struct touch_ctx c = {.hash = h};
 		db_write(touch_tx, &c);
 	}

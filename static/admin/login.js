@@ -1,0 +1,48 @@
+/* Sign-in form: /admin/ (static/admin/index.html). Already signed in: straight on. */
+(function () {
+  'use strict';
+  var A = window.CardshopAdmin;
+  var form = A.$('login-form');
+  var errorBox = A.$('login-error');
+
+  /* Only a page of this admin may be the destination (no open redirect). */
+  function destination() {
+    var next = A.query('next');
+    if (next) {
+      try {
+        var url = new URL(next, location.origin);
+        if (url.origin === location.origin && url.pathname.indexOf('/admin/') === 0 &&
+            url.pathname !== '/admin/' && url.pathname !== '/admin/index.html') {
+          return url.pathname + url.search + url.hash;
+        }
+      } catch (e) { /* ignored: the default below */ }
+    }
+    return '/admin/products';
+  }
+
+  A.session({ noRedirect: true }).then(function () {
+    location.replace(destination());
+  }, function () { /* not signed in: stay on the form */ });
+
+  form.addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    A.clearError(errorBox);
+    var username = A.$('username').value.trim();
+    var password = A.$('password').value;
+    if (!username || !password) {
+      A.showError(errorBox, 'Enter your username and password.');
+      (username ? A.$('password') : A.$('username')).focus();
+      return;
+    }
+    A.busy(form, A.api('POST', '/api/admin/login', { username: username, password: password },
+      { noRedirect: true, noToken: true }))
+      .then(function (res) {
+        A.saveToken(res && res.csrf_token);
+        location.assign(destination());
+      }, function (err) {
+        A.showError(errorBox, err);
+        A.$('password').value = '';
+        A.$('password').focus();
+      });
+  });
+})();

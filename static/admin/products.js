@@ -1,0 +1,317 @@
+/* Products page: /admin/products (static/admin/products.html). Lists products with stock,
+ * creates products and categories, edits a product in place, toggles active, deletes. */
+(function () {
+  'use strict';
+  var A = window.CardshopAdmin;
+  var el = A.el;
+
+  var state = { products: [], categories: [], currency: '' };
+  var pageError = A.$('page-error');
+  var pageNotice = A.$('page-notice');
+
+  function notice(text) {
+    A.clearError(pageError);
+    A.showNotice(pageNotice, text);
+  }
+
+  /* ---- form reading and validation (shared by create and edit) -------------------------- */
+
+  function Invalid(message, field) {
+    this.message = message;
+    this.field = field;
+  }
+
+  /* fields: {name, price, category, description, min, max, delivery, sort, active?} inputs.
+   * Returns the JSON body, or throws Invalid naming the field. */
+  function readProduct(f) {
+    var name = f.name.value.trim();
+    if (!name) throw new Invalid('Name: required.', f.name);
+    var price = A.parseMoney(f.price.value);
+    if (price === null) {
+      throw new Invalid('Price: enter an amount such as 9.90 (digits, at most two decimals).', f.price);
+    }
+    var min = A.parseCount(f.min.value);
+    if (min === null || min < 1) throw new Invalid('Min. per order: a whole number, at least 1.', f.min);
+    var max = A.parseCount(f.max.value);
+    if (max === null) throw new Invalid('Max. per order: a whole number (0 means any).', f.max);
+    if (max !== 0 && max < min) {
+      throw new Invalid('Max. per order: 0 (any) or at least the minimum per order.', f.max);
+    }
+    var sortText = String(f.sort.value).trim();
+    if (sortText !== '' && !/^-?\d{1,7}$/.test(sortText)) throw new Invalid('Sort order: a whole number.', f.sort);
+    var body = {
+      name: name,
+      price: price,
+      category_id: f.category.value ? parseInt(f.category.value, 10) : null,
+      description: f.description.value,
+      min_qty: min,
+      max_qty: max,
+      delivery: f.delivery.value === 'manual' ? 'manual' : 'auto',
+      sort: sortText === '' ? 0 : parseInt(sortText, 10)
+    };
+    if (f.active) body.active = !!f.active.checked;
+    return body;
+  }
+
+  function fail(box, err) {
+    if (err instanceof Invalid) {
+      A.showError(box, err.message);
+      if (err.field) err.field.focus();
+    } else {
+      A.showError(box, err);
+    }
+  }
+
+  /* ---- categories ---------------------------------------------------------------------- */
+
+  function categoryName(id) {
+    for (var i = 0; i < state.categories.length; i++) {
+      if (state.categories[i].id === id) return state.categories[i].name;
+    }
+    return id == null ? '' : '#' + id;
+  }
+
+  function fillCategorySelect(select, selected) {
+    A.clear(select);
+    select.appendChild(el('option', { value: '' }, '— none —'));
+    state.categories.forEach(function (c) {
+      select.appendChild(el('option', { value: String(c.id) }, c.name + (c.active ? '' : ' (hidden)')));
+    });
+    select.value = selected == null ? '' : String(selected);
+  }
+
+  function renderCategories() {
+    Array.prototype.forEach.call(document.querySelectorAll('select.category-select'), function (s) {
+      fillCategorySelect(s, s.value || null);
+    });
+    var list = A.$('categories-list');
+    A.clear(list);
+    state.categories.forEach(function (c) {
+      var toggle = el('button', { type: 'button', className: 'secondary small' }, c.active ? 'Hide' : 'Show');
+      toggle.title = c.active ? 'Hide this category in the shop' : 'Show this category in the shop';
+      toggle.addEventListener('click', function () {
+        toggle.disabled = true;
+        A.api('PATCH', '/api/admin/categories/' + c.id, { active: !c.active }).then(function () {
+          notice('Category “' + c.name + '” is now ' + (c.active ? 'hidden.' : 'shown.'));
+          return load();
+        }).catch(function (err) {
+          toggle.disabled = false;
+          A.showError(pageError, err);
+        });
+      });
+      list.appendChild(el('li', { className: c.active ? '' : 'inactive', dataset: { id: c.id } },
+        el('span', { className: 'category-name' }, c.name),
+        c.active ? null : el('span', { className: 'badge' }, 'hidden'),
+        toggle));
+    });
+    A.$('categories-empty').classList.toggle('hidden', state.categories.length > 0);
+  }
+
+  var categoryForm = A.$('category-form');
+  categoryForm.addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var box = A.$('category-form-error');
+    A.clearError(box);
+    var name = A.$('nc-name').value.trim();
+    var sortText = A.$('nc-sort').value.trim();
+    if (!name) { fail(box, new Invalid('Name: required.', A.$('nc-name'))); return; }
+    if (sortText !== '' && !/^-?\d{1,7}$/.test(sortText)) {
+      fail(box, new Invalid('Sort order: a whole number.', A.$('nc-sort')));
+      return;
+    }
+    var body = { name: name, sort: sortText === '' ? 0 : parseInt(sortText, 10) };
+    A.busy(categoryForm, A.api('POST', '/api/admin/categories', body)).then(function (res) {
+      categoryForm.reset();
+      notice('Category “' + name + '” created.');
+      return load().then(function () {
+        /* the new category is most likely meant for the next product */
+        if (res && res.id) A.$('np-category').value = String(res.id);
+      });
+    }).catch(function (err) { fail(box, err); });
+  });
+
+  /* ---- products -------------------------------------------------------------------------- */
+
+  function productForm(p, onDone) {
+    var f = {
+      name: el('input', { maxLength: 200, value: p.name, required: true }),
+      price: el('input', { value: A.moneyInput(p.price), inputMode: 'decimal', autocomplete: 'off' }),
+      category: el('select', { className: 'category-select' }),
+      description: el('textarea', { rows: 3, maxLength: 20000, value: p.description || '' }),
+      min: el('input', { type: 'number', min: 1, step: 1, value: String(p.min_qty) }),
+      max: el('input', { type: 'number', min: 0, step: 1, value: String(p.max_qty) }),
+      delivery: el('select', null,
+        el('option', { value: 'auto' }, 'Automatic (card keys)'),
+        el('option', { value: 'manual' }, 'Manual (by the merchant)')),
+      sort: el('input', { type: 'number', step: 1, value: String(p.sort || 0) })
+    };
+    fillCategorySelect(f.category, p.category_id);
+    f.delivery.value = p.delivery === 'manual' ? 'manual' : 'auto';
+    var prefix = 'edit-' + p.id + '-';
+    Object.keys(f).forEach(function (k) { f[k].id = prefix + k; f[k].name = k; });
+    function field(key, label) {
+      return el('div', null, el('label', { htmlFor: prefix + key }, label), f[key]);
+    }
+    var errorBox = el('p', { className: 'error hidden', attrs: { role: 'alert' } });
+    var cancel = el('button', { type: 'button', className: 'secondary' }, 'Cancel');
+    var form = el('form', { className: 'edit-form', noValidate: true },
+      el('h3', null, 'Edit product'),
+      el('div', { className: 'form-row' },
+        field('name', 'Name'),
+        field('price', 'Price (' + (p.currency || state.currency) + ')'),
+        field('category', 'Category')),
+      el('div', { className: 'form-row' },
+        field('delivery', 'Delivery'),
+        field('min', 'Min. per order'),
+        field('max', 'Max. per order (0 = any)'),
+        field('sort', 'Sort order')),
+      field('description', 'Description'),
+      errorBox,
+      el('div', { className: 'actions' }, el('button', { type: 'submit' }, 'Save changes'), cancel));
+    cancel.addEventListener('click', function () { onDone(false); });
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      A.clearError(errorBox);
+      var body;
+      try { body = readProduct(f); } catch (e) { fail(errorBox, e); return; }
+      A.busy(form, A.api('PATCH', '/api/admin/products/' + p.id, body)).then(function () {
+        notice('Saved “' + body.name + '”.');
+        onDone(true);
+      }).catch(function (err) { fail(errorBox, err); });
+    });
+    return { form: form, focus: function () { f.name.focus(); } };
+  }
+
+  function productRow(p) {
+    var row = el('tr', { className: p.active ? '' : 'inactive', dataset: { id: p.id } });
+    var active = el('input', { type: 'checkbox', checked: !!p.active, className: 'active-toggle' });
+    active.setAttribute('aria-label', 'Active: ' + p.name);
+    active.addEventListener('change', function () {
+      var want = active.checked;
+      active.disabled = true;
+      A.api('PATCH', '/api/admin/products/' + p.id, { active: want }).then(function () {
+        notice('“' + p.name + '” is now ' + (want ? 'active (shown in the shop).' : 'inactive (hidden from the shop).'));
+        return load();
+      }).catch(function (err) {
+        active.checked = !want;
+        active.disabled = false;
+        A.showError(pageError, err);
+      });
+    });
+
+    var keys = el('a', { className: 'button small', href: '/admin/keys?product=' + encodeURIComponent(p.id) }, 'Keys');
+    var edit = el('button', { type: 'button', className: 'secondary small edit-button' }, 'Edit');
+    var del = el('button', { type: 'button', className: 'danger small delete-button' }, 'Delete');
+
+    edit.addEventListener('click', function () {
+      var open = row.nextSibling && row.nextSibling.classList && row.nextSibling.classList.contains('edit-row');
+      if (open) { row.parentNode.removeChild(row.nextSibling); row.classList.remove('editing'); return; }
+      var editRow = el('tr', { className: 'edit-row' });
+      var cell = el('td', { colSpan: 8 });
+      var editor = productForm(p, function (saved) {
+        if (saved) { load(); return; }
+        if (editRow.parentNode) editRow.parentNode.removeChild(editRow);
+        row.classList.remove('editing');
+        edit.focus();
+      });
+      cell.appendChild(editor.form);
+      editRow.appendChild(cell);
+      row.parentNode.insertBefore(editRow, row.nextSibling);
+      row.classList.add('editing');
+      editor.focus();
+    });
+
+    del.addEventListener('click', function () {
+      var question = 'Delete “' + p.name + '”?\n\nA product with orders is only deactivated; ' +
+        'otherwise it is removed together with its unsold keys.';
+      if (!window.confirm(question)) return;
+      del.disabled = true;
+      A.api('DELETE', '/api/admin/products/' + p.id).then(function (res) {
+        notice(res && res.deleted ? 'Deleted “' + p.name + '”.'
+          : '“' + p.name + '” has orders, so it was deactivated instead of deleted.');
+        return load();
+      }).catch(function (err) {
+        del.disabled = false;
+        A.showError(pageError, err);
+      });
+    });
+
+    var nameCell = el('td', { className: 'name-cell' },
+      el('span', { className: 'product-name' }, p.name),
+      el('span', { className: 'sub muted' },
+        '#' + p.id + (p.delivery === 'manual' ? ' · manual delivery' : '') +
+        (p.max_qty ? ' · ' + p.min_qty + '–' + p.max_qty + ' per order' :
+          (p.min_qty > 1 ? ' · at least ' + p.min_qty + ' per order' : ''))));
+    row.appendChild(nameCell);
+    row.appendChild(el('td', null, p.category_id == null ? el('span', { className: 'muted' }, '—') : categoryName(p.category_id)));
+    row.appendChild(el('td', { className: 'num price' }, A.formatMoney(p.price, p.currency)));
+    row.appendChild(el('td', { className: 'num stock' + (p.stock === 0 && p.delivery !== 'manual' ? ' out' : '') }, String(p.stock)));
+    row.appendChild(el('td', { className: 'num reserved' }, String(p.reserved)));
+    row.appendChild(el('td', { className: 'num sold' }, String(p.sold)));
+    row.appendChild(el('td', { className: 'active' }, active));
+    row.appendChild(el('td', { className: 'actions' }, keys, edit, del));
+    return row;
+  }
+
+  function renderProducts() {
+    var body = A.$('products-body');
+    A.clear(body);
+    state.products.forEach(function (p) { body.appendChild(productRow(p)); });
+    A.$('products-loading').classList.add('hidden');
+    A.$('products-empty').classList.toggle('hidden', state.products.length > 0);
+  }
+
+  var productFormEl = A.$('product-form');
+  productFormEl.addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var box = A.$('product-form-error');
+    A.clearError(box);
+    var body;
+    try {
+      body = readProduct({
+        name: A.$('np-name'), price: A.$('np-price'), category: A.$('np-category'),
+        description: A.$('np-description'), min: A.$('np-min'), max: A.$('np-max'),
+        delivery: A.$('np-delivery'), sort: A.$('np-sort'), active: A.$('np-active')
+      });
+    } catch (e) { fail(box, e); return; }
+    if (body.category_id === null) delete body.category_id;
+    A.busy(productFormEl, A.api('POST', '/api/admin/products', body)).then(function (res) {
+      var category = A.$('np-category').value;
+      productFormEl.reset();
+      A.$('np-category').value = category;
+      notice('Product “' + body.name + '” created' +
+        (body.delivery === 'auto' ? ': add its card keys with the Keys button.' : '.'));
+      return load().then(function () {
+        var row = res && res.id ? document.querySelector('#products-body tr[data-id="' + Number(res.id) + '"]') : null;
+        if (row) row.classList.add('fresh');
+      });
+    }).catch(function (err) { fail(box, err); });
+  });
+
+  /* ---- loading -------------------------------------------------------------------------- */
+
+  function load() {
+    return Promise.all([
+      A.api('GET', '/api/admin/categories'),
+      A.api('GET', '/api/admin/products')
+    ]).then(function (res) {
+      state.categories = (res[0] && res[0].categories) || [];
+      state.products = (res[1] && res[1].products) || [];
+      renderCategories();
+      renderProducts();
+    }).catch(function (err) {
+      A.$('products-loading').classList.add('hidden');
+      A.showError(pageError, err);
+    });
+  }
+
+  A.requireSession().then(function () {
+    A.config().then(function (cfg) {
+      state.currency = (cfg && cfg.currency) || '';
+      Array.prototype.forEach.call(document.querySelectorAll('.currency-label'), function (n) {
+        n.textContent = state.currency || 'major units';
+      });
+    });
+    return load();
+  }).catch(function (err) { A.showError(pageError, err); });
+})();

@@ -1,0 +1,918 @@
+/* cardshop storefront: every shop page (home, catalog, product, sandbox checkout, order,
+ * lookup). Loaded after /assets/i18n.js, both with `defer`; the page is picked by
+ * <body data-page="...">.
+ *
+ * Rules (strict CSP, and server data is hostile until proven otherwise):
+ *   - no inline scripts, styles or handlers: everything is wired here;
+ *   - server text enters the page only through textContent / createTextNode / properties
+ *     (see el()), never innerHTML, insertAdjacentHTML or document.write;
+ *   - every user-visible string goes through I18n.t().
+ */
+(function () {
+  'use strict';
+
+  var I18n = window.I18n;
+  var t = I18n.t;
+
+  /* ---- DOM helpers --------------------------------------------------------------------- */
+
+  function $(id) { return document.getElementById(id); }
+
+  /* el('a', {href: u, className: 'x', attrs: {...}, dataset: {...}, on: {click: fn}}, 'text', node)
+   * Strings become text nodes; null/undefined children are skipped. */
+  function el(tag, opts) {
+    var node = document.createElement(tag);
+    opts = opts || {};
+    Object.keys(opts).forEach(function (k) {
+      var v = opts[k];
+      if (k === 'attrs') {
+        Object.keys(v).forEach(function (a) { node.setAttribute(a, String(v[a])); });
+      } else if (k === 'dataset') {
+        Object.keys(v).forEach(function (d) { node.dataset[d] = String(v[d]); });
+      } else if (k === 'on') {
+        Object.keys(v).forEach(function (ev) { node.addEventListener(ev, v[ev]); });
+      } else if (k === 'text') {
+        node.textContent = v == null ? '' : String(v);
+      } else {
+        node[k] = v;
+      }
+    });
+    for (var i = 2; i < arguments.length; i++) append(node, arguments[i]);
+    return node;
+  }
+
+  function append(node, child) {
+    if (child == null || child === false) return;
+    if (Array.isArray(child)) { child.forEach(function (c) { append(node, c); }); return; }
+    node.appendChild(typeof child === 'string' || typeof child === 'number'
+      ? document.createTextNode(String(child)) : child);
+  }
+
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  function show(node) { if (node) node.classList.remove('hidden'); }
+  function hide(node) { if (node) node.classList.add('hidden'); }
+  function setText(node, text) { if (node) node.textContent = text == null ? '' : String(text); }
+
+  function showError(box, text) {
+    if (!box) return;
+    setText(box, text);
+    show(box);
+  }
+
+  function status(text) {
+    var s = $('page-status');
+    if (!s) return;
+    if (text) { setText(s, text); show(s); } else { hide(s); }
+  }
+
+  function pageError(text) {
+    status(null);
+    showError($('page-error'), text);
+  }
+
+  function params() { return new URLSearchParams(window.location.search); }
+
+  /* ---- formatting ---------------------------------------------------------------------- */
+
+  /* Minor units with two decimals: 4800 CNY -> "¥48.00", 4800 USD -> "48.00 USD". Integer
+   * arithmetic only, so large amounts never round. */
+  function money(amount, currency) {
+    var n = Number(amount);
+    if (!isFinite(n)) return '';
+    var neg = n < 0;
+    n = Math.abs(Math.round(n));
+    var units = Math.floor(n / 100);
+    var cents = n % 100;
+    var text = String(units).replace(/\B(?=(\d{3})+(?!\d))/g, ',') + '.' + (cents < 10 ? '0' : '') + cents;
+    if (neg) text = '-' + text;
+    var cur = String(currency || '').toUpperCase();
+    if (cur === 'CNY' || cur === 'RMB') return '¥' + text;
+    return cur ? text + ' ' + cur : text;
+  }
+
+  function stockText(p) {
+    if (p.stock === null || p.stock === undefined) return t('stock.manual');
+    if (p.stock <= 0) return t('stock.out');
+    return t('stock.in', { n: p.stock });
+  }
+
+  function stockClass(p) {
+    if (p.stock === null || p.stock === undefined) return 'stock manual';
+    return p.stock <= 0 ? 'stock out' : 'stock in';
+  }
+
+  function dateTime(ts) {
+    if (ts === null || ts === undefined) return '';
+    var d = new Date(Number(ts) * 1000);
+    try {
+      return d.toLocaleString(I18n.lang, { year: 'numeric', month: '2-digit', day: '2-digit',
+                                           hour: '2-digit', minute: '2-digit' });
+    } catch (e) {
+      return d.toLocaleString();
+    }
+  }
+
+  function duration(secs) {
+    secs = Math.max(0, Math.floor(secs));
+    var h = Math.floor(secs / 3600), m = Math.floor((secs % 3600) / 60), s = secs % 60;
+    var mm = (m < 10 ? '0' : '') + m, ss = (s < 10 ? '0' : '') + s;
+    return h > 0 ? h + ':' + mm + ':' + ss : mm + ':' + ss;
+  }
+
+  function statusLabel(s) {
+    return I18n.has('status.' + s) ? t('status.' + s) : String(s);
+  }
+
+  /* ---- API ----------------------------------------------------------------------------- */
+
+  function ApiError(status, code, message, retryAfter) {
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.message = message || '';
+    this.retryAfter = retryAfter || 0;
+  }
+  ApiError.prototype = Object.create(Error.prototype);
+  ApiError.prototype.constructor = ApiError;
+
+  var CODE_BY_STATUS = { 400: 'invalid_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found',
+                         409: 'conflict', 413: 'payload_too_large', 422: 'unprocessable',
+                         429: 'rate_limited', 503: 'unavailable' };
+
+  /* Resolves {status, data, serverTime} on 2xx; rejects with an ApiError (code "network"
+   * when the request never got an answer). */
+  function api(method, path, body) {
+    var init = { method: method, credentials: 'same-origin', cache: 'no-store',
+                 headers: { 'Accept': 'application/json' } };
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    return fetch(path, init).then(function (resp) {
+      var date = Date.parse(resp.headers.get('Date') || '');
+      return resp.text().then(function (text) {
+        var data = null;
+        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+        if (resp.ok) {
+          return { status: resp.status, data: data || {}, serverTime: isNaN(date) ? null : date / 1000 };
+        }
+        var err = data && data.error ? data.error : {};
+        var code = typeof err.code === 'string' ? err.code
+          : (CODE_BY_STATUS[resp.status] || (resp.status >= 500 ? 'internal' : 'error'));
+        var retry = parseInt(resp.headers.get('Retry-After') || '0', 10) || 0;
+        throw new ApiError(resp.status, code, typeof err.message === 'string' ? err.message : '', retry);
+      });
+    }, function () {
+      throw new ApiError(0, 'network', '');
+    });
+  }
+
+  function fieldLabel(field) {
+    return I18n.has('field.' + field) ? t('field.' + field) : field;
+  }
+
+  /* "quantity: must be from 1 to 5" -> {fields: ["quantity"], text: "Quantity: must be ..."} */
+  function fieldMessage(message) {
+    var m = /^([a-z_][a-z0-9_]*(?:, ?[a-z_][a-z0-9_]*)*): (.+)$/i.exec(message || '');
+    if (!m) return { fields: [], text: message };
+    var fields = m[1].split(/, ?/);
+    return { fields: fields, text: fields.map(fieldLabel).join(', ') + ': ' + I18n.serverMessage(m[2]) };
+  }
+
+  /* A friendly, translated sentence for any failure. ctx may override not_found. */
+  function friendly(err, ctx) {
+    ctx = ctx || {};
+    if (!(err instanceof ApiError)) return t('err.generic');
+    switch (err.code) {
+      case 'network': return t('err.network');
+      case 'out_of_stock': return t('err.out_of_stock');
+      case 'invalid_request': return err.message ? fieldMessage(err.message).text : t('err.generic');
+      case 'unprocessable':
+        if (/^coupon: /.test(err.message)) return fieldMessage(err.message).text;
+        return err.message ? fieldMessage(err.message).text : t('err.coupon');
+      case 'rate_limited':
+        return err.retryAfter > 0 ? t('err.rate_limited_secs', { n: err.retryAfter }) : t('err.rate_limited');
+      case 'not_found': return ctx.notFound || t('err.not_found');
+      case 'conflict': return ctx.conflict || t('err.conflict');
+      case 'unavailable': return t('err.unavailable');
+      case 'forbidden': case 'unauthorized': return t('err.forbidden');
+      case 'payload_too_large': return t('err.too_large');
+      case 'internal': return t('err.internal');
+      default: return err.status >= 500 ? t('err.internal') : t('err.generic');
+    }
+  }
+
+  /* GET /api/config once per page; the header and banner use it, pages too. */
+  var configPromise = null;
+  function config() {
+    if (!configPromise) {
+      configPromise = api('GET', '/api/config').then(function (r) { return r.data; },
+                                                     function () { return null; });
+    }
+    return configPromise;
+  }
+
+  /* A URL we are willing to navigate to: same-site path or http(s). */
+  function safeUrl(u) {
+    if (typeof u !== 'string' || !u) return null;
+    if (u.charAt(0) === '/' && u.charAt(1) !== '/' && u.charAt(1) !== '\\') return u;
+    try {
+      var parsed = new URL(u, window.location.href);
+      if (parsed.protocol === 'https:' || parsed.protocol === 'http:') return parsed.href;
+    } catch (e) { /* fall through */ }
+    return null;
+  }
+
+  function orderUrl(orderNo, token) {
+    var q = new URLSearchParams();
+    q.set('order_no', orderNo);
+    if (token) q.set('token', token);
+    return '/shop/order?' + q.toString();
+  }
+
+  function productUrl(id) { return '/shop/product?id=' + encodeURIComponent(id); }
+
+  /* ---- chrome: language, header, banner ------------------------------------------------ */
+
+  var shopName = 'cardshop';
+  var titlePart = null;
+
+  function setTitle(part) {
+    titlePart = part;
+    document.title = part ? part + ' · ' + shopName : shopName;
+  }
+
+  function initChrome() {
+    document.documentElement.lang = I18n.lang;
+    I18n.apply(document);
+    var sw = document.querySelector('[data-lang-switch]');
+    if (sw) {
+      var other = I18n.other();
+      sw.textContent = other.label;
+      sw.setAttribute('lang', other.code);
+      sw.setAttribute('role', 'button');
+      sw.addEventListener('click', function (ev) {
+        ev.preventDefault();
+        I18n.setLang(other.code);
+        window.location.reload();
+      });
+    }
+    var page = document.body.getAttribute('data-page');
+    var links = document.querySelectorAll('[data-nav]');
+    for (var i = 0; i < links.length; i++) {
+      if (links[i].getAttribute('data-nav') === page) links[i].setAttribute('aria-current', 'page');
+    }
+    return config().then(function (cfg) {
+      if (!cfg) return null;
+      if (typeof cfg.name === 'string' && cfg.name) {
+        shopName = cfg.name;
+        var names = document.querySelectorAll('[data-shop-name]');
+        for (var j = 0; j < names.length; j++) names[j].textContent = cfg.name;
+        setTitle(titlePart);
+      }
+      if (cfg.sandbox === true && !document.querySelector('.demo-banner')) {
+        var banner = el('div', { className: 'demo-banner', attrs: { role: 'note' } }, t('banner.demo'));
+        document.body.insertBefore(banner, document.body.firstChild);
+      }
+      return cfg;
+    });
+  }
+
+  /* ---- product cards (home + catalog) -------------------------------------------------- */
+
+  function productCard(p, categoryName) {
+    var href = productUrl(p.id);
+    var soldOut = p.stock !== null && p.stock !== undefined && p.stock <= 0;
+    return el('article', { className: 'card product-card' + (soldOut ? ' sold-out' : ''),
+                           dataset: { productId: p.id } },
+      categoryName ? el('p', { className: 'product-category' }, categoryName) : null,
+      el('h2', { className: 'product-name' }, el('a', { href: href }, String(p.name))),
+      el('p', { className: 'price' }, money(p.price, p.currency)),
+      el('div', { className: 'card-foot' },
+        el('span', { className: stockClass(p) }, stockText(p)),
+        el('a', { className: 'button small' + (soldOut ? ' secondary' : ''), href: href,
+                  attrs: { 'aria-hidden': 'true', tabindex: '-1' } },
+           soldOut ? t('catalog.view') : t('catalog.buy'))));
+  }
+
+  /* ---- home ---------------------------------------------------------------------------- */
+
+  function pageHome() {
+    setTitle(null);
+    api('GET', '/api/products').then(function (r) {
+      var list = (r.data.products || []).filter(function (p) { return p.stock !== 0; }).slice(0, 4);
+      if (!list.length) return;
+      var grid = $('featured-grid');
+      list.forEach(function (p) { grid.appendChild(productCard(p)); });
+      show($('featured'));
+    }, function () { /* the landing page works without the list */ });
+  }
+
+  /* ---- catalog ------------------------------------------------------------------------- */
+
+  function pageCatalog() {
+    setTitle(t('catalog.title'));
+    var grid = $('product-grid');
+    var filter = $('category-filter');
+    var products = [], categories = {}, current = params().get('category') || '';
+
+    function render() {
+      clear(grid);
+      var list = products.filter(function (p) { return !current || String(p.category_id) === current; });
+      if (!list.length) {
+        grid.appendChild(el('p', { className: 'muted empty' }, t('catalog.empty')));
+        return;
+      }
+      list.forEach(function (p) { grid.appendChild(productCard(p, categories[p.category_id])); });
+    }
+
+    function chip(id, label) {
+      return el('button', { type: 'button', className: 'chip', dataset: { category: id },
+                            attrs: { 'aria-pressed': String(id === current) },
+                            on: { click: function () { select(id); } } }, label);
+    }
+
+    function select(id) {
+      current = id;
+      var chips = filter.querySelectorAll('.chip');
+      for (var i = 0; i < chips.length; i++) {
+        chips[i].setAttribute('aria-pressed', String(chips[i].dataset.category === id));
+      }
+      var q = params();
+      if (id) q.set('category', id); else q.delete('category');
+      var qs = q.toString();
+      try { window.history.replaceState(null, '', window.location.pathname + (qs ? '?' + qs : '')); } catch (e) { /* ignore */ }
+      render();
+    }
+
+    function load() {
+      status(t('common.loading'));
+      hide($('page-error'));
+      Promise.all([api('GET', '/api/categories'), api('GET', '/api/products')]).then(function (rs) {
+        status(null);
+        var cats = rs[0].data.categories || [];
+        products = rs[1].data.products || [];
+        categories = {};
+        cats.forEach(function (c) { categories[c.id] = String(c.name); });
+        if (current && !categories[current]) current = '';
+        clear(filter);
+        if (cats.length > 1) {
+          filter.appendChild(chip('', t('catalog.all')));
+          cats.forEach(function (c) { filter.appendChild(chip(String(c.id), String(c.name))); });
+          show(filter);
+        }
+        render();
+      }, function (err) {
+        pageError(friendly(err));
+        $('page-error').appendChild(document.createTextNode(' '));
+        $('page-error').appendChild(el('button', { type: 'button', className: 'small secondary',
+                                                   on: { click: load } }, t('common.retry')));
+      });
+    }
+    load();
+  }
+
+  /* ---- product + checkout -------------------------------------------------------------- */
+
+  var QTY_CEILING = 100000; /* the API's own upper bound for quantity */
+
+  function pageProduct() {
+    setTitle(t('product.title'));
+    var id = params().get('id');
+    if (!id || !/^\d+$/.test(id)) {
+      pageError(t('product.missing_id'));
+      return;
+    }
+    var product = null, gatewayNames = [];
+    var form = $('order-form'), qty = $('quantity'), submit = $('order-submit');
+    var errorBox = $('order-error');
+
+    function bounds() {
+      var min = Math.max(1, Number(product.min_qty) || 1);
+      var max = Number(product.max_qty) > 0 ? Number(product.max_qty) : QTY_CEILING;
+      if (product.stock !== null && product.stock !== undefined) max = Math.min(max, Number(product.stock));
+      return { min: min, max: max };
+    }
+
+    function available() {
+      var b = bounds();
+      return b.max >= b.min;
+    }
+
+    function quantity() {
+      var v = qty.value.trim();
+      return /^\d+$/.test(v) ? parseInt(v, 10) : NaN;
+    }
+
+    function updateTotal() {
+      var q = quantity();
+      var b = bounds();
+      var ok = !isNaN(q) && q >= b.min && q <= b.max;
+      setText($('total'), ok ? money(product.price * q, product.currency) : '—');
+      qty.setAttribute('aria-invalid', ok ? 'false' : 'true');
+      $('qty-dec').disabled = !available() || isNaN(q) || q <= b.min;
+      $('qty-inc').disabled = !available() || (!isNaN(q) && q >= b.max);
+      if ($('coupon').value.trim()) show($('coupon-note')); else hide($('coupon-note'));
+    }
+
+    function step(delta) {
+      var b = bounds();
+      var q = quantity();
+      if (isNaN(q)) q = b.min;
+      q = Math.min(b.max, Math.max(b.min, q + delta));
+      qty.value = String(q);
+      updateTotal();
+    }
+
+    function renderProduct() {
+      var p = product;
+      setTitle(String(p.name));
+      setText($('p-name'), p.name);
+      setText($('p-price'), money(p.price, p.currency));
+      var st = $('p-stock');
+      st.className = stockClass(p);
+      setText(st, stockText(p));
+      setText($('p-delivery'), p.delivery === 'manual' ? t('delivery.manual') : t('delivery.auto'));
+      setText($('p-description'), p.description || '');
+      var b = bounds();
+      qty.min = String(b.min);
+      qty.max = String(Math.max(b.min, b.max));
+      var q = quantity();
+      if (isNaN(q) || q < b.min) qty.value = String(b.min);
+      else if (q > b.max && b.max >= b.min) qty.value = String(b.max);
+      setText($('qty-hint'), b.max >= QTY_CEILING ? t('product.quantity_hint_min', { min: b.min })
+                                                  : t('product.quantity_hint', { min: b.min, max: b.max }));
+      var open = available() && gatewayNames.length > 0;
+      if (!available()) { show($('sold-out')); } else { hide($('sold-out')); }
+      var inputs = form.querySelectorAll('input, button');
+      for (var i = 0; i < inputs.length; i++) inputs[i].disabled = !open;
+      updateTotal();
+    }
+
+    function renderGateways(names) {
+      var box = $('gateways');
+      clear(box);
+      if (!names.length) {
+        box.appendChild(el('p', { className: 'notice' }, t('product.no_gateway')));
+        return;
+      }
+      names.forEach(function (g, i) {
+        var inputId = 'gateway-' + String(g).replace(/[^a-z0-9_-]/gi, '_');
+        box.appendChild(el('label', { className: 'gateway-option', htmlFor: inputId },
+          el('input', { type: 'radio', name: 'gateway', id: inputId, value: String(g), checked: i === 0 }),
+          el('span', null, I18n.has('gateway.' + g) ? t('gateway.' + g) : String(g))));
+      });
+    }
+
+    function markInvalid(fields) {
+      var map = { quantity: 'quantity', email: 'email', query_password: 'query-password', coupon: 'coupon' };
+      var first = null;
+      Object.keys(map).forEach(function (f) {
+        var input = $(map[f]);
+        var bad = fields.indexOf(f) >= 0;
+        input.setAttribute('aria-invalid', bad ? 'true' : 'false');
+        if (bad && !first) first = input;
+      });
+      if (first) first.focus();
+    }
+
+    function fail(text, fields) {
+      showError(errorBox, text);
+      markInvalid(fields || []);
+    }
+
+    function reload() {
+      return api('GET', '/api/products/' + id).then(function (r) {
+        product = r.data;
+        renderProduct();
+      }, function () { /* keep what we show */ });
+    }
+
+    function onSubmit(ev) {
+      ev.preventDefault();
+      hide(errorBox);
+      markInvalid([]);
+      var b = bounds();
+      var q = quantity();
+      if (isNaN(q) || q < b.min || q > b.max) {
+        fail(fieldLabel('quantity') + ': ' + (b.max >= QTY_CEILING ? t('product.quantity_hint_min', { min: b.min })
+                                              : t('product.quantity_hint', { min: b.min, max: b.max })), ['quantity']);
+        return;
+      }
+      var email = $('email').value.trim();
+      if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
+        fail(fieldMessage('email: not a valid address').text, ['email']);
+        return;
+      }
+      var qp = $('query-password').value;
+      if (qp && qp.length < 4) {
+        fail(fieldMessage('query_password: at least 4 characters').text, ['query_password']);
+        return;
+      }
+      var picked = form.querySelector('input[name="gateway"]:checked');
+      if (!picked) {
+        fail(t('product.no_gateway'), []);
+        return;
+      }
+      var body = { product_id: Number(id), quantity: q, email: email, gateway: picked.value };
+      var coupon = $('coupon').value.trim();
+      if (coupon) body.coupon = coupon;
+      if (qp) body.query_password = qp;
+      submit.disabled = true;
+      setText(submit, t('product.submitting'));
+      api('POST', '/api/orders', body).then(function (r) {
+        var to = safeUrl(r.data.pay_url) || orderUrl(r.data.order_no, r.data.token);
+        window.location.assign(to);
+      }, function (err) {
+        submit.disabled = false;
+        setText(submit, t('product.submit'));
+        var fields = [];
+        if (err.code === 'invalid_request') fields = fieldMessage(err.message).fields;
+        if (err.code === 'unprocessable') fields = ['coupon'];
+        fail(friendly(err, { notFound: t('product.not_found') }), fields);
+        if (err.code === 'out_of_stock' || err.code === 'not_found') reload();
+      });
+    }
+
+    qty.addEventListener('input', updateTotal);
+    qty.addEventListener('change', function () {
+      var q = quantity(), b = bounds();
+      if (!isNaN(q) && available()) qty.value = String(Math.min(b.max, Math.max(b.min, q)));
+      updateTotal();
+    });
+    $('coupon').addEventListener('input', updateTotal);
+    $('qty-dec').addEventListener('click', function () { step(-1); });
+    $('qty-inc').addEventListener('click', function () { step(1); });
+    $('qty-dec').setAttribute('aria-label', fieldLabel('quantity') + ' −1');
+    $('qty-inc').setAttribute('aria-label', fieldLabel('quantity') + ' +1');
+    form.addEventListener('submit', onSubmit);
+
+    Promise.all([api('GET', '/api/products/' + id), config()]).then(function (rs) {
+      product = rs[0].data;
+      var cfg = rs[1];
+      gatewayNames = cfg && Array.isArray(cfg.gateways) ? cfg.gateways.map(String) : [];
+      renderGateways(gatewayNames);
+      status(null);
+      show($('product'));
+      renderProduct();
+    }, function (err) {
+      pageError(friendly(err, { notFound: t('product.not_found') }));
+    });
+  }
+
+  /* ---- sandbox gateway page ------------------------------------------------------------ */
+
+  var PAID_STATES = { delivered: 1, paid: 1, paid_undelivered: 1 };
+
+  function pageSandboxCheckout() {
+    setTitle(t('pay.title'));
+    var q = params();
+    var no = q.get('order_no') || '', token = q.get('token') || '';
+    if (!no || !token) {
+      pageError(t('pay.missing'));
+      return;
+    }
+    var target = orderUrl(no, token);
+    var button = $('pay-now'), progress = $('pay-progress'), link = $('pay-order-link');
+    var orderPath = '/api/orders/' + encodeURIComponent(no) + '?token=' + encodeURIComponent(token);
+    var started = 0;
+    link.href = target;
+
+    function progressText(text, isError) {
+      setText(progress, text);
+      progress.className = isError ? 'error-box' : 'notice';
+    }
+
+    function done() {
+      progressText(t('pay.confirmed'));
+      window.location.assign(target);
+    }
+
+    function poll() {
+      api('GET', orderPath).then(function (r) {
+        var s = r.data.status;
+        if (PAID_STATES[s]) { done(); return; }
+        if (s !== 'pending') {
+          progressText(s === 'expired' ? t('pay.expired') : t('pay.not_pending'), true);
+          show(link);
+          return;
+        }
+        if (Date.now() - started > 15000) { progressText(t('pay.still_waiting')); show(link); }
+        window.setTimeout(poll, 1000);
+      }, function (err) {
+        if (err.code === 'not_found') { progressText(t('pay.not_found'), true); return; }
+        /* transient: keep trying, say so */
+        progressText(friendly(err), true);
+        show(link);
+        window.setTimeout(poll, 1000);
+      });
+    }
+
+    button.addEventListener('click', function () {
+      button.disabled = true;
+      setText(button, t('pay.paying'));
+      hide($('page-error'));
+      api('POST', '/pay/sandbox/pay', { order_no: no, token: token }).then(function () {
+        setText(button, t('pay.pay_now'));
+        progressText(t('pay.waiting'));
+        show(progress);
+        started = Date.now();
+        window.setTimeout(poll, 1000);
+      }, function (err) {
+        setText(button, t('pay.pay_now'));
+        if (err.code === 'conflict') {
+          /* already paid (or expired): the order page knows */
+          started = Date.now();
+          show(progress);
+          poll();
+          return;
+        }
+        button.disabled = err.code === 'not_found';
+        progressText(friendly(err, { notFound: t('pay.not_found') }), true);
+        show(progress);
+      });
+    });
+
+    api('GET', orderPath).then(function (r) {
+      var o = r.data;
+      status(null);
+      setText($('pay-no'), o.order_no);
+      setText($('pay-product'), o.product_name + ' × ' + o.quantity);
+      setText($('pay-amount'), money(o.amount, o.currency));
+      show($('pay-order'));
+      if (PAID_STATES[o.status]) { done(); return; }
+      if (o.status !== 'pending') {
+        button.disabled = true;
+        progressText(o.status === 'expired' ? t('pay.expired') : t('pay.not_pending'), true);
+        show(progress);
+        show(link);
+      }
+    }, function (err) {
+      pageError(friendly(err, { notFound: t('pay.not_found') }));
+    });
+  }
+
+  /* ---- order / delivery page ----------------------------------------------------------- */
+
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text).then(function () { return true; },
+                                                      function () { return legacyCopy(text); });
+    }
+    return Promise.resolve(legacyCopy(text));
+  }
+
+  function legacyCopy(text) {
+    var area = el('textarea', { className: 'copy-buffer', value: text, readOnly: true,
+                                attrs: { 'aria-hidden': 'true', tabindex: '-1' } });
+    document.body.appendChild(area);
+    var ok = false;
+    try {
+      area.select();
+      area.setSelectionRange(0, text.length);
+      ok = document.execCommand('copy');
+    } catch (e) {
+      ok = false;
+    }
+    document.body.removeChild(area);
+    return ok;
+  }
+
+  function selectNode(node) {
+    try {
+      var range = document.createRange();
+      range.selectNodeContents(node);
+      var sel = window.getSelection();
+      sel.removeAllRanges();
+      sel.addRange(range);
+    } catch (e) { /* nothing more to do */ }
+  }
+
+  function copyButton(getText, selectTarget, label) {
+    var timer = 0;
+    var btn = el('button', { type: 'button', className: 'small copy' }, label);
+    btn.addEventListener('click', function () {
+      copyText(getText()).then(function (ok) {
+        window.clearTimeout(timer);
+        if (ok) {
+          btn.textContent = t('order.copied');
+          btn.classList.add('copied');
+        } else {
+          if (selectTarget) selectNode(selectTarget);
+          btn.textContent = t('order.copy_failed');
+        }
+        timer = window.setTimeout(function () {
+          btn.textContent = label;
+          btn.classList.remove('copied');
+        }, 2000);
+      });
+    });
+    return btn;
+  }
+
+  function pageOrder() {
+    setTitle(t('order.title'));
+    var q = params();
+    var no = q.get('order_no') || '', token = q.get('token') || '';
+    if (!no) {
+      pageError(t('order.missing'));
+      return;
+    }
+    var path = '/api/orders/' + encodeURIComponent(no) + (token ? '?token=' + encodeURIComponent(token) : '');
+    var order = null, clockSkew = 0, pollTimer = 0, tickTimer = 0, keysShown = false;
+    var msg = $('o-message');
+
+    function remaining() {
+      return Number(order.expires_at) - (Date.now() / 1000 + clockSkew);
+    }
+
+    function tick() {
+      window.clearTimeout(tickTimer);
+      if (!order || order.status !== 'pending') return;
+      var countdown = $('o-countdown');
+      if (countdown) {
+        var left = remaining();
+        setText(countdown, left > 0 ? t('order.remaining', { t: duration(left) }) : t('order.expiring'));
+      }
+      tickTimer = window.setTimeout(tick, 1000);
+    }
+
+    function message(kind, children) {
+      clear(msg);
+      msg.className = 'order-message ' + kind;
+      append(msg, children);
+    }
+
+    function renderKeys(keys) {
+      var list = $('key-list');
+      clear(list);
+      keys.forEach(function (k) {
+        var code = el('code', { className: 'key' }, String(k));
+        list.appendChild(el('li', null, code, copyButton(function () { return String(k); }, code, t('order.copy'))));
+      });
+      var all = $('copy-all');
+      var fresh = copyButton(function () { return keys.map(String).join('\n'); }, list, t('order.copy_all'));
+      fresh.id = 'copy-all';
+      fresh.classList.add('secondary');
+      all.parentNode.replaceChild(fresh, all);
+      if (keys.length < 2) hide(fresh);
+      show($('o-keys'));
+      keysShown = true;
+    }
+
+    function render() {
+      var o = order;
+      setTitle(t('order.title') + ' ' + o.order_no);
+      var badge = $('o-status');
+      badge.className = 'status-badge status-' + String(o.status).replace(/[^a-z_]/g, '');
+      setText(badge, statusLabel(o.status));
+      setText($('o-product'), o.product_name);
+      setText($('o-no'), o.order_no);
+      setText($('o-qty'), o.quantity);
+      setText($('o-amount'), money(o.amount, o.currency));
+      setText($('o-created'), dateTime(o.created_at));
+      if (o.paid_at) {
+        setText($('o-paid'), dateTime(o.paid_at));
+        show($('o-paid')); show($('o-paid-label'));
+      }
+      switch (o.status) {
+        case 'pending':
+          var parts = [el('p', null, t('order.pending')), el('p', { id: 'o-countdown', className: 'countdown' })];
+          if (o.gateway === 'sandbox' && token) {
+            var payHref = '/pay/sandbox/checkout?order_no=' + encodeURIComponent(o.order_no) +
+                          '&token=' + encodeURIComponent(token);
+            parts.push(el('p', null, el('a', { className: 'button', href: payHref }, t('order.continue_pay'))));
+          }
+          message('notice', parts);
+          tick();
+          break;
+        case 'delivered':
+          message('success', el('p', null, t('order.delivered_msg')));
+          if (!keysShown) {
+            if (Array.isArray(o.keys) && o.keys.length) renderKeys(o.keys);
+            else message('notice', el('p', null, t('order.no_keys')));
+          }
+          break;
+        case 'paid':
+          message('notice', el('p', null, t('order.paid_msg')));
+          break;
+        case 'paid_undelivered':
+          message('warning', el('p', null, t('order.paid_undelivered_msg')));
+          break;
+        case 'expired':
+          message('warning', [el('p', null, t('order.expired_msg')),
+            el('p', null, el('a', { className: 'button', href: productUrl(o.product_id) }, t('order.back_to_product')))]);
+          break;
+        case 'refunded':
+          message('notice', el('p', null, t('order.refunded_msg')));
+          break;
+        case 'cancelled':
+          message('notice', el('p', null, t('order.cancelled_msg')));
+          break;
+        default:
+          message('notice', el('p', null, statusLabel(o.status)));
+      }
+    }
+
+    function schedule() {
+      window.clearTimeout(pollTimer);
+      if (!order) return;
+      if (order.status === 'pending') pollTimer = window.setTimeout(load, 2000);
+      else if (order.status === 'paid') pollTimer = window.setTimeout(load, 10000);
+    }
+
+    function load() {
+      api('GET', path).then(function (r) {
+        if (r.serverTime) clockSkew = r.serverTime - Date.now() / 1000;
+        order = r.data;
+        status(null);
+        hide($('page-error'));
+        show($('order'));
+        render();
+        schedule();
+      }, function (err) {
+        if (order && err.code !== 'not_found') {
+          /* a hiccup while polling: keep the page, try again */
+          pollTimer = window.setTimeout(load, 5000);
+          return;
+        }
+        pageError(friendly(err, { notFound: t('order.not_found') }));
+        if (err.code === 'not_found') {
+          $('page-error').appendChild(document.createTextNode(' '));
+          $('page-error').appendChild(el('a', { href: '/shop/lookup' }, t('order.lookup_link')));
+        }
+      });
+    }
+    load();
+  }
+
+  /* ---- lookup -------------------------------------------------------------------------- */
+
+  function orderItem(o) {
+    return el('li', null,
+      el('a', { className: 'order-item', href: orderUrl(o.order_no, o.token) },
+        el('span', { className: 'order-item-main' },
+          el('span', { className: 'order-item-product' }, String(o.product_name || '') + ' × ' + o.quantity),
+          el('span', { className: 'order-item-no mono' }, String(o.order_no))),
+        el('span', { className: 'order-item-side' },
+          el('span', { className: 'status-badge status-' + String(o.status).replace(/[^a-z_]/g, '') }, statusLabel(o.status)),
+          el('span', { className: 'order-item-amount' }, money(o.amount, o.currency)),
+          el('span', { className: 'order-item-date muted' }, dateTime(o.created_at)))));
+  }
+
+  function pageLookup() {
+    setTitle(t('lookup.title'));
+    var form = $('lookup-form'), submit = $('lookup-submit'), errorBox = $('lookup-error');
+
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      hide(errorBox);
+      hide($('lookup-results'));
+      var email = $('lookup-email').value.trim(), pw = $('lookup-password').value;
+      if (!email) { showError(errorBox, fieldLabel('email') + ': ' + I18n.serverMessage('required')); $('lookup-email').focus(); return; }
+      if (!pw) { showError(errorBox, fieldLabel('query_password') + ': ' + I18n.serverMessage('required')); $('lookup-password').focus(); return; }
+      submit.disabled = true;
+      setText(submit, t('lookup.searching'));
+      api('POST', '/api/orders/lookup', { email: email, query_password: pw }).then(function (r) {
+        var list = $('lookup-list');
+        clear(list);
+        var orders = r.data.orders || [];
+        orders.forEach(function (o) { list.appendChild(orderItem(o)); });
+        if (orders.length) hide($('lookup-none')); else show($('lookup-none'));
+        show($('lookup-results'));
+      }, function (err) {
+        showError(errorBox, friendly(err));
+      }).then(function () {
+        submit.disabled = false;
+        setText(submit, t('lookup.submit'));
+      });
+    });
+
+    api('GET', '/api/orders').then(function (r) {
+      var orders = r.data.orders || [];
+      var list = $('recent-list');
+      if (!orders.length) { setText($('recent-status'), t('lookup.recent_none')); return; }
+      hide($('recent-status'));
+      orders.forEach(function (o) { list.appendChild(orderItem(o)); });
+    }, function (err) {
+      hide($('recent-status'));
+      showError($('recent-error'), friendly(err));
+    });
+  }
+
+  /* ---- start --------------------------------------------------------------------------- */
+
+  var PAGES = { home: pageHome, catalog: pageCatalog, product: pageProduct,
+                'sandbox-checkout': pageSandboxCheckout, order: pageOrder, lookup: pageLookup };
+
+  function start() {
+    initChrome();
+    var page = PAGES[document.body.getAttribute('data-page')];
+    if (page) page();
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+
+  window.CardshopShop = { money: money, el: el, api: api, friendly: friendly };
+})();

@@ -1,0 +1,460 @@
+/* Unit tests of the shop domain on a temporary database: migrations (idempotence, a failing
+ * migration rolled back), card-key import parsing and de-duplication, key storage, listing,
+ * deletion and export, and product validation. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "cardshop/db.h"
+#include "cardshop/sec.h"
+#include "cardshop/shop.h"
+
+static const unsigned char secret[32] = {
+    0x10, 0x21, 0x32, 0x43, 0x54, 0x65, 0x76, 0x87, 0x98, 0xa9, 0xba, 0xcb, 0xdc, 0xed, 0xfe, 0x0f,
+    0x01, 0x12, 0x23, 0x34, 0x45, 0x56, 0x67, 0x78, 0x89, 0x9a, 0xab, 0xbc, 0xcd, 0xde, 0xef, 0xf0,
+};
+
+static char tmpdir[256];
+static char dbpath[300];
+static const struct actor tester = {.admin_id = 0, .username = "unit", .ip = "192.0.2.1"};
+
+static void setup_db(void)
+{
+	snprintf(tmpdir, sizeof tmpdir, "%s/cardshop-test-shop-XXXXXX",
+	         getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	snprintf(dbpath, sizeof dbpath, "%s/shop.db", tmpdir);
+	sec_init_with(secret);
+	char err[256] = "";
+	ck_assert_msg(db_init(dbpath, 5000, err, sizeof err) == 0, "db_init: %s", err);
+	ck_assert_int_ge(db_migrate(), 1);
+}
+
+static void teardown_db(void)
+{
+	db_shutdown();
+	const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
+	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+		char p[320];
+		snprintf(p, sizeof p, "%s%s", dbpath, suffixes[i]);
+		unlink(p);
+	}
+	rmdir(tmpdir);
+}
+
+/* ---- small SQL helpers (tests may look at the tables directly) ---- */
+
+static int64_t sql_int(const char *sql)
+{
+	sqlite3_stmt *st;
+	ck_assert_msg(sqlite3_prepare_v2(db_conn(), sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
+	              sqlite3_errmsg(db_conn()));
+	int64_t v = -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void sql_exec(const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db_conn(), sql, NULL, NULL, &msg);
+	ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, msg ? msg : "?");
+	sqlite3_free(msg);
+}
+
+static int64_t new_product(const char *name)
+{
+	json_t *in = json_pack("{ss si}", "name", name, "price", 990);
+	struct shop_err err = {0};
+	int64_t id = 0;
+	ck_assert_msg(product_create(&tester, "CNY", in, &id, &err) == 0, "product_create: %s",
+	              err.message);
+	json_decref(in);
+	ck_assert_int_gt(id, 0);
+	return id;
+}
+
+static struct import_result import_ok(int64_t pid, const char *text, size_t len)
+{
+	struct import_result r;
+	struct shop_err err = {0};
+	ck_assert_msg(cardkey_import(&tester, pid, text, len, &r, &err) == 0, "import: %s",
+	              err.message);
+	return r;
+}
+
+#define IMPORT(pid, lit) import_ok((pid), (lit), sizeof(lit) - 1)
+
+static void assert_counts(struct import_result r, int64_t added, int64_t dup, int64_t rej)
+{
+	ck_assert_int_eq(r.added, added);
+	ck_assert_int_eq(r.duplicates, dup);
+	ck_assert_int_eq(r.rejected, rej);
+}
+
+/* The export as a C string (the caller frees it). */
+static char *export_text(int64_t pid)
+{
+	struct shop_err err = {0};
+	size_t len = 0;
+	char *text = cardkeys_export(&tester, pid, &len, &err);
+	ck_assert_msg(text != NULL, "export: %s", err.message);
+	char *out = malloc(len + 1);
+	memcpy(out, text, len);
+	out[len] = '\0';
+	free(text);
+	return out;
+}
+
+/* ---- migrations ---- */
+
+START_TEST(test_migrate_twice_is_a_no_op)
+{
+	int64_t recorded = sql_int("SELECT count(*) FROM schema_migrations");
+	ck_assert_int_eq(recorded, (int64_t)db_migrations_count);
+	ck_assert_int_eq(db_migrate(), 0);
+	ck_assert_int_eq(db_migrate(), 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM schema_migrations"), recorded);
+	ck_assert_int_eq(db_is_migrated(), 1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE name = 'card_keys'"), 1);
+}
+END_TEST
+
+START_TEST(test_failing_migration_leaves_nothing_behind)
+{
+	const struct migration bad[] = {
+	    {99, "bad", "CREATE TABLE t1(x); THIS IS NOT SQL;"},
+	};
+	ck_assert_int_eq(db_migrate_list(bad, 1), -1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE name = 't1'"), 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM schema_migrations WHERE version = 99"), 0);
+	/* Nothing else was lost, and the connection is not left inside a transaction. */
+	ck_assert_int_eq(sqlite3_get_autocommit(db_conn()), 1);
+	ck_assert_int_eq(db_is_migrated(), 1);
+	ck_assert_int_eq(db_migrate(), 0);
+	ck_assert_int_eq(db_migrate_list(bad, 1), -1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE name = 't1'"), 0);
+}
+END_TEST
+
+START_TEST(test_migrations_apply_one_transaction_each)
+{
+	const struct migration list[] = {
+	    {97, "good", "CREATE TABLE t_good(y); INSERT INTO t_good VALUES (1);"},
+	    {98, "bad", "CREATE TABLE t_bad(x); INSERT INTO t_bad VALUES (1); SELECT * FROM nope;"},
+	    {99, "never", "CREATE TABLE t_never(z);"},
+	};
+	ck_assert_int_eq(db_migrate_list(list, 3), -1);
+	/* The one before the failure is applied and recorded; the failing one and the ones after it
+	 * are not. */
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM t_good"), 1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM schema_migrations WHERE version = 97"), 1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE name = 't_bad'"), 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sqlite_master WHERE name = 't_never'"), 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM schema_migrations WHERE version >= 98"), 0);
+	/* The good one is not applied twice. */
+	ck_assert_int_eq(db_migrate_list(list, 1), 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM t_good"), 1);
+}
+END_TEST
+
+/* ---- card-key import ---- */
+
+START_TEST(test_import_tolerates_bom_crlf_blanks_and_spaces)
+{
+	int64_t pid = new_product("Steam");
+	assert_counts(IMPORT(pid, "\xEF\xBB\xBFK-0001\r\n"
+	                          "\r\n"
+	                          "  K-0002\t\r\n"
+	                          "\n"
+	                          " \t \n"
+	                          "\tK-0003  \n"
+	                          "K-0004"),
+	              4, 0, 0);
+	char *text = export_text(pid);
+	ck_assert_str_eq(text, "K-0001\nK-0002\nK-0003\nK-0004\n");
+	free(text);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM card_keys WHERE status = 'available'"), 4);
+}
+END_TEST
+
+START_TEST(test_import_of_nothing)
+{
+	int64_t pid = new_product("Steam");
+	assert_counts(import_ok(pid, "", 0), 0, 0, 0);
+	assert_counts(IMPORT(pid, "\xEF\xBB\xBF"), 0, 0, 0);
+	assert_counts(IMPORT(pid, "\r\n\n \t\r\n"), 0, 0, 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM card_keys"), 0);
+}
+END_TEST
+
+START_TEST(test_import_duplicates_within_and_across_uploads)
+{
+	int64_t pid = new_product("Steam");
+	assert_counts(IMPORT(pid, "A-1\nB-2\nA-1\r\n  A-1 \nC-3\n"), 3, 2, 0);
+	assert_counts(IMPORT(pid, "C-3\nD-4\nB-2\nD-4\n"), 1, 3, 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM card_keys"), 4);
+	/* Case matters: a different key. */
+	assert_counts(IMPORT(pid, "a-1\n"), 1, 0, 0);
+
+	/* The same key under another product is a different key. */
+	int64_t other = new_product("Other");
+	assert_counts(IMPORT(other, "A-1\nB-2\n"), 2, 0, 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM card_keys"), 7);
+}
+END_TEST
+
+START_TEST(test_import_sold_keys_count_as_duplicates)
+{
+	int64_t pid = new_product("Steam");
+	assert_counts(IMPORT(pid, "SOLD-1\nFREE-1\n"), 2, 0, 0);
+	char sql[512];
+	snprintf(sql, sizeof sql,
+	         "INSERT INTO orders (order_no, product_id, quantity, unit_price, amount, currency,"
+	         " email, gateway, status, created_at, expires_at, paid_at) VALUES ('O1', %lld, 1,"
+	         " 990, 990, 'CNY', 'b@example.com', 'sandbox', 'delivered', 1, 2, 1)",
+	         (long long)pid);
+	sql_exec(sql);
+	sql_exec("UPDATE card_keys SET status = 'sold', order_id = (SELECT id FROM orders),"
+	         " sold_at = 1 WHERE id = (SELECT min(id) FROM card_keys)");
+	assert_counts(IMPORT(pid, "SOLD-1\nFREE-1\nNEW-1\n"), 1, 2, 0);
+	char *text = export_text(pid);
+	ck_assert_str_eq(text, "FREE-1\nNEW-1\n");
+	free(text);
+
+	/* A sold key cannot be deleted, an available one can. */
+	struct shop_err err = {0};
+	int64_t sold_id = sql_int("SELECT id FROM card_keys WHERE status = 'sold'");
+	ck_assert_int_eq(cardkey_delete(&tester, pid, sold_id, &err), -1);
+	ck_assert_int_eq(err.status, SHOP_CONFLICT);
+	int64_t free_id = sql_int("SELECT min(id) FROM card_keys WHERE status = 'available'");
+	ck_assert_int_eq(cardkey_delete(&tester, pid, free_id, &err), 0);
+	ck_assert_int_eq(cardkey_delete(&tester, pid, free_id, &err), -1);
+	ck_assert_int_eq(err.status, SHOP_NOT_FOUND);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM card_keys"), 2);
+}
+END_TEST
+
+START_TEST(test_import_rejects_long_lines_and_bad_utf8)
+{
+	int64_t pid = new_product("Steam");
+	struct buf b;
+	buf_init(&b);
+	buf_puts(&b, "OK-1\n");
+	for (int i = 0; i < 4097; i++)
+		buf_puts(&b, "L"); /* one byte too long */
+	buf_puts(&b, "\n");
+	for (int i = 0; i < 4096; i++)
+		buf_puts(&b, "M"); /* exactly at the limit */
+	buf_puts(&b, "\n");
+	buf_puts(&b, "BAD-\xff\xfe\n");                        /* not UTF-8 */
+	buf_puts(&b, "BAD-\xc3\x28\n");                        /* broken sequence */
+	buf_puts(&b, "BAD-\xc0\xaf\n");                        /* overlong */
+	buf_puts(&b, "BAD-\xed\xa0\x80\n");                    /* surrogate */
+	buf_puts(&b, "OK-\xd0\x9a\xd0\xbb\xd1\x8e\xd1\x87\n"); /* valid Cyrillic */
+	buf_puts(&b, "OK-1\n");
+	struct import_result r = import_ok(pid, b.data, b.len);
+	buf_cleanup(&b);
+	assert_counts(r, 3, 1, 5);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM card_keys"), 3);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM audit_log WHERE action = 'keys.import'"
+	                         " AND detail LIKE '%\"rejected\":5%'"),
+	                 1);
+}
+END_TEST
+
+START_TEST(test_import_counts_in_a_large_upload)
+{
+	int64_t pid = new_product("Steam");
+	struct buf b;
+	buf_init(&b);
+	for (int i = 0; i < 3000; i++)
+		buf_printf(&b, "BULK-%05d\r\n", i % 2500); /* 500 repeats */
+	buf_puts(&b, "\xff\n\n");
+	struct import_result r = import_ok(pid, b.data, b.len);
+	buf_cleanup(&b);
+	assert_counts(r, 2500, 500, 1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM card_keys"), 2500);
+}
+END_TEST
+
+START_TEST(test_import_to_an_unknown_product)
+{
+	struct import_result r;
+	struct shop_err err = {0};
+	ck_assert_int_eq(cardkey_import(&tester, 4242, "K-1\n", 4, &r, &err), -1);
+	ck_assert_int_eq(err.status, SHOP_NOT_FOUND);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM card_keys"), 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM audit_log"), 0);
+}
+END_TEST
+
+START_TEST(test_keys_are_stored_encrypted)
+{
+	int64_t pid = new_product("Steam");
+	const char *key = "SECRET-CARD-KEY-0042";
+	assert_counts(import_ok(pid, key, strlen(key)), 1, 0, 0);
+	sqlite3_stmt *st;
+	ck_assert_int_eq(
+	    sqlite3_prepare_v2(db_conn(), "SELECT secret, hash FROM card_keys", -1, &st, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	const unsigned char *box = sqlite3_column_blob(st, 0);
+	size_t boxlen = (size_t)sqlite3_column_bytes(st, 0);
+	ck_assert_uint_eq(boxlen, strlen(key) + SEC_AEAD_OVERHEAD);
+	ck_assert_ptr_null(memmem(box, boxlen, key, strlen(key)));
+	char *plain = NULL;
+	size_t n = 0;
+	ck_assert_int_eq(sec_decrypt(box, boxlen, &plain, &n), 0);
+	ck_assert_uint_eq(n, strlen(key));
+	ck_assert(memcmp(plain, key, n) == 0);
+	free(plain);
+	unsigned char h[32];
+	sec_lookup_hash(key, strlen(key), h);
+	ck_assert_int_eq(sqlite3_column_bytes(st, 1), 32);
+	ck_assert(memcmp(sqlite3_column_blob(st, 1), h, 32) == 0);
+	sqlite3_finalize(st);
+
+	/* The listing masks it. */
+	struct shop_err err = {0};
+	json_t *list = cardkeys_json(pid, "", 1, &err);
+	ck_assert_ptr_nonnull(list);
+	ck_assert_int_eq(json_integer_value(json_object_get(list, "total")), 1);
+	json_t *k = json_array_get(json_object_get(list, "keys"), 0);
+	const char *masked = json_string_value(json_object_get(k, "masked"));
+	ck_assert_ptr_nonnull(masked);
+	ck_assert_str_ne(masked, key);
+	ck_assert_str_eq(masked, "SECR****0042");
+	json_decref(list);
+	ck_assert_ptr_null(cardkeys_json(pid, "gone", 1, &err));
+	ck_assert_int_eq(err.status, SHOP_INVALID);
+}
+END_TEST
+
+/* ---- product validation ---- */
+
+static void expect_invalid(json_t *in, const char *field)
+{
+	struct shop_err err = {0};
+	int64_t id = 0;
+	int rc = product_create(&tester, "CNY", in, &id, &err);
+	json_decref(in);
+	ck_assert_msg(rc == -1, "accepted input that names %s", field);
+	ck_assert_int_eq(err.status, SHOP_INVALID);
+	ck_assert_msg(strstr(err.message, field) != NULL, "message '%s' does not name %s",
+	              err.message, field);
+}
+
+START_TEST(test_product_create_validation)
+{
+	expect_invalid(json_pack("{ss si ss}", "name", "X", "price", 1, "colour", "red"), "colour");
+	expect_invalid(json_pack("{ss si}", "name", "X", "price", -1), "price");
+	expect_invalid(json_pack("{ss sI}", "name", "X", "price", (json_int_t)1000000001), "price");
+	expect_invalid(json_pack("{ss ss}", "name", "X", "price", "990"), "price");
+	expect_invalid(json_pack("{ss sf}", "name", "X", "price", 9.9), "price");
+	expect_invalid(json_pack("{ss sb}", "name", "X", "price", 1), "price");
+	expect_invalid(json_pack("{ss}", "name", "X"), "price");
+	expect_invalid(json_pack("{si}", "price", 1), "name");
+	expect_invalid(json_pack("{ss si}", "name", "", "price", 1), "name");
+	expect_invalid(json_pack("{ss si}", "name", "two\nlines", "price", 1), "name");
+	expect_invalid(
+	    json_pack("{ss si si si}", "name", "X", "price", 1, "min_qty", 5, "max_qty", 3),
+	    "max_qty");
+	expect_invalid(json_pack("{ss si si}", "name", "X", "price", 1, "min_qty", 0), "min_qty");
+	expect_invalid(json_pack("{ss si si}", "name", "X", "price", 1, "category_id", 77),
+	               "category_id");
+	expect_invalid(json_pack("{ss si ss}", "name", "X", "price", 1, "delivery", "post"),
+	               "delivery");
+	expect_invalid(json_pack("[]"), "body");
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM products"), 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM audit_log"), 0);
+
+	/* Boundaries are accepted. */
+	json_t *in = json_pack("{ss sI si si}", "name", "X", "price", (json_int_t)1000000000,
+	                       "min_qty", 3, "max_qty", 3);
+	struct shop_err err = {0};
+	int64_t id = 0;
+	ck_assert_int_eq(product_create(&tester, "CNY", in, &id, &err), 0);
+	json_decref(in);
+	json_t *p = product_json(id, 0);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(json_integer_value(json_object_get(p, "price")), 1000000000);
+	ck_assert_str_eq(json_string_value(json_object_get(p, "currency")), "CNY");
+	ck_assert_str_eq(json_string_value(json_object_get(p, "delivery")), "auto");
+	json_decref(p);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM audit_log WHERE action = 'product.create'"),
+	                 1);
+}
+END_TEST
+
+START_TEST(test_product_update_validation)
+{
+	json_t *in =
+	    json_pack("{ss si si si}", "name", "X", "price", 1, "min_qty", 5, "max_qty", 10);
+	struct shop_err err = {0};
+	int64_t id = 0;
+	ck_assert_int_eq(product_create(&tester, "CNY", in, &id, &err), 0);
+	json_decref(in);
+
+	in = json_pack("{si}", "max_qty", 3); /* below the stored min_qty */
+	ck_assert_int_eq(product_update(&tester, id, in, &err), -1);
+	json_decref(in);
+	ck_assert_int_eq(err.status, SHOP_INVALID);
+	ck_assert_ptr_nonnull(strstr(err.message, "max_qty"));
+
+	in = json_pack("{si}", "price", 5);
+	ck_assert_int_eq(product_update(&tester, id + 100, in, &err), -1);
+	ck_assert_int_eq(err.status, SHOP_NOT_FOUND);
+	ck_assert_int_eq(product_update(&tester, id, in, &err), 0);
+	json_decref(in);
+	ck_assert_int_eq(sql_int("SELECT price * 1000 + min_qty * 10 + max_qty FROM products"),
+	                 5060);
+}
+END_TEST
+
+static Suite *shop_suite(void)
+{
+	Suite *s = suite_create("shop");
+	TCase *migr = tcase_create("migrations");
+	tcase_add_checked_fixture(migr, setup_db, teardown_db);
+	tcase_add_test(migr, test_migrate_twice_is_a_no_op);
+	tcase_add_test(migr, test_failing_migration_leaves_nothing_behind);
+	tcase_add_test(migr, test_migrations_apply_one_transaction_each);
+	suite_add_tcase(s, migr);
+
+	TCase *keys = tcase_create("cardkeys");
+	tcase_set_timeout(keys, 30);
+	tcase_add_checked_fixture(keys, setup_db, teardown_db);
+	tcase_add_test(keys, test_import_tolerates_bom_crlf_blanks_and_spaces);
+	tcase_add_test(keys, test_import_of_nothing);
+	tcase_add_test(keys, test_import_duplicates_within_and_across_uploads);
+	tcase_add_test(keys, test_import_sold_keys_count_as_duplicates);
+	tcase_add_test(keys, test_import_rejects_long_lines_and_bad_utf8);
+	tcase_add_test(keys, test_import_counts_in_a_large_upload);
+	tcase_add_test(keys, test_import_to_an_unknown_product);
+	tcase_add_test(keys, test_keys_are_stored_encrypted);
+	suite_add_tcase(s, keys);
+
+	TCase *cat = tcase_create("catalog");
+	tcase_add_checked_fixture(cat, setup_db, teardown_db);
+	tcase_add_test(cat, test_product_create_validation);
+	tcase_add_test(cat, test_product_update_validation);
+	suite_add_tcase(s, cat);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(shop_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
