@@ -49,11 +49,20 @@ def migration_files() -> List[Path]:
     return sorted((REPO_ROOT / "migrations").glob("*.sql"))
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     """A loopback TCP port that was free a moment ago (the caller retries on a race)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
         return s.getsockname()[1]
+
+
+def ipv6_loopback_available() -> bool:
+    try:
+        free_port("::1")
+        return True
+    except OSError:
+        return False
 
 
 def run_cli(args: Iterable[str], *, input: Optional[Union[str, bytes]] = None,
@@ -185,7 +194,7 @@ class CardshopServer:
 
     def __init__(self, workdir: Union[str, Path], config: Optional[Mapping[str, Mapping[str, Any]]] = None,
                  *, static_dir: Optional[Union[str, Path]] = None, env: Optional[Mapping[str, str]] = None,
-                 threads: int = 2, cookies: bool = True):
+                 threads: int = 2, cookies: bool = True, host: str = "127.0.0.1"):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.extra_config = {s: dict(kv) for s, kv in (config or {}).items()}
@@ -195,7 +204,7 @@ class CardshopServer:
         self.use_cookies = cookies
         self.cookies: Dict[str, str] = {}
         self.port = 0
-        self.host = "127.0.0.1"
+        self.host = host  # listen address and the address the harness talks to
         self.proc: Optional[subprocess.Popen] = None
         self.returncode: Optional[int] = None
         self.config_path = self.workdir / "cardshop.ini"
@@ -213,7 +222,7 @@ class CardshopServer:
                 "listen": self.host,
                 "port": self.port or 8080,
                 "static_dir": str(self.static_dir),
-                "base_url": f"http://{self.host}:{self.port or 8080}",
+                "base_url": f"http://{self._host_in_url()}:{self.port or 8080}",
                 "threads": self.threads,
             },
             "database": {"path": str(self.db_path)},
@@ -229,6 +238,9 @@ class CardshopServer:
                     merged[k] = v
         return base
 
+    def _host_in_url(self) -> str:
+        return f"[{self.host}]" if ":" in self.host else self.host
+
     def write_config(self) -> Path:
         return write_ini(self.config_path, self.sections())
 
@@ -240,7 +252,7 @@ class CardshopServer:
             env: Optional[Mapping[str, str]] = None, timeout: float = 30.0) -> subprocess.CompletedProcess:
         """Runs `cardshop --config <this config> args...` (writes the config first)."""
         if not self.port:
-            self.port = free_port()
+            self.port = free_port(self.host)
         self.write_config()
         merged = self._env()
         merged.update(env or {})
@@ -269,7 +281,7 @@ class CardshopServer:
             raise ServerError("already started")
         last_error = ""
         for _ in range(1 if port else attempts):
-            self.port = port or free_port()
+            self.port = port or free_port(self.host)
             if migrate:
                 self.migrate()
             else:
@@ -397,7 +409,7 @@ class CardshopServer:
     # ---- HTTP ----------------------------------------------------------------------------
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"http://{self._host_in_url()}:{self.port}"
 
     def url(self, path: str = "/") -> str:
         return self.base_url + path

@@ -116,6 +116,7 @@ struct order_created {
 	char currency[4];
 	int64_t expires_at;
 	char product_name[201];
+	char status[24]; /* "pending", or "delivered"/"paid" when nothing was due */
 };
 /* Validates the input JSON into req (strings borrowed from in). */
 int order_parse(json_t *in, struct order_request *req, struct shop_err *err);
@@ -132,6 +133,11 @@ json_t *order_lookup(const char *email, const char *query_password);
 json_t *orders_admin_json(const char *status, const char *q, int64_t page, struct shop_err *err);
 /* Returns pending orders past their expiry to the shelf; the number expired. */
 int orders_expire(int64_t now);
+
+/* Merchant delivery of a paid order (manual products, or paid_undelivered ones): with keys in
+ * text (exactly `quantity` of them, new for the product) or, when text is empty, from stock. */
+int order_deliver(const struct actor *who, const char *order_no, const char *text, size_t len,
+                  struct shop_err *err);
 
 /* A gateway notify after its signature check. */
 struct notify {

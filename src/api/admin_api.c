@@ -289,7 +289,29 @@ static void coupon_add(struct http_req *req)
 		http_reply_json(req, 201, json_pack("{sI}", "id", (json_int_t)id));
 }
 
+/* Merchant delivery: text/plain keys in the body, or an empty body to take them from stock. */
+static void order_deliver_handler(struct http_req *req)
+{
+	const struct admin_session *s = api_require_admin(req);
+	if (!s)
+		return;
+	size_t len;
+	const char *body = http_body(req, &len);
+	if (len > 0 && !is_text_plain(req)) {
+		http_reply_error(req, 415, "unsupported_media_type", "body: expected text/plain keys");
+		return;
+	}
+	struct actor who = api_actor(req, s);
+	struct shop_err err = {0};
+	const char *no = http_param(req, "order_no");
+	if (order_deliver(&who, no, body, len, &err) != 0)
+		api_reply_shop_err(req, &err);
+	else
+		http_reply_json(req, 200, order_view(no, 0));
+}
+
 const struct http_route admin_api_routes[] = {
+	{"POST", "/api/admin/orders/{order_no}/deliver", order_deliver_handler, HTTP_BODY_UPLOAD},
     {"GET", "/api/admin/orders", orders_list, HTTP_BODY_DEFAULT},
     {"GET", "/api/admin/coupons", coupons_list, HTTP_BODY_DEFAULT},
     {"POST", "/api/admin/coupons", coupon_add, HTTP_BODY_DEFAULT},

@@ -78,11 +78,14 @@ static void order_create_handler(struct http_req *req)
 		return;
 	}
 	struct pay_order po = {o.order_no, o.token, o.amount, o.currency, o.product_name};
-	char *url = gw->pay_url(cfg, &po);
+	/* Nothing to pay (100% coupon): straight to the delivery page. */
+	char *url = strcmp(o.status, "pending") == 0
+	                ? gw->pay_url(cfg, &po)
+	                : xasprintf("/shop/order?order_no=%s&token=%s", o.order_no, o.token);
 	remember_order(req, o.order_no, o.token);
 	http_reply_json(req, 201,
 	                json_pack("{ss ss ss sI ss sI ss}", "order_no", o.order_no, "token",
-	                          o.token, "status", "pending", "amount", (json_int_t)o.amount,
+	                          o.token, "status", o.status, "amount", (json_int_t)o.amount,
 	                          "currency", o.currency, "expires_at", (json_int_t)o.expires_at,
 	                          "pay_url", url));
 	free(url);

@@ -27,11 +27,6 @@ static const char *sql_key_exists = "SELECT 1 FROM card_keys WHERE id = :id AND 
 static const char *sql_key_available = "SELECT secret FROM card_keys WHERE product_id = :pid"
                                        " AND status = 'available' ORDER BY id";
 
-struct sealed_key {
-	unsigned char hash[32];
-	unsigned char *box;
-	size_t boxlen;
-};
 
 struct import_ctx {
 	const struct actor *who;
@@ -76,7 +71,7 @@ static int seal_line(const char *line, size_t n, struct sealed_key *out)
 }
 
 /* The crypto runs before the transaction so the write lock is held only for the inserts. */
-static struct sealed_key *seal_all(const char *text, size_t len, size_t *count, int64_t *rejected)
+struct sealed_key *cardkey_seal_text(const char *text, size_t len, size_t *count, int64_t *rejected)
 {
 	if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
 		text += 3;
@@ -140,11 +135,9 @@ int cardkey_import(const struct actor *who, int64_t product_id, const char *text
 {
 	memset(res, 0, sizeof *res);
 	struct import_ctx c = {.who = who, .product_id = product_id, .res = res};
-	c.keys = seal_all(text, len, &c.nkeys, &res->rejected);
+	c.keys = cardkey_seal_text(text, len, &c.nkeys, &res->rejected);
 	int rc = db_write(import_tx, &c);
-	for (size_t i = 0; i < c.nkeys; i++)
-		free(c.keys[i].box);
-	free(c.keys);
+	cardkey_sealed_free(c.keys, c.nkeys);
 	if (rc == SHOP_NOT_FOUND)
 		return shop_fail(err, SHOP_NOT_FOUND, "product not found");
 	if (rc != 0)
@@ -325,4 +318,11 @@ char *cardkeys_export(const struct actor *who, int64_t product_id, size_t *len,
 	}
 	*len = c.out.len;
 	return buf_release(&c.out);
+}
+
+void cardkey_sealed_free(struct sealed_key *keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(keys[i].box);
+	free(keys);
 }

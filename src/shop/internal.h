@@ -29,6 +29,18 @@ json_t *order_keys_json(int64_t order_id);
 int coupon_take(const char *code, int64_t product_id, int64_t gross, int64_t *discount,
                 int64_t *coupon_id, struct shop_err *err);
 
+/* cardkey.c: parses an upload (BOM, CRLF, blanks tolerated) into encrypted keys + lookup
+ * hashes, outside any transaction. Lines that cannot be keys are counted in *rejected. */
+struct sealed_key {
+	unsigned char hash[32];
+	unsigned char *box;
+	size_t boxlen;
+};
+struct sealed_key *cardkey_seal_text(const char *text, size_t len, size_t *count, int64_t *rejected);
+void cardkey_sealed_free(struct sealed_key *keys, size_t n);
+/* payment.c: settles an order that costs nothing, inside the creating transaction. */
+int payment_settle_free(int64_t order_id, int64_t quantity, int manual);
+
 #define PRICE_MAX 1000000000 /* 10 million in major units: anything above is a typo */
 
 #endif

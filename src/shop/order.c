@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cardshop/config.h"
+#include "cardshop/jobs.h"
 #include "cardshop/log.h"
 #include "cardshop/metrics.h"
 #include "cardshop/sec.h"
@@ -219,6 +220,12 @@ static int create_tx(sqlite3 *db, void *arg)
 			             : shop_fail(c->err, SHOP_OUT_OF_STOCK,
 			                         "not enough keys in stock");
 	}
+	/* A 100% coupon: nothing to pay, so the order is settled now, like a paid one. */
+	if (c->out->amount == 0) {
+		if (payment_settle_free(c->out->id, c->req->quantity, p.manual) != 0)
+			return shop_fail(c->err, SHOP_ERROR, "internal error");
+		snprintf(c->out->status, sizeof c->out->status, "%s", p.manual ? "paid" : "delivered");
+	}
 	return 0;
 }
 
@@ -237,6 +244,10 @@ int order_create(const struct config *cfg, const struct order_request *req,
 		return -1;
 	}
 	order_token(out->order_no, out->token);
+	if (!out->status[0])
+		snprintf(out->status, sizeof out->status, "pending");
+	else
+		jobs_wake(); /* settled at once: its mail is queued */
 	metrics_inc(M_ORDERS_CREATED, 1);
 	return 0;
 }

@@ -28,6 +28,8 @@ static const char *sql_sell = "UPDATE card_keys SET status = 'sold', sold_at = :
 static const char *sql_mark = "UPDATE orders SET status = :to, paid_at = :now,"
                               " delivered_at = CASE WHEN :to = 'delivered' THEN :now ELSE NULL END"
                               " WHERE id = :oid AND status = :from";
+static const char *sql_mark_delivered = "UPDATE orders SET status = :to, delivered_at = :now"
+                                        " WHERE id = :oid AND status = :from";
 static const char *sql_free =
     "SELECT count(*) FROM (SELECT 1 FROM card_keys WHERE product_id = :pid"
     " AND status = 'available' LIMIT :qty)";
@@ -322,4 +324,110 @@ int order_amount(const char *order_no, int64_t *amount, char status[24])
 	}
 	sqlite3_reset(st);
 	return found ? 0 : -1;
+}
+
+/* ---- orders settled without a gateway ---- */
+
+int payment_settle_free(int64_t order_id, int64_t quantity, int manual)
+{
+	struct apply_ctx c = {.o = {.id = order_id, .quantity = quantity, .manual = manual}};
+	if (manual) {
+		if (exec_order(sql_mark, order_id, "paid", "pending") != 1)
+			return -1;
+		c.outcome = NOTIFY_PAID;
+	} else if (deliver(&c, "pending") != 0) {
+		return -1;
+	}
+	return queue_mail(&c);
+}
+
+static const char *sql_insert_sold =
+    "INSERT INTO card_keys (product_id, secret, hash, status, order_id, created_at, sold_at)"
+    " VALUES (:pid, :secret, :hash, 'sold', :oid, :now, :now)"
+    " ON CONFLICT (product_id, hash) DO NOTHING";
+
+struct deliver_ctx {
+	const struct actor *who;
+	const char *order_no;
+	struct sealed_key *keys;
+	size_t nkeys;
+	struct shop_err *err;
+};
+
+static int attach_keys(struct deliver_ctx *d, const struct order_row *o)
+{
+	if ((int64_t)d->nkeys != o->quantity)
+		return shop_fail(d->err, SHOP_INVALID, "keys: the order needs exactly %lld",
+		                 (long long)o->quantity);
+	sqlite3_stmt *st = db_stmt(sql_insert_sold);
+	if (!st)
+		return -1;
+	for (size_t i = 0; i < d->nkeys; i++) {
+		sqlite3_reset(st);
+		db_bind_int(st, ":pid", o->product_id);
+		db_bind_blob(st, ":secret", d->keys[i].box, d->keys[i].boxlen);
+		db_bind_blob(st, ":hash", d->keys[i].hash, 32);
+		db_bind_int(st, ":oid", o->id);
+		db_bind_int(st, ":now", util_now());
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return db_log_error("deliver key insert failed");
+		if (sqlite3_changes(db_conn()) != 1) {
+			sqlite3_reset(st);
+			return shop_fail(d->err, SHOP_CONFLICT, "keys: a key is already stored for this product");
+		}
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
+static int deliver_tx(sqlite3 *db, void *arg)
+{
+	(void)db;
+	struct deliver_ctx *d = arg;
+	struct apply_ctx c = {0};
+	int found = load_order(d->order_no, &c.o);
+	if (found <= 0)
+		return found < 0 ? -1 : shop_fail(d->err, SHOP_NOT_FOUND, "order not found");
+	const char *from = c.o.status;
+	if (strcmp(from, "paid") != 0 && strcmp(from, "paid_undelivered") != 0)
+		return shop_fail(d->err, SHOP_CONFLICT, "only paid orders can be delivered by hand");
+	if (d->nkeys > 0) {
+		if (attach_keys(d, &c.o) != 0)
+			return -1;
+	} else {
+		int r = order_reserve_keys(c.o.id, c.o.product_id, c.o.quantity);
+		if (r != 0)
+			return r < 0 ? -1 : shop_fail(d->err, SHOP_OUT_OF_STOCK, "not enough keys in stock");
+		if (exec_order(sql_sell, c.o.id, NULL, NULL) != c.o.quantity)
+			return -1;
+	}
+	if (exec_order(sql_mark_delivered, c.o.id, "delivered", from) != 1)
+		return -1;
+	c.outcome = NOTIFY_DELIVERED;
+	if (queue_mail(&c) != 0)
+		return -1;
+	return audit_record(d->who, "order.deliver", d->order_no,
+	                    json_pack("{sI sb}", "keys", (json_int_t)c.o.quantity, "from_stock",
+	                              d->nkeys == 0));
+}
+
+int order_deliver(const struct actor *who, const char *order_no, const char *text, size_t len,
+                  struct shop_err *err)
+{
+	struct deliver_ctx d = {.who = who, .order_no = order_no, .err = err};
+	int64_t rejected = 0;
+	d.keys = cardkey_seal_text(text, len, &d.nkeys, &rejected);
+	err->status = SHOP_OK;
+	int rc = rejected ? shop_fail(err, SHOP_INVALID, "keys: %lld line(s) cannot be keys",
+	                              (long long)rejected)
+	                  : db_write(deliver_tx, &d);
+	cardkey_sealed_free(d.keys, d.nkeys);
+	if (rc == 0) {
+		jobs_wake();
+		metrics_inc(M_ORDERS_DELIVERED, 1);
+		return 0;
+	}
+	if (err->status == SHOP_OK)
+		shop_fail(err, SHOP_ERROR, "internal error");
+	return -1;
 }

@@ -163,3 +163,37 @@ def test_valid_config_then_serve_uses_its_values(make_server):
     # max_body from the file is in force: 2049 bytes are refused, 2048 are not.
     assert srv.post("/api/nothing-here", body=b"x" * 2049).status == 413
     assert srv.post("/api/nothing-here", body=b"x" * 2048).status == 404
+
+
+def test_default_config_file_in_working_directory_is_used(tmp_path, cardshop_bin):
+    # No --config: ./cardshop.ini is read when present (and its errors reported).
+    (tmp_path / "cardshop.ini").write_text("[server]\nport = 99999\n")
+    p = harness.run_cli(["migrate"], cwd=tmp_path, timeout=10)
+    assert p.returncode != 0
+    assert "cardshop.ini:2: [server] port:" in p.stderr, p.stderr
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.xfail(reason="server bug: a directory given as --config is read as an empty file "
+                   "(fopen succeeds on a directory), so the command runs on built-in defaults and "
+                   "creates ./data/cardshop.db", strict=True)
+def test_config_path_that_is_a_directory_is_refused(tmp_path, cardshop_bin):
+    confdir = tmp_path / "conf.d"
+    confdir.mkdir()
+    p = harness.run_cli(["--config", str(confdir), "migrate"], cwd=tmp_path, timeout=10)
+    assert p.returncode != 0, p.stdout
+    assert str(confdir) in p.stderr
+    assert not (tmp_path / "data").exists(), "ran on built-in defaults"
+
+
+@pytest.mark.xfail(reason="server bug: after a syntax error inih keeps parsing; config_load_file "
+                   "pairs the first error's line number with the later bad key's message",
+                   strict=True)
+def test_error_line_and_key_are_consistent(tmp_path, cardshop_bin):
+    raw = "[server]\nthis is not a pair\n\ncolour = blue\n"
+    p, path, msg = config_error(tmp_path, None, raw=raw)
+    # Either report the syntax error on line 2, or the unknown key on line 4: not a mix.
+    if "colour" in msg:
+        assert f"{path}:4:" in msg, msg
+    else:
+        assert f"{path}:2:" in msg, msg

@@ -5,6 +5,10 @@ import re
 import sqlite3
 import threading
 
+import pytest
+
+import harness
+
 
 def test_healthz(server):
     r = server.get("/healthz")
@@ -167,3 +171,16 @@ def test_health_under_concurrent_load(server):
     assert not errors, errors[:3]
     text = server.get("/metrics").text
     assert metric(text, "cardshop_http_requests_total", '{class="2xx"}') >= 160
+
+
+def test_ipv6_listen_and_metrics_from_ipv6_loopback(make_server):
+    if not harness.ipv6_loopback_available():
+        pytest.skip("no IPv6 loopback here")
+    srv = make_server(host="::1")
+    assert srv.get("/healthz").json() == {"status": "ok"}
+    r = srv.get("/metrics")  # ::1 is in the default metrics_allow
+    assert r.status == 200 and "cardshop_http_requests_total" in r.text
+    rid = r.headers["x-request-id"]
+    assert srv.wait_for_log(lambda l: l.get("req_id") == rid)["ip"] == "::1"
+    # ::1 is not a trusted proxy by default: its X-Forwarded-For changes nothing.
+    assert srv.get("/metrics", headers={"X-Forwarded-For": "10.9.9.9"}).status == 200

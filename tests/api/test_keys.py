@@ -524,3 +524,34 @@ def test_a_big_upload_is_one_transaction_beyond_the_json_body_limit(admin):
     assert stock(srv, pid) == n
     assert actions(srv).count("keys.import") == 1
     assert len({r[0] for r in rows(srv, "SELECT created_at FROM card_keys")}) == 1
+
+
+def test_concurrent_uploads_store_each_key_once(make_server):
+    srv = make_server(threads=8)
+    srv.add_admin(USER, PASSWORD)
+    admin = Admin(srv)
+    pid = admin.product()
+    shared = [f"SHARED-{i:04d}" for i in range(200)]
+    results = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(8)
+
+    def upload(n):
+        own = [f"OWN-{n}-{i:03d}" for i in range(50)]
+        body = "\n".join(shared[n * 25:] + shared[:n * 25] + own) + "\n"
+        barrier.wait()
+        r = admin.upload(pid, body)
+        with lock:
+            results.append((r.status, r.json() if r.status == 200 else r.body))
+
+    threads = [threading.Thread(target=upload, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [s for s, _ in results] == [200] * 8, results
+    assert sum(b["added"] for _, b in results) == 200 + 8 * 50
+    assert sum(b["duplicates"] for _, b in results) == 7 * 200
+    assert len(key_ids(srv, pid)) == 600
+    assert len(set(exported(admin, pid))) == 600
+    assert actions(srv).count("keys.import") == 8

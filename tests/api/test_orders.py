@@ -99,6 +99,15 @@ def test_pay_url_is_a_signed_epay_submit_with_two_decimal_money(shop):
     assert all(s.ok for s in shop.epay.submissions), shop.epay.submissions
 
 
+def test_pay_url_when_api_url_has_no_trailing_slash(make_server, epay):  # noqa: F811
+    shop = start_shop(make_server, epay=epay, extra={"payment.epay": {"api_url": epay.url.rstrip("/")}})
+    pid = shop.admin.product(price=990, keys=1)
+    o = shop.order_ok(pid)
+    assert o["pay_url"].startswith(epay.url + "submit.php?"), o["pay_url"]
+    shop.open_pay_url(o)
+    assert shop.pay(o) == "success"
+
+
 def test_gateway_refuses_a_tampered_pay_url(shop):
     """The fake really checks the merchant signature: a buyer lowering the price is caught."""
     pid = shop.admin.product(price=990, keys=1)

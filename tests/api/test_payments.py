@@ -181,6 +181,28 @@ def test_rejected_notify_changes_nothing(shop, case, method):
     assert shop.status(o["order_no"]) == "delivered"
 
 
+@pytest.mark.parametrize("extra", [{"param": ""}, {"param": "coupon=1&x=y"}, {"buyer": "b***@qq.com", "param": ""}],
+                         ids=["empty_param", "param_with_text", "buyer_and_empty_param"])
+def test_extra_and_empty_parameters_are_signed_as_the_protocol_says(shop, extra):
+    """Real EPay gateways add fields (param, buyer): non-empty ones are in the signature, empty
+    ones are left out of it."""
+    pid = shop.admin.product(price=990, keys=1)
+    o = shop.order_ok(pid)
+    shop.open_pay_url(o)
+    assert shop.epay.pay(o["order_no"], overrides=extra) == "success"
+    assert shop.status(o["order_no"]) == "delivered"
+
+
+def test_tampered_extra_parameter_fails(shop):
+    pid = shop.admin.product(price=990, keys=1)
+    o = shop.order_ok(pid)
+    shop.open_pay_url(o)
+    params = shop.epay.notify_params(o["order_no"], overrides={"param": "a"})
+    params = [(k, "b" if k == "param" else v) for k, v in params]
+    assert shop.epay.send_notify(shop.epay.order(o["order_no"]).notify_url, params) == (200, "fail")
+    assert_untouched(shop, o, 1)
+
+
 def test_notify_for_an_unknown_order_fails(shop):
     pid = shop.admin.product(price=990, keys=1)
     o = shop.order_ok(pid)
@@ -216,19 +238,16 @@ def test_empty_configured_key_rejects_everything(make_server):
     try:
         shop = start_shop(make_server, epay=gw, epay_key="")
         pid = shop.admin.product(price=990, keys=2)
-        r = shop.order(pid)
-        if r.status == 201:
-            o = r.json()
-            shop.open_pay_url(o)  # signed with the empty key, as configured
-            assert shop.epay.pay(o["order_no"]) == "fail"
-            assert shop.epay.pay(o["order_no"], method="POST") == "fail"
-            assert shop.epay.pay(o["order_no"], key=EPAY_KEY) == "fail"
-            assert_untouched(shop, o, 1)
-            ev = shop.events()
-            assert len(ev) == 3 and all(e["verified"] == 0 and e["outcome"].startswith("rejected") for e in ev)
-        else:  # refusing to take orders for a gateway that cannot verify is fine too
-            assert r.status == 400 and "gateway" in error_of(r)["message"], r
-            assert shop.value("SELECT count(*) FROM orders") == 0
+        o = shop.order_ok(pid)
+        shop.open_pay_url(o)  # the pay_url is signed with the empty key, as configured
+        assert shop.epay.pay(o["order_no"]) == "fail"
+        assert shop.epay.pay(o["order_no"], method="POST") == "fail"
+        assert shop.epay.pay(o["order_no"], key=EPAY_KEY) == "fail"
+        assert shop.epay.pay(o["order_no"], trade_no="T-OTHER-1", key="") == "fail"
+        assert_untouched(shop, o, 1)
+        ev = shop.events()
+        assert len(ev) == 4, ev
+        assert all(e["verified"] == 0 and e["outcome"].startswith("rejected") for e in ev), ev
     finally:
         gw.stop()
 
@@ -272,6 +291,27 @@ def test_second_trade_for_a_delivered_order_is_acknowledged_but_delivers_nothing
     # The merchant hears about the money to give back.
     alert = shop.sink.wait_for(lambda m: ALERT_TO in m.rcpt_tos, timeout=10)[0]
     assert o["order_no"] in alert.subject and "duplicate_payment" in alert.subject + alert.body
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: a second trade for a paid order is never recorded "
+                   "(src/shop/payment.c:247-251 only logs the event and queues mail), so every repeat of "
+                   "that notify is a new 'duplicate_payment' that queues another buyer mail and merchant alert")
+def test_repeats_of_a_duplicate_payment_notify_change_nothing(make_server, epay, sink):  # noqa: F811
+    shop = start_shop(make_server, epay=epay, sink=sink, shop={"alert_email": ALERT_TO})
+    pid = shop.admin.product(price=990, keys=2)
+    o = shop.order_ok(pid)
+    assert shop.pay(o, trade_no="T-FIRST-0001") == "success"
+    assert shop.epay.pay(o["order_no"], trade_no="T-SECOND-0002") == "success"
+    shop.sink.wait_for(lambda m: ALERT_TO in m.rcpt_tos, timeout=10)
+    time.sleep(1.5)
+    mails, jobs = len(shop.sink.snapshot()), len(shop.jobs())
+    # The gateway repeats its notify for the second trade, as gateways do.
+    for method in ("GET", "POST", "GET"):
+        assert shop.epay.pay(o["order_no"], trade_no="T-SECOND-0002", method=method) == "success"
+    time.sleep(2.5)
+    assert len(shop.jobs()) == jobs, [(j["kind"], j["status"]) for j in shop.jobs()]
+    assert len(shop.sink.snapshot()) == mails, shop.sink.snapshot()
+    assert len(shop.sink.matching(lambda m: ALERT_TO in m.rcpt_tos)) == 1
 
 
 # ---- late payments --------------------------------------------------------------------------

@@ -107,13 +107,15 @@ def test_unknown_page_is_html_404(server):
 
 
 @pytest.mark.parametrize("path", ["/index.html", "/no/such/page"])
-def test_405_on_a_page_path_carries_allow(server, path):
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
+def test_405_on_a_page_path_carries_allow(server, path, method):
     # RFC 9110 15.5.6: a 405 MUST carry Allow. Pages and static files answer GET and HEAD only.
-    r = server.post(path, body=b"a=1", headers={"Content-Type": "application/x-www-form-urlencoded"})
-    assert r.status in (404, 405), r
-    if r.status == 405:
-        assert r.error_code() == "method_not_allowed"
-        assert "GET" in r.headers.get("allow", ""), r.headers
+    r = server.request(method, path, body=b"a=1", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status == 405, r
+    assert r.error_code() == "method_not_allowed"
+    allow = {m.strip() for m in r.headers.get("allow", "").split(",")}
+    assert {"GET", "HEAD"} <= allow, r.headers
+    assert method not in allow
 
 
 def test_access_log_line_matches_request_id(server):
@@ -164,20 +166,52 @@ def test_access_log_for_unusual_but_valid_paths(server, path, logged):
     assert rec["path"] == logged, rec
 
 
-@pytest.mark.parametrize("path", ["/%ff", "/api/%ff%fe"])
+@pytest.mark.parametrize("path", ["/%ff", "/api/%ff%fe", "/%c0%ae%c0%ae/x"])
 def test_access_log_complete_for_non_utf8_path(server, path):
+    # A path JSON cannot hold as decoded must still give a full access log line.
     r = server.get(path)
     assert r.status in (400, 404)
     rid = r.headers["x-request-id"]
     rec = server.wait_for_log(lambda l: l.get("msg") == "request" and l.get("req_id") == rid)
     assert rec.get("method") == "GET", rec
     assert rec.get("status") == r.status, rec
-    assert "path" in rec and "bytes" in rec and "us" in rec, rec
+    assert rec.get("bytes") == len(r.body), rec
+    assert isinstance(rec.get("us"), int), rec
+    assert isinstance(rec.get("path"), str) and rec["path"].startswith("/"), rec
 
 
-def test_absolute_form_request_target_is_accepted(server):
+def test_raw_non_utf8_bytes_in_target_are_logged(server):
+    data = server.raw(b"GET /\xff\xfe/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    r = harness.parse_raw_response(data)
+    assert r is not None and r.status in (400, 404), data[:200]
+    rid = r.headers["x-request-id"]
+    rec = server.wait_for_log(lambda l: l.get("msg") == "request" and l.get("req_id") == rid)
+    assert rec.get("status") == r.status and rec.get("method") == "GET", rec
+
+
+@pytest.mark.parametrize("target,expect", [
+    ("http://{host}/healthz", 200),
+    ("HTTP://{host}/healthz", 200),
+    ("http://{host}/api/nope", 404),
+    ("http://{host}", 200),  # no path: "/" (the index page)
+])
+def test_absolute_form_request_target_is_accepted(server, target, expect):
+    # RFC 9112 3.2.2: a server MUST accept the absolute-form.
     host = f"127.0.0.1:{server.port}"
-    req = f"GET http://{host}/healthz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    req = f"GET {target.format(host=host)} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
     r = harness.parse_raw_response(server.raw(req.encode()))
-    assert r is not None and r.status == 200, r
-    assert r.json() == {"status": "ok"}
+    assert r is not None and r.status == expect, (target, r)
+    if target.endswith("/healthz"):
+        assert r.json() == {"status": "ok"}
+    if expect == 404:
+        assert r.error_code() == "not_found"
+
+
+def test_absolute_form_cannot_escape_static_dir(server):
+    host = f"127.0.0.1:{server.port}"
+    for target in (f"http://{host}/../../etc/passwd", f"http://{host}/%2e%2e/%2e%2e/etc/passwd"):
+        req = f"GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        data = server.raw(req.encode())
+        r = harness.parse_raw_response(data)
+        assert r is not None and r.status in (400, 404), (target, data[:200])
+        assert b"root:" not in data

@@ -151,11 +151,22 @@ def test_gzip_and_plain_have_different_etags(static_server):
     assert plain != gz, "one strong ETag for two encodings breaks caches"
 
 
-def test_gzip_refused_with_q0_gets_plain(static_server):
-    r = static_server.get("/app.js", headers={"Accept-Encoding": "gzip;q=0, identity"})
+@pytest.mark.parametrize("accept", ["gzip;q=0, identity", "gzip; q=0.000", "identity, gzip;q=0",
+                                    "*;q=0", "deflate, br", "x-gzip-not-really", ""])
+def test_gzip_refused_or_not_offered_gets_plain(static_server, accept):
+    r = static_server.get("/app.js", headers={"Accept-Encoding": accept})
     assert r.status == 200
-    assert "content-encoding" not in r.headers
+    assert "content-encoding" not in r.headers, accept
     assert r.body == APP_JS
+
+
+@pytest.mark.parametrize("accept", ["gzip;q=0.5", "GZIP", "deflate, *", "br;q=1.0, gzip;q=0.1",
+                                    "gzip;q=1.0"])
+def test_gzip_accepted_spellings(static_server, accept):
+    r = static_server.get("/app.js", headers={"Accept-Encoding": accept})
+    assert r.status == 200
+    assert r.headers.get("content-encoding") == "gzip", accept
+    assert gzip.decompress(r.body) == APP_JS_GZ_SOURCE
 
 
 TRAVERSALS = [

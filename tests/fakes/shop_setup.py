@@ -143,6 +143,9 @@ class Shop:
     sink: Optional[SmtpSink] = None
     config: Dict[str, Dict[str, Any]] = field(default_factory=dict)
 
+    def __repr__(self) -> str:  # short in assertion output; no gateway key
+        return f"<Shop {self.srv.base_url}>"
+
     # ---- buyers -------------------------------------------------------------------------
     def order(self, product_id: int, quantity: int = 1, email: str = BUYER, gateway: str = "epay",
               *, headers: Optional[Mapping[str, str]] = None, **extra: Any) -> harness.Response:
