@@ -29,6 +29,9 @@ int jobs_enqueue(const char *kind, json_t *payload, int64_t run_at);
  * number of jobs run. */
 int jobs_run_due(const struct config *cfg);
 
+/* Jobs for the admin (newest first, 100 a page), filtered by kind and status ("" = any). */
+json_t *jobs_admin_json(const char *kind, const char *status, int64_t page);
+
 /* Sandbox gateway: queues a signed notify for order_no that the jobs thread POSTs to our own
  * notify URL, as a real gateway would. */
 int sandbox_request_notify(const char *order_no, int64_t amount);

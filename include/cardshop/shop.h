@@ -162,6 +162,8 @@ enum notify_outcome {
 /* Stores the event and, when verified, applies the payment exactly once. The outcome is
  * final (committed) when this returns. */
 enum notify_outcome payment_apply(const struct config *cfg, const struct notify *n);
+/* Stored notifies for the admin, newest first (100 a page); order_no "" = all. */
+json_t *payment_events_json(const char *order_no, int64_t page);
 /* Amount and status for a gateway that needs them to build a payment (sandbox). */
 int order_amount(const char *order_no, int64_t *amount, char status[24]);
 

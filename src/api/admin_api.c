@@ -5,6 +5,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "cardshop/jobs.h"
 #include "internal.h"
 
 static void login(struct http_req *req)
@@ -298,7 +299,8 @@ static void order_deliver_handler(struct http_req *req)
 	size_t len;
 	const char *body = http_body(req, &len);
 	if (len > 0 && !is_text_plain(req)) {
-		http_reply_error(req, 415, "unsupported_media_type", "body: expected text/plain keys");
+		http_reply_error(req, 415, "unsupported_media_type",
+		                 "body: expected text/plain keys");
 		return;
 	}
 	struct actor who = api_actor(req, s);
@@ -310,8 +312,38 @@ static void order_deliver_handler(struct http_req *req)
 		http_reply_json(req, 200, order_view(no, 0));
 }
 
+/* Mail and other background jobs, so a merchant sees whether the delivery mail went out. */
+static void jobs_list(struct http_req *req)
+{
+	int bad = 0;
+	if (!api_require_admin(req))
+		return;
+	int64_t page = api_query_int(req, "page", 1, 1, 1000000, &bad);
+	const char *kind = http_query_get(req, "kind");
+	const char *status = http_query_get(req, "status");
+	if (!bad && !http_replied(req))
+		http_reply_json(
+		    req, 200,
+		    json_pack("{so}", "jobs",
+		              jobs_admin_json(kind ? kind : "", status ? status : "", page)));
+}
+
+static void payment_events_list(struct http_req *req)
+{
+	int bad = 0;
+	if (!api_require_admin(req))
+		return;
+	int64_t page = api_query_int(req, "page", 1, 1, 1000000, &bad);
+	const char *no = http_query_get(req, "order_no");
+	if (!bad && !http_replied(req))
+		http_reply_json(
+		    req, 200, json_pack("{so}", "events", payment_events_json(no ? no : "", page)));
+}
+
 const struct http_route admin_api_routes[] = {
-	{"POST", "/api/admin/orders/{order_no}/deliver", order_deliver_handler, HTTP_BODY_UPLOAD},
+    {"GET", "/api/admin/jobs", jobs_list, HTTP_BODY_DEFAULT},
+    {"GET", "/api/admin/payment-events", payment_events_list, HTTP_BODY_DEFAULT},
+    {"POST", "/api/admin/orders/{order_no}/deliver", order_deliver_handler, HTTP_BODY_UPLOAD},
     {"GET", "/api/admin/orders", orders_list, HTTP_BODY_DEFAULT},
     {"GET", "/api/admin/coupons", coupons_list, HTTP_BODY_DEFAULT},
     {"POST", "/api/admin/coupons", coupon_add, HTTP_BODY_DEFAULT},

@@ -99,6 +99,9 @@ static int may_view(struct http_req *req, const char *order_no)
 
 static void order_get_handler(struct http_req *req)
 {
+	/* Generous (pay pages poll), but bounded: nobody walks order numbers at full speed. */
+	if (api_rate_limit(req, "order-view", 10 * http_config(req)->rate_limit, 60) != 0)
+		return;
 	const char *no = http_param(req, "order_no");
 	json_t *o = NULL;
 	/* Unknown and not-yours look the same: both are 404. */

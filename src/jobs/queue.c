@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cardshop/db.h"
 #include "cardshop/jobs.h"
@@ -16,16 +17,18 @@ static const char *sql_enqueue =
     "INSERT INTO jobs (kind, payload, status, attempts, max_attempts, run_at, created_at, "
     "updated_at)"
     " VALUES (:kind, :payload, 'queued', 0, :max, :run_at, :now, :now)";
-static const char *sql_claim =
-    "UPDATE jobs SET status = 'running', attempts = attempts + 1, updated_at = :now"
-    " WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND run_at <= :now"
-    "             ORDER BY run_at, id LIMIT 1)"
-    " RETURNING id, kind, payload, attempts, max_attempts";
-static const char *sql_done =
-    "UPDATE jobs SET status = 'done', last_error = NULL, updated_at = :now"
-    " WHERE id = :id";
-static const char *sql_retry = "UPDATE jobs SET status = :status, run_at = :run_at,"
-                               " last_error = :err, updated_at = :now WHERE id = :id";
+/* Only this thread consumes jobs, so due jobs are read without a claiming write; the outcome
+ * of a whole batch is then recorded in one transaction. A crash between running a job and
+ * recording it runs the job again at the next start: handlers are idempotent or harmless to
+ * repeat (a second mail). */
+static const char *sql_due = "SELECT id, kind, payload, attempts, max_attempts FROM jobs"
+                             " WHERE status = 'queued' AND run_at <= :now"
+                             " ORDER BY run_at, id LIMIT 32";
+static const char *sql_done = "UPDATE jobs SET status = 'done', attempts = attempts + 1,"
+                              " last_error = NULL, updated_at = :now WHERE id = :id";
+static const char *sql_retry =
+    "UPDATE jobs SET status = :status, attempts = attempts + 1, run_at = :run_at,"
+    " last_error = :err, updated_at = :now WHERE id = :id";
 static const char *sql_recover = "UPDATE jobs SET status = 'queued', updated_at = :now"
                                  " WHERE status = 'running'";
 
@@ -67,7 +70,7 @@ int jobs_enqueue(const char *kind, json_t *payload, int64_t run_at)
 	return rc;
 }
 
-#define CLAIM_MAX 32 /* the LIMIT in sql_claim */
+#define CLAIM_MAX 32 /* the LIMIT in sql_due */
 
 struct claimed {
 	int64_t id;
@@ -83,31 +86,22 @@ struct claim_batch {
 	int count;
 };
 
-/* Claims up to CLAIM_MAX due jobs in one transaction: under load, one commit serves many. */
-static int claim_tx(sqlite3 *db, void *arg)
+/* Reads up to CLAIM_MAX due jobs; -1 on a database error. */
+static int read_due(struct claim_batch *b)
 {
-	(void)db;
-	struct claim_batch *b = arg;
-	sqlite3_stmt *st = db_stmt(sql_claim);
+	sqlite3_stmt *st = db_stmt(sql_due);
 	if (!st)
 		return -1;
 	db_bind_int(st, ":now", util_now());
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && b->count < CLAIM_MAX) {
+	while (b->count < CLAIM_MAX && sqlite3_step(st) == SQLITE_ROW) {
 		struct claimed *c = &b->jobs[b->count++];
 		c->id = sqlite3_column_int64(st, 0);
 		snprintf(c->kind, sizeof c->kind, "%s", db_col_text(st, 1));
 		c->payload = xstrdup(db_col_text(st, 2));
-		c->attempts = sqlite3_column_int(st, 3);
+		c->attempts = sqlite3_column_int(st, 3) + 1; /* this run */
 		c->max_attempts = sqlite3_column_int(st, 4);
 	}
 	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		for (int i = 0; i < b->count; i++)
-			free(b->jobs[i].payload);
-		b->count = 0;
-		return db_log_error("claim jobs failed");
-	}
 	return 0;
 }
 
@@ -164,8 +158,9 @@ static void run_one(const struct config *cfg, struct claimed *c)
 	json_decref(payload);
 	db_release();
 	if (!c->ok)
-		log_warn("job failed", json_pack("{sI ss si ss}", "job_id", (json_int_t)c->id, "kind",
-						c->kind, "attempt", c->attempts, "error", c->err));
+		log_warn("job failed",
+		         json_pack("{sI ss si ss}", "job_id", (json_int_t)c->id, "kind", c->kind,
+		                   "attempt", c->attempts, "error", c->err));
 }
 
 int jobs_run_due(const struct config *cfg)
@@ -174,14 +169,15 @@ int jobs_run_due(const struct config *cfg)
 	for (;;) {
 		struct claim_batch b;
 		b.count = 0;
-		if (db_write(claim_tx, &b) != 0 || b.count == 0)
+		if (read_due(&b) != 0 || b.count == 0)
 			break;
 		for (int i = 0; i < b.count; i++)
 			run_one(cfg, &b.jobs[i]);
-		/* If this fails the jobs stay 'running' and are re-queued at the next start. */
-		db_write(finish_tx, &b);
+		int recorded = db_write(finish_tx, &b) == 0;
 		for (int i = 0; i < b.count; i++)
 			free(b.jobs[i].payload);
+		if (!recorded)
+			break; /* the batch stays due; the next tick retries */
 		n += b.count;
 	}
 	return n;
@@ -218,6 +214,12 @@ static void *loop(void *arg)
 			ts.tv_sec += 1;
 			pthread_cond_timedwait(&cond, &lock, &ts);
 		}
+		if (woken && running) {
+			/* Let a burst of new jobs gather, so one commit records many. */
+			pthread_mutex_unlock(&lock);
+			usleep(50000);
+			pthread_mutex_lock(&lock);
+		}
 		woken = 0;
 	}
 	pthread_mutex_unlock(&lock);
@@ -253,4 +255,40 @@ void jobs_wake(void)
 	woken = 1;
 	pthread_cond_signal(&cond);
 	pthread_mutex_unlock(&lock);
+}
+
+static const char *sql_admin_list =
+    "SELECT id, kind, payload, status, attempts, max_attempts, run_at, last_error, created_at,"
+    " updated_at FROM jobs WHERE (:kind = '' OR kind = :kind) AND (:status = '' OR status = "
+    ":status)"
+    " ORDER BY id DESC LIMIT 100 OFFSET :off";
+
+json_t *jobs_admin_json(const char *kind, const char *status, int64_t page)
+{
+	json_t *list = json_array();
+	sqlite3_stmt *st = db_stmt(sql_admin_list);
+	if (!st)
+		return list;
+	db_bind_text(st, ":kind", kind);
+	db_bind_text(st, ":status", status);
+	db_bind_int(st, ":off", (page > 0 ? page - 1 : 0) * 100);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *j = json_pack(
+		    "{sI ss so ss si si sI sI sI}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+		    "kind", db_col_text(st, 1), "payload", json_loads(db_col_text(st, 2), 0, NULL),
+		    "status", db_col_text(st, 3), "attempts", sqlite3_column_int(st, 4),
+		    "max_attempts", sqlite3_column_int(st, 5), "run_at",
+		    (json_int_t)sqlite3_column_int64(st, 6), "created_at",
+		    (json_int_t)sqlite3_column_int64(st, 8), "updated_at",
+		    (json_int_t)sqlite3_column_int64(st, 9));
+		if (!j)
+			continue;
+		json_object_set_new(j, "last_error",
+		                    sqlite3_column_type(st, 7) == SQLITE_NULL
+		                        ? json_null()
+		                        : json_string(db_col_text(st, 7)));
+		json_array_append_new(list, j);
+	}
+	sqlite3_reset(st);
+	return list;
 }

@@ -373,7 +373,8 @@ static int attach_keys(struct deliver_ctx *d, const struct order_row *o)
 			return db_log_error("deliver key insert failed");
 		if (sqlite3_changes(db_conn()) != 1) {
 			sqlite3_reset(st);
-			return shop_fail(d->err, SHOP_CONFLICT, "keys: a key is already stored for this product");
+			return shop_fail(d->err, SHOP_CONFLICT,
+			                 "keys: a key is already stored for this product");
 		}
 	}
 	sqlite3_reset(st);
@@ -390,14 +391,17 @@ static int deliver_tx(sqlite3 *db, void *arg)
 		return found < 0 ? -1 : shop_fail(d->err, SHOP_NOT_FOUND, "order not found");
 	const char *from = c.o.status;
 	if (strcmp(from, "paid") != 0 && strcmp(from, "paid_undelivered") != 0)
-		return shop_fail(d->err, SHOP_CONFLICT, "only paid orders can be delivered by hand");
+		return shop_fail(d->err, SHOP_CONFLICT,
+		                 "only paid orders can be delivered by hand");
 	if (d->nkeys > 0) {
 		if (attach_keys(d, &c.o) != 0)
 			return -1;
 	} else {
 		int r = order_reserve_keys(c.o.id, c.o.product_id, c.o.quantity);
 		if (r != 0)
-			return r < 0 ? -1 : shop_fail(d->err, SHOP_OUT_OF_STOCK, "not enough keys in stock");
+			return r < 0 ? -1
+			             : shop_fail(d->err, SHOP_OUT_OF_STOCK,
+			                         "not enough keys in stock");
 		if (exec_order(sql_sell, c.o.id, NULL, NULL) != c.o.quantity)
 			return -1;
 	}
@@ -406,9 +410,9 @@ static int deliver_tx(sqlite3 *db, void *arg)
 	c.outcome = NOTIFY_DELIVERED;
 	if (queue_mail(&c) != 0)
 		return -1;
-	return audit_record(d->who, "order.deliver", d->order_no,
-	                    json_pack("{sI sb}", "keys", (json_int_t)c.o.quantity, "from_stock",
-	                              d->nkeys == 0));
+	return audit_record(
+	    d->who, "order.deliver", d->order_no,
+	    json_pack("{sI sb}", "keys", (json_int_t)c.o.quantity, "from_stock", d->nkeys == 0));
 }
 
 int order_deliver(const struct actor *who, const char *order_no, const char *text, size_t len,
@@ -430,4 +434,41 @@ int order_deliver(const struct actor *who, const char *order_no, const char *tex
 	if (err->status == SHOP_OK)
 		shop_fail(err, SHOP_ERROR, "internal error");
 	return -1;
+}
+
+static const char *sql_events =
+    "SELECT id, gateway, order_no, trade_no, amount, verified, outcome, raw, client_ip, created_at"
+    " FROM payment_events WHERE (:no = '' OR order_no = :no) ORDER BY id DESC LIMIT 100 OFFSET "
+    ":off";
+
+json_t *payment_events_json(const char *order_no, int64_t page)
+{
+	json_t *list = json_array();
+	sqlite3_stmt *st = db_stmt(sql_events);
+	if (!st)
+		return list;
+	db_bind_text(st, ":no", order_no);
+	db_bind_int(st, ":off", (page > 0 ? page - 1 : 0) * 100);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		/* raw is whatever a client sent: keep it only when JSON can carry it */
+		const char *raw = db_col_text(st, 7);
+		json_t *e = json_pack(
+		    "{sI ss ss ss sb ss ss sI}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+		    "gateway", db_col_text(st, 1), "order_no", db_col_text(st, 2), "trade_no",
+		    db_col_text(st, 3), "verified", sqlite3_column_int(st, 5), "outcome",
+		    db_col_text(st, 6), "ip", db_col_text(st, 8), "created_at",
+		    (json_int_t)sqlite3_column_int64(st, 9));
+		if (!e)
+			continue;
+		json_object_set_new(e, "raw",
+		                    util_utf8_valid(raw, strlen(raw)) ? json_string(raw)
+		                                                      : json_string("(binary)"));
+		json_object_set_new(e, "amount",
+		                    sqlite3_column_type(st, 4) == SQLITE_NULL
+		                        ? json_null()
+		                        : json_integer(sqlite3_column_int64(st, 4)));
+		json_array_append_new(list, e);
+	}
+	sqlite3_reset(st);
+	return list;
 }
