@@ -44,6 +44,7 @@ static int load_config(struct config *cfg, const char *path)
 	              : config_apply_env(cfg, err, sizeof err);
 	if (rc != 0) {
 		fprintf(stderr, "cardshop: config: %s\n", err);
+		config_cleanup(cfg);
 		return -1;
 	}
 	log_set_level((enum log_level)log_level_parse(cfg->log_level));

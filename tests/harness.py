@@ -65,6 +65,19 @@ def ipv6_loopback_available() -> bool:
         return False
 
 
+def _exec_retry(fn, *args, **kw):
+    """Runs fn (subprocess.run/Popen), retrying for a few seconds while the binary cannot be
+    executed because `make` is re-linking it at this very moment (ETXTBSY, EACCES, ENOENT, ENOEXEC)."""
+    deadline = time.monotonic() + 5.0
+    while True:
+        try:
+            return fn(*args, **kw)
+        except OSError as e:
+            if e.errno not in (errno.ETXTBSY, errno.EACCES, errno.ENOENT, errno.ENOEXEC) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 def run_cli(args: Iterable[str], *, input: Optional[Union[str, bytes]] = None,
             env: Optional[Mapping[str, str]] = None, cwd: Optional[Union[str, Path]] = None,
             timeout: float = 30.0) -> subprocess.CompletedProcess:
@@ -79,9 +92,9 @@ def run_cli(args: Iterable[str], *, input: Optional[Union[str, bytes]] = None,
             full_env[k] = str(v)
     if isinstance(input, str):
         input = input.encode()
-    p = subprocess.run([cardshop_bin(), *[str(a) for a in args]], input=input,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env,
-                       cwd=str(cwd) if cwd else None, timeout=timeout)
+    p = _exec_retry(subprocess.run, [cardshop_bin(), *[str(a) for a in args]], input=input,
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env,
+                    cwd=str(cwd) if cwd else None, timeout=timeout)
     return subprocess.CompletedProcess(p.args, p.returncode, p.stdout.decode("utf-8", "replace"),
                                        p.stderr.decode("utf-8", "replace"))
 
@@ -301,9 +314,10 @@ class CardshopServer:
         self._log_file = open(self.log_path, "ab")
         self._out_file = open(self.stdout_path, "ab")
         self.returncode = None
-        self.proc = subprocess.Popen([cardshop_bin(), "--config", str(self.config_path), "serve"],
-                                     stdin=subprocess.DEVNULL, stdout=self._out_file,
-                                     stderr=self._log_file, env=full_env, cwd=str(self.workdir))
+        self.proc = _exec_retry(subprocess.Popen,
+                                [cardshop_bin(), "--config", str(self.config_path), "serve"],
+                                stdin=subprocess.DEVNULL, stdout=self._out_file,
+                                stderr=self._log_file, env=full_env, cwd=str(self.workdir))
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

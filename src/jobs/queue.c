@@ -50,7 +50,9 @@ static const struct job_kind *kind_find(const char *kind)
 int jobs_enqueue(const char *kind, json_t *payload, int64_t run_at)
 {
 	const struct job_kind *k = kind_find(kind);
-	char *text = json_dumps(payload ? payload : json_object(), JSON_COMPACT);
+	if (!payload)
+		payload = json_object();
+	char *text = json_dumps(payload, JSON_COMPACT);
 	json_decref(payload);
 	sqlite3_stmt *st = db_stmt(sql_enqueue);
 	if (!k || !text || !st) {

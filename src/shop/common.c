@@ -22,7 +22,9 @@ static const char *sql_audit =
 
 int audit_record(const struct actor *who, const char *action, const char *target, json_t *detail)
 {
-	char *text = json_dumps(detail ? detail : json_object(), JSON_COMPACT | JSON_SORT_KEYS);
+	if (!detail)
+		detail = json_object();
+	char *text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(detail);
 	sqlite3_stmt *st = db_stmt(sql_audit);
 	if (!st || !text) {

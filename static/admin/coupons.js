@@ -1,0 +1,269 @@
+/* Coupons: /admin/coupons (static/admin/coupons.html). Lists the coupons and creates new ones:
+ * percent (whole 1-100) or fixed (typed as a decimal amount, sent in minor units), optional
+ * number of uses, expiry (local date-time -> UTC seconds) and product. */
+(function () {
+  'use strict';
+  var A = window.CardshopAdmin;
+  var el = A.el;
+  var USES_MAX = 100000000; /* the server's limit */
+
+  var state = { coupons: [], products: [], currency: '' };
+  var pageError = A.$('page-error');
+  var pageNotice = A.$('page-notice');
+  var form = A.$('coupon-form');
+  var formError = A.$('coupon-form-error');
+  var f = {
+    code: A.$('nc-code'), kind: A.$('nc-kind'), value: A.$('nc-value'), uses: A.$('nc-uses'),
+    expires_at: A.$('nc-expires'), product_id: A.$('nc-product')
+  };
+
+  function Invalid(message, field) {
+    this.message = message;
+    this.field = field;
+  }
+
+  function fail(err) {
+    if (err instanceof Invalid) {
+      A.showError(formError, err.message);
+      if (err.field) err.field.focus();
+      return;
+    }
+    A.showError(formError, err);
+    /* the server names the field first ("value: must be ..."): put the cursor there */
+    if (err && (err.code === 'invalid_request' || err.code === 'conflict')) {
+      var m = /^\s*([a-z_]+)\s*:/i.exec(err.message || '');
+      var field = m && Object.prototype.hasOwnProperty.call(f, m[1].toLowerCase()) ? f[m[1].toLowerCase()] : null;
+      if (field) field.focus();
+    }
+  }
+
+  /* ---- values ----------------------------------------------------------------------------- */
+
+  function product(id) {
+    for (var i = 0; i < state.products.length; i++) {
+      if (state.products[i].id === id) return state.products[i];
+    }
+    return null;
+  }
+
+  function currencyFor(productId) {
+    var p = productId == null ? null : product(productId);
+    return (p && p.currency) || state.currency;
+  }
+
+  function discountText(c) {
+    if (c.kind === 'percent') return c.value + '% off';
+    if (c.kind === 'fixed') return A.formatMoney(c.value, currencyFor(c.product_id)) + ' off';
+    return String(c.kind) + ' ' + String(c.value);
+  }
+
+  function now() { return Math.floor(Date.now() / 1000); }
+
+  function couponStatus(c) {
+    if (!c.active) return ['inactive', 'Inactive'];
+    if (typeof c.expires_at === 'number' && c.expires_at <= now()) return ['expired', 'Expired'];
+    if (typeof c.uses_left === 'number' && c.uses_left <= 0) return ['used-up', 'Used up'];
+    return ['active', 'Active'];
+  }
+
+  /* "2030-01-02T03:04" (datetime-local, the browser's time zone) -> UTC seconds, or null. */
+  function parseLocal(text) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?$/.exec(String(text || ''));
+    if (!m) return null;
+    var d = new Date(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], m[6] ? +m[6] : 0, 0);
+    var t = d.getTime();
+    return isFinite(t) ? Math.floor(t / 1000) : null;
+  }
+
+  function zoneText() {
+    var off = -new Date().getTimezoneOffset();
+    var sign = off < 0 ? '−' : '+';
+    off = Math.abs(off);
+    function two(x) { return (x < 10 ? '0' : '') + x; }
+    var s = 'UTC' + sign + two(Math.floor(off / 60)) + ':' + two(off % 60);
+    try {
+      var name = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      if (name && !/^(Etc\/)?(UTC|GMT|Universal|Zulu)$/.test(name)) s = name + ', ' + s;
+    } catch (e) { /* no Intl: the offset alone */ }
+    return s;
+  }
+
+  /* ---- the form ------------------------------------------------------------------------- */
+
+  function syncKind() {
+    var fixed = f.kind.value === 'fixed';
+    var label = A.$('nc-value-label');
+    label.textContent = fixed ? 'Amount off (' + (currencyFor(productValue()) || 'major units') + ')' : 'Percent off (1–100)';
+    f.value.placeholder = fixed ? '5.00' : '10';
+    f.value.inputMode = fixed ? 'decimal' : 'numeric';
+  }
+
+  function productValue() {
+    return f.product_id.value ? parseInt(f.product_id.value, 10) : null;
+  }
+
+  function readCoupon() {
+    var code = f.code.value.trim();
+    if (!code) throw new Invalid('Code: required.', f.code);
+    if (code.length > 64) throw new Invalid('Code: at most 64 characters.', f.code);
+    var kind = f.kind.value === 'fixed' ? 'fixed' : 'percent';
+    var value;
+    var raw = String(f.value.value).trim();
+    if (kind === 'percent') {
+      value = /^\d{1,3}$/.test(raw) ? parseInt(raw, 10) : null;
+      if (value === null || value < 1 || value > 100) {
+        throw new Invalid('Percent off: a whole number from 1 to 100.', f.value);
+      }
+    } else {
+      value = A.parseMoney(raw);
+      if (value === null || value < 1) {
+        throw new Invalid('Amount off: an amount such as 5.00 (digits, at most two decimals, more than zero).', f.value);
+      }
+    }
+    var body = { code: code, kind: kind, value: value };
+
+    var usesText = String(f.uses.value).trim();
+    if (usesText === '' && f.uses.validity && f.uses.validity.badInput) {
+      throw new Invalid('Uses: a whole number, or blank for unlimited.', f.uses);
+    }
+    if (usesText !== '') {
+      var uses = A.parseCount(usesText);
+      if (uses === null || uses < 1 || uses > USES_MAX) {
+        throw new Invalid('Uses: a whole number from 1 to ' + USES_MAX + ', or blank for unlimited.', f.uses);
+      }
+      body.uses = uses;
+    }
+
+    var expText = String(f.expires_at.value).trim();
+    if (expText === '' && f.expires_at.validity && f.expires_at.validity.badInput) {
+      throw new Invalid('Expires: a complete date and time, or blank for never.', f.expires_at);
+    }
+    if (expText !== '') {
+      var exp = parseLocal(expText);
+      if (exp === null) throw new Invalid('Expires: a complete date and time, or blank for never.', f.expires_at);
+      if (exp <= now()) throw new Invalid('Expires: that time has already passed.', f.expires_at);
+      body.expires_at = exp;
+    }
+
+    var pid = productValue();
+    if (pid !== null) body.product_id = pid;
+    return body;
+  }
+
+  form.addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    A.clearError(formError);
+    var body;
+    try { body = readCoupon(); } catch (e) { fail(e); return; }
+    A.busy(form, A.api('POST', '/api/admin/coupons', body)).then(function (res) {
+      var kind = f.kind.value;
+      form.reset();
+      f.kind.value = kind;
+      syncKind();
+      A.clearError(pageError);
+      A.showNotice(pageNotice, 'Coupon “' + body.code + '” created: ' + discountText(body) + '.');
+      return load().then(function () {
+        var row = res && res.id ? document.querySelector('#coupons-body tr[data-id="' + Number(res.id) + '"]') : null;
+        if (row) row.classList.add('fresh');
+      });
+    }).catch(fail);
+  });
+
+  f.kind.addEventListener('change', syncKind);
+  f.product_id.addEventListener('change', syncKind);
+
+  /* ---- the list --------------------------------------------------------------------------- */
+
+  function couponRow(c) {
+    var st = couponStatus(c);
+    var row = el('tr', { className: 'coupon-' + st[0], dataset: { id: c.id, code: c.code } });
+    row.appendChild(el('td', { className: 'mono code' }, c.code));
+    row.appendChild(el('td', { className: 'discount nowrap' }, discountText(c)));
+
+    var productCell = el('td', { className: 'product' });
+    if (c.product_id == null) {
+      productCell.appendChild(el('span', { className: 'muted' }, 'Any product'));
+    } else {
+      var p = product(c.product_id);
+      productCell.appendChild(el('a', { href: '/admin/keys?product=' + encodeURIComponent(c.product_id) },
+        p ? p.name : 'Product #' + c.product_id));
+      if (!p) productCell.appendChild(el('span', { className: 'sub muted' }, 'deleted'));
+    }
+    row.appendChild(productCell);
+
+    row.appendChild(el('td', { className: 'num used' }, String(c.used)));
+    row.appendChild(el('td', { className: 'num left' },
+      c.uses_left == null ? el('span', { className: 'muted' }, 'unlimited') : String(c.uses_left)));
+
+    var exp = el('td', { className: 'nowrap expires' });
+    if (typeof c.expires_at === 'number') {
+      exp.textContent = A.formatTime(c.expires_at);
+      exp.title = new Date(c.expires_at * 1000).toString();
+    } else {
+      exp.appendChild(el('span', { className: 'muted' }, 'Never'));
+    }
+    row.appendChild(exp);
+    row.appendChild(el('td', { className: 'status' },
+      el('span', { className: 'badge coupon-status cs-' + st[0] }, st[1])));
+    labelCells(row);
+    return row;
+  }
+
+  /* Each cell carries its column's name: the narrow layout shows it in front of the value. */
+  var columnNames = null;
+  function labelCells(row) {
+    if (!columnNames) {
+      columnNames = Array.prototype.map.call(document.querySelectorAll('#coupons-table thead th'),
+        function (th) { return th.textContent.trim(); });
+    }
+    Array.prototype.forEach.call(row.cells, function (td, i) {
+      if (columnNames[i]) td.dataset.label = columnNames[i];
+    });
+  }
+
+  function renderCoupons() {
+    var body = A.$('coupons-body');
+    A.clear(body);
+    state.coupons.forEach(function (c) { body.appendChild(couponRow(c)); });
+    A.$('coupons-loading').classList.add('hidden');
+    A.$('coupons-empty').classList.toggle('hidden', state.coupons.length > 0);
+  }
+
+  function renderProducts() {
+    var select = f.product_id;
+    var chosen = select.value;
+    A.clear(select);
+    select.appendChild(el('option', { value: '' }, 'Any product'));
+    state.products.forEach(function (p) {
+      select.appendChild(el('option', { value: String(p.id) },
+        p.name + ' (#' + p.id + (p.active === false ? ', inactive' : '') + ')'));
+    });
+    select.value = chosen && product(parseInt(chosen, 10)) ? chosen : '';
+    syncKind();
+  }
+
+  function load() {
+    return Promise.all([
+      A.api('GET', '/api/admin/coupons'),
+      A.api('GET', '/api/admin/products')
+    ]).then(function (res) {
+      state.coupons = (res[0] && Array.isArray(res[0].coupons)) ? res[0].coupons : [];
+      state.products = (res[1] && Array.isArray(res[1].products)) ? res[1].products : [];
+      renderProducts();
+      renderCoupons();
+    }).catch(function (err) {
+      A.$('coupons-loading').classList.add('hidden');
+      A.showError(pageError, err);
+    });
+  }
+
+  A.$('nc-tz-hint').textContent = 'Expiry is in your local time (' + zoneText() + ').';
+  syncKind();
+  A.requireSession().then(function () {
+    return A.config().then(function (cfg) {
+      state.currency = (cfg && cfg.currency) || '';
+      syncKind();
+      return load();
+    });
+  }).catch(function (err) { A.showError(pageError, err); });
+})();
