@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cardshop/log.h"
 #include "cardshop/util.h"
@@ -160,9 +161,22 @@ void config_defaults(struct config *cfg)
 
 struct ini_ctx {
 	struct config *cfg;
+	FILE *file;
+	int line;     /* lines read so far: the line the handler is called for */
+	int err_line; /* where our own (semantic) error is */
 	char err[512];
 	int failed;
 };
+
+/* libinih's reader: counts lines so our own errors name the right one. */
+static char *read_line(char *str, int num, void *stream)
+{
+	struct ini_ctx *ctx = stream;
+	char *r = fgets(str, num, ctx->file);
+	if (r && strchr(r, '\n'))
+		ctx->line++;
+	return r;
+}
 
 static int on_ini_pair(void *user, const char *section, const char *name, const char *value)
 {
@@ -173,6 +187,7 @@ static int on_ini_pair(void *user, const char *section, const char *name, const 
 		return 1;
 	if (config_set(ctx->cfg, section, name, value, ctx->err, sizeof ctx->err) != 0) {
 		ctx->failed = 1;
+		ctx->err_line = ctx->line + 1 - (ctx->line > 0 && !feof(ctx->file) ? 1 : 0);
 		return 0;
 	}
 	return 1;
@@ -200,18 +215,21 @@ static int check_semantics(struct config *cfg, char *err, size_t errlen)
 int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen)
 {
 	struct ini_ctx ctx = {.cfg = cfg};
-	int rc = ini_parse(path, on_ini_pair, &ctx);
-	if (rc == -1) {
-		snprintf(err, errlen, "%s: cannot open", path);
+	struct stat st;
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || !(ctx.file = fopen(path, "r"))) {
+		snprintf(err, errlen, "%s: cannot open (not a readable file)", path);
 		return -1;
 	}
+	int rc = ini_parse_stream(read_line, &ctx, on_ini_pair, &ctx);
+	fclose(ctx.file);
 	if (rc == -2) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -1;
 	}
 	if (rc > 0) {
-		if (ctx.failed)
-			snprintf(err, errlen, "%s:%d: %s", path, rc, ctx.err);
+		/* The first problem wins, whether a syntax error or one of ours. */
+		if (ctx.failed && ctx.err_line <= rc)
+			snprintf(err, errlen, "%s:%d: %s", path, ctx.err_line, ctx.err);
 		else
 			snprintf(err, errlen, "%s:%d: syntax error", path, rc);
 		return -1;

@@ -29,13 +29,24 @@ static size_t read_cb(char *out, size_t size, size_t nmemb, void *arg)
 }
 
 /* RFC 2047 encoded-word, so any UTF-8 subject is safe in a header. */
+/* RFC 2047 encoded-words of 60 characters (36 bytes of text each, cut between UTF-8
+ * characters), folded onto continuation lines: every line stays within 78 characters. */
 static void encode_subject(struct buf *b, const char *subject)
 {
-	size_t n = strlen(subject);
-	char *out = xmalloc(4 * ((n + 2) / 3) + 1);
-	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)subject, (int)n);
-	buf_printf(b, "Subject: =?UTF-8?B?%s?=\r\n", out);
-	free(out);
+	size_t n = strlen(subject), i = 0;
+	buf_puts(b, "Subject:");
+	while (i < n) {
+		size_t take = n - i < 36 ? n - i : 36;
+		while (take > 0 && i + take < n && ((unsigned char)subject[i + take] & 0xc0) == 0x80)
+			take--; /* do not split a character */
+		if (take == 0)
+			take = n - i < 36 ? n - i : 36;
+		char out[64];
+		EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)subject + i, (int)take);
+		buf_printf(b, "%s=?UTF-8?B?%s?=", i ? "\r\n " : " ", out);
+		i += take;
+	}
+	buf_puts(b, "\r\n");
 }
 
 static char *build_message(const struct config *cfg, const struct mail *m)

@@ -30,6 +30,13 @@ static const char *sql_mark = "UPDATE orders SET status = :to, paid_at = :now,"
                               " WHERE id = :oid AND status = :from";
 static const char *sql_mark_delivered = "UPDATE orders SET status = :to, delivered_at = :now"
                                         " WHERE id = :oid AND status = :from";
+static const char *sql_coupon_retake =
+    "UPDATE coupons SET used = used + 1,"
+    " uses_left = CASE WHEN uses_left IS NULL THEN NULL ELSE max(uses_left - 1, 0) END"
+    " WHERE id = (SELECT coupon_id FROM orders WHERE id = :oid)";
+static const char *sql_dup_seen =
+    "SELECT count(*) FROM payment_events WHERE order_no = :no AND gateway = :g"
+    " AND trade_no = :t AND outcome LIKE 'duplicate_payment%'";
 static const char *sql_free =
     "SELECT count(*) FROM (SELECT 1 FROM card_keys WHERE product_id = :pid"
     " AND status = 'available' LIMIT :qty)";
@@ -110,9 +117,10 @@ static int64_t query_int(const char *sql, const char *p1, int64_t v1, const char
 	db_bind_int(st, p1, v1);
 	if (p2)
 		db_bind_text(st, p2, t2);
-	int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	int rc = sqlite3_step(st);
+	int64_t v = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
-	return v;
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? v : db_log_error("payment query failed");
 }
 
 static int64_t trade_owner(const struct notify *n)
@@ -179,6 +187,10 @@ static int reclaim(struct apply_ctx *c, const char *from)
 	sqlite3_reset(st);
 	if (free_keys < 0)
 		return -1;
+	/* Expiry gave the coupon use back; the buyer paid the discounted price, so it is taken
+	 * again (never below zero: the payment is honoured either way). */
+	if (query_int(sql_coupon_retake, ":oid", c->o.id, NULL, NULL) < 0)
+		return -1;
 	if (free_keys >= c->o.quantity) {
 		if (order_reserve_keys(c->o.id, c->o.product_id, c->o.quantity) != 0)
 			return -1;
@@ -220,6 +232,33 @@ static int queue_mail(struct apply_ctx *c)
 	return 0;
 }
 
+/* A second, different trade for an order already paid: the money is real, so the gateway gets
+ * its success answer and the merchant an alert, once; repeats of that trade change nothing. */
+static int duplicate_payment(struct apply_ctx *c)
+{
+	sqlite3_stmt *st = db_stmt(sql_dup_seen);
+	if (!st)
+		return -1;
+	db_bind_text(st, ":no", c->n->order_no);
+	db_bind_text(st, ":g", c->n->gateway);
+	db_bind_text(st, ":t", c->n->trade_no);
+	int64_t seen = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	sqlite3_reset(st);
+	if (seen < 0)
+		return -1;
+	if (seen > 0) {
+		c->outcome = NOTIFY_REPEAT;
+		c->reason = "repeat of a duplicate payment";
+		return 0;
+	}
+	c->outcome = NOTIFY_DUPLICATE_PAYMENT;
+	c->reason = "order already paid by another trade";
+	return jobs_enqueue("alert_mail",
+	                    json_pack("{sI ss}", "order_id", (json_int_t)c->o.id, "what",
+	                              outcome_names[c->outcome]),
+	                    0);
+}
+
 static int reject(struct apply_ctx *c, const char *why)
 {
 	c->outcome = NOTIFY_REJECTED;
@@ -246,11 +285,8 @@ static int decide(struct apply_ctx *c)
 	}
 	if (owner > 0)
 		return reject(c, "trade number belongs to another order");
-	if (query_int(sql_pay_by_order, ":oid", c->o.id, NULL, NULL) > 0) {
-		c->outcome = NOTIFY_DUPLICATE_PAYMENT;
-		c->reason = "order already paid by another trade";
-		return queue_mail(c);
-	}
+	if (query_int(sql_pay_by_order, ":oid", c->o.id, NULL, NULL) > 0)
+		return duplicate_payment(c);
 	if (record_payment(c) != 0 || move_order(c) != 0)
 		return -1;
 	return c->outcome == NOTIFY_REPEAT ? 0 : queue_mail(c);
