@@ -90,3 +90,42 @@ clean:
 	rm -rf build build-asan
 
 -include $(OBJ:.o=.d) $(BUILD)/obj/main.d
+
+# ---- fuzz: replay the corpus through each target (part of make test); `make fuzz` runs libFuzzer with clang
+# Each fuzz/fuzz_<t>.c is a libFuzzer target; fuzz/replay.c turns it into a plain program that
+# feeds it every file of fuzz/corpus/<t>/, so CI needs no clang. Crashing inputs go in the corpus.
+FUZZ_TARGETS := kv url_decode utf8 money i64 epay addr cardkey
+FUZZ_BIN     := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+FUZZ_TIME    ?= 20
+FUZZ_BUILD   ?= $(BUILD)/libfuzzer
+CLANG        ?= clang
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+
+.PHONY: fuzz fuzz-replay
+
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/replay.c fuzz/fuzz.h $(BUILD)/libcardshop.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ fuzz/fuzz_$*.c fuzz/replay.c $(BUILD)/libcardshop.a $(LDLIBS)
+
+fuzz-replay: $(FUZZ_BIN)
+	@set -e; for t in $(FUZZ_TARGETS); do $(BUILD)/fuzz/fuzz_$$t fuzz/corpus/$$t; done
+
+# libFuzzer needs the library built with coverage too, hence its own build folder. New inputs
+# go to $(FUZZ_BUILD)/corpus/<t>, crashes to $(FUZZ_BUILD)/crash-<t>-*; fuzz/corpus is read only.
+fuzz:
+	@if ! command -v $(CLANG) >/dev/null 2>&1; then \
+	  echo "fuzz: $(CLANG) not found (apt-get install clang); 'make fuzz-replay' replays the corpus with $(CC)"; \
+	  exit 0; fi; \
+	set -e; \
+	$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(CLANG) \
+	  OPT="-O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SAN)" $(FUZZ_BUILD)/libcardshop.a; \
+	mkdir -p $(FUZZ_BUILD)/fuzz; \
+	for t in $(FUZZ_TARGETS); do \
+	  $(CLANG) $(CSTD) $(WARN) -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) -Iinclude -pthread \
+	    $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -o $(FUZZ_BUILD)/fuzz/lf_$$t \
+	    fuzz/fuzz_$$t.c $(FUZZ_BUILD)/libcardshop.a $(LDLIBS); \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
+	  echo "== fuzz $$t for $(FUZZ_TIME)s"; \
+	  $(FUZZ_BUILD)/fuzz/lf_$$t -max_total_time=$(FUZZ_TIME) -max_len=4096 -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_BUILD)/crash-$$t- $(FUZZ_BUILD)/corpus/$$t fuzz/corpus/$$t; \
+	done

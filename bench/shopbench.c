@@ -2,7 +2,11 @@
  * purchase) and full purchases over HTTP (create order, signed EPay notify, view order).
  *   shopbench claim DB SECONDS
  *   shopbench purchase BASE_URL PID KEY PRODUCT_ID THREADS SECONDS */
-#include <curl/curl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +115,7 @@ static int cmd_claim(const char *path, double seconds)
 
 struct purchase_cfg {
 	const char *base, *pid, *key;
+	int port;
 	long product;
 	double seconds;
 };
@@ -122,33 +127,60 @@ struct worker {
 	int nlat, cap;
 };
 
-static size_t collect(char *d, size_t size, size_t n, void *arg)
+/* A minimal keep-alive HTTP/1.1 client over one blocking socket: the load generator shares the
+ * two cores with the server, so it must cost as little as possible per request. */
+struct conn {
+	int fd;
+	int port;
+};
+
+static int conn_open(struct conn *c)
 {
-	buf_append(arg, d, size * n);
-	return size * n;
+	c->fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)c->port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int one = 1;
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	return connect(c->fd, (struct sockaddr *)&a, sizeof a);
 }
 
-static long request(CURL *c, const char *url, const char *json, struct buf *out)
+/* Sends one request and reads the reply into out (body only); returns the status or -1. */
+static long request(struct conn *c, const char *method, const char *path, const char *json,
+                    struct buf *out)
 {
-	struct curl_slist *h = NULL;
-	out->len = 0;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-	if (json) {
-		h = curl_slist_append(NULL, "Content-Type: application/json");
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
-	} else {
-		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	char head[1024];
+	int n = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", method, path);
+	if (json)
+		n = snprintf(head, sizeof head,
+		             "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+		             "Content-Length: %zu\r\n\r\n%s",
+		             method, path, strlen(json), json);
+	if (send(c->fd, head, (size_t)n, MSG_NOSIGNAL) != n)
+		return -1;
+	struct buf in;
+	buf_init(&in);
+	char chunk[4096];
+	long status = -1;
+	for (;;) {
+		ssize_t r = recv(c->fd, chunk, sizeof chunk, 0);
+		if (r <= 0)
+			break;
+		buf_append(&in, chunk, (size_t)r);
+		const char *end = strstr(buf_cstr(&in), "\r\n\r\n");
+		if (!end)
+			continue;
+		const char *cl = strcasestr(in.data, "Content-Length:");
+		size_t body = cl ? (size_t)strtoul(cl + 15, NULL, 10) : 0;
+		size_t hlen = (size_t)(end - in.data) + 4;
+		if (in.len < hlen + body)
+			continue;
+		status = strtol(in.data + 9, NULL, 10);
+		out->len = 0;
+		buf_append(out, in.data + hlen, body);
+		break;
 	}
-	long code = 0;
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	curl_slist_free_all(h);
-	buf_cstr(out);
-	return code;
+	buf_cleanup(&in);
+	return status;
 }
 
 /* Extracts "name":"value" from a flat JSON answer (enough for our own replies). */
@@ -168,27 +200,27 @@ static int json_field(const char *json, const char *name, char *out, size_t n)
 	return 0;
 }
 
-static int purchase(CURL *c, const struct purchase_cfg *cfg, int n, struct buf *b)
+static int purchase(struct conn *c, const struct purchase_cfg *cfg, int n, struct buf *b)
 {
 	char url[512], no[64], token[64], sign_in[512], sign[33];
-	snprintf(url, sizeof url, "%s/api/orders", cfg->base);
+	snprintf(url, sizeof url, "/api/orders");
 	char body[256];
 	snprintf(body, sizeof body, "{\"product_id\":%ld,\"quantity\":1,\"email\":\"b%d@bench.test\","
 		 "\"gateway\":\"epay\"}", cfg->product, n);
-	if (request(c, url, body, b) != 201 || json_field(b->data, "order_no", no, sizeof no) ||
+	if (request(c, "POST", url, body, b) != 201 || json_field(b->data, "order_no", no, sizeof no) ||
 	    json_field(b->data, "token", token, sizeof token))
 		return -1;
 	/* Parameters sorted by name, as EPay signs them. */
 	snprintf(sign_in, sizeof sign_in, "money=1.00&name=bench&out_trade_no=%s&pid=%s&trade_no=T%s"
 		 "&trade_status=TRADE_SUCCESS&type=alipay%s", no, cfg->pid, no, cfg->key);
 	sec_md5_hex(sign_in, strlen(sign_in), sign);
-	snprintf(url, sizeof url, "%s/pay/epay/notify?money=1.00&name=bench&out_trade_no=%s&pid=%s"
+	snprintf(url, sizeof url, "/pay/epay/notify?money=1.00&name=bench&out_trade_no=%s&pid=%s"
 		 "&trade_no=T%s&trade_status=TRADE_SUCCESS&type=alipay&sign=%s&sign_type=MD5",
-		 cfg->base, no, cfg->pid, no, sign);
-	if (request(c, url, NULL, b) != 200 || strcmp(b->data, "success") != 0)
+		 no, cfg->pid, no, sign);
+	if (request(c, "GET", url, NULL, b) != 200 || strcmp(buf_cstr(b), "success") != 0)
 		return -1;
-	snprintf(url, sizeof url, "%s/api/orders/%s?token=%s", cfg->base, no, token);
-	if (request(c, url, NULL, b) != 200 || !strstr(b->data, "\"delivered\""))
+	snprintf(url, sizeof url, "/api/orders/%s?token=%s", no, token);
+	if (request(c, "GET", url, NULL, b) != 200 || !strstr(buf_cstr(b), "\"delivered\""))
 		return -1;
 	return 0;
 }
@@ -196,7 +228,9 @@ static int purchase(CURL *c, const struct purchase_cfg *cfg, int n, struct buf *
 static void *purchase_worker(void *arg)
 {
 	struct worker *w = arg;
-	CURL *c = curl_easy_init();
+	struct conn c = {.port = w->cfg->port};
+	if (conn_open(&c) != 0)
+		return NULL;
 	struct buf b;
 	buf_init(&b);
 	double start = now_s();
@@ -204,7 +238,7 @@ static void *purchase_worker(void *arg)
 	while (now_s() - start < w->cfg->seconds) {
 		double t0 = now_s();
 		int n = __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
-		if (purchase(c, w->cfg, n, &b) != 0) {
+		if (purchase(&c, w->cfg, n, &b) != 0) {
 			w->failed++;
 			continue;
 		}
@@ -216,7 +250,7 @@ static void *purchase_worker(void *arg)
 		w->done++;
 	}
 	buf_cleanup(&b);
-	curl_easy_cleanup(c);
+	close(c.fd);
 	return NULL;
 }
 
@@ -228,7 +262,8 @@ static int cmp_double(const void *a, const void *b)
 
 static int cmd_purchase(struct purchase_cfg *cfg, int threads)
 {
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	const char *colon = strrchr(cfg->base, ':');
+	cfg->port = colon ? atoi(colon + 1) : 80;
 	pthread_t tid[64];
 	struct worker w[64] = {0};
 	if (threads < 1 || threads > 64)
@@ -263,7 +298,7 @@ int main(int argc, char **argv)
 	if (argc == 4 && strcmp(argv[1], "claim") == 0)
 		return cmd_claim(argv[2], atof(argv[3]));
 	if (argc == 8 && strcmp(argv[1], "purchase") == 0) {
-		struct purchase_cfg cfg = {argv[2], argv[3], argv[4], atol(argv[5]), atof(argv[7])};
+		struct purchase_cfg cfg = {argv[2], argv[3], argv[4], 0, atol(argv[5]), atof(argv[7])};
 		return cmd_purchase(&cfg, atoi(argv[6]));
 	}
 	fprintf(stderr, "usage: shopbench claim DB SECONDS\n"

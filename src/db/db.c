@@ -200,6 +200,24 @@ static int exec_simple(sqlite3 *db, const char *sql)
 	return sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
 
+/* Transaction control on the hot path, through the statement cache instead of a parse each
+ * time. Returns the step's result code. */
+static const char *sql_begin = "BEGIN IMMEDIATE";
+static const char *sql_commit = "COMMIT";
+static const char *sql_savepoint = "SAVEPOINT w";
+static const char *sql_release = "RELEASE w";
+static const char *sql_rollback_to = "ROLLBACK TO w";
+
+static int exec_cached(const char *sql)
+{
+	sqlite3_stmt *st = db_stmt(sql);
+	if (!st)
+		return SQLITE_ERROR;
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 /* Group commit. Writers queue their functions; one of them, the leader, runs every queued
  * function in a single BEGIN IMMEDIATE ... COMMIT on its own connection, each inside a
  * SAVEPOINT so that one function's failure rolls back only its own changes. One fsync then
@@ -223,13 +241,13 @@ static _Thread_local int tl_in_batch;
 
 static int run_one(sqlite3 *db, struct write_req *r)
 {
-	if (exec_simple(db, "SAVEPOINT w") != SQLITE_OK)
+	if (exec_cached(sql_savepoint) != SQLITE_OK)
 		return DB_FAILED;
 	r->result = r->fn(db, r->ctx);
 	db_release();
 	if (r->result != 0)
-		exec_simple(db, "ROLLBACK TO w");
-	exec_simple(db, "RELEASE w");
+		exec_cached(sql_rollback_to);
+	exec_cached(sql_release);
 	return 0;
 }
 
@@ -237,7 +255,7 @@ static void run_batch(sqlite3 *db, struct write_req *batch)
 {
 	int rc;
 	for (int attempt = 0;
-	     (rc = exec_simple(db, "BEGIN IMMEDIATE")) == SQLITE_BUSY && attempt < 5; attempt++)
+	     (rc = exec_cached(sql_begin)) == SQLITE_BUSY && attempt < 5; attempt++)
 		;
 	if (rc != SQLITE_OK) {
 		db_log_error("begin failed");
@@ -251,7 +269,7 @@ static void run_batch(sqlite3 *db, struct write_req *batch)
 			r->result = DB_FAILED;
 	}
 	tl_in_batch = 0;
-	for (int attempt = 0; (rc = exec_simple(db, "COMMIT")) == SQLITE_BUSY && attempt < 50; attempt++)
+	for (int attempt = 0; (rc = exec_cached(sql_commit)) == SQLITE_BUSY && attempt < 50; attempt++)
 		usleep(1000);
 	if (rc != SQLITE_OK) {
 		db_log_error("commit failed");

@@ -18,8 +18,12 @@ static char err[512];
 
 /* Every variable a test may set; cleared after each test so CK_FORK=no runs stay independent. */
 static const char *const test_env[] = {
-    "CARDSHOP_SERVER_PORT",  "CARDSHOP_PAYMENT_EPAY_KEY", "CARDSHOP_PAYMENT_SANDBOX_ENABLED",
-    "CARDSHOP_SHOP_CURRENCY", "CARDSHOP_SERVER_LOG_LEVEL", "CARDSHOP_SECURITY_SESSION_IDLE_TTL",
+    "CARDSHOP_SERVER_PORT",
+    "CARDSHOP_PAYMENT_EPAY_KEY",
+    "CARDSHOP_PAYMENT_SANDBOX_ENABLED",
+    "CARDSHOP_SHOP_CURRENCY",
+    "CARDSHOP_SERVER_LOG_LEVEL",
+    "CARDSHOP_SECURITY_SESSION_IDLE_TTL",
     "CARDSHOP_SERVER_TRUSTED_PROXIES",
 };
 
@@ -218,7 +222,8 @@ END_TEST
 
 START_TEST(test_bad_port)
 {
-	static const char *bad[] = {"0", "99999", "65536", "abc", "-1", "80x", "0x50", "1e3", "8 0"};
+	static const char *bad[] = {"0",   "99999", "65536", "abc", "-1",
+	                            "80x", "0x50",  "1e3",   "8 0"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char text[128];
 		snprintf(text, sizeof text, "[server]\nport = %s\n", bad[i]);
@@ -291,15 +296,13 @@ START_TEST(test_semantic_checks)
 	ck_assert_int_eq(load("[shop]\ncurrency =\n"), -1);
 	ck_assert_int_eq(load("[shop]\ncurrency = EUR\n"), 0);
 
-	ck_assert_int_eq(
-	    load("[security]\nsession_idle_ttl = 7200\nsession_max_ttl = 3600\n"), -1);
+	ck_assert_int_eq(load("[security]\nsession_idle_ttl = 7200\nsession_max_ttl = 3600\n"), -1);
 	assert_err_has("session_idle_ttl");
 	ck_assert_msg(strncmp(err, inipath, strlen(inipath)) == 0, "no file in '%s'", err);
-	ck_assert_int_eq(
-	    load("[security]\nsession_idle_ttl = 3600\nsession_max_ttl = 3600\n"), 0);
+	ck_assert_int_eq(load("[security]\nsession_idle_ttl = 3600\nsession_max_ttl = 3600\n"), 0);
 	/* The check is on the final values, whatever order the keys come in. */
-	ck_assert_int_eq(
-	    load("[security]\nsession_max_ttl = 100000\nsession_idle_ttl = 90000\n"), 0);
+	ck_assert_int_eq(load("[security]\nsession_max_ttl = 100000\nsession_idle_ttl = 90000\n"),
+	                 0);
 }
 END_TEST
 
@@ -460,9 +463,9 @@ START_TEST(test_small_error_buffer)
 {
 	char small[16];
 	memset(small, 'Z', sizeof small);
-	ck_assert_int_eq(config_set(&cfg, "server", "a-very-long-unknown-key-name", "1", small,
-	                            sizeof small),
-	                 -1);
+	ck_assert_int_eq(
+	    config_set(&cfg, "server", "a-very-long-unknown-key-name", "1", small, sizeof small),
+	    -1);
 	ck_assert_ptr_nonnull(memchr(small, '\0', sizeof small));
 	write_ini("[server]\nport = 0\n");
 	memset(small, 'Z', sizeof small);

@@ -14,12 +14,12 @@
 #include "cardshop/util.h"
 
 static const unsigned char secret_a[32] = {
-	0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf,
-	0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7, 0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf,
+    0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf,
+    0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7, 0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf,
 };
 static const unsigned char secret_b[32] = {
-	0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf,
-	0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7, 0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbe,
+    0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf,
+    0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7, 0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbe,
 };
 
 /* Builds a list from "name", "value" pairs; free with http_kv_free. */
@@ -74,11 +74,19 @@ END_TEST
 START_TEST(test_epay_sign_realistic_notify)
 {
 	/* Parameter order as a gateway might send it; the signature sorts them. */
+	/* clang-format off */
 	static const char *const p[] = {
-	    "trade_status", "TRADE_SUCCESS", "type",     "alipay", "pid",          "1001",
-	    "trade_no",     "2024010122001", "name",     "Gift card", "out_trade_no", "CS202401010001",
-	    "money",        "12.30",         "sign_type", "MD5",   "sign",         "ignored",
+	    "trade_status", "TRADE_SUCCESS",
+	    "type",         "alipay",
+	    "pid",          "1001",
+	    "trade_no",     "2024010122001",
+	    "name",         "Gift card",
+	    "out_trade_no", "CS202401010001",
+	    "money",        "12.30",
+	    "sign_type",    "MD5",
+	    "sign",         "ignored",
 	};
+	/* clang-format on */
 	char got[33];
 	SIGN_OF(p, "merchant-key-123", got);
 	ck_assert_str_eq(got, "df0b046df587202feea2228466eb2acb");
@@ -87,7 +95,9 @@ END_TEST
 
 START_TEST(test_epay_sign_utf8)
 {
-	static const char *const p[] = {"pid", "1", "name", "\xe6\xb5\x8b\xe8\xaf\x95\xe5\x95\x86\xe5\x93\x81", "money", "0.01"};
+	static const char *const p[] = {"pid",   "1",
+	                                "name",  "\xe6\xb5\x8b\xe8\xaf\x95\xe5\x95\x86\xe5\x93\x81",
+	                                "money", "0.01"};
 	char got[33];
 	SIGN_OF(p, "K", got);
 	/* md5("money=0.01&name=测试商品&pid=1K") over the raw UTF-8 bytes. */
@@ -98,8 +108,8 @@ END_TEST
 START_TEST(test_epay_sign_exclusions)
 {
 	static const char *const base[] = {"a", "1", "b", "2"};
-	static const char *const noisy[] = {"sign", "deadbeef", "c", "", "b", "2",
-	                                    "sign_type", "MD5", "a", "1", "z", ""};
+	static const char *const noisy[] = {"sign",      "deadbeef", "c", "",  "b", "2",
+	                                    "sign_type", "MD5",      "a", "1", "z", ""};
 	char x[33], y[33];
 	SIGN_OF(base, "KEY", x);
 	SIGN_OF(noisy, "KEY", y);
@@ -156,8 +166,8 @@ static void setup_epay(void)
 	char err[256];
 	config_defaults(&cfg);
 	ck_assert_int_eq(config_set(&cfg, "payment.epay", "enabled", "true", err, sizeof err), 0);
-	ck_assert_int_eq(config_set(&cfg, "payment.epay", "key", "merchant-key-123", err, sizeof err),
-	                 0);
+	ck_assert_int_eq(
+	    config_set(&cfg, "payment.epay", "key", "merchant-key-123", err, sizeof err), 0);
 	ck_assert_int_eq(config_set(&cfg, "payment.epay", "pid", "1001", err, sizeof err), 0);
 }
 
@@ -170,10 +180,14 @@ static void teardown_epay(void)
 static void notify_build(struct http_kvlist *l, const char *pid, const char *money,
                          const char *status)
 {
-	const char *pairs[] = {"pid",          pid,        "trade_no", "2024010122001",
-	                       "out_trade_no", "CS202401010001", "type", "alipay",
-	                       "name",         "Gift card", "money",   money,
-	                       "trade_status", status,     "sign_type", "MD5",
+	const char *pairs[] = {"pid",          pid,
+	                       "trade_no",     "2024010122001",
+	                       "out_trade_no", "CS202401010001",
+	                       "type",         "alipay",
+	                       "name",         "Gift card",
+	                       "money",        money,
+	                       "trade_status", status,
+	                       "sign_type",    "MD5",
 	                       "sign",         ""};
 	size_t n = sizeof pairs / sizeof pairs[0] / 2;
 	kv_build(l, pairs, n);
@@ -346,9 +360,17 @@ START_TEST(test_parse_money_valid)
 		const char *s;
 		int64_t v;
 	} ok[] = {
-	    {"0.01", 1},      {"1", 100},        {"1.5", 150},   {"12.34", 1234}, {"0", 0},
-	    {"0.00", 0},      {"0.1", 10},       {"1.05", 105},  {"100.00", 10000},
-	    {"007.50", 750},  {"92233720368547757.99", 9223372036854775799},
+	    {"0.01", 1},
+	    {"1", 100},
+	    {"1.5", 150},
+	    {"12.34", 1234},
+	    {"0", 0},
+	    {"0.00", 0},
+	    {"0.1", 10},
+	    {"1.05", 105},
+	    {"100.00", 10000},
+	    {"007.50", 750},
+	    {"92233720368547757.99", 9223372036854775799},
 	};
 	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
 		int64_t v = -1;
@@ -361,11 +383,35 @@ END_TEST
 START_TEST(test_parse_money_rejects)
 {
 	static const char *bad[] = {
-	    "",      ".5",     "1.",    "1.234",   "-1",    "1e3",    " 1",     "1,00",
-	    "1 ",    "+1",     "1.-5",  "1..5",    "1.2.3", ".",      "-0.01",  "0x10",
-	    "1.5x",  "\t1",    "１",    "1.0 ",    "NaN",   "inf",    "1_000",  "1'000",
-	    "92233720368547758",       "92233720368547758.00",       "9223372036854775807",
-	    "99999999999999999999999", "184467440737095516.16",
+	    "",
+	    ".5",
+	    "1.",
+	    "1.234",
+	    "-1",
+	    "1e3",
+	    " 1",
+	    "1,00",
+	    "1 ",
+	    "+1",
+	    "1.-5",
+	    "1..5",
+	    "1.2.3",
+	    ".",
+	    "-0.01",
+	    "0x10",
+	    "1.5x",
+	    "\t1",
+	    "１",
+	    "1.0 ",
+	    "NaN",
+	    "inf",
+	    "1_000",
+	    "1'000",
+	    "92233720368547758",
+	    "92233720368547758.00",
+	    "9223372036854775807",
+	    "99999999999999999999999",
+	    "184467440737095516.16",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		int64_t v = 42;
@@ -408,8 +454,8 @@ START_TEST(test_money_round_trip)
 		int64_t back = -1;
 		pay_format_money(samples[i], out);
 		ck_assert_msg(pay_parse_money(out, &back) == 0, "cannot parse '%s'", out);
-		ck_assert_msg(back == samples[i], "%lld -> '%s' -> %lld", (long long)samples[i], out,
-		              (long long)back);
+		ck_assert_msg(back == samples[i], "%lld -> '%s' -> %lld", (long long)samples[i],
+		              out, (long long)back);
 	}
 	/* A deterministic spread of values. */
 	uint64_t x = 88172645463325252ull;

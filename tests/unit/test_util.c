@@ -217,9 +217,9 @@ END_TEST
 START_TEST(test_parse_i64_garbage)
 {
 	static const char *bad[] = {
-	    "",       "+",     "-",      " 1",   "1 ",        "\t1",  "1\n",   "1a",
-	    "a1",     "0x10",  "1e3",    "1.0",  "1,000",     "--1",  "+-1",   "-+1",
-	    "++1",    " ",     "\xd9\xa1", "１", "12 34",     "0b1",  "inf",   "nan",
+	    "",    "+",    "-",        " 1",  "1 ",    "\t1", "1\n", "1a",
+	    "a1",  "0x10", "1e3",      "1.0", "1,000", "--1", "+-1", "-+1",
+	    "++1", " ",    "\xd9\xa1", "１",  "12 34", "0b1", "inf", "nan",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		int64_t v = 42;
@@ -265,29 +265,29 @@ END_TEST
 
 START_TEST(test_utf8_valid_multibyte)
 {
-	ck_assert_int_eq(util_utf8_valid(U8("\xc3\xa9")), 1);             /* é */
+	ck_assert_int_eq(util_utf8_valid(U8("\xc3\xa9")), 1);                 /* é */
 	ck_assert_int_eq(util_utf8_valid(U8("\xe4\xb8\xad\xe6\x96\x87")), 1); /* 中文 */
-	ck_assert_int_eq(util_utf8_valid(U8("\xf0\x9f\x98\x80")), 1);     /* 😀 */
-	ck_assert_int_eq(util_utf8_valid(U8("\xc2\x80")), 1);             /* U+0080 */
-	ck_assert_int_eq(util_utf8_valid(U8("\xdf\xbf")), 1);             /* U+07FF */
-	ck_assert_int_eq(util_utf8_valid(U8("\xe0\xa0\x80")), 1);         /* U+0800 */
-	ck_assert_int_eq(util_utf8_valid(U8("\xed\x9f\xbf")), 1);         /* U+D7FF */
-	ck_assert_int_eq(util_utf8_valid(U8("\xee\x80\x80")), 1);         /* U+E000 */
-	ck_assert_int_eq(util_utf8_valid(U8("\xef\xbf\xbd")), 1);         /* U+FFFD */
-	ck_assert_int_eq(util_utf8_valid(U8("\xf0\x90\x80\x80")), 1);     /* U+10000 */
-	ck_assert_int_eq(util_utf8_valid(U8("\xf4\x8f\xbf\xbf")), 1);     /* U+10FFFF */
+	ck_assert_int_eq(util_utf8_valid(U8("\xf0\x9f\x98\x80")), 1);         /* 😀 */
+	ck_assert_int_eq(util_utf8_valid(U8("\xc2\x80")), 1);                 /* U+0080 */
+	ck_assert_int_eq(util_utf8_valid(U8("\xdf\xbf")), 1);                 /* U+07FF */
+	ck_assert_int_eq(util_utf8_valid(U8("\xe0\xa0\x80")), 1);             /* U+0800 */
+	ck_assert_int_eq(util_utf8_valid(U8("\xed\x9f\xbf")), 1);             /* U+D7FF */
+	ck_assert_int_eq(util_utf8_valid(U8("\xee\x80\x80")), 1);             /* U+E000 */
+	ck_assert_int_eq(util_utf8_valid(U8("\xef\xbf\xbd")), 1);             /* U+FFFD */
+	ck_assert_int_eq(util_utf8_valid(U8("\xf0\x90\x80\x80")), 1);         /* U+10000 */
+	ck_assert_int_eq(util_utf8_valid(U8("\xf4\x8f\xbf\xbf")), 1);         /* U+10FFFF */
 	ck_assert_int_eq(util_utf8_valid(U8("key-\xe5\x8d\xa1\xe5\xaf\x86-\xf0\x9f\x8e\x81")), 1);
 }
 END_TEST
 
 START_TEST(test_utf8_overlong)
 {
-	ck_assert_int_eq(util_utf8_valid(U8("\xc0\x80")), 0);         /* NUL, 2 bytes */
-	ck_assert_int_eq(util_utf8_valid(U8("\xc0\xaf")), 0);         /* '/', 2 bytes */
+	ck_assert_int_eq(util_utf8_valid(U8("\xc0\x80")), 0); /* NUL, 2 bytes */
+	ck_assert_int_eq(util_utf8_valid(U8("\xc0\xaf")), 0); /* '/', 2 bytes */
 	ck_assert_int_eq(util_utf8_valid(U8("\xc1\xbf")), 0);
 	ck_assert_int_eq(util_utf8_valid(U8("\xe0\x80\x80")), 0);
-	ck_assert_int_eq(util_utf8_valid(U8("\xe0\x80\xaf")), 0);     /* '/', 3 bytes */
-	ck_assert_int_eq(util_utf8_valid(U8("\xe0\x9f\xbf")), 0);     /* U+07FF, 3 bytes */
+	ck_assert_int_eq(util_utf8_valid(U8("\xe0\x80\xaf")), 0); /* '/', 3 bytes */
+	ck_assert_int_eq(util_utf8_valid(U8("\xe0\x9f\xbf")), 0); /* U+07FF, 3 bytes */
 	ck_assert_int_eq(util_utf8_valid(U8("\xf0\x80\x80\x80")), 0);
 	ck_assert_int_eq(util_utf8_valid(U8("\xf0\x8f\xbf\xbf")), 0); /* U+FFFF, 4 bytes */
 }
@@ -295,10 +295,10 @@ END_TEST
 
 START_TEST(test_utf8_surrogates_and_range)
 {
-	ck_assert_int_eq(util_utf8_valid(U8("\xed\xa0\x80")), 0); /* U+D800 */
-	ck_assert_int_eq(util_utf8_valid(U8("\xed\xbf\xbf")), 0); /* U+DFFF */
+	ck_assert_int_eq(util_utf8_valid(U8("\xed\xa0\x80")), 0);             /* U+D800 */
+	ck_assert_int_eq(util_utf8_valid(U8("\xed\xbf\xbf")), 0);             /* U+DFFF */
 	ck_assert_int_eq(util_utf8_valid(U8("\xed\xa0\xbd\xed\xb8\x80")), 0); /* CESU pair */
-	ck_assert_int_eq(util_utf8_valid(U8("\xf4\x90\x80\x80")), 0); /* U+110000 */
+	ck_assert_int_eq(util_utf8_valid(U8("\xf4\x90\x80\x80")), 0);         /* U+110000 */
 	ck_assert_int_eq(util_utf8_valid(U8("\xf5\x80\x80\x80")), 0);
 	ck_assert_int_eq(util_utf8_valid(U8("\xf7\xbf\xbf\xbf")), 0);
 	ck_assert_int_eq(util_utf8_valid(U8("\xf8\x88\x80\x80\x80")), 0); /* 5-byte form */
@@ -314,10 +314,11 @@ START_TEST(test_utf8_truncated_and_stray)
 	ck_assert_int_eq(util_utf8_valid(U8("\xe4\xb8")), 0);
 	ck_assert_int_eq(util_utf8_valid(U8("\xf0\x9f\x98")), 0);
 	ck_assert_int_eq(util_utf8_valid(U8("abc\xe4")), 0);
-	ck_assert_int_eq(util_utf8_valid(U8("\xe4\xb8" "A")), 0); /* ASCII where a tail belongs */
+	/* ASCII 'A' where a tail belongs. */
+	ck_assert_int_eq(util_utf8_valid(U8("\xe4\xb8\x41")), 0);
 	ck_assert_int_eq(util_utf8_valid(U8("\xc3\xc3\xa9")), 0);
-	ck_assert_int_eq(util_utf8_valid(U8("\x80")), 0);         /* lone continuation */
-	ck_assert_int_eq(util_utf8_valid(U8("a\xbf" "b")), 0);
+	ck_assert_int_eq(util_utf8_valid(U8("\x80")), 0); /* lone continuation */
+	ck_assert_int_eq(util_utf8_valid(U8("a\xbf\x62")), 0);
 	ck_assert_int_eq(util_utf8_valid(U8("\xe4\xb8\xad\x80")), 0); /* one tail too many */
 	/* n is the whole input: a valid prefix of a longer invalid string is valid... */
 	ck_assert_int_eq(util_utf8_valid("abc\xff", 3), 1);
