@@ -45,6 +45,9 @@ int db_migrate_list(const struct migration *list, size_t count);
 /* 1 when every embedded migration is recorded, 0 otherwise, -1 on error. */
 int db_is_migrated(void);
 
+/* stat() of the database file, to recognise it under another name. */
+struct stat;
+int db_file_stat(struct stat *st);
 /* Consistent online copy to dest: written to dest.tmp, integrity-checked, then renamed. */
 int db_backup(const char *dest, char *err, size_t errlen);
 

@@ -19,6 +19,8 @@ struct pay_order {
 struct gateway {
 	const char *name;
 	int (*enabled)(const struct config *cfg);
+	/* Configured well enough to take orders (NULL: always). */
+	int (*ready)(const struct config *cfg);
 	/* Where the buyer goes to pay (malloc'd URL). */
 	char *(*pay_url)(const struct config *cfg, const struct pay_order *o);
 	/* Checks signature and merchant; fills n (strings borrowed from params). */

@@ -105,9 +105,9 @@ struct actor api_actor(struct http_req *req, const struct admin_session *s)
 void api_set_cookie(struct http_req *req, const char *name, const char *value, int64_t max_age,
                     const char *path, const char *same_site)
 {
-	char *header = xasprintf("%s=%s; Path=%s; Max-Age=%lld; HttpOnly; SameSite=%s%s", name, value,
-	                         path, (long long)max_age, same_site,
-	                         http_is_https(req) ? "; Secure" : "");
+	char *header =
+	    xasprintf("%s=%s; Path=%s; Max-Age=%lld; HttpOnly; SameSite=%s%s", name, value, path,
+	              (long long)max_age, same_site, http_is_https(req) ? "; Secure" : "");
 	http_add_header(req, "Set-Cookie", header);
 	free(header);
 }

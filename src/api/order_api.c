@@ -67,7 +67,7 @@ static void order_create_handler(struct http_req *req)
 		return;
 	}
 	const struct gateway *gw = pay_gateway(cfg, r.gateway);
-	if (!gw) {
+	if (!gw || (gw->ready && !gw->ready(cfg))) {
 		http_reply_error(req, 400, "invalid_request", "gateway: not available");
 		return;
 	}

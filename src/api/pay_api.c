@@ -64,8 +64,17 @@ static void pay_return(struct http_req *req)
 	if (!p)
 		return;
 	const char *no = gw->return_order(p);
-	char *to = xasprintf("/shop/order?order_no=%s",
-	                     no && strspn(no, "0123456789abcdef") == strlen(no) ? no : "");
+	if (!no || strspn(no, "0123456789abcdef") != strlen(no) || strlen(no) > 32)
+		no = "";
+	/* A return the gateway signed may carry the access token, so a buyer who paid on another
+	 * device still lands on the keys; an unsigned one relies on the buyer's cookie. */
+	struct notify n = {.gateway = gw->name};
+	gw->verify(http_config(req), p, &n);
+	char token[33] = "";
+	if (n.verified && *no && n.order_no && strcmp(n.order_no, no) == 0)
+		order_token(no, token);
+	char *to = token[0] ? xasprintf("/shop/order?order_no=%s&token=%s", no, token)
+	                    : xasprintf("/shop/order?order_no=%s", no);
 	http_reply_redirect(req, 303, to);
 	free(to);
 }

@@ -187,6 +187,11 @@ void db_release(void)
 	}
 }
 
+int db_file_stat(struct stat *st)
+{
+	return db_path ? stat(db_path, st) : -1;
+}
+
 int db_log_error(const char *what)
 {
 	sqlite3 *db = db_conn();
@@ -254,8 +259,8 @@ static int run_one(sqlite3 *db, struct write_req *r)
 static void run_batch(sqlite3 *db, struct write_req *batch)
 {
 	int rc;
-	for (int attempt = 0;
-	     (rc = exec_cached(sql_begin)) == SQLITE_BUSY && attempt < 5; attempt++)
+	for (int attempt = 0; (rc = exec_cached(sql_begin)) == SQLITE_BUSY && attempt < 5;
+	     attempt++)
 		;
 	if (rc != SQLITE_OK) {
 		db_log_error("begin failed");
@@ -269,7 +274,8 @@ static void run_batch(sqlite3 *db, struct write_req *batch)
 			r->result = DB_FAILED;
 	}
 	tl_in_batch = 0;
-	for (int attempt = 0; (rc = exec_cached(sql_commit)) == SQLITE_BUSY && attempt < 50; attempt++)
+	for (int attempt = 0; (rc = exec_cached(sql_commit)) == SQLITE_BUSY && attempt < 50;
+	     attempt++)
 		usleep(1000);
 	if (rc != SQLITE_OK) {
 		db_log_error("commit failed");
@@ -295,7 +301,8 @@ static struct write_req *take_batch(void)
 int db_write(db_write_fn fn, void *ctx)
 {
 	if (tl_in_batch)
-		abort(); /* a write function may not start another write: it would wait for itself */
+		abort(); /* a write function may not start another write: it would wait for itself
+		          */
 	sqlite3 *db = db_conn();
 	if (!db)
 		return DB_FAILED;

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cardshop/db.h"
@@ -154,6 +155,12 @@ int db_backup(const char *dest, char *err, size_t errlen)
 	sqlite3 *src = db_conn();
 	if (!src) {
 		snprintf(err, errlen, "cannot open the database");
+		return -1;
+	}
+	struct stat live, target;
+	if (stat(dest, &target) == 0 && db_file_stat(&live) == 0 && live.st_dev == target.st_dev &&
+	    live.st_ino == target.st_ino) {
+		snprintf(err, errlen, "%s is the live database itself", dest);
 		return -1;
 	}
 	char *tmp = xasprintf("%s.tmp", dest);

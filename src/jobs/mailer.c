@@ -37,12 +37,14 @@ static void encode_subject(struct buf *b, const char *subject)
 	buf_puts(b, "Subject:");
 	while (i < n) {
 		size_t take = n - i < 36 ? n - i : 36;
-		while (take > 0 && i + take < n && ((unsigned char)subject[i + take] & 0xc0) == 0x80)
+		while (take > 0 && i + take < n &&
+		       ((unsigned char)subject[i + take] & 0xc0) == 0x80)
 			take--; /* do not split a character */
 		if (take == 0)
 			take = n - i < 36 ? n - i : 36;
 		char out[64];
-		EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)subject + i, (int)take);
+		EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)subject + i,
+		                (int)take);
 		buf_printf(b, "%s=?UTF-8?B?%s?=", i ? "\r\n " : " ", out);
 		i += take;
 	}

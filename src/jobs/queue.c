@@ -10,6 +10,7 @@
 #include "cardshop/db.h"
 #include "cardshop/jobs.h"
 #include "cardshop/log.h"
+#include "cardshop/shop.h"
 #include "cardshop/util.h"
 #include "internal.h"
 
@@ -173,13 +174,20 @@ int jobs_run_due(const struct config *cfg)
 		b.count = 0;
 		if (read_due(&b) != 0 || b.count == 0)
 			break;
-		for (int i = 0; i < b.count; i++)
-			run_one(cfg, &b.jobs[i]);
+		int total = b.count, failed = 0;
+		for (b.count = 0; b.count < total && !failed;) {
+			struct claimed *c = &b.jobs[b.count++];
+			run_one(cfg, c);
+			/* One failure (say, SMTP down) likely means more: leave the rest queued
+			 * instead of waiting out a timeout for each, and let expiry run. */
+			failed = !c->ok;
+			orders_expire(util_now());
+		}
 		int recorded = db_write(finish_tx, &b) == 0;
-		for (int i = 0; i < b.count; i++)
+		for (int i = 0; i < total; i++)
 			free(b.jobs[i].payload);
-		if (!recorded)
-			break; /* the batch stays due; the next tick retries */
+		if (!recorded || failed)
+			break; /* the rest stays due; the next tick retries */
 		n += b.count;
 	}
 	return n;

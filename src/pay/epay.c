@@ -42,6 +42,12 @@ static int enabled(const struct config *cfg)
 	return cfg->epay_enabled;
 }
 
+/* Without a key, pid and URL no notify could ever verify: taking orders would strand them. */
+static int ready(const struct config *cfg)
+{
+	return cfg->epay_key[0] && cfg->epay_pid[0] && cfg->epay_api_url[0];
+}
+
 static void add_param(struct http_kvlist *l, const char *name, const char *value)
 {
 	l->items = xrealloc(l->items, (l->count + 1) * sizeof *l->items);
@@ -129,6 +135,7 @@ static const char *return_order(const struct http_kvlist *params)
 const struct gateway epay_gateway = {
     .name = "epay",
     .enabled = enabled,
+    .ready = ready,
     .pay_url = pay_url,
     .verify = verify,
     .return_order = return_order,

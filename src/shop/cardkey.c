@@ -27,7 +27,6 @@ static const char *sql_key_exists = "SELECT 1 FROM card_keys WHERE id = :id AND 
 static const char *sql_key_available = "SELECT secret FROM card_keys WHERE product_id = :pid"
                                        " AND status = 'available' ORDER BY id";
 
-
 struct import_ctx {
 	const struct actor *who;
 	int64_t product_id;

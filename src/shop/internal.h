@@ -36,7 +36,8 @@ struct sealed_key {
 	unsigned char *box;
 	size_t boxlen;
 };
-struct sealed_key *cardkey_seal_text(const char *text, size_t len, size_t *count, int64_t *rejected);
+struct sealed_key *cardkey_seal_text(const char *text, size_t len, size_t *count,
+                                     int64_t *rejected);
 void cardkey_sealed_free(struct sealed_key *keys, size_t n);
 /* payment.c: settles an order that costs nothing, inside the creating transaction. */
 int payment_settle_free(int64_t order_id, int64_t quantity, int manual);

@@ -282,3 +282,13 @@ def test_port_in_use_fails_with_a_message(make_server):
         p = srv.cli("serve", timeout=10)
     assert p.returncode != 0
     assert str(port) in p.stderr, p.stderr
+
+
+def test_backup_onto_the_live_database_is_refused(server):
+    before = server.request("GET", "/readyz")
+    assert before.status == 200
+    r = server.cli("backup", str(server.db_path))
+    assert r.returncode != 0
+    assert "live database" in r.stderr
+    assert server.request("GET", "/readyz").status == 200
+    assert harness.integrity_check(server.db_path) == "ok"

@@ -233,16 +233,23 @@ def test_garbage_notifies_fail(shop):
 
 def test_empty_configured_key_rejects_everything(make_server):
     """With no merchant key, anyone could sign: nothing may verify, not even a notify signed
-    with the empty key."""
-    gw = FakeEPay(pid=EPAY_PID, key="").start()
+    with the empty key. The shop also stops offering the gateway, so no new order is stranded."""
+    gw = FakeEPay(pid=EPAY_PID, key=EPAY_KEY).start()
     try:
-        shop = start_shop(make_server, epay=gw, epay_key="")
+        shop = start_shop(make_server, epay=gw)
         pid = shop.admin.product(price=990, keys=2)
         o = shop.order_ok(pid)
-        shop.open_pay_url(o)  # the pay_url is signed with the empty key, as configured
+        shop.open_pay_url(o)
+        # The merchant key is removed from the configuration while the order is pending.
+        port = shop.srv.port
+        shop.srv.stop()
+        shop.srv.extra_config["payment.epay"]["key"] = ""
+        shop.srv.start(port=port)  # the gateway calls the notify URL it was given
+        refused = shop.order(pid)
+        assert refused.status == 400 and "gateway" in error_of(refused)["message"]
         assert shop.epay.pay(o["order_no"]) == "fail"
         assert shop.epay.pay(o["order_no"], method="POST") == "fail"
-        assert shop.epay.pay(o["order_no"], key=EPAY_KEY) == "fail"
+        assert shop.epay.pay(o["order_no"], key="") == "fail"
         assert shop.epay.pay(o["order_no"], trade_no="T-OTHER-1", key="") == "fail"
         assert_untouched(shop, o, 1)
         ev = shop.events()
