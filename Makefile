@@ -58,7 +58,7 @@ run: all
 test:
 	@scripts/deps.sh test
 	$(MAKE) --no-print-directory $(BUILD)/cardshop $(UNIT_BIN)
-	$(MAKE) --no-print-directory unit api browser
+	$(MAKE) --no-print-directory unit fuzz-replay api browser
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; CK_FORK=yes $$t; done
@@ -77,7 +77,7 @@ asan:
 
 lint:
 	@scripts/deps.sh lint
-	clang-format --dry-run --Werror $(wildcard src/*.c src/*/*.c src/*/*.h include/cardshop/*.h tests/unit/*.c bench/*.c)
+	clang-format --dry-run --Werror $(wildcard src/*.c src/*/*.c src/*/*.h include/cardshop/*.h tests/unit/*.c bench/*.c fuzz/*.c)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --suppress=missingIncludeSystem --inline-suppr -Iinclude src
 

@@ -18,8 +18,8 @@ static struct MHD_Response *not_allowed;
 static int request_marker; /* *con_cls after the first call of a request */
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version, const char *upload_data,
-				  size_t *upload_data_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
 	(void)cls;
 	(void)url;
@@ -41,15 +41,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 /* Both responses are built once and shared: the cheapest possible answer. */
 static int make_responses(void)
 {
-	ok_response = MHD_create_response_from_buffer(strlen(ok_body), ok_body,
-						      MHD_RESPMEM_PERSISTENT);
+	ok_response =
+	    MHD_create_response_from_buffer(strlen(ok_body), ok_body, MHD_RESPMEM_PERSISTENT);
 	not_allowed = MHD_create_response_from_buffer(0, ok_body, MHD_RESPMEM_PERSISTENT);
 	if (!ok_response || !not_allowed)
 		return -1;
 	if (MHD_add_response_header(ok_response, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain") !=
 	    MHD_YES)
 		return -1;
-	return MHD_add_response_header(not_allowed, MHD_HTTP_HEADER_ALLOW, "GET") == MHD_YES ? 0 : -1;
+	return MHD_add_response_header(not_allowed, MHD_HTTP_HEADER_ALLOW, "GET") == MHD_YES ? 0
+	                                                                                     : -1;
 }
 
 static int parse_port(const char *s, unsigned short *port)
@@ -68,14 +69,12 @@ static struct MHD_Daemon *start(unsigned short port)
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned threads = (unsigned)(cores > 0 ? cores : 1);
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-			 MHD_USE_ERROR_LOG;
-	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
-				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-				MHD_OPTION_THREAD_POOL_SIZE, threads,
-				MHD_OPTION_CONNECTION_LIMIT, 1024u,
-				MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-				MHD_OPTION_END);
+	unsigned flags =
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR,
+	                        (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, threads,
+	                        MHD_OPTION_CONNECTION_LIMIT, 1024u, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+	                        1024u, MHD_OPTION_END);
 }
 
 /* Blocked before the daemon starts, so its threads inherit the mask and main gets the signal. */

@@ -39,10 +39,12 @@ static void seed(sqlite3 *db, int keys)
 {
 	must(db, "BEGIN");
 	must(db, "INSERT INTO products (id, name, price, currency, created_at, updated_at)"
-		 " VALUES (1, 'bench', 100, 'CNY', 0, 0)");
+	         " VALUES (1, 'bench', 100, 'CNY', 0, 0)");
 	sqlite3_stmt *st;
-	sqlite3_prepare_v2(db, "INSERT INTO card_keys (product_id, secret, hash, created_at)"
-			       " VALUES (1, randomblob(60), randomblob(32), 0)", -1, &st, NULL);
+	sqlite3_prepare_v2(db,
+	                   "INSERT INTO card_keys (product_id, secret, hash, created_at)"
+	                   " VALUES (1, randomblob(60), randomblob(32), 0)",
+	                   -1, &st, NULL);
 	for (int i = 0; i < keys; i++) {
 		sqlite3_step(st);
 		sqlite3_reset(st);
@@ -80,15 +82,18 @@ static int cmd_claim(const char *path, double seconds)
 	sqlite3 *db = db_conn();
 	seed(db, 200000);
 	static const char *sql[5] = {
-		"INSERT INTO orders (order_no, product_id, quantity, unit_price, amount, currency, email,"
-		" gateway, created_at, expires_at) VALUES (?1, 1, 1, 100, 100, 'CNY', 'a@b.c', 'epay', 0, 9e9)",
-		"UPDATE card_keys SET status = 'reserved', order_id = ?1 WHERE id IN (SELECT id FROM"
-		" card_keys WHERE product_id = 1 AND status = 'available' ORDER BY id LIMIT 1)",
-		"INSERT INTO payments (order_id, gateway, trade_no, amount, created_at)"
-		" VALUES (?1, 'epay', 'T' || ?1, 100, 0)",
-		"UPDATE card_keys SET status = 'sold', sold_at = 0 WHERE order_id = ?1 AND status = 'reserved'",
-		"UPDATE orders SET status = 'delivered', paid_at = 0, delivered_at = 0 WHERE id = ?1"
-		" AND status = 'pending'",
+	    "INSERT INTO orders (order_no, product_id, quantity, unit_price, amount, currency, "
+	    "email,"
+	    " gateway, created_at, expires_at) VALUES (?1, 1, 1, 100, 100, 'CNY', 'a@b.c', 'epay', "
+	    "0, 9e9)",
+	    "UPDATE card_keys SET status = 'reserved', order_id = ?1 WHERE id IN (SELECT id FROM"
+	    " card_keys WHERE product_id = 1 AND status = 'available' ORDER BY id LIMIT 1)",
+	    "INSERT INTO payments (order_id, gateway, trade_no, amount, created_at)"
+	    " VALUES (?1, 'epay', 'T' || ?1, 100, 0)",
+	    "UPDATE card_keys SET status = 'sold', sold_at = 0 WHERE order_id = ?1 AND status = "
+	    "'reserved'",
+	    "UPDATE orders SET status = 'delivered', paid_at = 0, delivered_at = 0 WHERE id = ?1"
+	    " AND status = 'pending'",
 	};
 	sqlite3_stmt *s[5];
 	for (int i = 0; i < 5; i++)
@@ -149,12 +154,14 @@ static long request(struct conn *c, const char *method, const char *path, const 
                     struct buf *out)
 {
 	char head[1024];
-	int n = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", method, path);
+	int n =
+	    snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", method, path);
 	if (json)
-		n = snprintf(head, sizeof head,
-		             "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-		             "Content-Length: %zu\r\n\r\n%s",
-		             method, path, strlen(json), json);
+		n = snprintf(
+		    head, sizeof head,
+		    "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+		    "Content-Length: %zu\r\n\r\n%s",
+		    method, path, strlen(json), json);
 	if (send(c->fd, head, (size_t)n, MSG_NOSIGNAL) != n)
 		return -1;
 	struct buf in;
@@ -205,18 +212,24 @@ static int purchase(struct conn *c, const struct purchase_cfg *cfg, int n, struc
 	char url[512], no[64], token[64], sign_in[512], sign[33];
 	snprintf(url, sizeof url, "/api/orders");
 	char body[256];
-	snprintf(body, sizeof body, "{\"product_id\":%ld,\"quantity\":1,\"email\":\"b%d@bench.test\","
-		 "\"gateway\":\"epay\"}", cfg->product, n);
-	if (request(c, "POST", url, body, b) != 201 || json_field(b->data, "order_no", no, sizeof no) ||
+	snprintf(body, sizeof body,
+	         "{\"product_id\":%ld,\"quantity\":1,\"email\":\"b%d@bench.test\","
+	         "\"gateway\":\"epay\"}",
+	         cfg->product, n);
+	if (request(c, "POST", url, body, b) != 201 ||
+	    json_field(b->data, "order_no", no, sizeof no) ||
 	    json_field(b->data, "token", token, sizeof token))
 		return -1;
 	/* Parameters sorted by name, as EPay signs them. */
-	snprintf(sign_in, sizeof sign_in, "money=1.00&name=bench&out_trade_no=%s&pid=%s&trade_no=T%s"
-		 "&trade_status=TRADE_SUCCESS&type=alipay%s", no, cfg->pid, no, cfg->key);
+	snprintf(sign_in, sizeof sign_in,
+	         "money=1.00&name=bench&out_trade_no=%s&pid=%s&trade_no=T%s"
+	         "&trade_status=TRADE_SUCCESS&type=alipay%s",
+	         no, cfg->pid, no, cfg->key);
 	sec_md5_hex(sign_in, strlen(sign_in), sign);
-	snprintf(url, sizeof url, "/pay/epay/notify?money=1.00&name=bench&out_trade_no=%s&pid=%s"
-		 "&trade_no=T%s&trade_status=TRADE_SUCCESS&type=alipay&sign=%s&sign_type=MD5",
-		 no, cfg->pid, no, sign);
+	snprintf(url, sizeof url,
+	         "/pay/epay/notify?money=1.00&name=bench&out_trade_no=%s&pid=%s"
+	         "&trade_no=T%s&trade_status=TRADE_SUCCESS&type=alipay&sign=%s&sign_type=MD5",
+	         no, cfg->pid, no, sign);
 	if (request(c, "GET", url, NULL, b) != 200 || strcmp(buf_cstr(b), "success") != 0)
 		return -1;
 	snprintf(url, sizeof url, "/api/orders/%s?token=%s", no, token);
@@ -288,8 +301,8 @@ static int cmd_purchase(struct purchase_cfg *cfg, int threads)
 	qsort(all, (size_t)nlat, sizeof *all, cmp_double);
 	double p99 = nlat ? all[(size_t)(nlat * 0.99)] * 1000 : 0;
 	free(all);
-	printf("%.2f|%.2fms|%d purchases (3 requests each), %d failed, %d clients\n", done / el, p99,
-	       done, failed, threads);
+	printf("%.2f|%.2fms|%d purchases (3 requests each), %d failed, %d clients\n", done / el,
+	       p99, done, failed, threads);
 	return failed > done / 100 ? 1 : 0;
 }
 
@@ -298,10 +311,11 @@ int main(int argc, char **argv)
 	if (argc == 4 && strcmp(argv[1], "claim") == 0)
 		return cmd_claim(argv[2], atof(argv[3]));
 	if (argc == 8 && strcmp(argv[1], "purchase") == 0) {
-		struct purchase_cfg cfg = {argv[2], argv[3], argv[4], 0, atol(argv[5]), atof(argv[7])};
+		struct purchase_cfg cfg = {argv[2], argv[3],       argv[4],
+		                           0,       atol(argv[5]), atof(argv[7])};
 		return cmd_purchase(&cfg, atoi(argv[6]));
 	}
 	fprintf(stderr, "usage: shopbench claim DB SECONDS\n"
-			"       shopbench purchase BASE_URL PID KEY PRODUCT_ID THREADS SECONDS\n");
+	                "       shopbench purchase BASE_URL PID KEY PRODUCT_ID THREADS SECONDS\n");
 	return 2;
 }

@@ -173,8 +173,18 @@ static char *read_line(char *str, int num, void *stream)
 {
 	struct ini_ctx *ctx = stream;
 	char *r = fgets(str, num, ctx->file);
-	if (r && strchr(r, '\n'))
+	if (!r || ctx->failed)
+		return NULL;
+	if (strchr(r, '\n')) {
 		ctx->line++;
+	} else if (!feof(ctx->file)) {
+		/* libinih would take the rest of the line for a new one (and maybe a comment):
+		 * a silently cut value is worse than a refusal. */
+		ctx->failed = 1;
+		ctx->err_line = ctx->line + 1;
+		snprintf(ctx->err, sizeof ctx->err, "line too long (max %d bytes)", num - 2);
+		return NULL;
+	}
 	return r;
 }
 
@@ -200,8 +210,11 @@ static int check_semantics(struct config *cfg, char *err, size_t errlen)
 		         cfg->log_level);
 		return -1;
 	}
-	if (strlen(cfg->currency) != 3) {
-		snprintf(err, errlen, "[shop] currency: '%s' is not a 3-letter code",
+	const char *cur = cfg->currency;
+	if (strlen(cur) != 3 || !isupper((unsigned char)cur[0]) ||
+	    !isupper((unsigned char)cur[1]) || !isupper((unsigned char)cur[2])) {
+		snprintf(err, errlen,
+		         "[shop] currency: '%s' is not a 3-letter ISO 4217 code (e.g. CNY)",
 		         cfg->currency);
 		return -1;
 	}
@@ -222,6 +235,8 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
 	}
 	int rc = ini_parse_stream(read_line, &ctx, on_ini_pair, &ctx);
 	fclose(ctx.file);
+	if (rc == 0 && ctx.failed) /* the reader stopped the parse */
+		rc = ctx.err_line;
 	if (rc == -2) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -1;

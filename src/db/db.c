@@ -253,7 +253,15 @@ static int run_one(sqlite3 *db, struct write_req *r)
 	if (r->result != 0)
 		exec_cached(sql_rollback_to);
 	exec_cached(sql_release);
-	return 0;
+	/* SQLite may have rolled the whole transaction back on its own (I/O error, disk full):
+	 * then nothing of this batch may be reported as done. */
+	return sqlite3_get_autocommit(db) ? DB_FAILED : 0;
+}
+
+static void fail_all(struct write_req *batch)
+{
+	for (struct write_req *r = batch; r; r = r->next)
+		r->result = DB_FAILED;
 }
 
 static void run_batch(sqlite3 *db, struct write_req *batch)
@@ -264,24 +272,28 @@ static void run_batch(sqlite3 *db, struct write_req *batch)
 		;
 	if (rc != SQLITE_OK) {
 		db_log_error("begin failed");
-		for (struct write_req *r = batch; r; r = r->next)
-			r->result = DB_FAILED;
+		fail_all(batch);
 		return;
 	}
 	tl_in_batch = 1;
-	for (struct write_req *r = batch; r; r = r->next) {
-		if (run_one(db, r) != 0)
-			r->result = DB_FAILED;
-	}
+	int lost = 0;
+	for (struct write_req *r = batch; r && !lost; r = r->next)
+		lost = run_one(db, r) != 0;
 	tl_in_batch = 0;
+	if (lost) {
+		db_log_error("transaction lost mid-batch");
+		if (!sqlite3_get_autocommit(db))
+			exec_simple(db, "ROLLBACK");
+		fail_all(batch);
+		return;
+	}
 	for (int attempt = 0; (rc = exec_cached(sql_commit)) == SQLITE_BUSY && attempt < 50;
 	     attempt++)
 		usleep(1000);
 	if (rc != SQLITE_OK) {
 		db_log_error("commit failed");
 		exec_simple(db, "ROLLBACK");
-		for (struct write_req *r = batch; r; r = r->next)
-			r->result = DB_FAILED;
+		fail_all(batch);
 	}
 }
 

@@ -56,9 +56,11 @@ static int entry_match(const unsigned char ip[16], const char *entry)
 	free(copy);
 	if (!ok)
 		return 0;
+	/* A prefix on a dotted IPv4 entry counts IPv4 bits; on an IPv6 entry (mapped or not),
+	 * IPv6 bits. */
 	if (bits < 0)
 		bits = 128;
-	else if (v4)
+	else if (v4 && !strchr(entry, ':'))
 		bits += 96;
 	if (bits > 128)
 		return 0;

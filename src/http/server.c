@@ -78,22 +78,24 @@ static void resolve_client_ip(struct http_req *req)
 	const char *xff = http_header(req, "X-Forwarded-For");
 	if (!xff || !http_addr_in_list(peer, req->cfg->trusted_proxies))
 		return;
+	/* Walk from the right: the entries nearest to us are the ones proxies added; a client can
+	 * prepend any number of its own. */
 	char *copy = xstrdup(xff);
-	char *tokens[32];
-	int nt = 0;
-	char *save = NULL;
-	for (char *t = strtok_r(copy, ", \t", &save); t && nt < 32;
-	     t = strtok_r(NULL, ", \t", &save))
-		tokens[nt++] = t;
-	for (int i = nt - 1; i >= 0; i--) {
-		unsigned char tmp[16];
-		int valid = inet_pton(AF_INET, tokens[i], tmp) == 1 ||
-		            inet_pton(AF_INET6, tokens[i], tmp) == 1;
-		if (!valid)
-			break; /* garbage from the client: stop at the last address we can trust */
-		snprintf(req->client_ip, sizeof req->client_ip, "%s", tokens[i]);
-		if (!http_addr_in_list(tokens[i], req->cfg->trusted_proxies))
+	for (char *end = copy + strlen(copy);;) {
+		while (end > copy && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == ','))
+			*--end = '\0';
+		if (end == copy)
 			break;
+		char *start = end;
+		while (start > copy && start[-1] != ',' && start[-1] != ' ' && start[-1] != '\t')
+			start--;
+		unsigned char tmp[16];
+		if (inet_pton(AF_INET, start, tmp) != 1 && inet_pton(AF_INET6, start, tmp) != 1)
+			break; /* garbage: stop at the last address we could trust */
+		snprintf(req->client_ip, sizeof req->client_ip, "%s", start);
+		if (!http_addr_in_list(start, req->cfg->trusted_proxies))
+			break;
+		end = start;
 	}
 	free(copy);
 }

@@ -186,9 +186,11 @@ int jobs_run_due(const struct config *cfg)
 		int recorded = db_write(finish_tx, &b) == 0;
 		for (int i = 0; i < total; i++)
 			free(b.jobs[i].payload);
-		if (!recorded || failed)
-			break; /* the rest stays due; the next tick retries */
+		if (!recorded)
+			break; /* the batch stays due; the next tick retries */
 		n += b.count;
+		if (failed)
+			break; /* the rest stays due; the next tick retries */
 	}
 	return n;
 }

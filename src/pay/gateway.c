@@ -46,7 +46,9 @@ int pay_parse_money(const char *s, int64_t *minor)
 
 void pay_format_money(int64_t minor, char out[32])
 {
-	snprintf(out, 32, "%lld.%02lld", (long long)(minor / 100), (long long)(minor % 100));
+	uint64_t abs = minor < 0 ? (uint64_t)0 - (uint64_t)minor : (uint64_t)minor;
+	snprintf(out, 32, "%s%llu.%02llu", minor < 0 ? "-" : "", (unsigned long long)(abs / 100),
+	         (unsigned long long)(abs % 100));
 }
 
 /* Rejects repeated names: a signer and a reader may pick different copies. */

@@ -11,8 +11,9 @@
 
 void sandbox_sign(const char *order_no, const char *trade_no, int64_t amount, char out[33])
 {
-	char *canon =
-	    xasprintf("amount=%lld&order_no=%s&trade_no=%s", (long long)amount, order_no, trade_no);
+	/* Length-prefixed fields: no two different (order, trade) pairs share a canonical form. */
+	char *canon = xasprintf("%lld|%zu:%s|%zu:%s", (long long)amount, strlen(order_no), order_no,
+	                        strlen(trade_no), trade_no);
 	sec_derive_token("sandbox-notify", canon, out);
 	free(canon);
 }

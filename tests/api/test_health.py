@@ -184,3 +184,15 @@ def test_ipv6_listen_and_metrics_from_ipv6_loopback(make_server):
     assert srv.wait_for_log(lambda l: l.get("req_id") == rid)["ip"] == "::1"
     # ::1 is not a trusted proxy by default: its X-Forwarded-For changes nothing.
     assert srv.get("/metrics", headers={"X-Forwarded-For": "10.9.9.9"}).status == 200
+
+
+def test_client_cannot_push_its_address_out_with_a_long_forwarded_for(server):
+    """Behind a proxy that appends, a client may send any number of entries of its own: the
+    client address is still the right-most untrusted one (here, the whole header is ours)."""
+    fake = ", ".join(f"10.0.{i // 250}.{i % 250 + 1}" for i in range(40))
+    hdr = {"X-Forwarded-For": fake + ", 127.0.0.1"}
+    # 10.0.0.40 (the 40th) is the right-most untrusted entry: it is not allowed /metrics.
+    r = server.request("GET", "/metrics", headers=hdr)
+    assert r.status == 403
+    lines = [l for l in server.log_lines() if l.get("msg") == "request" and l.get("path") == "/metrics"]
+    assert lines and lines[-1]["ip"] == "10.0.0.40"

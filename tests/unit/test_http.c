@@ -376,7 +376,6 @@ START_TEST(test_addr_mapped)
 }
 END_TEST
 
-#ifdef KNOWN_BUG_ADDR_MAPPED_PREFIX
 /* An entry written in IPv6 notation has an IPv6 prefix length: "::ffff:10.0.0.0/104" is 10/8.
  * netaddr.c adds 96 to the length whenever the entry is IPv4-mapped, so /104 becomes 200 and the
  * entry is dropped (and "::ffff:10.0.0.0/8" is read as 10/8 instead of ::/8). Fails closed. */
@@ -388,7 +387,6 @@ START_TEST(test_addr_mapped_ipv6_prefix)
 	ck_assert_int_eq(http_addr_in_list("11.1.2.3", "::ffff:10.0.0.0/104"), 0);
 }
 END_TEST
-#endif
 
 START_TEST(test_addr_lists_and_garbage)
 {
@@ -471,9 +469,7 @@ static Suite *http_suite(void)
 	tcase_add_test(addr, test_addr_ipv4);
 	tcase_add_test(addr, test_addr_ipv6);
 	tcase_add_test(addr, test_addr_mapped);
-#ifdef KNOWN_BUG_ADDR_MAPPED_PREFIX
 	tcase_add_test(addr, test_addr_mapped_ipv6_prefix);
-#endif
 	tcase_add_test(addr, test_addr_lists_and_garbage);
 	tcase_add_test(addr, test_addr_invalid_ip);
 	tcase_add_test(addr, test_addr_long_list);

@@ -256,7 +256,6 @@ START_TEST(test_failing_job_retries_then_fails)
 }
 END_TEST
 
-#ifdef KNOWN_BUG_JOBS_RUN_DUE_COUNT
 /* jobs.h: jobs_run_due "Returns the number of jobs run". With the working-tree change to
  * src/jobs/queue.c (stop the batch at the first failing job), `n += b.count` is skipped when a
  * job failed, so a call that ran (and recorded) a failing job returns 0. */
@@ -271,7 +270,6 @@ START_TEST(test_run_due_counts_failed_jobs)
 	ck_assert_int_eq(ran, 3);
 }
 END_TEST
-#endif
 
 /* ---- db_write ---- */
 
@@ -522,7 +520,6 @@ START_TEST(test_failure_inside_shared_batch)
 }
 END_TEST
 
-#ifdef KNOWN_BUG_DB_WRITE_LOST_TX
 /* When SQLite rolls back the whole transaction by itself in the middle of a batch (here a
  * RAISE(ROLLBACK) trigger; in production SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM or
  * SQLITE_BUSY can do the same), db.c's run_one keeps going: "ROLLBACK TO w" and "RELEASE w"
@@ -558,7 +555,6 @@ START_TEST(test_batch_survives_auto_rollback)
 	ck_assert_int_ne(f[4].rc, 0);
 }
 END_TEST
-#endif
 
 static Suite *jobs_suite(void)
 {
@@ -572,9 +568,7 @@ static Suite *jobs_suite(void)
 	tcase_add_test(jobs, test_job_exists_only_with_its_transaction);
 	tcase_add_test(jobs, test_null_payload);
 	tcase_add_test(jobs, test_failing_job_retries_then_fails);
-#ifdef KNOWN_BUG_JOBS_RUN_DUE_COUNT
 	tcase_add_test(jobs, test_run_due_counts_failed_jobs);
-#endif
 	suite_add_tcase(s, jobs);
 
 	TCase *w = tcase_create("db_write");
@@ -588,9 +582,7 @@ static Suite *jobs_suite(void)
 	tcase_add_test(w, test_group_commit_all_succeed);
 	tcase_add_test(w, test_group_commit_with_failures);
 	tcase_add_test(w, test_failure_inside_shared_batch);
-#ifdef KNOWN_BUG_DB_WRITE_LOST_TX
 	tcase_add_test(w, test_batch_survives_auto_rollback);
-#endif
 	suite_add_tcase(s, w);
 	return s;
 }
