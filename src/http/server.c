@@ -328,8 +328,8 @@ int http_server_start(const struct config *cfg, const struct http_route *routes,
 	 * for its commit to reach the disk, not on the CPU, and the group commit batches whatever
 	 * the workers hand it at once; with one worker per core the disk, not the CPU, would set
 	 * the pace (measured: 1,300 purchases/s with 2 workers, 2,600 with 32, on 2 cores). */
-	unsigned threads = cfg->threads > 0 ? (unsigned)cfg->threads
-	                                    : 16 * (unsigned)(cores > 0 ? cores : 1);
+	unsigned threads =
+	    cfg->threads > 0 ? (unsigned)cfg->threads : 16 * (unsigned)(cores > 0 ? cores : 1);
 	if (threads > 256)
 		threads = 256;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
