@@ -1,5 +1,9 @@
 /* The table of job kinds and the periodic sweeps. */
+#include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "cardshop/db.h"
@@ -9,6 +13,33 @@
 #include "internal.h"
 
 /* Scheduled backup into [backup] dir, keeping the newest `keep` files. */
+static int is_backup_name(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+	return strncmp(d->d_name, "cardshop-", 9) == 0 && n > 12 &&
+	       strcmp(d->d_name + n - 3, ".db") == 0;
+}
+
+/* Keeps the newest `keep` scheduled backups (their names sort by time: the epoch seconds have
+ * the same number of digits until the year 2286). */
+static void prune_backups(const struct config *cfg)
+{
+	struct dirent **names;
+	int n = scandir(cfg->backup_dir, &names, is_backup_name, alphasort);
+	if (n < 0)
+		return;
+	for (int i = 0; i < n; i++) {
+		if (i < n - cfg->backup_keep) {
+			char path[1024];
+			snprintf(path, sizeof path, "%s/%s", cfg->backup_dir, names[i]->d_name);
+			if (unlink(path) == 0)
+				log_info("old backup removed", json_pack("{ss}", "path", path));
+		}
+		free(names[i]);
+	}
+	free(names);
+}
+
 static void backup_tick(const struct config *cfg)
 {
 	static int64_t last;
@@ -23,6 +54,7 @@ static void backup_tick(const struct config *cfg)
 		log_error("scheduled backup failed", json_pack("{ss}", "error", err));
 	else
 		log_info("scheduled backup written", json_pack("{ss}", "path", path));
+	prune_backups(cfg);
 }
 
 void jobs_periodic(const struct config *cfg)

@@ -292,3 +292,27 @@ def test_backup_onto_the_live_database_is_refused(server):
     assert "live database" in r.stderr
     assert server.request("GET", "/readyz").status == 200
     assert harness.integrity_check(server.db_path) == "ok"
+
+
+def test_scheduled_backups_are_written_and_pruned(make_server, tmp_path):
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    # Two old backups from earlier runs; with keep = 2 only the newest two files may remain.
+    for stamp in ("1700000000", "1700000100"):
+        (backups / f"cardshop-{stamp}.db").write_bytes(b"old")
+    (backups / "notes.txt").write_text("not a backup")
+    srv = make_server({"backup": {"dir": str(backups), "interval": 1, "keep": 2}})
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        fresh = [p for p in backups.glob("cardshop-*.db") if not p.name.startswith("cardshop-1700")]
+        if fresh and len(list(backups.glob("cardshop-*.db"))) == 2:
+            break
+        time.sleep(0.2)
+    names = sorted(p.name for p in backups.glob("cardshop-*.db"))
+    assert len(names) == 2, names
+    assert "cardshop-1700000000.db" not in names
+    assert (backups / "notes.txt").exists()
+    newest = backups / names[-1]
+    assert harness.integrity_check(newest) == "ok"
+    assert "orders" in harness.sqlite_tables(newest)
+    srv.stop()
