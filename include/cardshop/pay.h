@@ -16,6 +16,14 @@ struct pay_order {
 	const char *product_name;
 };
 
+/* A gateway's answer to "was this order paid?" (the reconciler's question). */
+struct pay_query {
+	int paid;       /* the gateway says so, for our merchant id and this order */
+	int64_t amount; /* what it says was paid, minor units */
+	char trade_no[129];
+	char *raw; /* the answer verbatim, for payment_events (malloc'd) */
+};
+
 struct gateway {
 	const char *name;
 	int (*enabled)(const struct config *cfg);
@@ -26,6 +34,9 @@ struct gateway {
 	/* Checks signature and merchant; fills n (strings borrowed from params). */
 	void (*verify)(const struct config *cfg, const struct http_kvlist *params,
 	               struct notify *n);
+	/* Asks the gateway whether order_no was paid (NULL: this gateway cannot be asked). -1 when
+	 * it could not be reached; otherwise 0 and out filled (out->raw malloc'd). */
+	int (*query)(const struct config *cfg, const char *order_no, struct pay_query *out);
 	/* Where the buyer lands after paying: the order number named in the return parameters. */
 	const char *(*return_order)(const struct http_kvlist *params);
 	const char *success_reply;

@@ -131,6 +131,8 @@ json_t *order_view(const char *order_no, int with_keys);
 /* Orders of email whose query password matches, newest first, each with its token. */
 json_t *order_lookup(const char *email, const char *query_password);
 json_t *orders_admin_json(const char *status, const char *q, int64_t page, struct shop_err *err);
+/* Pending orders past their expiry (oldest first, at most max): [{"order_no", "gateway"}]. */
+json_t *orders_due_json(int64_t now, int max);
 /* Returns pending orders past their expiry to the shelf; the number expired. */
 int orders_expire(int64_t now);
 

@@ -10,6 +10,11 @@ extern const size_t jobs_kinds_count;
 /* Sweeps that run on every tick of the jobs thread (order expiry, scheduled backups). */
 void jobs_periodic(const struct config *cfg);
 
+/* Asks the gateways about orders about to expire (lost callbacks). */
+void jobs_reconcile(const struct config *cfg);
+/* Reconciles, then expires, the orders past their time. */
+void jobs_expire_due(const struct config *cfg);
+
 /* Job handlers. */
 int job_order_mail(const struct config *cfg, json_t *payload, char *err, size_t errlen);
 int job_alert_mail(const struct config *cfg, json_t *payload, char *err, size_t errlen);

@@ -57,9 +57,15 @@ static void backup_tick(const struct config *cfg)
 	prune_backups(cfg);
 }
 
+void jobs_expire_due(const struct config *cfg)
+{
+	jobs_reconcile(cfg);
+	orders_expire(util_now());
+}
+
 void jobs_periodic(const struct config *cfg)
 {
-	orders_expire(util_now());
+	jobs_expire_due(cfg);
 	backup_tick(cfg);
 }
 

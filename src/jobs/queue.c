@@ -181,7 +181,7 @@ int jobs_run_due(const struct config *cfg)
 			/* One failure (say, SMTP down) likely means more: leave the rest queued
 			 * instead of waiting out a timeout for each, and let expiry run. */
 			failed = !c->ok;
-			orders_expire(util_now());
+			jobs_expire_due(cfg);
 		}
 		int recorded = db_write(finish_tx, &b) == 0;
 		for (int i = 0; i < total; i++)

@@ -127,6 +127,91 @@ static void verify(const struct config *cfg, const struct http_kvlist *params, s
 	n->verified = 1;
 }
 
+static size_t collect(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct buf *b = arg;
+	if (b->len > 65536)
+		return 0; /* an order query answer is small: stop a runaway body */
+	buf_append(b, data, size * nmemb);
+	return size * nmemb;
+}
+
+static char *query_url(const struct config *cfg, const char *order_no)
+{
+	char *pid = curl_easy_escape(NULL, cfg->epay_pid, 0);
+	char *key = curl_easy_escape(NULL, cfg->epay_key, 0);
+	char *no = curl_easy_escape(NULL, order_no, 0);
+	const char *base = cfg->epay_api_url;
+	size_t blen = strlen(base);
+	char *url = xasprintf("%s%sapi.php?act=order&pid=%s&key=%s&out_trade_no=%s", base,
+	                      blen && base[blen - 1] == '/' ? "" : "/", pid ? pid : "",
+	                      key ? key : "", no ? no : "");
+	curl_free(pid);
+	curl_free(key);
+	curl_free(no);
+	return url;
+}
+
+/* "status": 1 (or "1") with our pid, order and a parsable amount means paid. */
+static void read_answer(const struct config *cfg, const char *order_no, json_t *j,
+                        struct pay_query *out)
+{
+	json_t *st = json_object_get(j, "status"), *pid = json_object_get(j, "pid");
+	int paid = json_is_integer(st)
+	               ? json_integer_value(st) == 1
+	               : json_is_string(st) && strcmp(json_string_value(st), "1") == 0;
+	char pidbuf[32];
+	const char *pidtext = json_string_value(pid);
+	if (json_is_integer(pid)) {
+		snprintf(pidbuf, sizeof pidbuf, "%lld", (long long)json_integer_value(pid));
+		pidtext = pidbuf;
+	}
+	const char *out_no = json_string_value(json_object_get(j, "out_trade_no"));
+	const char *trade = json_string_value(json_object_get(j, "trade_no"));
+	const char *money = json_string_value(json_object_get(j, "money"));
+	out->paid = paid && pidtext && strcmp(pidtext, cfg->epay_pid) == 0 && out_no &&
+	            strcmp(out_no, order_no) == 0 && trade && *trade &&
+	            strlen(trade) < sizeof out->trade_no && money &&
+	            pay_parse_money(money, &out->amount) == 0;
+	if (out->paid)
+		snprintf(out->trade_no, sizeof out->trade_no, "%s", trade);
+}
+
+static int query(const struct config *cfg, const char *order_no, struct pay_query *out)
+{
+	memset(out, 0, sizeof *out);
+	CURL *curl = curl_easy_init();
+	if (!curl || !ready(cfg)) {
+		curl_easy_cleanup(curl);
+		return -1;
+	}
+	char *url = query_url(cfg, order_no);
+	struct buf body;
+	buf_init(&body);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 5L);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	CURLcode rc = curl_easy_perform(curl);
+	long status = 0;
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(curl);
+	sec_wipe(url, strlen(url)); /* it holds the merchant key */
+	free(url);
+	if (rc != CURLE_OK || status != 200) {
+		buf_cleanup(&body);
+		return -1;
+	}
+	json_t *j = json_loadb(body.data ? body.data : "", body.len, 0, NULL);
+	if (json_is_object(j))
+		read_answer(cfg, order_no, j, out);
+	json_decref(j);
+	out->raw = buf_release(&body);
+	return 0;
+}
+
 static const char *return_order(const struct http_kvlist *params)
 {
 	return http_kv_get(params, "out_trade_no");
@@ -136,6 +221,7 @@ const struct gateway epay_gateway = {
     .name = "epay",
     .enabled = enabled,
     .ready = ready,
+    .query = query,
     .pay_url = pay_url,
     .verify = verify,
     .return_order = return_order,

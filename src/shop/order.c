@@ -447,6 +447,25 @@ static int expire_tx(sqlite3 *db, void *arg)
 	return 0;
 }
 
+static const char *sql_due_list =
+    "SELECT order_no, gateway FROM orders WHERE status = 'pending' AND expires_at <= :now"
+    " ORDER BY expires_at LIMIT :max";
+
+json_t *orders_due_json(int64_t now, int max)
+{
+	json_t *list = json_array();
+	sqlite3_stmt *st = db_stmt(sql_due_list);
+	if (!st)
+		return list;
+	db_bind_int(st, ":now", now);
+	db_bind_int(st, ":max", max);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(list, json_pack("{ss ss}", "order_no", db_col_text(st, 0),
+		                                      "gateway", db_col_text(st, 1)));
+	sqlite3_reset(st);
+	return list;
+}
+
 static const char *sql_any_due = "SELECT EXISTS (SELECT 1 FROM orders WHERE status = 'pending'"
                                  " AND expires_at <= :now)";
 
