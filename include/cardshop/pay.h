@@ -46,6 +46,9 @@ struct gateway {
 /* The named gateway when it exists and is enabled; NULL otherwise. */
 const struct gateway *pay_gateway(const struct config *cfg, const char *name);
 
+/* The gateways that can be asked about an order, as ",name,name," (for SQL instr()). */
+void pay_queryable(const struct config *cfg, char *out, size_t n);
+
 /* EPay helpers, shared with tests: the MD5 signature over the sorted non-empty parameters
  * (sign and sign_type excluded) with the key appended. out: 33 bytes. */
 void epay_sign(const struct http_kvlist *params, const char *key, char out[33]);

@@ -131,10 +131,14 @@ json_t *order_view(const char *order_no, int with_keys);
 /* Orders of email whose query password matches, newest first, each with its token. */
 json_t *order_lookup(const char *email, const char *query_password);
 json_t *orders_admin_json(const char *status, const char *q, int64_t page, struct shop_err *err);
-/* Pending orders past their expiry (oldest first, at most max): [{"order_no", "gateway"}]. */
-json_t *orders_due_json(int64_t now, int max);
-/* Returns pending orders past their expiry to the shelf; the number expired. */
-int orders_expire(int64_t now);
+/* Pending orders past their expiry paid through one of gateways (",epay,"), oldest first, at
+ * most max: [{"order_no", "gateway"}]. */
+json_t *orders_due_json(int64_t now, const char *gateways, int max);
+/* Returns pending orders past their expiry to the shelf, except those of skip_gateways
+ * (",epay,": their gateway is asked first) until they are an hour overdue. The number expired. */
+int orders_expire(int64_t now, const char *skip_gateways);
+/* Expires one order if it is still pending and past its time. */
+int order_expire(const char *order_no, int64_t now);
 
 /* Merchant delivery of a paid order (manual products, or paid_undelivered ones): with keys in
  * text (exactly `quantity` of them, new for the product) or, when text is empty, from stock. */

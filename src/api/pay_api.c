@@ -10,6 +10,8 @@
 #include "cardshop/sec.h"
 #include "internal.h"
 
+#define NOTIFY_MAX_PARAMS 64
+
 static const struct gateway *gateway_or_404(struct http_req *req)
 {
 	const struct gateway *gw = pay_gateway(http_config(req), http_param(req, "gateway"));
@@ -44,6 +46,9 @@ static void notify(struct http_req *req)
 	if (notify_params(req, &params, &raw) != 0) {
 		n.reason = "malformed parameters";
 		params.count = 0;
+	} else if (params.count > NOTIFY_MAX_PARAMS) {
+		/* Gateways send about ten: refusing floods keeps the checks below cheap. */
+		n.reason = "too many parameters";
 	} else {
 		gw->verify(http_config(req), &params, &n);
 	}

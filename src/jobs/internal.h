@@ -10,9 +10,8 @@ extern const size_t jobs_kinds_count;
 /* Sweeps that run on every tick of the jobs thread (order expiry, scheduled backups). */
 void jobs_periodic(const struct config *cfg);
 
-/* Asks the gateways about orders about to expire (lost callbacks). */
-void jobs_reconcile(const struct config *cfg);
-/* Reconciles, then expires, the orders past their time. */
+/* Expires the orders past their time, asking their gateway first where it can be asked, so
+ * a lost callback is found (reconcile.c). */
 void jobs_expire_due(const struct config *cfg);
 
 /* Job handlers. */

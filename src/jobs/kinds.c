@@ -57,12 +57,6 @@ static void backup_tick(const struct config *cfg)
 	prune_backups(cfg);
 }
 
-void jobs_expire_due(const struct config *cfg)
-{
-	jobs_reconcile(cfg);
-	orders_expire(util_now());
-}
-
 void jobs_periodic(const struct config *cfg)
 {
 	jobs_expire_due(cfg);

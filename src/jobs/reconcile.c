@@ -1,4 +1,4 @@
-/* Lost callbacks: before an unpaid order expires, the gateway is asked whether it was paid
+/* Lost callbacks: before an unpaid order expires, its gateway is asked whether it was paid
  * after all. A "paid" answer goes through payment_apply like a notify would, so it is applied
  * exactly once whichever comes first, the answer or a late notify. */
 #include <stdio.h>
@@ -13,6 +13,8 @@
 
 #define RECONCILE_MAX 20 /* per tick: a flood of abandoned orders must not stall the thread */
 
+/* Asks about one due order: paid → applied like a notify; not paid → expired now;
+ * unreachable → left pending (and no more asking this tick). */
 static void reconcile_one(const struct config *cfg, const char *order_no, const char *gateway,
                           int *unreachable)
 {
@@ -34,14 +36,23 @@ static void reconcile_one(const struct config *cfg, const char *order_no, const 
 		                   .verified = 1,
 		                   .raw = q.raw ? q.raw : "",
 		                   .ip = "reconcile"};
-		payment_apply(cfg, &n);
+		/* A "payment" that does not match the order (wrong amount) counts as none. */
+		if (payment_apply(cfg, &n) == NOTIFY_REJECTED)
+			order_expire(order_no, util_now());
+	} else {
+		order_expire(order_no, util_now());
 	}
 	free(q.raw);
 }
 
-void jobs_reconcile(const struct config *cfg)
+/* Orders whose gateway can be asked expire only once it said "not paid" (or after an hour of
+ * it being unreachable); the others expire at their time. */
+void jobs_expire_due(const struct config *cfg)
 {
-	json_t *due = orders_due_json(util_now(), RECONCILE_MAX);
+	char queryable[128];
+	pay_queryable(cfg, queryable, sizeof queryable);
+	int64_t now = util_now();
+	json_t *due = orders_due_json(now, queryable, RECONCILE_MAX);
 	int unreachable = 0;
 	for (size_t i = 0; i < json_array_size(due); i++) {
 		json_t *o = json_array_get(due, i);
@@ -49,4 +60,5 @@ void jobs_reconcile(const struct config *cfg)
 		              json_string_value(json_object_get(o, "gateway")), &unreachable);
 	}
 	json_decref(due);
+	orders_expire(now, queryable);
 }

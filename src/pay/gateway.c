@@ -17,6 +17,18 @@ const struct gateway *pay_gateway(const struct config *cfg, const char *name)
 	return NULL;
 }
 
+void pay_queryable(const struct config *cfg, char *out, size_t n)
+{
+	snprintf(out, n, ",");
+	for (size_t i = 0; i < sizeof gateways / sizeof gateways[0]; i++) {
+		const struct gateway *g = gateways[i];
+		if (g->query && g->enabled(cfg) && (!g->ready || g->ready(cfg))) {
+			size_t used = strlen(out);
+			snprintf(out + used, n - used, "%s,", g->name);
+		}
+	}
+}
+
 int pay_parse_money(const char *s, int64_t *minor)
 {
 	int64_t major = 0, cents = 0;

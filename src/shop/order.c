@@ -23,9 +23,10 @@ static const char *sql_product = "SELECT name, price, currency, min_qty, max_qty
                                  " FROM products WHERE id = :id";
 static const char *sql_order_insert =
     "INSERT INTO orders (order_no, product_id, quantity, unit_price, discount, amount, currency,"
-    " email, query_pw_hash, gateway, coupon_id, status, client_ip, created_at, expires_at)"
+    " email, query_pw_hash, gateway, coupon_id, status, client_ip, created_at, expires_at,"
+    " delivery)"
     " VALUES (:no, :pid, :qty, :unit, :discount, :amount, :currency, :email, :pw, :gateway,"
-    " :coupon, 'pending', :ip, :now, :exp)";
+    " :coupon, 'pending', :ip, :now, :exp, :delivery)";
 static const char *sql_reserve =
     "UPDATE card_keys SET status = 'reserved', order_id = :oid WHERE id IN"
     " (SELECT id FROM card_keys WHERE product_id = :pid AND status = 'available'"
@@ -157,7 +158,8 @@ static int load_product(struct create_ctx *c, struct product_row *p)
 	return 0;
 }
 
-static int insert_order(struct create_ctx *c, int64_t unit, int64_t discount, int64_t coupon_id)
+static int insert_order(struct create_ctx *c, int64_t unit, int64_t discount, int64_t coupon_id,
+                        int manual)
 {
 	int64_t now = util_now();
 	new_order_no(c->out->order_no);
@@ -181,6 +183,7 @@ static int insert_order(struct create_ctx *c, int64_t unit, int64_t discount, in
 	db_bind_text(st, ":ip", c->req->ip ? c->req->ip : "");
 	db_bind_int(st, ":now", now);
 	db_bind_int(st, ":exp", now + c->cfg->order_ttl);
+	db_bind_text(st, ":delivery", manual ? "manual" : "auto");
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return db_log_error("order insert failed");
 	c->out->id = sqlite3_last_insert_rowid(db_conn());
@@ -217,7 +220,7 @@ static int create_tx(sqlite3 *db, void *arg)
 	                                  &coupon_id, c->err) != 0)
 		return -1;
 	c->out->amount = gross - discount;
-	if (insert_order(c, p.price, discount, coupon_id) != 0)
+	if (insert_order(c, p.price, discount, coupon_id, p.manual) != 0)
 		return shop_fail(c->err, SHOP_ERROR, "internal error");
 	if (!p.manual) {
 		int r = order_reserve_keys(c->out->id, c->req->product_id, c->req->quantity);
@@ -408,56 +411,74 @@ json_t *orders_admin_json(const char *status, const char *q, int64_t page, struc
 	return json_pack("{so sI}", "orders", list, "page", (json_int_t)(page > 0 ? page : 1));
 }
 
-/* ---- expiry ---- */
+/* ---- expiry ----
+ * Which orders expire: pending ones past their time, either one named order (:no), or all of
+ * them except those whose gateway must be asked first (:skip, ",epay,"), unless they are past
+ * the grace an unreachable gateway gets. */
+#define EXPIRE_GRACE "3600"
+#define DUE_ORDERS                                                                                 \
+	"SELECT id FROM orders WHERE status = 'pending' AND expires_at <= :now AND"                \
+	" ((:no = '' AND (instr(:skip, ',' || gateway || ',') = 0"                                 \
+	"   OR expires_at <= :now - " EXPIRE_GRACE "))"                                            \
+	"  OR (:no <> '' AND order_no = :no))"
 
 static const char *sql_expire_keys =
     "UPDATE card_keys SET status = 'available', order_id = NULL WHERE status = 'reserved'"
-    " AND order_id IN (SELECT id FROM orders WHERE status = 'pending' AND expires_at <= :now)";
+    " AND order_id IN (" DUE_ORDERS ")";
 static const char *sql_expire_coupons =
     "UPDATE coupons SET used = used - n.c,"
     " uses_left = CASE WHEN uses_left IS NULL THEN NULL ELSE uses_left + n.c END"
-    " FROM (SELECT coupon_id, count(*) AS c FROM orders WHERE status = 'pending'"
-    "       AND expires_at <= :now AND coupon_id IS NOT NULL GROUP BY coupon_id) AS n"
+    " FROM (SELECT coupon_id, count(*) AS c FROM orders WHERE id IN (" DUE_ORDERS ")"
+    "       AND coupon_id IS NOT NULL GROUP BY coupon_id) AS n"
     " WHERE coupons.id = n.coupon_id";
-static const char *sql_expire_orders = "UPDATE orders SET status = 'expired'"
-                                       " WHERE status = 'pending' AND expires_at <= :now";
+static const char *sql_expire_orders =
+    "UPDATE orders SET status = 'expired' WHERE id IN (" DUE_ORDERS ")";
+static const char *sql_any_due = "SELECT EXISTS (" DUE_ORDERS ")";
+static const char *sql_due_list =
+    "SELECT order_no, gateway FROM orders WHERE status = 'pending' AND expires_at <= :now"
+    " AND instr(:gateways, ',' || gateway || ',') > 0 ORDER BY expires_at LIMIT :max";
 
 struct expire_ctx {
 	int64_t now;
+	const char *skip, *no;
 	int expired;
 };
 
-static int run_now(const char *sql, int64_t now)
+static int run_expiry(const char *sql, const struct expire_ctx *c)
 {
 	sqlite3_stmt *st = db_stmt(sql);
 	if (!st)
 		return -1;
-	db_bind_int(st, ":now", now);
-	return sqlite3_step(st) == SQLITE_DONE ? 0 : db_log_error("expiry step failed");
+	db_bind_int(st, ":now", c->now);
+	db_bind_text(st, ":skip", c->skip);
+	db_bind_text(st, ":no", c->no);
+	int rc = sqlite3_step(st);
+	int any = rc == SQLITE_ROW && sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return db_log_error("expiry step failed");
+	return any;
 }
 
 static int expire_tx(sqlite3 *db, void *arg)
 {
 	struct expire_ctx *c = arg;
 	/* Keys and coupon uses first: they find their orders by the status changed last. */
-	if (run_now(sql_expire_keys, c->now) != 0 || run_now(sql_expire_coupons, c->now) != 0 ||
-	    run_now(sql_expire_orders, c->now) != 0)
+	if (run_expiry(sql_expire_keys, c) < 0 || run_expiry(sql_expire_coupons, c) < 0 ||
+	    run_expiry(sql_expire_orders, c) < 0)
 		return -1;
 	c->expired = sqlite3_changes(db);
 	return 0;
 }
 
-static const char *sql_due_list =
-    "SELECT order_no, gateway FROM orders WHERE status = 'pending' AND expires_at <= :now"
-    " ORDER BY expires_at LIMIT :max";
-
-json_t *orders_due_json(int64_t now, int max)
+json_t *orders_due_json(int64_t now, const char *gateways, int max)
 {
 	json_t *list = json_array();
 	sqlite3_stmt *st = db_stmt(sql_due_list);
 	if (!st)
 		return list;
 	db_bind_int(st, ":now", now);
+	db_bind_text(st, ":gateways", gateways);
 	db_bind_int(st, ":max", max);
 	while (sqlite3_step(st) == SQLITE_ROW)
 		json_array_append_new(list, json_pack("{ss ss}", "order_no", db_col_text(st, 0),
@@ -466,21 +487,13 @@ json_t *orders_due_json(int64_t now, int max)
 	return list;
 }
 
-static const char *sql_any_due = "SELECT EXISTS (SELECT 1 FROM orders WHERE status = 'pending'"
-                                 " AND expires_at <= :now)";
-
-int orders_expire(int64_t now)
+static int expire(int64_t now, const char *skip, const char *order_no)
 {
+	struct expire_ctx c = {.now = now, .skip = skip, .no = order_no};
 	/* A read first: most ticks have nothing to expire and need no write (or fsync). */
-	sqlite3_stmt *st = db_stmt(sql_any_due);
-	if (!st)
-		return -1;
-	db_bind_int(st, ":now", now);
-	int due = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
-	sqlite3_reset(st);
-	if (!due)
-		return 0;
-	struct expire_ctx c = {.now = now};
+	int due = run_expiry(sql_any_due, &c);
+	if (due <= 0)
+		return due;
 	if (db_write(expire_tx, &c) != 0)
 		return -1;
 	if (c.expired > 0) {
@@ -488,4 +501,14 @@ int orders_expire(int64_t now)
 		log_info("orders expired", json_pack("{si}", "count", c.expired));
 	}
 	return c.expired;
+}
+
+int orders_expire(int64_t now, const char *skip_gateways)
+{
+	return expire(now, skip_gateways ? skip_gateways : "", "");
+}
+
+int order_expire(const char *order_no, int64_t now)
+{
+	return expire(now, "", order_no);
 }

@@ -15,8 +15,7 @@ static const char *sql_event =
     " client_ip, created_at) VALUES (:g, :no, :trade, :amount, :verified, :outcome, :raw, :ip, "
     ":now)";
 static const char *sql_order =
-    "SELECT o.id, o.status, o.amount, o.product_id, o.quantity, p.delivery FROM orders o"
-    " JOIN products p ON p.id = o.product_id WHERE o.order_no = :no";
+    "SELECT id, status, amount, product_id, quantity, delivery FROM orders WHERE order_no = :no";
 static const char *sql_pay_by_trade =
     "SELECT order_id FROM payments WHERE gateway = :g AND trade_no = :t";
 static const char *sql_pay_by_order = "SELECT 1 FROM payments WHERE order_id = :oid";
@@ -83,7 +82,15 @@ static int insert_event(const struct notify *n, enum notify_outcome outcome, con
 		db_bind_null(st, ":amount");
 	db_bind_int(st, ":verified", n->verified ? 1 : 0);
 	db_bind_text(st, ":outcome", outcome_text);
-	db_bind_text(st, ":raw", n->raw ? n->raw : "");
+	/* Kept verbatim, but an unverified sender gets 4 KiB of our disk, not its whole body. */
+	const char *raw = n->raw ? n->raw : "";
+	size_t rawlen = strlen(raw);
+	if (!n->verified && rawlen > 4096) {
+		rawlen = 4096;
+		while (rawlen > 0 && ((unsigned char)raw[rawlen] & 0xc0) == 0x80)
+			rawlen--; /* cut between UTF-8 characters */
+	}
+	db_bind_textn(st, ":raw", raw, rawlen);
 	db_bind_text(st, ":ip", n->ip ? n->ip : "");
 	db_bind_int(st, ":now", util_now());
 	return sqlite3_step(st) == SQLITE_DONE ? 0 : db_log_error("payment event insert failed");
@@ -187,10 +194,6 @@ static int reclaim(struct apply_ctx *c, const char *from)
 	sqlite3_reset(st);
 	if (free_keys < 0)
 		return -1;
-	/* Expiry gave the coupon use back; the buyer paid the discounted price, so it is taken
-	 * again (never below zero: the payment is honoured either way). */
-	if (query_int(sql_coupon_retake, ":oid", c->o.id, NULL, NULL) < 0)
-		return -1;
 	if (free_keys >= c->o.quantity) {
 		if (order_reserve_keys(c->o.id, c->o.product_id, c->o.quantity) != 0)
 			return -1;
@@ -211,6 +214,10 @@ static int move_order(struct apply_ctx *c)
 		c->outcome = NOTIFY_DUPLICATE_PAYMENT;
 		return 0;
 	}
+	/* Expiry gave the coupon use back; the buyer paid the discounted price, so it is taken
+	 * again (never below zero: the payment is honoured either way). */
+	if (late && query_int(sql_coupon_retake, ":oid", c->o.id, NULL, NULL) < 0)
+		return -1;
 	if (c->o.manual) {
 		if (exec_order(sql_mark, c->o.id, "paid", s) != 1)
 			return -1;

@@ -117,3 +117,48 @@ def test_pending_or_unknown_orders_cannot_be_delivered(make_server, epay):  # no
     assert shop.status(order["order_no"]) == "pending"
     r = shop.admin.call("POST", "/api/admin/orders/nosuchorder/deliver")
     assert r.status == 404
+
+
+def test_delivery_mode_is_fixed_when_the_order_is_placed(make_server, epay):  # noqa: F811
+    shop = start_shop(make_server, epay=epay)
+    auto_pid = shop.admin.product(name="Was auto", price=100, keys=["WA-1", "WA-2"])
+    manual_pid = shop.admin.product(name="Was manual", price=100, delivery="manual")
+    shop.admin.add_keys(manual_pid, ["WM-1"])
+    auto_order = shop.order_ok(auto_pid)          # reserves a key
+    manual_order = shop.order_ok(manual_pid)      # reserves nothing
+    shop.admin.patch_product(auto_pid, delivery="manual")
+    shop.admin.patch_product(manual_pid, delivery="auto")
+    assert shop.pay(auto_order) == "success"
+    assert shop.pay(manual_order) == "success"
+    # Each order is handled as it was placed: the first gets its reserved key, the second
+    # waits for the merchant; no key is left reserved for nothing.
+    assert shop.status(auto_order["order_no"]) == "delivered"
+    assert shop.view_ok(auto_order)["keys"][0] in ("WA-1", "WA-2")
+    assert shop.status(manual_order["order_no"]) == "paid"
+    assert shop.value("SELECT count(*) FROM card_keys WHERE status = 'reserved'") == 0
+
+
+def test_late_manual_payment_keeps_its_coupon_used(make_server, epay):  # noqa: F811
+    shop = start_shop(make_server, epay=epay, shop={"order_ttl": 1})
+    pid = shop.admin.product(name="Manual coupon", price=1000, delivery="manual")
+    shop.admin.coupon("ONLYONCE", "fixed", 100, uses=1)
+    order = shop.order_ok(pid, coupon="ONLYONCE")
+    shop.open_pay_url(order)
+    shop.wait_status(order["order_no"], "expired", timeout=10)
+    assert shop.pay(order) == "success"
+    assert shop.status(order["order_no"]) == "paid"
+    row = shop.rows("SELECT used, uses_left FROM coupons WHERE code = 'ONLYONCE'")[0]
+    assert row == {"used": 1, "uses_left": 0}
+    again = shop.order(pid, coupon="ONLYONCE")
+    assert again.status == 422
+
+
+def test_notify_with_a_flood_of_parameters_is_cheap_and_stored_short(make_server, epay):  # noqa: F811
+    shop = start_shop(make_server, epay=epay)
+    body = "&".join(f"p{i}=" for i in range(50000)).encode()
+    r = shop.srv.request("POST", "/pay/epay/notify", body=body, use_cookies=False,
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status == 200 and r.text == "fail"
+    ev = shop.events()
+    assert len(ev) == 1 and ev[0]["outcome"] == "rejected: too many parameters"
+    assert len(ev[0]["raw"]) <= 4096
