@@ -194,5 +194,5 @@ def test_client_cannot_push_its_address_out_with_a_long_forwarded_for(server):
     # 10.0.0.40 (the 40th) is the right-most untrusted entry: it is not allowed /metrics.
     r = server.request("GET", "/metrics", headers=hdr)
     assert r.status == 403
-    lines = [l for l in server.log_lines() if l.get("msg") == "request" and l.get("path") == "/metrics"]
-    assert lines and lines[-1]["ip"] == "10.0.0.40"
+    line = server.wait_for_log(lambda l: l.get("msg") == "request" and l.get("path") == "/metrics")
+    assert line["ip"] == "10.0.0.40"
