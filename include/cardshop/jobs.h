@@ -10,7 +10,9 @@
 
 #include "cardshop/config.h"
 
-/* A job handler: 0 = done, -1 = failed (retried with backoff until max attempts). */
+/* A job handler: 0 = done, -1 = failed (retried with backoff until max attempts),
+ * JOB_GIVE_UP = failed for good (retrying cannot help, e.g. mail switched off). */
+#define JOB_GIVE_UP (-2)
 typedef int (*job_fn)(const struct config *cfg, json_t *payload, char *err, size_t errlen);
 
 struct job_kind {

@@ -112,10 +112,12 @@ static int send_composed(const struct config *cfg, int composed, struct mail *m,
 	if (composed != 0)
 		return 0; /* nothing to send (order gone, or no alert address): done, not failed */
 	if (!cfg->smtp_from[0]) {
+		/* Visible as a failed job in the admin, not silently "done". */
 		log_warn("mail not sent: [smtp] from is empty",
 		         json_pack("{ss}", "subject", m->subject));
+		snprintf(err, errlen, "mail is off: [smtp] from is empty");
 		mail_free(m);
-		return 0;
+		return JOB_GIVE_UP;
 	}
 	int rc = mail_send(cfg, m, err, errlen);
 	if (rc == 0)

@@ -156,8 +156,12 @@ static void run_one(const struct config *cfg, struct claimed *c)
 		snprintf(c->err, sizeof c->err, "unknown job kind");
 	else if (!payload)
 		snprintf(c->err, sizeof c->err, "payload is not JSON");
-	else
-		c->ok = k->fn(cfg, payload, c->err, sizeof c->err) == 0;
+	else {
+		int rc = k->fn(cfg, payload, c->err, sizeof c->err);
+		c->ok = rc == 0;
+		if (rc == JOB_GIVE_UP)
+			c->attempts = c->max_attempts; /* retrying cannot help: fail it now */
+	}
 	json_decref(payload);
 	db_release();
 	if (!c->ok)

@@ -465,9 +465,14 @@ int order_deliver(const struct actor *who, const char *order_no, const char *tex
 	int64_t rejected = 0;
 	d.keys = cardkey_seal_text(text, len, &d.nkeys, &rejected);
 	err->status = SHOP_OK;
-	int rc = rejected ? shop_fail(err, SHOP_INVALID, "keys: %lld line(s) cannot be keys",
-	                              (long long)rejected)
-	                  : db_write(deliver_tx, &d);
+	int rc;
+	if (rejected)
+		rc = shop_fail(err, SHOP_INVALID, "keys: %lld line(s) cannot be keys",
+		               (long long)rejected);
+	else if (len > 0 && d.nkeys == 0) /* only an empty body means "from stock" */
+		rc = shop_fail(err, SHOP_INVALID, "keys: the body holds no key");
+	else
+		rc = db_write(deliver_tx, &d);
 	cardkey_sealed_free(d.keys, d.nkeys);
 	if (rc == 0) {
 		jobs_wake();

@@ -1,6 +1,11 @@
 /* Orders: /admin/orders (static/admin/orders.html). Newest first, 50 a page, filtered by
  * status and searched by an exact order number or email; the state lives in the URL
- * (?status=&q=&page=) so a filtered view can be bookmarked, reloaded and gone back to. */
+ * (?status=&q=&page=) so a filtered view can be bookmarked, reloaded and gone back to.
+ *
+ * Each row has actions that open a panel in a row under it: "Deliver" (orders paid and waiting
+ * for keys: POST /api/admin/orders/{no}/deliver with the keys typed, or with no body to take
+ * them from stock) and "Payments" (the gateway notifies stored for the order,
+ * GET /api/admin/payment-events?order_no=). */
 (function () {
   'use strict';
   var A = window.CardshopAdmin;
@@ -21,6 +26,7 @@
   STATUSES.forEach(function (s) { LABELS[s[0]] = s[1]; });
 
   var pageError = A.$('page-error');
+  var pageNotice = A.$('page-notice');
   var statusSelect = A.$('status-filter');
   var searchBox = A.$('order-search');
   var filterForm = A.$('filter-form');
@@ -28,6 +34,14 @@
 
   var state = { status: '', q: '', page: 1, currency: '' };
   var seq = 0; /* answers to superseded requests are dropped */
+  var current = []; /* the orders shown, in table order */
+  var panels = {}; /* order_no -> {tr, deliver, payments}: the open panels under a row */
+  var panelSeq = 0; /* unique ids for the controls inside panels */
+
+  /* Orders the merchant can deliver by hand. */
+  function deliverable(o) {
+    return o.status === 'paid' || o.status === 'paid_undelivered';
+  }
 
   function fromUrl() {
     var status = A.query('status') || '';
@@ -111,14 +125,40 @@
     row.appendChild(amount);
 
     row.appendChild(el('td', { className: 'status' }, badge(o.status)));
-    row.appendChild(el('td', { className: 'email' }, o.email || ''));
+    row.appendChild(emailCell(o.email || ''));
     row.appendChild(el('td', { className: 'gateway' }, o.gateway || ''));
     row.appendChild(el('td', { className: 'mono trade-no' },
       o.trade_no ? o.trade_no : el('span', { className: 'muted' }, '—')));
     row.appendChild(timeCell(o.created_at, 'created'));
     row.appendChild(timeCell(o.paid_at, 'paid'));
+    row.appendChild(actionsCell(o));
     labelCells(row);
     return row;
+  }
+
+  /* A long address may wrap before its "@" rather than widen the table. */
+  function emailCell(email) {
+    var at = email.lastIndexOf('@');
+    if (at <= 0) return el('td', { className: 'email' }, email);
+    return el('td', { className: 'email' }, email.slice(0, at), el('wbr'), email.slice(at));
+  }
+
+  function actionsCell(o) {
+    var p = panels[o.order_no] || {};
+    var cell = el('td', { className: 'actions row-actions' });
+    if (deliverable(o)) {
+      var deliver = el('button', { type: 'button', className: 'small deliver-toggle' }, 'Deliver');
+      deliver.setAttribute('aria-expanded', p.deliver ? 'true' : 'false');
+      deliver.title = 'Deliver this order: paste its keys or take them from stock';
+      deliver.addEventListener('click', function () { toggleDeliver(o.order_no); });
+      cell.appendChild(deliver);
+    }
+    var pay = el('button', { type: 'button', className: 'secondary small payments-toggle' }, 'Payments');
+    pay.setAttribute('aria-expanded', p.payments ? 'true' : 'false');
+    pay.title = 'Payment notifications the gateways sent for this order';
+    pay.addEventListener('click', function () { togglePayments(o.order_no); });
+    cell.appendChild(pay);
+    return cell;
   }
 
   /* Each cell carries its column's name: the narrow layout shows it in front of the value. */
@@ -181,6 +221,8 @@
   function render(orders) {
     var body = A.$('orders-body');
     A.clear(body);
+    current = orders.slice();
+    panels = {};
     orders.forEach(function (o) { body.appendChild(orderRow(o)); });
     renderSummary(orders);
     A.$('orders-loading').classList.add('hidden');
@@ -197,6 +239,273 @@
     clearButton.classList.toggle('hidden', !state.q && !state.status);
   }
 
+  /* ---- panels under a row: delivery and payment notifications ---------------------------- */
+
+  function orderOf(no) {
+    for (var i = 0; i < current.length; i++) if (current[i].order_no === no) return current[i];
+    return null;
+  }
+
+  function rowOf(no) {
+    var rows = A.$('orders-body').rows;
+    for (var i = 0; i < rows.length; i++) {
+      if (rows[i].dataset.orderNo === no && !rows[i].classList.contains('order-detail')) return rows[i];
+    }
+    return null;
+  }
+
+  function columnCount() {
+    return A.$('orders-table').tHead.rows[0].cells.length;
+  }
+
+  /* The detail row under an order's row, made on first use. Holds the delivery panel first,
+   * then the payments panel. */
+  function panelsOf(no) {
+    var p = panels[no];
+    if (!p) p = panels[no] = { tr: null, cell: null, deliver: null, payments: null };
+    if (!p.tr) {
+      var row = rowOf(no);
+      p.cell = el('td', { className: 'detail-cell', colSpan: columnCount() });
+      p.tr = el('tr', { className: 'order-detail', dataset: { detailOf: no } }, p.cell);
+      row.parentNode.insertBefore(p.tr, row.nextSibling);
+      row.classList.add('has-detail');
+    }
+    return p;
+  }
+
+  function dropIfEmpty(no) {
+    var p = panels[no];
+    if (!p || p.deliver || p.payments) return;
+    if (p.tr && p.tr.parentNode) p.tr.parentNode.removeChild(p.tr);
+    var row = rowOf(no);
+    if (row) row.classList.remove('has-detail');
+    delete panels[no];
+  }
+
+  function setExpanded(no, css, open) {
+    var row = rowOf(no);
+    var b = row && row.querySelector(css);
+    if (b) b.setAttribute('aria-expanded', open ? 'true' : 'false');
+    return b;
+  }
+
+  /* Lines that hold a key: trimmed, blank ones dropped (the server reads them the same way). */
+  function keyLines(text) {
+    return String(text || '').split(/\r\n|\r|\n/).map(function (l) { return l.trim(); })
+      .filter(function (l) { return l !== ''; });
+  }
+
+  function plural(n, one, many) {
+    return n + ' ' + (n === 1 ? one : many);
+  }
+
+  function toggleDeliver(no) {
+    var p = panels[no];
+    if (p && p.deliver) {
+      p.deliver.parentNode.removeChild(p.deliver);
+      p.deliver = null;
+      var b = setExpanded(no, '.deliver-toggle', false);
+      dropIfEmpty(no);
+      if (b) b.focus();
+      return;
+    }
+    var o = orderOf(no);
+    if (!o || !deliverable(o)) return;
+    p = panelsOf(no);
+    p.deliver = deliverForm(o);
+    p.cell.insertBefore(p.deliver, p.cell.firstChild);
+    setExpanded(no, '.deliver-toggle', true);
+    p.deliver.querySelector('textarea').focus();
+  }
+
+  function deliverForm(o) {
+    var id = 'deliver-keys-' + (++panelSeq);
+    var need = o.quantity;
+    var product = o.product_name || ('#' + o.product_id);
+    var box = el('textarea', {
+      id: id, name: 'keys', rows: Math.min(Math.max(need, 2), 10), spellcheck: false,
+      attrs: { autocomplete: 'off', autocapitalize: 'off', 'aria-describedby': id + '-count' }
+    });
+    var count = el('span', { id: id + '-count', className: 'key-count', attrs: { 'aria-live': 'polite' } });
+    var error = el('p', { className: 'error hidden deliver-error', attrs: { role: 'alert' } });
+    var send = el('button', { type: 'submit', className: 'small deliver-keys' }, 'Deliver these keys');
+    var stock = el('button', { type: 'button', className: 'secondary small deliver-stock' }, 'Deliver from stock');
+    var cancel = el('button', { type: 'button', className: 'secondary small deliver-cancel' }, 'Cancel');
+    var form = el('form', { className: 'deliver-form', noValidate: true, dataset: { orderNo: o.order_no } },
+      el('h3', null, 'Deliver order ', el('span', { className: 'mono' }, o.order_no)),
+      el('label', { htmlFor: id },
+        'Keys for ', el('strong', null, product), ': ',
+        el('span', { className: 'need' }, plural(need, 'key', 'keys')), ', one per line'),
+      box,
+      el('p', { className: 'hint muted' }, count,
+        ' · New keys are stored as sold with this product. ',
+        'Deliver from stock takes ' + plural(need, 'available key', 'available keys') + ' of the product instead.'),
+      error,
+      el('div', { className: 'actions' }, send, stock, cancel));
+
+    function showCount() {
+      var n = keyLines(box.value).length;
+      count.textContent = n + ' of ' + need + (need === 1 ? ' key' : ' keys');
+      count.classList.toggle('ok', n === need);
+      count.classList.toggle('off', n > 0 && n !== need);
+    }
+    showCount();
+    box.addEventListener('input', showCount);
+
+    function deliver(body) {
+      A.clearError(error);
+      return A.busy(form, A.api('POST', '/api/admin/orders/' + encodeURIComponent(o.order_no) + '/deliver', body))
+        .then(function (view) {
+          delivered(o.order_no, view, body === null);
+        }).catch(function (err) {
+          A.showError(error, err);
+          if (body !== null) box.focus();
+        });
+    }
+
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      var keys = keyLines(box.value);
+      if (keys.length === 0) {
+        /* an empty body would take keys from stock: never send one from this button */
+        A.showError(error, 'Type or paste ' + plural(need, 'key', 'keys') +
+          ', one per line, or use Deliver from stock.');
+        box.focus();
+        return;
+      }
+      deliver(keys.join('\n') + '\n');
+    });
+    stock.addEventListener('click', function () { deliver(null); });
+    cancel.addEventListener('click', function () { toggleDeliver(o.order_no); });
+    form.addEventListener('keydown', function (ev) {
+      if (ev.key === 'Escape') { ev.preventDefault(); toggleDeliver(o.order_no); }
+    });
+    return form;
+  }
+
+  /* The server's view of the delivered order replaces what the row showed (the list's own
+   * fields, email, discount and trade number, are kept). */
+  function delivered(no, view, fromStock) {
+    var o = orderOf(no);
+    if (!o) return;
+    var merged = {};
+    Object.keys(o).forEach(function (k) { merged[k] = o[k]; });
+    if (view && typeof view === 'object') {
+      Object.keys(view).forEach(function (k) { if (k !== 'keys') merged[k] = view[k]; });
+    }
+    current[current.indexOf(o)] = merged;
+
+    var p = panels[no];
+    if (p && p.deliver) {
+      p.deliver.parentNode.removeChild(p.deliver);
+      p.deliver = null;
+    }
+    var old = rowOf(no);
+    var row = orderRow(merged);
+    row.classList.add('fresh');
+    old.parentNode.replaceChild(row, old);
+    if (p && p.payments) row.classList.add('has-detail');
+    dropIfEmpty(no);
+    renderSummary(current);
+
+    A.showNotice(pageNotice, 'Order ' + no + ' ' +
+      (merged.status === 'delivered' ? 'delivered' : 'is now ' + statusLabel(merged.status)) + ': ' +
+      plural(merged.quantity, 'key', 'keys') + (fromStock ? ' from stock' : '') +
+      '. The buyer\u2019s mail is queued (see Mail).');
+    var payBtn = row.querySelector('.payments-toggle');
+    if (payBtn) payBtn.focus();
+  }
+
+  function togglePayments(no) {
+    var p = panels[no];
+    if (p && p.payments) {
+      p.payments.parentNode.removeChild(p.payments);
+      p.payments = null;
+      setExpanded(no, '.payments-toggle', false);
+      dropIfEmpty(no);
+      return;
+    }
+    var o = orderOf(no);
+    if (!o) return;
+    p = panelsOf(no);
+    p.payments = paymentsPanel(o);
+    p.cell.appendChild(p.payments);
+    setExpanded(no, '.payments-toggle', true);
+  }
+
+  /* "2024-05-01 12:30:05": payment notifies arrive seconds apart. */
+  function timeWithSeconds(seconds) {
+    if (typeof seconds !== 'number' || !seconds) return '';
+    var s = new Date(seconds * 1000).getSeconds();
+    return A.formatTime(seconds) + ':' + (s < 10 ? '0' : '') + s;
+  }
+
+  function outcomeClass(outcome) {
+    var head = String(outcome || '').split(':')[0].trim();
+    if (head === 'delivered' || head === 'paid') return 'oc-good';
+    if (head === 'repeat') return 'oc-quiet';
+    return 'oc-bad'; /* rejected, error, paid_undelivered, duplicate_payment, anything new */
+  }
+
+  function field(label, value, className) {
+    return el('div', { className: 'event-field ' + (className || '') },
+      el('span', { className: 'event-label' }, label),
+      el('span', { className: 'event-value' }, value));
+  }
+
+  function eventItem(e, currency) {
+    var verified = e.verified === true;
+    var amount = typeof e.amount === 'number' ? A.formatMoney(e.amount, currency)
+      : el('span', { className: 'muted' }, '—');
+    var when = el('span', null, timeWithSeconds(e.created_at));
+    if (e.created_at) when.title = new Date(e.created_at * 1000).toString();
+    var item = el('li', { className: 'payment-event ' + (verified ? 'verified' : 'unverified'),
+      dataset: { id: e.id } },
+      el('div', { className: 'event-fields' },
+        field('Time', when, 'event-time'),
+        field('Gateway', e.gateway || '', 'event-gateway'),
+        field('Trade no.', e.trade_no ? el('span', { className: 'mono' }, e.trade_no)
+          : el('span', { className: 'muted' }, '—'), 'event-trade'),
+        field('Amount', amount, 'event-amount'),
+        field('Verified', el('span', { className: 'badge ' + (verified ? 'ev-yes' : 'ev-no') },
+          verified ? 'Verified' : 'Not verified'), 'event-verified'),
+        field('Outcome', el('span', { className: 'badge event-outcome ' + outcomeClass(e.outcome) },
+          e.outcome || '?'), 'event-outcome-field')));
+    var raw = typeof e.raw === 'string' ? e.raw : '';
+    item.appendChild(el('details', { className: 'event-raw' },
+      el('summary', null, 'Raw notify', e.ip ? el('span', { className: 'muted' }, ' from ' + e.ip) : null),
+      raw ? el('pre', { className: 'raw mono' }, raw) : el('p', { className: 'muted' }, '(empty)')));
+    return item;
+  }
+
+  function paymentsPanel(o) {
+    var list = el('ol', { className: 'event-list' });
+    var status = el('p', { className: 'muted events-status' }, 'Loading…');
+    var error = el('p', { className: 'error hidden', attrs: { role: 'alert' } });
+    var panel = el('section', { className: 'payments-panel', dataset: { orderNo: o.order_no },
+      attrs: { 'aria-label': 'Payment notifications of order ' + o.order_no } },
+      el('h3', null, 'Payment notifications'), status, error, list);
+    var q = new URLSearchParams();
+    q.set('order_no', o.order_no);
+    panel.setAttribute('aria-busy', 'true');
+    A.api('GET', '/api/admin/payment-events?' + q.toString()).then(function (res) {
+      var events = (res && Array.isArray(res.events)) ? res.events : [];
+      A.clear(list);
+      events.forEach(function (e) { list.appendChild(eventItem(e, o.currency)); });
+      if (events.length === 0) {
+        status.textContent = 'No payment notification was stored for this order.';
+      } else if (events.length >= 100) {
+        status.textContent = 'The newest 100 notifications, newest first.';
+      } else {
+        status.textContent = plural(events.length, 'notification', 'notifications') + ', newest first.';
+      }
+    }).catch(function (err) {
+      status.classList.add('hidden');
+      A.showError(error, err);
+    }).then(function () { panel.removeAttribute('aria-busy'); });
+    return panel;
+  }
+
   function load() {
     var mine = ++seq;
     var q = new URLSearchParams();
@@ -207,6 +516,7 @@
     return A.api('GET', '/api/admin/orders?' + q.toString()).then(function (res) {
       if (mine !== seq) return;
       A.clearError(pageError);
+      A.clearError(pageNotice);
       render((res && Array.isArray(res.orders)) ? res.orders : []);
     }).catch(function (err) {
       if (mine !== seq) return;

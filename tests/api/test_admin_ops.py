@@ -57,3 +57,18 @@ def test_order_view_is_rate_limited_per_ip(make_server):
              for _ in range(12)]
     assert codes[:10] == [404] * 10
     assert codes[10] == 429
+
+
+def test_mail_switched_off_shows_as_failed(make_server):
+    # No [smtp] from: mail is off. The job must not pass for "done".
+    shop = start_shop(make_server, sandbox=True)
+    pid = shop.admin.product(name="Free", price=100, keys=1)
+    shop.admin.coupon("ZERO", "percent", 100)
+    shop.order_ok(pid, 1, gateway="sandbox", coupon="ZERO")
+
+    def failed():
+        jobs = shop.admin.call("GET", "/api/admin/jobs?kind=order_mail").json()["jobs"]
+        return jobs if jobs and jobs[0]["status"] == "failed" else None
+
+    jobs = wait_until(failed, 10, message="the mail job to fail")
+    assert "mail is off" in jobs[0]["last_error"] and jobs[0]["attempts"] == 1

@@ -162,3 +162,14 @@ def test_notify_with_a_flood_of_parameters_is_cheap_and_stored_short(make_server
     ev = shop.events()
     assert len(ev) == 1 and ev[0]["outcome"] == "rejected: too many parameters"
     assert len(ev[0]["raw"]) <= 4096
+
+
+def test_blank_body_is_not_taken_for_from_stock(make_server, epay):  # noqa: F811
+    shop = start_shop(make_server, epay=epay)
+    pid, order = _paid_manual_order(shop, quantity=1)
+    shop.admin.add_keys(pid, ["STOCK-1"])
+    r = shop.admin.call("POST", f"/api/admin/orders/{order['order_no']}/deliver", body="\n  \r\n",
+                        headers={"Content-Type": "text/plain"})
+    assert r.status == 400 and error_of(r)["code"] == "invalid_request"
+    assert shop.status(order["order_no"]) == "paid"
+    assert shop.value("SELECT count(*) FROM card_keys WHERE status = 'available'") == 1
