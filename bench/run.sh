@@ -136,6 +136,7 @@ start_cardshop() {
 		{ cat "$TMP/migrate.log" >&2; die "cardshop migrate failed"; }
 	"$CARDSHOP" --config "$CFG" serve >"$TMP/cardshop.log" 2>&1 &
 	SERVER_PIDS+=($!)
+	SHOP_PID=$!
 	wait_ready "$!" "$SHOP_PORT" /healthz "$TMP/cardshop.log"
 }
 
@@ -245,9 +246,13 @@ CLAIM=$("$REPO/build/bench/shopbench" claim "$TMP/claim.db" "$DURATION" 2>"$TMP/
 ROWS+=("sqlite claim tx (bare)|$CLAIM||one BEGIN IMMEDIATE..COMMIT per paid order (no ratio)")
 PURCHASE=$("$REPO/build/bench/shopbench" purchase "$SHOP" 1001 bench-epay-key "$PRODUCT" \
 	"${BENCH_PURCHASE_CLIENTS:-16}" "$DURATION")
-ROWS+=("purchase (create+notify+view)|$PURCHASE")
+IFS='|' read -r P_RPS P_P99 P_NOTES <<<"$PURCHASE"
+ROWS+=("purchase (create+notify+view)|$P_RPS||p99 $P_P99; $P_NOTES (no ratio)")
 PURCHASE_RPS=${PURCHASE%%|*}
 PURCHASE_RATIO=$(awk -v a="$PURCHASE_RPS" -v b="$CLAIM" 'BEGIN { printf "%.0f%%", 100 * a / b }')
+# Memory after everything above (100k keys imported, thousands of orders, all worker threads).
+RSS_KB=$(awk '/^VmHWM/ { print $2 }' "/proc/$SHOP_PID/status")
+ROWS+=("cardshop peak RSS|$((RSS_KB / 1024)) MiB||VmHWM of the server after all scenarios (no ratio)")
 # ---- end of hook --------------------------------------------------------------------------------
 
 print_table
