@@ -1,6 +1,7 @@
 /* Small shared helpers: aborting allocators, a growable byte buffer, time. */
 #include "cardshop/util.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,4 +223,35 @@ size_t util_utf8_len(const char *s, size_t n)
 			count++;
 	}
 	return count;
+}
+
+int util_url_host_is_loopback(const char *url)
+{
+	const char *p = strstr(url, "://");
+	if (!p)
+		return 0;
+	p += 3;
+	const char *at = strpbrk(p, "@/");
+	if (at && *at == '@')
+		p = at + 1; /* skip user:password@ */
+	char host[64];
+	size_t n;
+	if (*p == '[') {
+		n = strcspn(p + 1, "]");
+		p++;
+	} else {
+		n = strcspn(p, ":/?#");
+	}
+	if (n == 0 || n >= sizeof host)
+		return 0;
+	memcpy(host, p, n);
+	host[n] = '\0';
+	unsigned char a[16];
+	if (inet_pton(AF_INET, host, a) == 1)
+		return a[0] == 127;
+	if (inet_pton(AF_INET6, host, a) == 1) {
+		static const unsigned char one[16] = {[15] = 1};
+		return memcmp(a, one, 16) == 0;
+	}
+	return strcmp(host, "localhost") == 0;
 }

@@ -34,6 +34,8 @@ struct gateway {
 	/* Checks signature and merchant; fills n (strings borrowed from params). */
 	void (*verify)(const struct config *cfg, const struct http_kvlist *params,
 	               struct notify *n);
+	/* Whether query may be used with this configuration (NULL: never). */
+	int (*can_query)(const struct config *cfg);
 	/* Asks the gateway whether order_no was paid (NULL: this gateway cannot be asked). -1 when
 	 * it could not be reached; otherwise 0 and out filled (out->raw malloc'd). */
 	int (*query)(const struct config *cfg, const char *order_no, struct pay_query *out);

@@ -41,4 +41,8 @@ int util_utf8_valid(const char *s, size_t n);
 /* Number of code points in valid UTF-8. */
 size_t util_utf8_len(const char *s, size_t n);
 
+/* 1 when the URL's host is this machine (127.0.0.0/8, localhost, ::1): traffic there cannot
+ * be read or changed on a network. */
+int util_url_host_is_loopback(const char *url);
+
 #endif

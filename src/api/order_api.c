@@ -103,12 +103,10 @@ static void order_get_handler(struct http_req *req)
 	if (api_rate_limit(req, "order-view", 10 * http_config(req)->rate_limit, 60) != 0)
 		return;
 	const char *no = http_param(req, "order_no");
-	json_t *o = NULL;
-	/* Unknown and not-yours look the same: both are 404. */
-	if (may_view(req, no))
-		o = order_view(no, 1);
-	if (http_replied(req))
+	if (!http_query(req)) /* malformed query: 400 already sent */
 		return;
+	/* Unknown and not-yours look the same: both are 404. */
+	json_t *o = may_view(req, no) ? order_view(no, 1) : NULL;
 	if (!o) {
 		http_reply_error(req, 404, "not_found", "order not found");
 		return;

@@ -88,7 +88,11 @@ int mail_send(const struct config *cfg, const struct mail *m, char *err, size_t 
 	curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_cb);
 	curl_easy_setopt(curl, CURLOPT_READDATA, &u);
 	curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(curl, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+	/* The mail holds card keys (and AUTH a password): off this machine, STARTTLS is required,
+	 * not merely tried, so a stripped STARTTLS cannot turn it into plain text. */
+	curl_easy_setopt(
+	    curl, CURLOPT_USE_SSL,
+	    (long)(util_url_host_is_loopback(cfg->smtp_url) ? CURLUSESSL_TRY : CURLUSESSL_ALL));
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)cfg->smtp_timeout);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	if (cfg->smtp_username[0]) {

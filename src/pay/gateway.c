@@ -22,7 +22,7 @@ void pay_queryable(const struct config *cfg, char *out, size_t n)
 	snprintf(out, n, ",");
 	for (size_t i = 0; i < sizeof gateways / sizeof gateways[0]; i++) {
 		const struct gateway *g = gateways[i];
-		if (g->query && g->enabled(cfg) && (!g->ready || g->ready(cfg))) {
+		if (g->query && g->can_query && g->enabled(cfg) && g->can_query(cfg)) {
 			size_t used = strlen(out);
 			snprintf(out + used, n - used, "%s,", g->name);
 		}

@@ -53,3 +53,16 @@ def test_unsigned_or_forged_return_reveals_no_token(make_server, epay):  # noqa:
         assert order["token"] not in location
     junk = _return(shop, {"out_trade_no": "../../etc/passwd"})
     assert junk == "/shop/order?order_no="
+
+
+def test_malformed_query_on_order_view_is_400_even_with_the_cookie(make_server, epay):  # noqa: F811
+    shop = start_shop(make_server, epay=epay)
+    pid = shop.admin.product(price=300, keys=2)
+    r = shop.srv.request("POST", "/api/orders", json={"product_id": pid, "quantity": 1,
+                                                      "email": "c@example.com", "gateway": "epay"})
+    assert r.status == 201
+    no = r.json()["order_no"]
+    bad = shop.srv.request("GET", f"/api/orders/{no}?%zz")  # the cookie jar sends cs_orders
+    assert bad.status == 400 and bad.json()["error"]["code"] == "invalid_request"
+    good = shop.srv.request("GET", f"/api/orders/{no}")
+    assert good.status == 200 and good.json()["order_no"] == no

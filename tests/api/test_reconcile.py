@@ -80,3 +80,16 @@ def test_many_lost_callbacks_are_all_recovered(make_server, epay):  # noqa: F811
                20, message="all 25 orders delivered")
     assert shop.value("SELECT count(*) FROM payments") == 25
     assert shop.value("SELECT count(*) FROM orders WHERE status = 'expired'") == 0
+
+
+def test_gateway_is_never_asked_in_the_clear_off_this_machine(make_server):
+    """The order query carries the merchant key and its answer is unsigned: over plain http to
+    another host it is not made, and orders expire at their time."""
+    shop = start_shop(make_server, shop={"order_ttl": 1},
+                      extra={"payment.epay": {"enabled": True, "api_url": "http://pay.example.invalid/",
+                                              "pid": "1001", "key": "some-merchant-key"}})
+    pid = shop.admin.product(price=450, keys=1)
+    order = shop.order_ok(pid)
+    shop.wait_status(order["order_no"], "expired", timeout=10)
+    assert "gateway query failed" not in shop.srv.log_text()
+    assert shop.stock(pid) == 1

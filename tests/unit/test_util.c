@@ -360,6 +360,22 @@ START_TEST(test_time)
 }
 END_TEST
 
+START_TEST(test_url_host_is_loopback)
+{
+	ck_assert_int_eq(util_url_host_is_loopback("smtp://127.0.0.1:25"), 1);
+	ck_assert_int_eq(util_url_host_is_loopback("http://127.8.9.10/api/"), 1);
+	ck_assert_int_eq(util_url_host_is_loopback("smtp://localhost"), 1);
+	ck_assert_int_eq(util_url_host_is_loopback("http://[::1]:8080/"), 1);
+	ck_assert_int_eq(util_url_host_is_loopback("smtp://user:pw@127.0.0.1:25"), 1);
+	ck_assert_int_eq(util_url_host_is_loopback("smtp://mail.example.com:587"), 0);
+	ck_assert_int_eq(util_url_host_is_loopback("https://127.0.0.1.evil.example/"), 0);
+	ck_assert_int_eq(util_url_host_is_loopback("http://127.0.0.1@evil.example/"), 0);
+	ck_assert_int_eq(util_url_host_is_loopback("http://localhost.example/"), 0);
+	ck_assert_int_eq(util_url_host_is_loopback("127.0.0.1"), 0);
+	ck_assert_int_eq(util_url_host_is_loopback(""), 0);
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
 	Suite *s = suite_create("util");
@@ -391,6 +407,7 @@ static Suite *util_suite(void)
 
 	TCase *t = tcase_create("time");
 	tcase_add_test(t, test_time);
+	tcase_add_test(t, test_url_host_is_loopback);
 	suite_add_tcase(s, t);
 	return s;
 }
