@@ -113,5 +113,10 @@ void app_demo_config(struct config *cfg, int64_t port)
 	config_set(cfg, "database", "path", "data/demo.db", err, sizeof err);
 	config_set(cfg, "security", "secret_file", "data/demo-secret.key", err, sizeof err);
 	config_set(cfg, "payment.sandbox", "enabled", "true", err, sizeof err);
+	/* A terminal demo: requests are not logged line by line unless asked for. */
+	if (!getenv("CARDSHOP_SERVER_LOG_LEVEL")) {
+		config_set(cfg, "server", "log_level", "warn", err, sizeof err);
+		log_set_level(LOG_WARN);
+	}
 	cfg->demo = 1;
 }

@@ -191,3 +191,19 @@ def test_error_line_and_key_are_consistent(tmp_path, cardshop_bin):
         assert f"{path}:4:" in msg, msg
     else:
         assert f"{path}:2:" in msg, msg
+
+
+@pytest.mark.parametrize("section", ["payment.alipay", "payment.stripe"])
+def test_enabling_a_gateway_this_build_lacks_is_refused(tmp_path, section, cardshop_bin):
+    p, path, msg = config_error(tmp_path, {section: {"enabled": True}}, command="serve")
+    assert f"[{section}] enabled:" in msg and "no" in msg, msg
+
+
+def test_epay_without_key_warns_at_start(make_server):
+    srv = make_server({"payment.epay": {"enabled": True, "api_url": "https://pay.example.com/",
+                                        "pid": "1001"}})
+    line = srv.wait_for_log(lambda l: l.get("level") == "warn" and "EPay" in l.get("msg", ""))
+    assert "key" in line["msg"]
+    r = srv.request("POST", "/api/orders", json={"product_id": 1, "quantity": 1,
+                                                 "email": "a@b.example", "gateway": "epay"})
+    assert r.status == 400 and "gateway" in r.json()["error"]["message"]
