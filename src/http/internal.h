@@ -63,7 +63,9 @@ const struct http_route *http_route_find(struct http_req *req, const struct http
                                          size_t n, int *method_mismatch, char *allow,
                                          size_t allowlen);
 /* static.c: serves the file for req's path or replies 404. */
-void http_static_serve(struct http_req *req, const char *static_dir);
+void http_static_serve(struct http_req *req);
+/* Resolves the static folder once; -1 when it does not exist (every page is then 404). */
+int http_static_init(const char *static_dir);
 /* request.c */
 void http_req_free(struct http_req *req);
 void http_reply_fd(struct http_req *req, unsigned status, const char *content_type, int fd,

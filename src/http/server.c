@@ -175,7 +175,7 @@ static void dispatch(struct http_req *req)
 		}
 		return;
 	}
-	http_static_serve(req, req->cfg->static_dir);
+	http_static_serve(req);
 }
 
 /* First call for a request: decode, route, size checks. Returns 1 when a reply is ready now. */
@@ -317,6 +317,9 @@ int http_server_start(const struct config *cfg, const struct http_route *routes,
 	server_cfg = cfg;
 	server_routes = routes;
 	server_nroutes = nroutes;
+	if (http_static_init(cfg->static_dir) != 0)
+		log_warn("static folder not found: pages will be 404",
+		         json_pack("{ss}", "static_dir", cfg->static_dir));
 	struct sockaddr_storage ss;
 	int v6 = 0;
 	if (resolve_listen(cfg, &ss, &v6) != 0) {

@@ -139,10 +139,22 @@ static int resolve(const char *root, const char *path, char **rel_out, struct st
 	return fd;
 }
 
-void http_static_serve(struct http_req *req, const char *static_dir)
+/* The folder's real path, resolved once at start: every file's real path must lie below it. */
+static char static_root[PATH_MAX];
+
+int http_static_init(const char *static_dir)
 {
-	char root[PATH_MAX];
-	if (!path_is_clean(req->path) || !realpath(static_dir, root)) {
+	if (!realpath(static_dir, static_root)) {
+		static_root[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+void http_static_serve(struct http_req *req)
+{
+	const char *root = static_root;
+	if (!root[0] || !path_is_clean(req->path)) {
 		not_found(req);
 		return;
 	}
