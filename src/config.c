@@ -231,9 +231,10 @@ static int check_semantics(struct config *cfg, char *err, size_t errlen)
 		return -1;
 	}
 	if (cfg->epay_enabled && (!cfg->epay_key[0] || !cfg->epay_pid[0] || !cfg->epay_api_url[0]))
-		log_warn("EPay is enabled without key, pid or api_url: it takes no orders and every "
-		         "notify fails",
-		         NULL);
+		log_warn(
+		    "EPay is enabled without key, pid or api_url: it takes no orders and every "
+		    "notify fails",
+		    NULL);
 	return 0;
 }
 
