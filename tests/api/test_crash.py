@@ -68,3 +68,42 @@ def test_kill_during_notify_burst_loses_and_doubles_nothing(make_server, epay): 
     assert shop.value("SELECT count(*) FROM card_keys WHERE status = 'sold'") == 2 * N
     assert shop.value("SELECT count(*) FROM payments") == N
     assert shop.value("SELECT count(DISTINCT order_id) FROM card_keys WHERE status = 'sold'") == N
+
+
+def test_kill_during_a_rush_of_buyers_keeps_every_accepted_order(make_server, epay):  # noqa: F811
+    shop = start_shop(make_server, epay=epay, threads=8)
+    pid = shop.admin.product(price=500, keys=40)
+    go = threading.Barrier(N + 1)
+    accepted, lock = [], threading.Lock()
+
+    def buy(i):
+        go.wait()
+        try:
+            r = shop.order(pid, 1, email=f"rush{i}@example.com")
+        except Exception:
+            return
+        if r.status == 201:
+            with lock:
+                accepted.append(r.json()["order_no"])
+
+    threads = [threading.Thread(target=buy, args=(i,)) for i in range(N)]
+    for t in threads:
+        t.start()
+    go.wait()
+    time.sleep(0.02)
+    port = shop.srv.port
+    shop.srv.proc.kill()
+    shop.srv.proc.wait(timeout=10)
+    shop.srv.proc = None
+    for t in threads:
+        t.join(timeout=15)
+    shop.srv.start(port=port)
+
+    assert len(accepted) <= 40
+    for no in accepted:  # every 201 survived, holding its key
+        assert shop.status(no) == "pending", no
+        assert len(shop.key_rows(no)) == 1
+    pending = shop.value("SELECT count(*) FROM orders WHERE status = 'pending'")
+    assert shop.value("SELECT count(*) FROM card_keys WHERE status = 'reserved'") == pending
+    assert shop.value("SELECT count(*) FROM card_keys WHERE status = 'available'") == 40 - pending
+    assert shop.stock(pid) == 40 - pending
