@@ -30,6 +30,7 @@ static const char *sql_done = "UPDATE jobs SET status = 'done', attempts = attem
 static const char *sql_retry =
     "UPDATE jobs SET status = :status, attempts = attempts + 1, run_at = :run_at,"
     " last_error = :err, updated_at = :now WHERE id = :id";
+static const char *sql_prune = "DELETE FROM jobs WHERE status = 'done' AND updated_at < :before";
 static const char *sql_recover = "UPDATE jobs SET status = 'queued', updated_at = :now"
                                  " WHERE status = 'running'";
 
@@ -307,4 +308,26 @@ json_t *jobs_admin_json(const char *kind, const char *status, int64_t page)
 	}
 	sqlite3_reset(st);
 	return list;
+}
+
+static int prune_tx(sqlite3 *db, void *arg)
+{
+	(void)db;
+	sqlite3_stmt *st = db_stmt(sql_prune);
+	if (!st)
+		return -1;
+	db_bind_int(st, ":before", *(const int64_t *)arg);
+	return sqlite3_step(st) == SQLITE_DONE ? 0 : db_log_error("prune jobs failed");
+}
+
+void jobs_prune(int64_t now)
+{
+	/* Done jobs are kept a month for the admin's mail view, then dropped: the table would
+	 * otherwise grow by a row per order forever. Failed ones stay until someone looks. */
+	static int64_t last;
+	if (now - last < 3600)
+		return;
+	last = now;
+	int64_t before = now - 30 * 86400;
+	db_write(prune_tx, &before);
 }

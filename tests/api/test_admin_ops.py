@@ -1,8 +1,10 @@
 """What a merchant sees of the machinery: mail jobs (GET /api/admin/jobs) and stored gateway
 notifies (GET /api/admin/payment-events)."""
 
+import time
+
 from fakes.fixtures import epay, idle_sink, sink  # noqa: F401 (pytest fixtures)
-from fakes.shop_setup import start_shop, wait_until
+from fakes.shop_setup import db_rows, db_value, start_shop, wait_until
 
 
 def test_mail_job_and_events_are_visible(make_server, epay, sink):  # noqa: F811
@@ -72,3 +74,23 @@ def test_mail_switched_off_shows_as_failed(make_server):
 
     jobs = wait_until(failed, 10, message="the mail job to fail")
     assert "mail is off" in jobs[0]["last_error"] and jobs[0]["attempts"] == 1
+
+
+def test_done_jobs_older_than_a_month_are_pruned(make_server):
+    srv = make_server(start=False)
+    srv.migrate()
+    now = int(time.time())
+    c = srv.db()
+    try:
+        for status, age in (("done", 40 * 86400), ("done", 3600), ("failed", 40 * 86400)):
+            c.execute("INSERT INTO jobs (kind, payload, status, attempts, max_attempts, run_at,"
+                      " created_at, updated_at) VALUES ('noop', '{}', ?, 1, 1, ?, ?, ?)",
+                      (status, now - age, now - age, now - age))
+        c.commit()
+    finally:
+        c.close()
+    srv.start()
+    wait_until(lambda: db_value(srv, "SELECT count(*) FROM jobs") == 2, 10, message="old job pruned")
+    left = db_rows(srv, "SELECT status, updated_at FROM jobs ORDER BY id")
+    assert [r["status"] for r in left] == ["done", "failed"]
+    assert left[0]["updated_at"] == now - 3600
