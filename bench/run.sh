@@ -245,7 +245,7 @@ timed_step "key import 100k" 100000 upload_keys "$TMP/keys100k.txt"
 CLAIM=$("$REPO/build/bench/shopbench" claim "$TMP/claim.db" "$DURATION" 2>"$TMP/claim.log")
 ROWS+=("sqlite claim tx (bare)|$CLAIM||one BEGIN IMMEDIATE..COMMIT per paid order (no ratio)")
 PURCHASE=$("$REPO/build/bench/shopbench" purchase "$SHOP" 1001 bench-epay-key "$PRODUCT" \
-	"${BENCH_PURCHASE_CLIENTS:-16}" "$DURATION")
+	"${BENCH_PURCHASE_CLIENTS:-$WRK_CONNS}" "$DURATION")
 IFS='|' read -r P_RPS P_P99 P_NOTES <<<"$PURCHASE"
 ROWS+=("purchase (create+notify+view)|$P_RPS||p99 $P_P99; $P_NOTES (no ratio)")
 PURCHASE_RPS=${PURCHASE%%|*}
