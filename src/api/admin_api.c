@@ -59,36 +59,52 @@ static void categories_list(struct http_req *req)
 		http_reply_json(req, 200, json_pack("{so}", "categories", categories_json(1)));
 }
 
+/* The frame every admin write shares: a signed-in admin (CSRF checked), the path id when
+ * asked for, a JSON body when asked for. 0 with c filled, or -1 after a reply was sent. */
+struct admin_call {
+	struct actor who;
+	int64_t id;
+	json_t *in;
+	struct shop_err err;
+};
+
+static int admin_begin(struct http_req *req, struct admin_call *c, int want_id, int want_json)
+{
+	memset(c, 0, sizeof *c);
+	const struct admin_session *s = api_require_admin(req);
+	if (!s || (want_id && api_path_id(req, "id", &c->id) != 0))
+		return -1;
+	if (want_json && !(c->in = http_json(req)))
+		return -1;
+	c->who = api_actor(req, s);
+	return 0;
+}
+
+/* Replies {"id"} with status, or the domain error when rc says the call failed. */
+static void reply_id(struct http_req *req, unsigned status, int rc, const struct admin_call *c,
+                     int64_t id)
+{
+	if (rc != 0)
+		api_reply_shop_err(req, &c->err);
+	else
+		http_reply_json(req, status, json_pack("{sI}", "id", (json_int_t)id));
+}
+
 static void category_add(struct http_req *req)
 {
-	const struct admin_session *s = api_require_admin(req);
-	json_t *in = s ? http_json(req) : NULL;
-	if (!in)
+	struct admin_call c;
+	int64_t id = 0;
+	if (admin_begin(req, &c, 0, 1) != 0)
 		return;
-	struct actor who = api_actor(req, s);
-	struct shop_err err = {0};
-	int64_t id;
-	if (category_create(&who, in, &id, &err) != 0)
-		api_reply_shop_err(req, &err);
-	else
-		http_reply_json(req, 201, json_pack("{sI}", "id", (json_int_t)id));
+	int rc = category_create(&c.who, c.in, &id, &c.err); /* before reading id */
+	reply_id(req, 201, rc, &c, id);
 }
 
 static void category_patch(struct http_req *req)
 {
-	const struct admin_session *s = api_require_admin(req);
-	int64_t id;
-	if (!s || api_path_id(req, "id", &id) != 0)
-		return;
-	json_t *in = http_json(req);
-	if (!in)
-		return;
-	struct actor who = api_actor(req, s);
-	struct shop_err err = {0};
-	if (category_update(&who, id, in, &err) != 0)
-		api_reply_shop_err(req, &err);
-	else
-		http_reply_json(req, 200, json_pack("{sI}", "id", (json_int_t)id));
+	struct admin_call c;
+	if (admin_begin(req, &c, 1, 1) == 0)
+		reply_id(req, 200, category_update(&c.who, c.id, c.in, &c.err), &c, c.id);
 }
 
 static void products_list(struct http_req *req)
@@ -111,47 +127,33 @@ static void product_get(struct http_req *req)
 
 static void product_add(struct http_req *req)
 {
-	const struct admin_session *s = api_require_admin(req);
-	json_t *in = s ? http_json(req) : NULL;
-	if (!in)
+	struct admin_call c;
+	int64_t id = 0;
+	if (admin_begin(req, &c, 0, 1) != 0)
 		return;
-	struct actor who = api_actor(req, s);
-	struct shop_err err = {0};
-	int64_t id;
-	if (product_create(&who, http_config(req)->currency, in, &id, &err) != 0)
-		api_reply_shop_err(req, &err);
-	else
-		http_reply_json(req, 201, json_pack("{sI}", "id", (json_int_t)id));
+	int rc = product_create(&c.who, http_config(req)->currency, c.in, &id, &c.err);
+	reply_id(req, 201, rc, &c, id);
 }
 
 static void product_patch(struct http_req *req)
 {
-	const struct admin_session *s = api_require_admin(req);
-	int64_t id;
-	if (!s || api_path_id(req, "id", &id) != 0)
+	struct admin_call c;
+	if (admin_begin(req, &c, 1, 1) != 0)
 		return;
-	json_t *in = http_json(req);
-	if (!in)
-		return;
-	struct actor who = api_actor(req, s);
-	struct shop_err err = {0};
-	if (product_update(&who, id, in, &err) != 0)
-		api_reply_shop_err(req, &err);
+	if (product_update(&c.who, c.id, c.in, &c.err) != 0)
+		api_reply_shop_err(req, &c.err);
 	else
-		http_reply_json(req, 200, product_json(id, 1));
+		http_reply_json(req, 200, product_json(c.id, 1));
 }
 
 static void product_remove(struct http_req *req)
 {
-	const struct admin_session *s = api_require_admin(req);
-	int64_t id;
-	if (!s || api_path_id(req, "id", &id) != 0)
-		return;
-	struct actor who = api_actor(req, s);
-	struct shop_err err = {0};
+	struct admin_call c;
 	int deleted;
-	if (product_delete(&who, id, &deleted, &err) != 0)
-		api_reply_shop_err(req, &err);
+	if (admin_begin(req, &c, 1, 0) != 0)
+		return;
+	if (product_delete(&c.who, c.id, &deleted, &c.err) != 0)
+		api_reply_shop_err(req, &c.err);
 	else
 		http_reply_json(req, 200,
 		                json_pack("{sb sb}", "deleted", deleted, "deactivated", !deleted));
@@ -277,17 +279,12 @@ static void coupons_list(struct http_req *req)
 
 static void coupon_add(struct http_req *req)
 {
-	const struct admin_session *s = api_require_admin(req);
-	json_t *in = s ? http_json(req) : NULL;
-	if (!in)
+	struct admin_call c;
+	int64_t id = 0;
+	if (admin_begin(req, &c, 0, 1) != 0)
 		return;
-	struct actor who = api_actor(req, s);
-	struct shop_err err = {0};
-	int64_t id;
-	if (coupon_create(&who, in, &id, &err) != 0)
-		api_reply_shop_err(req, &err);
-	else
-		http_reply_json(req, 201, json_pack("{sI}", "id", (json_int_t)id));
+	int rc = coupon_create(&c.who, c.in, &id, &c.err);
+	reply_id(req, 201, rc, &c, id);
 }
 
 /* Merchant delivery: text/plain keys in the body, or an empty body to take them from stock. */
