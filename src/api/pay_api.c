@@ -53,6 +53,15 @@ static void notify(struct http_req *req)
 		gw->verify(http_config(req), &params, &n);
 	}
 	n.raw = raw;
+	/* Every notify is stored, but a sender of nothing but bad ones gets a bounded share of
+	 * the disk: past 120 a minute its rejects are answered without being written. */
+	if (!n.verified && sec_rate_hit("notify-reject", n.ip, 120, 60) > 0) {
+		metrics_inc(M_NOTIFY_REJECTED, 1);
+		http_reply_text(req, 200, "text/plain; charset=utf-8", gw->failure_reply,
+		                strlen(gw->failure_reply));
+		http_kv_free(&params);
+		return;
+	}
 	enum notify_outcome o = payment_apply(http_config(req), &n);
 	const char *reply =
 	    o == NOTIFY_REJECTED || o == NOTIFY_ERROR ? gw->failure_reply : gw->success_reply;

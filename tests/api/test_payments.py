@@ -444,3 +444,15 @@ def test_return_url_redirects_the_buyer_to_the_order_page(shop):
     assert r.status in (302, 303), r
     assert f"order_no={o['order_no']}" in r.headers["Location"]
     assert shop.status(o["order_no"]) == "pending"  # the return is no proof of payment
+
+
+def test_a_flood_of_forged_notifies_is_stored_only_up_to_a_bound(shop):
+    pid = shop.admin.product(price=990, keys=1)
+    o = shop.order_ok(pid)
+    shop.open_pay_url(o)
+    replies = [shop.epay.pay(o["order_no"], sign_value="0" * 32) for _ in range(130)]
+    assert replies == ["fail"] * 130
+    assert len(shop.events(o["order_no"])) == 120
+    # The real payment still goes through at once.
+    assert shop.pay(o) == "success"
+    assert shop.status(o["order_no"]) == "delivered"
