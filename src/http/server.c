@@ -335,7 +335,11 @@ int http_server_start(const struct config *cfg, const struct http_route *routes,
 	    cfg->threads > 0 ? (unsigned)cfg->threads : 16 * (unsigned)(cores > 0 ? cores : 1);
 	if (threads > 256)
 		threads = 256;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+	/* poll(), not epoll, in each worker: libmicrohttpd 0.9.75 races its epoll workers against
+	 * MHD_quiesce_daemon over the listen socket and aborts ("Failed to remove listen FD from
+	 * epoll set", seen on SIGTERM under load). A worker holds a few dozen connections at most,
+	 * where poll costs the same. */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
 	                 MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
 	daemon_ = MHD_start_daemon(
 	    flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
