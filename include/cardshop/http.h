@@ -54,6 +54,8 @@ const struct http_kvlist *http_form(struct http_req *req);
 /* The JSON object body; NULL after replying 400/415 when it is not one. Borrowed reference. */
 json_t *http_json(struct http_req *req);
 int http_is_https(const struct http_req *req);
+/* 1 when Content-Type is want (parameters such as "; charset=" allowed), case-insensitively. */
+int http_content_type_is(const struct http_req *req, const char *want);
 const struct config *http_config(const struct http_req *req);
 
 /* Request-scoped memory: freed when the request completes. */

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cardshop/jobs.h"
+#include "cardshop/sec.h"
 #include "internal.h"
 
 static void login(struct http_req *req)
@@ -159,29 +160,20 @@ static void product_remove(struct http_req *req)
 		                json_pack("{sb sb}", "deleted", deleted, "deactivated", !deleted));
 }
 
-static int is_text_plain(struct http_req *req)
-{
-	const char *ct = http_header(req, "Content-Type");
-	return ct && strncasecmp(ct, "text/plain", 10) == 0;
-}
-
 static void keys_upload(struct http_req *req)
 {
-	const struct admin_session *s = api_require_admin(req);
-	int64_t id;
-	if (!s || api_path_id(req, "id", &id) != 0)
+	struct admin_call c;
+	struct import_result r;
+	if (admin_begin(req, &c, 1, 0) != 0)
 		return;
-	if (!is_text_plain(req)) {
+	if (!http_content_type_is(req, "text/plain")) {
 		http_reply_error(req, 415, "unsupported_media_type", "body: expected text/plain");
 		return;
 	}
 	size_t len;
 	const char *body = http_body(req, &len);
-	struct actor who = api_actor(req, s);
-	struct import_result r;
-	struct shop_err err = {0};
-	if (cardkey_import(&who, id, body, len, &r, &err) != 0) {
-		api_reply_shop_err(req, &err);
+	if (cardkey_import(&c.who, c.id, body, len, &r, &c.err) != 0) {
+		api_reply_shop_err(req, &c.err);
 		return;
 	}
 	http_reply_json(req, 200,
@@ -209,37 +201,33 @@ static void keys_list(struct http_req *req)
 
 static void key_remove(struct http_req *req)
 {
-	const struct admin_session *s = api_require_admin(req);
-	int64_t id, key_id;
-	if (!s || api_path_id(req, "id", &id) != 0 || api_path_id(req, "key_id", &key_id) != 0)
+	struct admin_call c;
+	int64_t key_id;
+	if (admin_begin(req, &c, 1, 0) != 0 || api_path_id(req, "key_id", &key_id) != 0)
 		return;
-	struct actor who = api_actor(req, s);
-	struct shop_err err = {0};
-	if (cardkey_delete(&who, id, key_id, &err) != 0)
-		api_reply_shop_err(req, &err);
+	if (cardkey_delete(&c.who, c.id, key_id, &c.err) != 0)
+		api_reply_shop_err(req, &c.err);
 	else
 		http_reply_json(req, 200, json_pack("{sb}", "deleted", 1));
 }
 
 static void keys_export(struct http_req *req)
 {
-	const struct admin_session *s = api_require_admin(req);
-	int64_t id;
-	if (!s || api_path_id(req, "id", &id) != 0)
-		return;
-	struct actor who = api_actor(req, s);
-	struct shop_err err = {0};
+	struct admin_call c;
 	size_t len;
-	char *text = cardkeys_export(&who, id, &len, &err);
+	if (admin_begin(req, &c, 1, 0) != 0)
+		return;
+	char *text = cardkeys_export(&c.who, c.id, &len, &c.err);
 	if (!text) {
-		api_reply_shop_err(req, &err);
+		api_reply_shop_err(req, &c.err);
 		return;
 	}
 	char disp[96];
 	snprintf(disp, sizeof disp, "attachment; filename=\"product-%lld-keys.txt\"",
-	         (long long)id);
+	         (long long)c.id);
 	http_add_header(req, "Content-Disposition", disp);
 	http_reply_text(req, 200, "text/plain; charset=utf-8", text, len);
+	sec_wipe(text, len);
 	free(text);
 }
 
@@ -290,21 +278,19 @@ static void coupon_add(struct http_req *req)
 /* Merchant delivery: text/plain keys in the body, or an empty body to take them from stock. */
 static void order_deliver_handler(struct http_req *req)
 {
-	const struct admin_session *s = api_require_admin(req);
-	if (!s)
+	struct admin_call c;
+	if (admin_begin(req, &c, 0, 0) != 0)
 		return;
 	size_t len;
 	const char *body = http_body(req, &len);
-	if (len > 0 && !is_text_plain(req)) {
+	if (len > 0 && !http_content_type_is(req, "text/plain")) {
 		http_reply_error(req, 415, "unsupported_media_type",
 		                 "body: expected text/plain keys");
 		return;
 	}
-	struct actor who = api_actor(req, s);
-	struct shop_err err = {0};
 	const char *no = http_param(req, "order_no");
-	if (order_deliver(&who, no, body, len, &err) != 0)
-		api_reply_shop_err(req, &err);
+	if (order_deliver(&c.who, no, body, len, &c.err) != 0)
+		api_reply_shop_err(req, &c.err);
 	else
 		http_reply_json(req, 200, order_view(no, 0));
 }

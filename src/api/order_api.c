@@ -12,22 +12,33 @@
 #define ORDERS_KEPT 10
 
 /* The cookie lists "order_no.token" pairs separated by '|', newest first. */
-static int cookie_grants(struct http_req *req, const char *order_no)
+/* The order numbers in the cookie whose token is genuine, newest first (at most max). */
+static int cookie_orders(struct http_req *req, char nos[][33], int max)
 {
 	const char *c = http_cookie(req, ORDERS_COOKIE);
-	if (!c)
-		return 0;
-	char *copy = xstrdup(c), *save = NULL;
-	int ok = 0;
-	for (char *e = strtok_r(copy, "|", &save); e && !ok; e = strtok_r(NULL, "|", &save)) {
+	char *copy = xstrdup(c ? c : ""), *save = NULL;
+	int n = 0;
+	for (char *e = strtok_r(copy, "|", &save); e && n < max; e = strtok_r(NULL, "|", &save)) {
 		char *dot = strchr(e, '.');
-		if (!dot)
+		if (!dot || dot - e >= 33)
 			continue;
 		*dot = '\0';
-		ok = strcmp(e, order_no) == 0 && order_token_ok(e, dot + 1);
+		if (order_token_ok(e, dot + 1))
+			snprintf(nos[n++], 33, "%s", e);
 	}
 	free(copy);
-	return ok;
+	return n;
+}
+
+static int cookie_grants(struct http_req *req, const char *order_no)
+{
+	char nos[ORDERS_KEPT][33];
+	int n = cookie_orders(req, nos, ORDERS_KEPT);
+	for (int i = 0; i < n; i++) {
+		if (strcmp(nos[i], order_no) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 static void remember_order(struct http_req *req, const char *order_no, const char *token)
@@ -135,22 +146,19 @@ static void order_lookup_handler(struct http_req *req)
 /* The orders this browser made, from the cookie (no keys in the list). */
 static void orders_recent_handler(struct http_req *req)
 {
+	char nos[ORDERS_KEPT][33];
+	int n = cookie_orders(req, nos, ORDERS_KEPT);
 	json_t *list = json_array();
-	const char *c = http_cookie(req, ORDERS_COOKIE);
-	char *copy = xstrdup(c ? c : ""), *save = NULL;
-	for (char *e = strtok_r(copy, "|", &save); e; e = strtok_r(NULL, "|", &save)) {
-		char *dot = strchr(e, '.');
-		if (!dot)
-			continue;
-		*dot = '\0';
-		json_t *o = order_token_ok(e, dot + 1) ? order_view(e, 0) : NULL;
+	for (int i = 0; i < n; i++) {
+		json_t *o = order_view(nos[i], 0);
 		if (!o)
 			continue;
+		char token[33];
+		order_token(nos[i], token);
 		json_object_del(o, "keys");
-		json_object_set_new(o, "token", json_string(dot + 1));
+		json_object_set_new(o, "token", json_string(token));
 		json_array_append_new(list, o);
 	}
-	free(copy);
 	http_reply_json(req, 200, json_pack("{so}", "orders", list));
 }
 

@@ -27,7 +27,7 @@ static int notify_params(struct http_req *req, struct http_kvlist *out, const ch
 	if (strcmp(http_method(req), "POST") == 0) {
 		size_t len;
 		const char *body = http_body(req, &len);
-		*raw = http_strdup(req, body);
+		*raw = body; /* the request keeps its body NUL-terminated */
 		return http_kv_parse(body, len, out);
 	}
 	const char *q = http_raw_query(req);

@@ -240,7 +240,7 @@ const char *http_query_get(struct http_req *req, const char *name)
 	return q ? http_kv_get(q, name) : NULL;
 }
 
-static int content_type_is(struct http_req *req, const char *want)
+int http_content_type_is(const struct http_req *req, const char *want)
 {
 	const char *ct = http_header(req, "Content-Type");
 	size_t n = strlen(want);
@@ -251,7 +251,7 @@ static int content_type_is(struct http_req *req, const char *want)
 const struct http_kvlist *http_form(struct http_req *req)
 {
 	if (req->form_state == 0) {
-		if (!content_type_is(req, "application/x-www-form-urlencoded")) {
+		if (!http_content_type_is(req, "application/x-www-form-urlencoded")) {
 			http_reply_error(req, 415, "unsupported_media_type",
 			                 "body: expected application/x-www-form-urlencoded");
 			req->form_state = -1;
@@ -273,7 +273,7 @@ json_t *http_json(struct http_req *req)
 {
 	if (req->json)
 		return req->json;
-	if (!content_type_is(req, "application/json")) {
+	if (!http_content_type_is(req, "application/json")) {
 		http_reply_error(req, 415, "unsupported_media_type",
 		                 "body: expected application/json");
 		return NULL;

@@ -184,10 +184,11 @@ int jobs_run_due(const struct config *cfg)
 			struct claimed *c = &b.jobs[b.count++];
 			run_one(cfg, c);
 			/* One failure (say, SMTP down) likely means more: leave the rest queued
-			 * instead of waiting out a timeout for each, and let expiry run. */
+			 * instead of waiting out a timeout for each. */
 			failed = !c->ok;
-			jobs_expire_due(cfg);
 		}
+		/* Between batches, so a long queue of mail never holds expiry back. */
+		jobs_expire_due(cfg);
 		int recorded = db_write(finish_tx, &b) == 0;
 		for (int i = 0; i < total; i++)
 			free(b.jobs[i].payload);
