@@ -18,7 +18,7 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 MIGR     := $(sort $(wildcard migrations/*.sql))
 VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all deps run test unit api browser asan lint bench clean
+.PHONY: all deps run test unit layers api browser asan lint bench clean
 all: deps $(BUILD)/cardshop
 
 deps:
@@ -58,10 +58,14 @@ run: all
 test:
 	@scripts/deps.sh test
 	$(MAKE) --no-print-directory $(BUILD)/cardshop $(UNIT_BIN)
-	$(MAKE) --no-print-directory unit fuzz-replay api browser
+	$(MAKE) --no-print-directory unit fuzz-replay layers api browser
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; CK_FORK=yes $$t; done
+
+# The layering of docs/architecture.md: includes, SQL only in shop/ and db/, shop/ links alone.
+layers: $(BUILD)/cardshop
+	CC="$(CC)" scripts/check-layers.sh $(BUILD)
 
 api: $(BUILD)/cardshop
 	CARDSHOP_BIN=$(abspath $(BUILD)/cardshop) $(PY) -m pytest -q -p no:cacheprovider tests/api

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cardshop/config.h"
-#include "cardshop/http.h"
+#include "cardshop/kv.h"
 #include "cardshop/pay.h"
 #include "cardshop/util.h"
 #include "fuzz.h"
@@ -30,7 +30,7 @@ static void init_once(void)
 	FUZZ_CHECK(gw != NULL);
 }
 
-static int names_unique(const struct http_kvlist *l)
+static int names_unique(const struct kvlist *l)
 {
 	for (size_t i = 0; i < l->count; i++) {
 		for (size_t j = i + 1; j < l->count; j++) {
@@ -43,11 +43,11 @@ static int names_unique(const struct http_kvlist *l)
 
 /* A shallow copy (borrowed strings) in reverse order, without the parameters the signature
  * leaves out. Free items only. */
-static struct http_kvlist signed_subset_reversed(const struct http_kvlist *l)
+static struct kvlist signed_subset_reversed(const struct kvlist *l)
 {
-	struct http_kvlist r = {xcalloc(l->count + 1, sizeof *r.items), 0};
+	struct kvlist r = {xcalloc(l->count + 1, sizeof *r.items), 0};
 	for (size_t i = l->count; i-- > 0;) {
-		const struct http_kv *kv = &l->items[i];
+		const struct kv *kv = &l->items[i];
 		if (!kv->value[0] || !strcmp(kv->name, "sign") || !strcmp(kv->name, "sign_type"))
 			continue;
 		r.items[r.count++] = *kv;
@@ -56,7 +56,7 @@ static struct http_kvlist signed_subset_reversed(const struct http_kvlist *l)
 }
 
 /* Sets (or adds) sign to value in a list the caller owns. */
-static void set_sign(struct http_kvlist *l, const char *value)
+static void set_sign(struct kvlist *l, const char *value)
 {
 	for (size_t i = 0; i < l->count; i++) {
 		if (strcmp(l->items[i].name, "sign") == 0) {
@@ -71,22 +71,22 @@ static void set_sign(struct http_kvlist *l, const char *value)
 	l->count++;
 }
 
-static int acceptable(const struct http_kvlist *l)
+static int acceptable(const struct kvlist *l)
 {
-	const char *status = http_kv_get(l, "trade_status");
-	const char *pid = http_kv_get(l, "pid");
-	const char *money = http_kv_get(l, "money");
+	const char *status = kv_get(l, "trade_status");
+	const char *pid = kv_get(l, "pid");
+	const char *money = kv_get(l, "money");
 	int64_t amount;
-	return http_kv_get(l, "out_trade_no") && http_kv_get(l, "trade_no") && pid &&
-	       !strcmp(pid, PID) && status && !strcmp(status, "TRADE_SUCCESS") && money &&
+	return kv_get(l, "out_trade_no") && kv_get(l, "trade_no") && pid && !strcmp(pid, PID) &&
+	       status && !strcmp(status, "TRADE_SUCCESS") && money &&
 	       pay_parse_money(money, &amount) == 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	init_once();
-	struct http_kvlist l;
-	if (http_kv_parse((const char *)data, size, &l) != 0)
+	struct kvlist l;
+	if (kv_parse((const char *)data, size, &l) != 0)
 		return 0;
 
 	char want[33];
@@ -97,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct notify n;
 	memset(&n, 0, sizeof n);
 	gw->verify(&cfg, &l, &n);
-	const char *sign = http_kv_get(&l, "sign");
+	const char *sign = kv_get(&l, "sign");
 	if (n.verified) {
 		FUZZ_CHECK(sign && strcmp(sign, want) == 0);
 		FUZZ_CHECK(names_unique(&l) && acceptable(&l));
@@ -106,7 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	if (names_unique(&l)) {
-		struct http_kvlist sub = signed_subset_reversed(&l);
+		struct kvlist sub = signed_subset_reversed(&l);
 		char other[33];
 		epay_sign(&sub, KEY, other);
 		FUZZ_CHECK(strcmp(want, other) == 0);
@@ -119,9 +119,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(n.verified == acceptable(&l));
 		if (n.verified) {
 			int64_t amount = -1;
-			FUZZ_CHECK(pay_parse_money(http_kv_get(&l, "money"), &amount) == 0);
+			FUZZ_CHECK(pay_parse_money(kv_get(&l, "money"), &amount) == 0);
 			FUZZ_CHECK(n.amount == amount);
-			FUZZ_CHECK(n.order_no == http_kv_get(&l, "out_trade_no"));
+			FUZZ_CHECK(n.order_no == kv_get(&l, "out_trade_no"));
 		}
 		/* One character off and it fails. */
 		want[0] = want[0] == '0' ? '1' : '0';
@@ -130,6 +130,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		gw->verify(&cfg, &l, &n);
 		FUZZ_CHECK(!n.verified);
 	}
-	http_kv_free(&l);
+	kv_free(&l);
 	return 0;
 }

@@ -1,9 +1,9 @@
-/* Fuzz target: query strings, urlencoded forms and gateway notifies (http_kv_parse). Checks the
+/* Fuzz target: query strings, urlencoded forms and gateway notifies (kv_parse). Checks the
  * pair count, that failure leaves nothing behind, and that re-encoding the parsed pairs parses
  * back to the same list. */
 #include <string.h>
 
-#include "cardshop/http.h"
+#include "cardshop/kv.h"
 #include "cardshop/util.h"
 #include "fuzz.h"
 
@@ -38,8 +38,8 @@ static void encode(struct buf *b, const char *s)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *s = (const char *)data;
-	struct http_kvlist l;
-	if (http_kv_parse(s, size, &l) != 0) {
+	struct kvlist l;
+	if (kv_parse(s, size, &l) != 0) {
 		FUZZ_CHECK(l.items == NULL && l.count == 0);
 		return 0;
 	}
@@ -50,22 +50,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(l.items[i].name && l.items[i].value);
 		FUZZ_CHECK(strlen(l.items[i].name) + strlen(l.items[i].value) <= size);
 		/* Lookup finds something for every name present (the first copy). */
-		FUZZ_CHECK(http_kv_get(&l, l.items[i].name) != NULL);
+		FUZZ_CHECK(kv_get(&l, l.items[i].name) != NULL);
 		if (i)
 			buf_puts(&again, "&");
 		encode(&again, l.items[i].name);
 		buf_puts(&again, "=");
 		encode(&again, l.items[i].value);
 	}
-	struct http_kvlist back;
-	FUZZ_CHECK(http_kv_parse(buf_cstr(&again), again.len, &back) == 0);
+	struct kvlist back;
+	FUZZ_CHECK(kv_parse(buf_cstr(&again), again.len, &back) == 0);
 	FUZZ_CHECK(back.count == l.count);
 	for (size_t i = 0; i < l.count; i++) {
 		FUZZ_CHECK(strcmp(back.items[i].name, l.items[i].name) == 0);
 		FUZZ_CHECK(strcmp(back.items[i].value, l.items[i].value) == 0);
 	}
-	http_kv_free(&back);
+	kv_free(&back);
 	buf_cleanup(&again);
-	http_kv_free(&l);
+	kv_free(&l);
 	return 0;
 }

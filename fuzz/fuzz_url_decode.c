@@ -1,9 +1,9 @@
-/* Fuzz target: percent-decoding of paths and form fields (http_url_decode), in both '+' modes,
+/* Fuzz target: percent-decoding of paths and form fields (kv_url_decode), in both '+' modes,
  * against a small reference decoder written separately here. */
 #include <ctype.h>
 #include <string.h>
 
-#include "cardshop/http.h"
+#include "cardshop/kv.h"
 #include "fuzz.h"
 
 static int hexdigit(unsigned char c)
@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		long wlen = reference(data, size, plus, want);
 		char *out = NULL;
 		size_t outlen = (size_t)-1;
-		int rc = http_url_decode((const char *)data, size, plus, &out, &outlen);
+		int rc = kv_url_decode((const char *)data, size, plus, &out, &outlen);
 		FUZZ_CHECK((rc == 0) == (wlen >= 0));
 		if (rc != 0)
 			continue;

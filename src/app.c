@@ -43,6 +43,12 @@ int app_start(const struct config *cfg)
 		fprintf(stderr, "cardshop: demo seeding failed\n");
 		return -1;
 	}
+	/* The layers meet here only: the domain wakes the jobs thread after a commit that put
+	 * jobs, and the web and jobs layers let go of database snapshots after each unit of work,
+	 * without either knowing the other (or the storage). */
+	outbox_set_wake_hook(jobs_wake);
+	http_set_request_end_hook(db_release);
+	jobs_set_end_hook(db_release);
 	if (jobs_start(cfg) != 0)
 		return -1;
 	size_t n;

@@ -31,6 +31,18 @@ int log_enabled(enum log_level level)
 	return (int)level >= atomic_load(&current_level);
 }
 
+static _Thread_local char tl_req_id[24];
+
+void log_set_req_id(const char *req_id)
+{
+	snprintf(tl_req_id, sizeof tl_req_id, "%s", req_id ? req_id : "");
+}
+
+const char *log_req_id(void)
+{
+	return tl_req_id;
+}
+
 static void format_ts(char *out, size_t n)
 {
 	struct timeval tv;
@@ -53,6 +65,8 @@ void log_write(enum log_level level, const char *req_id, const char *msg, json_t
 	json_object_set_new(line, "ts", json_string(ts));
 	json_object_set_new(line, "level", json_string(level_names[level]));
 	json_object_set_new(line, "msg", json_string(msg));
+	if (!req_id && tl_req_id[0])
+		req_id = tl_req_id;
 	if (req_id)
 		json_object_set_new(line, "req_id", json_string(req_id));
 	if (fields && json_is_object(fields))

@@ -1,5 +1,5 @@
 /* SQLite access: one connection per thread, cached statements, the single write seam,
- * migrations and online backup. Only db/ and shop/ (and jobs/ through shop/) use SQL. */
+ * migrations and online backup. Only db/ and shop/ use SQL. */
 #ifndef CARDSHOP_DB_H
 #define CARDSHOP_DB_H
 
@@ -28,6 +28,11 @@ sqlite3 *db_conn(void);
 /* A prepared statement for sql from this thread's cache, reset with no bindings. sql must be a
  * string with static storage: its address is the cache key. NULL (logged) on error. */
 sqlite3_stmt *db_stmt(const char *sql);
+/* sqlite3_step, through the fault hook below. Every step of the domain goes through here. */
+int db_step(sqlite3_stmt *st);
+/* Tests only: from now on, every step of a statement whose SQL contains sql_needle fails with
+ * SQLITE_IOERR ("COMMIT" makes commits fail); NULL turns it off. The needle is borrowed. */
+void db_fault_inject(const char *sql_needle);
 /* Resets every cached statement of this thread, ending any read snapshot they hold. Called
  * after each request and job. */
 void db_release(void);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "cardshop/config.h"
+#include "cardshop/kv.h"
 
 struct http_req;
 typedef void (*http_handler)(struct http_req *req);
@@ -21,18 +22,11 @@ struct http_route {
 	enum http_body_limit limit;
 };
 
-/* A decoded name=value list (query string or urlencoded form). */
-struct http_kv {
-	char *name;
-	char *value;
-};
-struct http_kvlist {
-	struct http_kv *items;
-	size_t count;
-};
-
 /* Starts the daemon on cfg's address with routes (kept by reference). 0 or -1 (logged). */
 int http_server_start(const struct config *cfg, const struct http_route *routes, size_t nroutes);
+/* Runs fn on the worker thread after each request completes, to let go of what it held
+ * (e.g. database read snapshots): http/ knows no storage. Set before the server starts. */
+void http_set_request_end_hook(void (*fn)(void));
 /* Stops accepting, lets in-flight requests finish for up to grace_ms, then stops. */
 void http_server_stop(int grace_ms);
 
@@ -45,12 +39,12 @@ const char *http_param(const struct http_req *req, const char *name);
 const char *http_header(const struct http_req *req, const char *name);
 const char *http_cookie(const struct http_req *req, const char *name);
 const char *http_body(const struct http_req *req, size_t *len);
-const struct http_kvlist *http_query(struct http_req *req); /* NULL: malformed (400 sent) */
+const struct kvlist *http_query(struct http_req *req); /* NULL: malformed (400 sent) */
 const char *http_query_get(struct http_req *req, const char *name);
 /* The undecoded query string ("" when none). */
 const char *http_raw_query(const struct http_req *req);
 /* The urlencoded body; NULL after replying 400/415 when it is not one. */
-const struct http_kvlist *http_form(struct http_req *req);
+const struct kvlist *http_form(struct http_req *req);
 /* The JSON object body; NULL after replying 400/415 when it is not one. Borrowed reference. */
 json_t *http_json(struct http_req *req);
 int http_is_https(const struct http_req *req);
@@ -74,13 +68,6 @@ void http_reply_redirect(struct http_req *req, unsigned status, const char *loca
 int http_replied(const struct http_req *req);
 /* Extra headers on whatever reply is sent. */
 void http_add_header(struct http_req *req, const char *name, const char *value);
-
-/* kv helpers */
-int http_kv_parse(const char *s, size_t len, struct http_kvlist *out); /* -1 when malformed */
-const char *http_kv_get(const struct http_kvlist *list, const char *name);
-void http_kv_free(struct http_kvlist *list);
-/* Percent-decoding of a path; -1 on NUL, bad escape. Result is malloc'd. */
-int http_url_decode(const char *s, size_t len, int plus_is_space, char **out, size_t *outlen);
 
 /* Trusted proxies and address matching, for the client IP. */
 int http_addr_in_list(const char *ip, const char *list);

@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #include "cardshop/config.h"
-#include "cardshop/http.h" /* struct http_kvlist: plain data, no request */
+#include "cardshop/kv.h"
 #include "cardshop/shop.h"
 
 struct pay_order {
@@ -32,15 +32,14 @@ struct gateway {
 	/* Where the buyer goes to pay (malloc'd URL). */
 	char *(*pay_url)(const struct config *cfg, const struct pay_order *o);
 	/* Checks signature and merchant; fills n (strings borrowed from params). */
-	void (*verify)(const struct config *cfg, const struct http_kvlist *params,
-	               struct notify *n);
+	void (*verify)(const struct config *cfg, const struct kvlist *params, struct notify *n);
 	/* Whether query may be used with this configuration (NULL: never). */
 	int (*can_query)(const struct config *cfg);
 	/* Asks the gateway whether order_no was paid (NULL: this gateway cannot be asked). -1 when
 	 * it could not be reached; otherwise 0 and out filled (out->raw malloc'd). */
 	int (*query)(const struct config *cfg, const char *order_no, struct pay_query *out);
 	/* Where the buyer lands after paying: the order number named in the return parameters. */
-	const char *(*return_order)(const struct http_kvlist *params);
+	const char *(*return_order)(const struct kvlist *params);
 	const char *success_reply;
 	const char *failure_reply;
 };
@@ -53,7 +52,7 @@ void pay_queryable(const struct config *cfg, char *out, size_t n);
 
 /* EPay helpers, shared with tests: the MD5 signature over the sorted non-empty parameters
  * (sign and sign_type excluded) with the key appended. out: 33 bytes. */
-void epay_sign(const struct http_kvlist *params, const char *key, char out[33]);
+void epay_sign(const struct kvlist *params, const char *key, char out[33]);
 /* "12.30" <-> 1230; -1 when the text is not a plain amount with at most two decimals. */
 int pay_parse_money(const char *s, int64_t *minor);
 void pay_format_money(int64_t minor, char out[32]);

@@ -36,6 +36,8 @@ int64_t util_now_usec(void); /* monotonic microseconds, for durations */
 
 /* Strict decimal parse of the whole string into [min, max]; 0 on success, -1 otherwise. */
 int util_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+/* The value of one hex digit (either case), or -1 when c is not one. */
+int util_hex_digit(int c);
 /* 1 when s is n bytes of valid UTF-8 without NUL or C0 controls other than \t\r\n. */
 int util_utf8_valid(const char *s, size_t n);
 /* Number of code points in valid UTF-8. */

@@ -5,7 +5,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "cardshop/jobs.h"
 #include "cardshop/sec.h"
 #include "internal.h"
 
@@ -56,8 +55,9 @@ static void session(struct http_req *req)
 
 static void categories_list(struct http_req *req)
 {
+	struct shop_err err = {0};
 	if (api_require_admin(req))
-		http_reply_json(req, 200, json_pack("{so}", "categories", categories_json(1)));
+		api_reply_view(req, "categories", categories_json(1, &err), &err);
 }
 
 /* The frame every admin write shares: a signed-in admin (CSRF checked), the path id when
@@ -110,8 +110,9 @@ static void category_patch(struct http_req *req)
 
 static void products_list(struct http_req *req)
 {
+	struct shop_err err = {0};
 	if (api_require_admin(req))
-		http_reply_json(req, 200, json_pack("{so}", "products", products_json(1, 0)));
+		api_reply_view(req, "products", products_json(1, 0, &err), &err);
 }
 
 static void product_get(struct http_req *req)
@@ -119,11 +120,8 @@ static void product_get(struct http_req *req)
 	int64_t id;
 	if (!api_require_admin(req) || api_path_id(req, "id", &id) != 0)
 		return;
-	json_t *p = product_json(id, 1);
-	if (!p)
-		http_reply_error(req, 404, "not_found", "product not found");
-	else
-		http_reply_json(req, 200, p);
+	struct shop_err err = {0};
+	api_reply_view(req, NULL, product_json(id, 1, &err), &err);
 }
 
 static void product_add(struct http_req *req)
@@ -144,7 +142,7 @@ static void product_patch(struct http_req *req)
 	if (product_update(&c.who, c.id, c.in, &c.err) != 0)
 		api_reply_shop_err(req, &c.err);
 	else
-		http_reply_json(req, 200, product_json(c.id, 1));
+		api_reply_view(req, NULL, product_json(c.id, 1, &c.err), &c.err);
 }
 
 static void product_remove(struct http_req *req)
@@ -183,20 +181,12 @@ static void keys_upload(struct http_req *req)
 
 static void keys_list(struct http_req *req)
 {
-	int64_t id;
-	int bad = 0;
-	if (!api_require_admin(req) || api_path_id(req, "id", &id) != 0)
+	int64_t id, page;
+	if (api_admin_page(req, &page) != 0 || api_path_id(req, "id", &id) != 0)
 		return;
-	int64_t page = api_query_int(req, "page", 1, 1, 1000000, &bad);
 	const char *status = http_query_get(req, "status");
-	if (bad || http_replied(req))
-		return;
 	struct shop_err err = {0};
-	json_t *out = cardkeys_json(id, status ? status : "", page, &err);
-	if (!out)
-		api_reply_shop_err(req, &err);
-	else
-		http_reply_json(req, 200, out);
+	api_reply_view(req, NULL, cardkeys_json(id, status ? status : "", page, &err), &err);
 }
 
 static void key_remove(struct http_req *req)
@@ -233,36 +223,29 @@ static void keys_export(struct http_req *req)
 
 static void audit_list(struct http_req *req)
 {
-	int bad = 0;
-	if (!api_require_admin(req))
-		return;
-	int64_t page = api_query_int(req, "page", 1, 1, 1000000, &bad);
-	if (!bad && !http_replied(req))
-		http_reply_json(req, 200, json_pack("{so}", "entries", audit_json(page)));
+	int64_t page;
+	struct shop_err err = {0};
+	if (api_admin_page(req, &page) == 0)
+		api_reply_view(req, "entries", audit_json(page, &err), &err);
 }
 
 static void orders_list(struct http_req *req)
 {
-	int bad = 0;
-	if (!api_require_admin(req))
+	int64_t page;
+	if (api_admin_page(req, &page) != 0)
 		return;
-	int64_t page = api_query_int(req, "page", 1, 1, 1000000, &bad);
 	const char *status = http_query_get(req, "status");
 	const char *q = http_query_get(req, "q");
-	if (bad || http_replied(req))
-		return;
 	struct shop_err err = {0};
-	json_t *out = orders_admin_json(status ? status : "", q ? q : "", page, &err);
-	if (!out)
-		api_reply_shop_err(req, &err);
-	else
-		http_reply_json(req, 200, out);
+	api_reply_view(req, NULL, orders_admin_json(status ? status : "", q ? q : "", page, &err),
+	               &err);
 }
 
 static void coupons_list(struct http_req *req)
 {
+	struct shop_err err = {0};
 	if (api_require_admin(req))
-		http_reply_json(req, 200, json_pack("{so}", "coupons", coupons_json()));
+		api_reply_view(req, "coupons", coupons_json(&err), &err);
 }
 
 static void coupon_add(struct http_req *req)
@@ -292,35 +275,30 @@ static void order_deliver_handler(struct http_req *req)
 	if (order_deliver(&c.who, no, body, len, &c.err) != 0)
 		api_reply_shop_err(req, &c.err);
 	else
-		http_reply_json(req, 200, order_view(no, 0));
+		api_reply_view(req, NULL, order_view(no, 0, &c.err), &c.err);
 }
 
 /* Mail and other background jobs, so a merchant sees whether the delivery mail went out. */
 static void jobs_list(struct http_req *req)
 {
-	int bad = 0;
-	if (!api_require_admin(req))
+	int64_t page;
+	if (api_admin_page(req, &page) != 0)
 		return;
-	int64_t page = api_query_int(req, "page", 1, 1, 1000000, &bad);
 	const char *kind = http_query_get(req, "kind");
 	const char *status = http_query_get(req, "status");
-	if (!bad && !http_replied(req))
-		http_reply_json(
-		    req, 200,
-		    json_pack("{so}", "jobs",
-		              jobs_admin_json(kind ? kind : "", status ? status : "", page)));
+	struct shop_err err = {0};
+	api_reply_view(req, "jobs",
+	               outbox_admin_json(kind ? kind : "", status ? status : "", page, &err), &err);
 }
 
 static void payment_events_list(struct http_req *req)
 {
-	int bad = 0;
-	if (!api_require_admin(req))
+	int64_t page;
+	if (api_admin_page(req, &page) != 0)
 		return;
-	int64_t page = api_query_int(req, "page", 1, 1, 1000000, &bad);
 	const char *no = http_query_get(req, "order_no");
-	if (!bad && !http_replied(req))
-		http_reply_json(
-		    req, 200, json_pack("{so}", "events", payment_events_json(no ? no : "", page)));
+	struct shop_err err = {0};
+	api_reply_view(req, "events", payment_events_json(no ? no : "", page, &err), &err);
 }
 
 const struct http_route admin_api_routes[] = {

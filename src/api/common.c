@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cardshop/log.h"
 #include "cardshop/sec.h"
 #include "internal.h"
 
@@ -32,8 +33,31 @@ void api_reply_shop_err(struct http_req *req, const struct shop_err *err)
 		         (long long)(err->retry_after > 0 ? err->retry_after : 60));
 		http_add_header(req, "Retry-After", secs);
 	}
+	if (s == SHOP_ERROR) /* the domain logged the cause; this line ties it to the route */
+		log_error("request failed",
+		          json_pack("{ss ss}", "method", http_method(req), "path", http_path(req)));
 	http_reply_error(req, err_map[s].status, err_map[s].code,
 	                 s == SHOP_ERROR ? "internal error" : err->message);
+}
+
+void api_reply_view(struct http_req *req, const char *key, json_t *value,
+                    const struct shop_err *err)
+{
+	if (!value)
+		api_reply_shop_err(req, err);
+	else if (key)
+		http_reply_json(req, 200, json_pack("{so}", key, value));
+	else
+		http_reply_json(req, 200, value);
+}
+
+int api_admin_page(struct http_req *req, int64_t *page)
+{
+	int bad = 0;
+	if (!api_require_admin(req))
+		return -1;
+	*page = api_query_int(req, "page", 1, 1, 1000000, &bad);
+	return bad || http_replied(req) ? -1 : 0;
 }
 
 int api_path_id(struct http_req *req, const char *name, int64_t *id)

@@ -22,6 +22,13 @@ extern const size_t shop_api_nroutes;
 
 /* Replies with the status and code that match a domain error. */
 void api_reply_shop_err(struct http_req *req, const struct shop_err *err);
+/* Replies 200 with value (wrapped as {key: value} when key is set), or the domain error in err
+ * when value is NULL (a read that failed). Steals value. */
+void api_reply_view(struct http_req *req, const char *key, json_t *value,
+                    const struct shop_err *err);
+/* The frame of the admin lists: a signed-in admin and ?page= (1-1000000, default 1). 0 with
+ * *page set, or -1 after a reply was sent. */
+int api_admin_page(struct http_req *req, int64_t *page);
 /* Path parameter as a positive id; replies 404 and returns -1 when it is not one. */
 int api_path_id(struct http_req *req, const char *name, int64_t *id);
 /* Optional integer query parameter; sets *bad and replies 400 when malformed. */

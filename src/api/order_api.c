@@ -117,12 +117,12 @@ static void order_get_handler(struct http_req *req)
 	if (!http_query(req)) /* malformed query: 400 already sent */
 		return;
 	/* Unknown and not-yours look the same: both are 404. */
-	json_t *o = may_view(req, no) ? order_view(no, 1) : NULL;
-	if (!o) {
+	struct shop_err err = {0};
+	if (!may_view(req, no)) {
 		http_reply_error(req, 404, "not_found", "order not found");
 		return;
 	}
-	http_reply_json(req, 200, o);
+	api_reply_view(req, NULL, order_view(no, 1, &err), &err);
 }
 
 static void order_lookup_handler(struct http_req *req)
@@ -138,9 +138,9 @@ static void order_lookup_handler(struct http_req *req)
 		                 "email, query_password: required strings");
 		return;
 	}
-	http_reply_json(
-	    req, 200,
-	    json_pack("{so}", "orders", order_lookup(json_string_value(e), json_string_value(p))));
+	struct shop_err err = {0};
+	api_reply_view(req, "orders",
+	               order_lookup(json_string_value(e), json_string_value(p), &err), &err);
 }
 
 /* The orders this browser made, from the cookie (no keys in the list). */
@@ -150,9 +150,15 @@ static void orders_recent_handler(struct http_req *req)
 	int n = cookie_orders(req, nos, ORDERS_KEPT);
 	json_t *list = json_array();
 	for (int i = 0; i < n; i++) {
-		json_t *o = order_view(nos[i], 0);
+		struct shop_err err = {0};
+		json_t *o = order_view(nos[i], 0, &err);
+		if (!o && err.status != SHOP_NOT_FOUND) {
+			json_decref(list);
+			api_reply_shop_err(req, &err);
+			return;
+		}
 		if (!o)
-			continue;
+			continue; /* gone from the database: dropped from the list */
 		char token[33];
 		order_token(nos[i], token);
 		json_object_del(o, "keys");

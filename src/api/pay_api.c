@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "cardshop/config.h"
-#include "cardshop/jobs.h"
 #include "cardshop/pay.h"
 #include "cardshop/sec.h"
 #include "internal.h"
@@ -22,17 +21,17 @@ static const struct gateway *gateway_or_404(struct http_req *req)
 
 /* Parameters from the query (GET) or the urlencoded body (POST), parsed whatever the
  * Content-Type says (gateways are lax about it); raw keeps them verbatim for the audit. */
-static int notify_params(struct http_req *req, struct http_kvlist *out, const char **raw)
+static int notify_params(struct http_req *req, struct kvlist *out, const char **raw)
 {
 	if (strcmp(http_method(req), "POST") == 0) {
 		size_t len;
 		const char *body = http_body(req, &len);
 		*raw = body; /* the request keeps its body NUL-terminated */
-		return http_kv_parse(body, len, out);
+		return kv_parse(body, len, out);
 	}
 	const char *q = http_raw_query(req);
 	*raw = q;
-	return http_kv_parse(q, strlen(q), out);
+	return kv_parse(q, strlen(q), out);
 }
 
 static void notify(struct http_req *req)
@@ -41,7 +40,7 @@ static void notify(struct http_req *req)
 	if (!gw)
 		return;
 	const char *raw = "";
-	struct http_kvlist params = {0};
+	struct kvlist params = {0};
 	struct notify n = {.gateway = gw->name, .ip = http_client_ip(req)};
 	if (notify_params(req, &params, &raw) != 0) {
 		n.reason = "malformed parameters";
@@ -59,14 +58,14 @@ static void notify(struct http_req *req)
 		metrics_inc(M_NOTIFY_REJECTED, 1);
 		http_reply_text(req, 200, "text/plain; charset=utf-8", gw->failure_reply,
 		                strlen(gw->failure_reply));
-		http_kv_free(&params);
+		kv_free(&params);
 		return;
 	}
 	enum notify_outcome o = payment_apply(http_config(req), &n);
 	const char *reply =
 	    o == NOTIFY_REJECTED || o == NOTIFY_ERROR ? gw->failure_reply : gw->success_reply;
 	http_reply_text(req, 200, "text/plain; charset=utf-8", reply, strlen(reply));
-	http_kv_free(&params);
+	kv_free(&params);
 }
 
 static void pay_return(struct http_req *req)
@@ -74,7 +73,7 @@ static void pay_return(struct http_req *req)
 	const struct gateway *gw = gateway_or_404(req);
 	if (!gw)
 		return;
-	const struct http_kvlist *p = http_query(req);
+	const struct kvlist *p = http_query(req);
 	if (!p)
 		return;
 	const char *no = gw->return_order(p);
@@ -105,20 +104,10 @@ static void sandbox_pay(struct http_req *req)
 	json_t *in = http_json(req);
 	if (!in)
 		return;
-	const char *no = json_string_value(json_object_get(in, "order_no"));
-	const char *token = json_string_value(json_object_get(in, "token"));
-	int64_t amount;
-	char status[24];
-	if (!no || !token || !order_token_ok(no, token) || order_amount(no, &amount, status) != 0) {
-		http_reply_error(req, 404, "not_found", "order not found");
-		return;
-	}
-	if (strcmp(status, "pending") != 0) {
-		http_reply_error(req, 409, "conflict", "order is not awaiting payment");
-		return;
-	}
-	if (sandbox_request_notify(no, amount) != 0) {
-		http_reply_error(req, 500, "internal", "internal error");
+	struct shop_err err = {0};
+	if (sandbox_pay_request(json_string_value(json_object_get(in, "order_no")),
+	                        json_string_value(json_object_get(in, "token")), &err) != 0) {
+		api_reply_shop_err(req, &err);
 		return;
 	}
 	http_reply_json(req, 202, json_pack("{ss}", "status", "notify_queued"));

@@ -3,15 +3,17 @@
 
 static void categories(struct http_req *req)
 {
-	http_reply_json(req, 200, json_pack("{so}", "categories", categories_json(0)));
+	struct shop_err err = {0};
+	api_reply_view(req, "categories", categories_json(0, &err), &err);
 }
 
 static void products(struct http_req *req)
 {
 	int bad = 0;
 	int64_t cat = api_query_int(req, "category_id", 0, 1, INT64_MAX, &bad);
+	struct shop_err err = {0};
 	if (!bad && !http_replied(req))
-		http_reply_json(req, 200, json_pack("{so}", "products", products_json(0, cat)));
+		api_reply_view(req, "products", products_json(0, cat, &err), &err);
 }
 
 static void product(struct http_req *req)
@@ -19,11 +21,8 @@ static void product(struct http_req *req)
 	int64_t id;
 	if (api_path_id(req, "id", &id) != 0)
 		return;
-	json_t *p = product_json(id, 0);
-	if (!p)
-		http_reply_error(req, 404, "not_found", "product not found");
-	else
-		http_reply_json(req, 200, p);
+	struct shop_err err = {0};
+	api_reply_view(req, NULL, product_json(id, 0, &err), &err);
 }
 
 /* What the pages need to render: shop name, currency, gateways, demo banner. */

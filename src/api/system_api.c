@@ -1,7 +1,6 @@
 /* Operations endpoints: liveness, readiness and Prometheus metrics. */
 #include <stdlib.h>
 
-#include "cardshop/db.h"
 #include "cardshop/metrics.h"
 #include "cardshop/shop.h"
 #include "internal.h"
@@ -13,16 +12,10 @@ static void healthz(struct http_req *req)
 
 static void readyz(struct http_req *req)
 {
-	int migrated = db_is_migrated();
-	if (migrated != 1) {
+	struct shop_err err = {0};
+	if (shop_ready(&err) != 0) {
 		http_add_header(req, "Retry-After", "5");
-		http_reply_error(req, 503, "unavailable",
-		                 migrated == 0 ? "migrations not applied" : "database unavailable");
-		return;
-	}
-	if (shop_probe_write() != 0) {
-		http_add_header(req, "Retry-After", "5");
-		http_reply_error(req, 503, "unavailable", "database not writable");
+		http_reply_error(req, 503, "unavailable", err.message);
 		return;
 	}
 	http_reply_json(req, 200, json_pack("{ss}", "status", "ready"));

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +193,25 @@ int db_file_stat(struct stat *st)
 	return db_path ? stat(db_path, st) : -1;
 }
 
+/* Test hook: NULL in production, so the check costs one atomic load a step. */
+static _Atomic(const char *) fault_needle;
+
+void db_fault_inject(const char *sql_needle)
+{
+	atomic_store(&fault_needle, sql_needle);
+}
+
+int db_step(sqlite3_stmt *st)
+{
+	const char *needle = atomic_load(&fault_needle);
+	if (needle) {
+		const char *sql = sqlite3_sql(st);
+		if (sql && strstr(sql, needle))
+			return SQLITE_IOERR;
+	}
+	return sqlite3_step(st);
+}
+
 int db_log_error(const char *what)
 {
 	sqlite3 *db = db_conn();
@@ -218,7 +238,7 @@ static int exec_cached(const char *sql)
 	sqlite3_stmt *st = db_stmt(sql);
 	if (!st)
 		return SQLITE_ERROR;
-	int rc = sqlite3_step(st);
+	int rc = db_step(st);
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
@@ -231,6 +251,7 @@ static int exec_cached(const char *sql)
 struct write_req {
 	db_write_fn fn;
 	void *ctx;
+	char req_id[24]; /* the caller's, for log lines written while the leader runs fn */
 	int result;
 	int done;
 	struct write_req *next;
@@ -248,7 +269,11 @@ static int run_one(sqlite3 *db, struct write_req *r)
 {
 	if (exec_cached(sql_savepoint) != SQLITE_OK)
 		return DB_FAILED;
+	char own[24];
+	snprintf(own, sizeof own, "%s", log_req_id());
+	log_set_req_id(r->req_id);
 	r->result = r->fn(db, r->ctx);
+	log_set_req_id(own);
 	db_release();
 	if (r->result != 0)
 		exec_cached(sql_rollback_to);
@@ -319,6 +344,7 @@ int db_write(db_write_fn fn, void *ctx)
 	if (!db)
 		return DB_FAILED;
 	struct write_req req = {.fn = fn, .ctx = ctx};
+	snprintf(req.req_id, sizeof req.req_id, "%s", log_req_id());
 	pthread_mutex_lock(&wq_lock);
 	if (wq_tail)
 		wq_tail->next = &req;

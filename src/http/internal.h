@@ -35,9 +35,9 @@ struct http_req {
 	struct buf body;
 	size_t body_limit;
 	int too_large;
-	struct http_kvlist query;
+	struct kvlist query;
 	int query_state; /* 0 unparsed, 1 ok, -1 bad */
-	struct http_kvlist form;
+	struct kvlist form;
 	int form_state;
 	json_t *json;
 	char req_id[24];

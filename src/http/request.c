@@ -48,8 +48,8 @@ void http_req_free(struct http_req *req)
 	free(req->raw_uri);
 	free(req->path);
 	buf_cleanup(&req->body);
-	http_kv_free(&req->query);
-	http_kv_free(&req->form);
+	kv_free(&req->query);
+	kv_free(&req->form);
 	json_decref(req->json);
 	free(req->content_type);
 	free(req->resp_body);
@@ -121,106 +121,11 @@ const char *http_body(const struct http_req *req, size_t *len)
 	return req->body.len ? req->body.data : "";
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int http_url_decode(const char *s, size_t len, int plus_is_space, char **out, size_t *outlen)
-{
-	char *d = xmalloc(len + 1);
-	size_t j = 0;
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-		if (c == '%') {
-			int hi = i + 2 < len ? hexval(s[i + 1]) : -1;
-			int lo = i + 2 < len ? hexval(s[i + 2]) : -1;
-			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-				free(d);
-				return -1;
-			}
-			d[j++] = (char)(hi * 16 + lo);
-			i += 2;
-		} else if (c == '\0') {
-			free(d);
-			return -1;
-		} else {
-			d[j++] = (plus_is_space && c == '+') ? ' ' : c;
-		}
-	}
-	d[j] = '\0';
-	*out = d;
-	if (outlen)
-		*outlen = j;
-	return 0;
-}
-
-void http_kv_free(struct http_kvlist *list)
-{
-	for (size_t i = 0; i < list->count; i++) {
-		free(list->items[i].name);
-		free(list->items[i].value);
-	}
-	free(list->items);
-	list->items = NULL;
-	list->count = 0;
-}
-
-int http_kv_parse(const char *s, size_t len, struct http_kvlist *out)
-{
-	out->items = NULL;
-	out->count = 0;
-	size_t cap = 0, i = 0;
-	while (i < len) {
-		const char *pair = s + i;
-		const char *amp = memchr(pair, '&', len - i);
-		size_t plen = amp ? (size_t)(amp - pair) : len - i;
-		i += plen + 1;
-		if (plen == 0)
-			continue;
-		const char *eq = memchr(pair, '=', plen);
-		size_t nlen = eq ? (size_t)(eq - pair) : plen;
-		struct http_kv kv;
-		if (http_url_decode(pair, nlen, 1, &kv.name, NULL) != 0)
-			goto bad;
-		const char *v = eq ? eq + 1 : "";
-		size_t vlen = eq ? plen - nlen - 1 : 0;
-		if (http_url_decode(v, vlen, 1, &kv.value, NULL) != 0) {
-			free(kv.name);
-			goto bad;
-		}
-		if (out->count == cap) {
-			cap = cap ? cap * 2 : 8;
-			out->items = xrealloc(out->items, cap * sizeof *out->items);
-		}
-		out->items[out->count++] = kv;
-	}
-	return 0;
-bad:
-	http_kv_free(out);
-	return -1;
-}
-
-const char *http_kv_get(const struct http_kvlist *list, const char *name)
-{
-	for (size_t i = 0; i < list->count; i++) {
-		if (strcmp(list->items[i].name, name) == 0)
-			return list->items[i].value;
-	}
-	return NULL;
-}
-
-const struct http_kvlist *http_query(struct http_req *req)
+const struct kvlist *http_query(struct http_req *req)
 {
 	if (req->query_state == 0) {
 		const char *q = req->raw_query ? req->raw_query : "";
-		req->query_state = http_kv_parse(q, strlen(q), &req->query) == 0 ? 1 : -1;
+		req->query_state = kv_parse(q, strlen(q), &req->query) == 0 ? 1 : -1;
 	}
 	if (req->query_state < 0) {
 		http_reply_error(req, 400, "invalid_request", "query: malformed query string");
@@ -236,8 +141,8 @@ const char *http_raw_query(const struct http_req *req)
 
 const char *http_query_get(struct http_req *req, const char *name)
 {
-	const struct http_kvlist *q = http_query(req);
-	return q ? http_kv_get(q, name) : NULL;
+	const struct kvlist *q = http_query(req);
+	return q ? kv_get(q, name) : NULL;
 }
 
 int http_content_type_is(const struct http_req *req, const char *want)
@@ -248,7 +153,7 @@ int http_content_type_is(const struct http_req *req, const char *want)
 	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-const struct http_kvlist *http_form(struct http_req *req)
+const struct kvlist *http_form(struct http_req *req)
 {
 	if (req->form_state == 0) {
 		if (!http_content_type_is(req, "application/x-www-form-urlencoded")) {
@@ -257,10 +162,10 @@ const struct http_kvlist *http_form(struct http_req *req)
 			req->form_state = -1;
 			return NULL;
 		}
-		req->form_state = http_kv_parse(req->body.data ? req->body.data : "", req->body.len,
-		                                &req->form) == 0
-		                      ? 1
-		                      : -1;
+		req->form_state =
+		    kv_parse(req->body.data ? req->body.data : "", req->body.len, &req->form) == 0
+		        ? 1
+		        : -1;
 	}
 	if (req->form_state < 0) {
 		http_reply_error(req, 400, "invalid_request", "body: malformed form data");

@@ -11,7 +11,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cardshop/db.h"
 #include "cardshop/log.h"
 #include "cardshop/metrics.h"
 #include "internal.h"
@@ -21,6 +20,12 @@ static const struct config *server_cfg;
 static const struct http_route *server_routes;
 static size_t server_nroutes;
 static atomic_int inflight;
+static void (*request_end_hook)(void);
+
+void http_set_request_end_hook(void (*fn)(void))
+{
+	request_end_hook = fn;
+}
 
 static const char *csp = "default-src 'self'; img-src 'self' data:; style-src 'self'; "
                          "script-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -116,7 +121,7 @@ static int split_target(struct http_req *req)
 	const char *hash = memchr(uri, '#', plen);
 	if (hash)
 		plen = (size_t)(hash - uri);
-	if (http_url_decode(uri, plen, 0, &req->path, NULL) != 0)
+	if (kv_url_decode(uri, plen, 0, &req->path, NULL) != 0)
 		return -1;
 	req->raw_query = q ? q + 1 : NULL;
 	return 0;
@@ -211,16 +216,10 @@ static int begin_request(struct http_req *req, const char *method)
 	return 0;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version, const char *upload_data,
-                                  size_t *upload_data_size, void **con_cls)
+static enum MHD_Result handle_request(struct http_req *req, struct MHD_Connection *conn,
+                                      const char *method, const char *upload_data,
+                                      size_t *upload_data_size)
 {
-	(void)cls;
-	(void)url;
-	(void)version;
-	struct http_req *req = *con_cls;
-	if (!req) /* no URI callback happened: should not occur, refuse safely */
-		return MHD_NO;
 	req->conn = conn;
 	if (!req->started) {
 		if (begin_request(req, method))
@@ -242,6 +241,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	else
 		dispatch(req);
 	return send_reply(req);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+	(void)cls;
+	(void)url;
+	(void)version;
+	struct http_req *req = *con_cls;
+	if (!req) /* no URI callback happened: should not occur, refuse safely */
+		return MHD_NO;
+	/* A worker thread serves many connections in turn: the id is this request's only for the
+	 * length of this call, so domain log lines written meanwhile carry it. */
+	log_set_req_id(req->req_id);
+	enum MHD_Result r = handle_request(req, conn, method, upload_data, upload_data_size);
+	log_set_req_id(NULL);
+	return r;
 }
 
 /* The decoded path when it is valid UTF-8, else the raw target with odd bytes as '?': a log
@@ -281,7 +298,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		log_write(LOG_INFO, req->req_id, "request", f);
 		free(path);
 	}
-	db_release();
+	if (request_end_hook)
+		request_end_hook(); /* e.g. db/ ends the read snapshot the request held */
 	http_req_free(req);
 	atomic_fetch_sub(&inflight, 1);
 }

@@ -4,9 +4,9 @@
 
 #include "cardshop/jobs.h"
 
-/* The job kinds this build knows (kinds.c). */
-extern const struct job_kind jobs_kinds[];
-extern const size_t jobs_kinds_count;
+/* The handler of each job kind (kinds.c). */
+extern const struct job_handler jobs_handlers[];
+extern const size_t jobs_handlers_count;
 /* Sweeps that run on every tick of the jobs thread (order expiry, scheduled backups). */
 void jobs_periodic(const struct config *cfg);
 

@@ -74,10 +74,10 @@ static int job_noop(const struct config *cfg, json_t *payload, char *err, size_t
 	return 0;
 }
 
-const struct job_kind jobs_kinds[] = {
-    {"noop", job_noop, 1},
-    {"order_mail", job_order_mail, 12},
-    {"alert_mail", job_alert_mail, 12},
-    {"sandbox_notify", job_sandbox_notify, 5},
+const struct job_handler jobs_handlers[] = {
+    {JOB_NOOP, job_noop},
+    {JOB_ORDER_MAIL, job_order_mail},
+    {JOB_ALERT_MAIL, job_alert_mail},
+    {JOB_SANDBOX_NOTIFY, job_sandbox_notify},
 };
-const size_t jobs_kinds_count = sizeof jobs_kinds / sizeof jobs_kinds[0];
+const size_t jobs_handlers_count = sizeof jobs_handlers / sizeof jobs_handlers[0];

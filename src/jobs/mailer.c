@@ -113,8 +113,14 @@ int mail_send(const struct config *cfg, const struct mail *m, char *err, size_t 
 static int send_composed(const struct config *cfg, int composed, struct mail *m, char *err,
                          size_t errlen)
 {
-	if (composed != 0)
+	if (composed > 0)
 		return 0; /* nothing to send (order gone, or no alert address): done, not failed */
+	if (composed < 0) {
+		/* The order or a key could not be read: retried, never sent incomplete. */
+		snprintf(err, errlen, "mail not composed: the order could not be read");
+		mail_free(m);
+		return -1;
+	}
 	if (!cfg->smtp_from[0]) {
 		/* Visible as a failed job in the admin, not silently "done". */
 		log_warn("mail not sent: [smtp] from is empty",

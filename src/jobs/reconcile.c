@@ -36,7 +36,8 @@ static void reconcile_one(const struct config *cfg, const char *order_no, const 
 		                   .verified = 1,
 		                   .raw = q.raw ? q.raw : "",
 		                   .ip = "reconcile"};
-		/* A "payment" that does not match the order (wrong amount) counts as none. */
+		/* A "payment" that does not match the order (wrong amount) counts as none; a
+		 * database error (NOTIFY_ERROR) leaves the order pending for the next tick. */
 		if (payment_apply(cfg, &n) == NOTIFY_REJECTED)
 			order_expire(order_no, util_now());
 	} else {
@@ -52,7 +53,10 @@ void jobs_expire_due(const struct config *cfg)
 	char queryable[128];
 	pay_queryable(cfg, queryable, sizeof queryable);
 	int64_t now = util_now();
-	json_t *due = orders_due_json(now, queryable, RECONCILE_MAX);
+	struct shop_err err = {0};
+	json_t *due = orders_due_json(now, queryable, RECONCILE_MAX, &err);
+	if (!due)
+		return; /* a database error is not "nothing due": expire nothing this tick */
 	int unreachable = 0;
 	for (size_t i = 0; i < json_array_size(due); i++) {
 		json_t *o = json_array_get(due, i);

@@ -4,23 +4,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cardshop/fetch.h"
 #include "cardshop/sec.h"
 #include "cardshop/util.h"
 #include "internal.h"
 
 static int cmp_kv(const void *a, const void *b)
 {
-	const struct http_kv *x = *(const struct http_kv *const *)a;
-	const struct http_kv *y = *(const struct http_kv *const *)b;
+	const struct kv *x = *(const struct kv *const *)a;
+	const struct kv *y = *(const struct kv *const *)b;
 	return strcmp(x->name, y->name);
 }
 
-void epay_sign(const struct http_kvlist *params, const char *key, char out[33])
+void epay_sign(const struct kvlist *params, const char *key, char out[33])
 {
-	const struct http_kv **sorted = xmalloc((params->count + 1) * sizeof *sorted);
+	const struct kv **sorted = xmalloc((params->count + 1) * sizeof *sorted);
 	size_t n = 0;
 	for (size_t i = 0; i < params->count; i++) {
-		const struct http_kv *kv = &params->items[i];
+		const struct kv *kv = &params->items[i];
 		if (!kv->value[0] || !strcmp(kv->name, "sign") || !strcmp(kv->name, "sign_type"))
 			continue;
 		sorted[n++] = kv;
@@ -48,7 +49,7 @@ static int ready(const struct config *cfg)
 	return cfg->epay_key[0] && cfg->epay_pid[0] && cfg->epay_api_url[0];
 }
 
-static void add_param(struct http_kvlist *l, const char *name, const char *value)
+static void add_param(struct kvlist *l, const char *name, const char *value)
 {
 	l->items = xrealloc(l->items, (l->count + 1) * sizeof *l->items);
 	l->items[l->count].name = xstrdup(name);
@@ -58,7 +59,7 @@ static void add_param(struct http_kvlist *l, const char *name, const char *value
 
 static char *pay_url(const struct config *cfg, const struct pay_order *o)
 {
-	struct http_kvlist p = {0};
+	struct kvlist p = {0};
 	char money[32];
 	pay_format_money(o->amount, money);
 	char *notify = xasprintf("%s/pay/epay/notify", cfg->base_url);
@@ -83,20 +84,20 @@ static char *pay_url(const struct config *cfg, const struct pay_order *o)
 		buf_printf(&url, "%s%s=%s", i ? "&" : "", p.items[i].name, v ? v : "");
 		curl_free(v);
 	}
-	http_kv_free(&p);
+	kv_free(&p);
 	free(notify);
 	free(ret);
 	return buf_release(&url);
 }
 
-static void verify(const struct config *cfg, const struct http_kvlist *params, struct notify *n)
+static void verify(const struct config *cfg, const struct kvlist *params, struct notify *n)
 {
-	n->order_no = http_kv_get(params, "out_trade_no");
-	n->trade_no = http_kv_get(params, "trade_no");
-	const char *sign = http_kv_get(params, "sign");
-	const char *pid = http_kv_get(params, "pid");
-	const char *status = http_kv_get(params, "trade_status");
-	const char *money = http_kv_get(params, "money");
+	n->order_no = kv_get(params, "out_trade_no");
+	n->trade_no = kv_get(params, "trade_no");
+	const char *sign = kv_get(params, "sign");
+	const char *pid = kv_get(params, "pid");
+	const char *status = kv_get(params, "trade_status");
+	const char *money = kv_get(params, "money");
 	n->verified = 0;
 	if (!cfg->epay_key[0]) {
 		n->reason = "no merchant key configured";
@@ -125,15 +126,6 @@ static void verify(const struct config *cfg, const struct http_kvlist *params, s
 		return;
 	}
 	n->verified = 1;
-}
-
-static size_t collect(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct buf *b = arg;
-	if (b->len > 65536)
-		return 0; /* an order query answer is small: stop a runaway body */
-	buf_append(b, data, size * nmemb);
-	return size * nmemb;
 }
 
 static char *query_url(const struct config *cfg, const char *order_no)
@@ -188,41 +180,30 @@ static int can_query(const struct config *cfg)
 static int query(const struct config *cfg, const char *order_no, struct pay_query *out)
 {
 	memset(out, 0, sizeof *out);
-	CURL *curl = curl_easy_init();
-	if (!curl || !can_query(cfg)) {
-		curl_easy_cleanup(curl);
+	if (!can_query(cfg))
 		return -1;
-	}
 	char *url = query_url(cfg, order_no);
-	struct buf body;
-	buf_init(&body);
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 5L);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	CURLcode rc = curl_easy_perform(curl);
-	long status = 0;
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(curl);
+	struct fetch_req r = {.url = url, .timeout_s = 5};
+	struct fetch_reply reply;
+	char err[128];
+	int rc = fetch_http(&r, &reply, err, sizeof err);
 	sec_wipe(url, strlen(url)); /* it holds the merchant key */
 	free(url);
-	if (rc != CURLE_OK || status != 200) {
-		buf_cleanup(&body);
+	if (rc != 0 || reply.status != 200) {
+		fetch_reply_cleanup(&reply);
 		return -1;
 	}
-	json_t *j = json_loadb(body.data ? body.data : "", body.len, 0, NULL);
+	json_t *j = json_loadb(reply.body.data ? reply.body.data : "", reply.body.len, 0, NULL);
 	if (json_is_object(j))
 		read_answer(cfg, order_no, j, out);
 	json_decref(j);
-	out->raw = buf_release(&body);
+	out->raw = buf_release(&reply.body);
 	return 0;
 }
 
-static const char *return_order(const struct http_kvlist *params)
+static const char *return_order(const struct kvlist *params)
 {
-	return http_kv_get(params, "out_trade_no");
+	return kv_get(params, "out_trade_no");
 }
 
 const struct gateway epay_gateway = {

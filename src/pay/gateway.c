@@ -64,7 +64,7 @@ void pay_format_money(int64_t minor, char out[32])
 }
 
 /* Rejects repeated names: a signer and a reader may pick different copies. */
-int pay_params_unique(const struct http_kvlist *params)
+int pay_params_unique(const struct kvlist *params)
 {
 	for (size_t i = 0; i < params->count; i++) {
 		for (size_t j = i + 1; j < params->count; j++) {

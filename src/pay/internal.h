@@ -6,6 +6,6 @@
 
 extern const struct gateway epay_gateway;
 extern const struct gateway sandbox_gateway;
-int pay_params_unique(const struct http_kvlist *params);
+int pay_params_unique(const struct kvlist *params);
 
 #endif

@@ -29,13 +29,13 @@ static char *pay_url(const struct config *cfg, const struct pay_order *o)
 	return xasprintf("/pay/sandbox/checkout?order_no=%s&token=%s", o->order_no, o->token);
 }
 
-static void verify(const struct config *cfg, const struct http_kvlist *params, struct notify *n)
+static void verify(const struct config *cfg, const struct kvlist *params, struct notify *n)
 {
 	(void)cfg;
-	n->order_no = http_kv_get(params, "order_no");
-	n->trade_no = http_kv_get(params, "trade_no");
-	const char *amount = http_kv_get(params, "amount");
-	const char *sign = http_kv_get(params, "sign");
+	n->order_no = kv_get(params, "order_no");
+	n->trade_no = kv_get(params, "trade_no");
+	const char *amount = kv_get(params, "amount");
+	const char *sign = kv_get(params, "sign");
 	n->verified = 0;
 	if (!pay_params_unique(params) || !n->order_no || !n->trade_no || !amount || !sign ||
 	    util_parse_i64(amount, 0, INT64_MAX, &n->amount) != 0) {
@@ -51,9 +51,9 @@ static void verify(const struct config *cfg, const struct http_kvlist *params, s
 	n->verified = 1;
 }
 
-static const char *return_order(const struct http_kvlist *params)
+static const char *return_order(const struct kvlist *params)
 {
-	return http_kv_get(params, "order_no");
+	return kv_get(params, "order_no");
 }
 
 const struct gateway sandbox_gateway = {

@@ -220,17 +220,6 @@ void sec_init_with(const unsigned char secret[32])
 	keys_ready = 1;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Accepts exactly 64 hex digits, optionally followed by one line ending. */
 static int parse_secret(const char *text, size_t n, unsigned char secret[KEY_LEN])
 {
@@ -241,8 +230,8 @@ static int parse_secret(const char *text, size_t n, unsigned char secret[KEY_LEN
 	if (n != SECRET_HEX_LEN)
 		return -1;
 	for (size_t i = 0; i < KEY_LEN; i++) {
-		int hi = hex_value(text[2 * i]);
-		int lo = hex_value(text[2 * i + 1]);
+		int hi = util_hex_digit(text[2 * i]);
+		int lo = util_hex_digit(text[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		secret[i] = (unsigned char)(hi << 4 | lo);

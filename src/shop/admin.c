@@ -46,7 +46,7 @@ static int create_tx(sqlite3 *db, void *arg)
 	db_bind_text(st, ":u", c->username);
 	db_bind_text(st, ":h", c->hash);
 	db_bind_int(st, ":now", util_now());
-	if (sqlite3_step(st) != SQLITE_DONE)
+	if (db_step(st) != SQLITE_DONE)
 		return db_log_error("insert admin failed");
 	c->exists = sqlite3_changes(db) == 0;
 	return c->exists ? 1 : 0;
@@ -136,12 +136,12 @@ static int login_tx(sqlite3 *db, void *arg)
 		return -1;
 	db_bind_int(st, ":now", now);
 	db_bind_int(st, ":idle_cutoff", now - c->cfg->session_idle_ttl);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	if (db_step(st) != SQLITE_DONE)
 		return db_log_error("purge sessions failed");
 	if (c->has_old) { /* rotation: the id presented before login dies now */
 		st = db_stmt(sql_delete_session);
 		db_bind_blob(st, ":h", c->old_hash, 32);
-		if (sqlite3_step(st) != SQLITE_DONE)
+		if (db_step(st) != SQLITE_DONE)
 			return db_log_error("delete session failed");
 	}
 	st = db_stmt(sql_insert_session);
@@ -153,7 +153,7 @@ static int login_tx(sqlite3 *db, void *arg)
 	db_bind_int(st, ":now", now);
 	db_bind_int(st, ":exp", now + c->cfg->session_max_ttl);
 	db_bind_text(st, ":ip", c->ip);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	if (db_step(st) != SQLITE_DONE)
 		return db_log_error("insert session failed");
 	return 0;
 }
@@ -167,7 +167,7 @@ static int64_t find_admin(const char *username, char **hash)
 	*hash = NULL;
 	if (st) {
 		db_bind_text(st, ":u", username);
-		if (sqlite3_step(st) == SQLITE_ROW) {
+		if (db_step(st) == SQLITE_ROW) {
 			id = sqlite3_column_int64(st, 0);
 			*hash = xstrdup(db_col_text(st, 1));
 		}
@@ -243,7 +243,7 @@ static int touch_tx(sqlite3 *db, void *arg)
 		return -1;
 	db_bind_int(st, ":now", util_now());
 	db_bind_blob(st, ":h", c->hash, 32);
-	return sqlite3_step(st) == SQLITE_DONE ? 0 : db_log_error("touch session failed");
+	return db_step(st) == SQLITE_DONE ? 0 : db_log_error("touch session failed");
 }
 
 int admin_session_get(const struct config *cfg, const char *cookie, struct admin_session *out)
@@ -258,7 +258,7 @@ int admin_session_get(const struct config *cfg, const char *cookie, struct admin
 	db_bind_blob(st, ":h", h, 32);
 	db_bind_int(st, ":now", now);
 	db_bind_int(st, ":idle_cutoff", now - cfg->session_idle_ttl);
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	if (db_step(st) != SQLITE_ROW) {
 		sqlite3_reset(st);
 		return -1;
 	}
@@ -290,7 +290,7 @@ static int logout_tx(sqlite3 *db, void *arg)
 	if (!st)
 		return -1;
 	db_bind_blob(st, ":h", c->hash, 32);
-	return sqlite3_step(st) == SQLITE_DONE ? 0 : db_log_error("delete session failed");
+	return db_step(st) == SQLITE_DONE ? 0 : db_log_error("delete session failed");
 }
 
 void admin_logout(const char *cookie)
@@ -313,7 +313,7 @@ static int setpw_tx(sqlite3 *db, void *arg)
 		return -1;
 	db_bind_text(st, ":h", c->hash);
 	db_bind_text(st, ":u", c->username);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	if (db_step(st) != SQLITE_DONE)
 		return db_log_error("set password failed");
 	return sqlite3_changes(db) == 1 ? 0 : -1;
 }

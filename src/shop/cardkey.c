@@ -41,9 +41,11 @@ static int product_exists(int64_t id)
 	if (!st)
 		return -1;
 	db_bind_int(st, ":id", id);
-	int found = sqlite3_step(st) == SQLITE_ROW;
+	int rc = db_step(st);
 	sqlite3_reset(st);
-	return found;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_log_error("product lookup failed");
+	return rc == SQLITE_ROW;
 }
 
 static int is_blank(char c)
@@ -113,7 +115,7 @@ static int import_tx(sqlite3 *db, void *arg)
 		db_bind_blob(st, ":secret", c->keys[i].box, c->keys[i].boxlen);
 		db_bind_blob(st, ":hash", c->keys[i].hash, 32);
 		db_bind_int(st, ":now", now);
-		if (sqlite3_step(st) != SQLITE_DONE)
+		if (db_step(st) != SQLITE_DONE)
 			return db_log_error("key insert failed");
 		if (sqlite3_changes(db) == 1)
 			c->res->added++;
@@ -160,19 +162,22 @@ static json_t *masked(const char *plain, size_t n)
 
 static int valid_status_filter(const char *s)
 {
-	return !*s || !strcmp(s, "available") || !strcmp(s, "reserved") || !strcmp(s, "sold");
+	enum key_status k;
+	return !*s || key_status_parse(s, &k) == 0;
 }
 
+/* The number of the product's keys in status ("" = any), or -1 on a database error. */
 static int64_t count_keys(int64_t pid, const char *status)
 {
 	sqlite3_stmt *st = db_stmt(sql_key_count);
 	if (!st)
-		return 0;
+		return -1;
 	db_bind_int(st, ":pid", pid);
 	db_bind_text(st, ":status", status);
-	int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	int rc = db_step(st);
+	int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
 	sqlite3_reset(st);
-	return n;
+	return n >= 0 ? n : db_log_error("counting keys failed");
 }
 
 static json_t *key_row(sqlite3_stmt *st)
@@ -202,8 +207,10 @@ json_t *cardkeys_json(int64_t product_id, const char *status, int64_t page, stru
 		shop_fail(err, SHOP_INVALID, "status: must be available, reserved or sold");
 		return NULL;
 	}
-	if (product_exists(product_id) != 1) {
-		shop_fail(err, SHOP_NOT_FOUND, "product not found");
+	int exists = product_exists(product_id);
+	if (exists != 1) {
+		shop_fail(err, exists == 0 ? SHOP_NOT_FOUND : SHOP_ERROR,
+		          exists == 0 ? "product not found" : "internal error");
 		return NULL;
 	}
 	sqlite3_stmt *st = db_stmt(sql_key_page);
@@ -213,13 +220,15 @@ json_t *cardkeys_json(int64_t product_id, const char *status, int64_t page, stru
 	}
 	db_bind_int(st, ":pid", product_id);
 	db_bind_text(st, ":status", status);
-	db_bind_int(st, ":off", (page > 0 ? page - 1 : 0) * 100);
-	json_t *list = json_array();
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(list, key_row(st));
-	sqlite3_reset(st);
-	return json_pack("{so sI sI}", "keys", list, "total",
-	                 (json_int_t)count_keys(product_id, status), "page",
+	db_bind_int(st, ":off", shop_page_offset(page, 100));
+	json_t *list = shop_rows_json(st, key_row, err);
+	int64_t total = list ? count_keys(product_id, status) : -1;
+	if (total < 0) {
+		json_decref(list);
+		shop_fail(err, SHOP_ERROR, "internal error");
+		return NULL;
+	}
+	return json_pack("{so sI sI}", "keys", list, "total", (json_int_t)total, "page",
 	                 (json_int_t)(page > 0 ? page : 1));
 }
 
@@ -236,13 +245,13 @@ static int keydel_tx(sqlite3 *db, void *arg)
 		return -1;
 	db_bind_int(st, ":id", c->id);
 	db_bind_int(st, ":pid", c->pid);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	if (db_step(st) != SQLITE_DONE)
 		return db_log_error("key delete failed");
 	if (sqlite3_changes(db) == 0) {
 		st = db_stmt(sql_key_exists);
 		db_bind_int(st, ":id", c->id);
 		db_bind_int(st, ":pid", c->pid);
-		int exists = sqlite3_step(st) == SQLITE_ROW;
+		int exists = db_step(st) == SQLITE_ROW;
 		sqlite3_reset(st);
 		return exists ? SHOP_CONFLICT : SHOP_NOT_FOUND;
 	}
@@ -276,18 +285,25 @@ static int export_tx(sqlite3 *db, void *arg)
 {
 	(void)db;
 	struct export_ctx *c = arg;
-	if (product_exists(c->pid) != 1)
-		return SHOP_NOT_FOUND;
+	int exists = product_exists(c->pid);
+	if (exists != 1)
+		return exists == 0 ? SHOP_NOT_FOUND : -1;
 	sqlite3_stmt *st = db_stmt(sql_key_available);
 	if (!st)
 		return -1;
 	db_bind_int(st, ":pid", c->pid);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int rc;
+	while ((rc = db_step(st)) == SQLITE_ROW) {
 		char *plain;
 		size_t n;
+		/* An export missing a key would look complete: refuse it instead. */
 		if (sec_decrypt(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
-		                &plain, &n) != 0)
-			continue;
+		                &plain, &n) != 0) {
+			sqlite3_reset(st);
+			log_error("card key does not decrypt",
+			          json_pack("{sI}", "product_id", (json_int_t)c->pid));
+			return -1;
+		}
 		buf_append(&c->out, plain, n);
 		buf_append(&c->out, "\n", 1);
 		sec_wipe(plain, n);
@@ -295,6 +311,8 @@ static int export_tx(sqlite3 *db, void *arg)
 		c->count++;
 	}
 	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_log_error("reading keys for export failed");
 	char target[32];
 	snprintf(target, sizeof target, "product:%lld", (long long)c->pid);
 	return audit_record(c->who, "keys.export", target,

@@ -61,7 +61,7 @@ static int cat_tx(sqlite3 *db, void *arg)
 		db_bind_int(st, ":set_sort", json_object_get(in, "sort") != NULL);
 		db_bind_int(st, ":set_active", json_object_get(in, "active") != NULL);
 	}
-	if (sqlite3_step(st) != SQLITE_DONE)
+	if (db_step(st) != SQLITE_DONE)
 		return db_log_error("category write failed");
 	if (!c->creating && sqlite3_changes(db) == 0)
 		return SHOP_NOT_FOUND;
@@ -101,24 +101,36 @@ int category_update(const struct actor *who, int64_t id, json_t *in, struct shop
 	return write_result(db_write(cat_tx, &c), err, "category");
 }
 
-json_t *categories_json(int include_inactive)
+static json_t *cat_row(sqlite3_stmt *st, int admin_view)
 {
-	json_t *list = json_array();
-	sqlite3_stmt *st = db_stmt(sql_cat_list);
-	if (!st)
-		return list;
-	db_bind_int(st, ":all", include_inactive);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *c = json_pack("{sI ss}", "id", (json_int_t)sqlite3_column_int64(st, 0),
-		                      "name", db_col_text(st, 1));
-		if (include_inactive) {
-			json_object_set_new(c, "sort", json_integer(sqlite3_column_int64(st, 2)));
-			json_object_set_new(c, "active", json_boolean(sqlite3_column_int(st, 3)));
-		}
-		json_array_append_new(list, c);
+	json_t *c = json_pack("{sI ss}", "id", (json_int_t)sqlite3_column_int64(st, 0), "name",
+	                      db_col_text(st, 1));
+	if (c && admin_view) {
+		json_object_set_new(c, "sort", json_integer(sqlite3_column_int64(st, 2)));
+		json_object_set_new(c, "active", json_boolean(sqlite3_column_int(st, 3)));
 	}
-	sqlite3_reset(st);
-	return list;
+	return c;
+}
+
+static json_t *cat_row_public(sqlite3_stmt *st)
+{
+	return cat_row(st, 0);
+}
+
+static json_t *cat_row_admin(sqlite3_stmt *st)
+{
+	return cat_row(st, 1);
+}
+
+json_t *categories_json(int include_inactive, struct shop_err *err)
+{
+	sqlite3_stmt *st = db_stmt(sql_cat_list);
+	if (!st) {
+		shop_fail(err, SHOP_ERROR, "internal error");
+		return NULL;
+	}
+	db_bind_int(st, ":all", include_inactive);
+	return shop_rows_json(st, include_inactive ? cat_row_admin : cat_row_public, err);
 }
 
 /* ---- products ---- */
@@ -178,7 +190,7 @@ static int category_exists(json_t *in)
 		return 1;
 	sqlite3_stmt *st = db_stmt(sql_cat_exists);
 	db_bind_int(st, ":id", json_integer_value(v));
-	int found = sqlite3_step(st) == SQLITE_ROW;
+	int found = db_step(st) == SQLITE_ROW;
 	sqlite3_reset(st);
 	return found;
 }
@@ -224,7 +236,7 @@ static int limits_ok(int64_t id, json_t *in)
 	if (id) {
 		sqlite3_stmt *st = db_stmt(sql_prod_limits);
 		db_bind_int(st, ":id", id);
-		if (sqlite3_step(st) == SQLITE_ROW) {
+		if (db_step(st) == SQLITE_ROW) {
 			min = sqlite3_column_int64(st, 0);
 			max = sqlite3_column_int64(st, 1);
 		}
@@ -252,7 +264,7 @@ static int prod_tx(sqlite3 *db, void *arg)
 		bind_update_flags(st, c->in);
 		db_bind_int(st, ":id", c->id);
 	}
-	if (sqlite3_step(st) != SQLITE_DONE)
+	if (db_step(st) != SQLITE_DONE)
 		return db_log_error("product write failed");
 	if (!c->creating && sqlite3_changes(db) == 0)
 		return SHOP_NOT_FOUND;
@@ -315,7 +327,7 @@ static int step_id(const char *sql, int64_t id)
 	db_bind_int(st, ":id", id);
 	if (sqlite3_bind_parameter_index(st, ":now"))
 		db_bind_int(st, ":now", util_now());
-	int rc = sqlite3_step(st);
+	int rc = db_step(st);
 	int64_t first = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -383,28 +395,44 @@ static json_t *product_row(sqlite3_stmt *st, int admin_view, int with_descriptio
 	return p;
 }
 
-json_t *products_json(int admin_view, int64_t category_id)
+static json_t *product_row_public(sqlite3_stmt *st)
 {
-	json_t *list = json_array();
-	sqlite3_stmt *st = db_stmt(sql_prod_list);
-	if (!st)
-		return list;
-	db_bind_int(st, ":all", admin_view);
-	db_bind_int(st, ":cat", category_id);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(list, product_row(st, admin_view, 0));
-	sqlite3_reset(st);
-	return list;
+	return product_row(st, 0, 0);
 }
 
-json_t *product_json(int64_t id, int admin_view)
+static json_t *product_row_admin(sqlite3_stmt *st)
+{
+	return product_row(st, 1, 0);
+}
+
+json_t *products_json(int admin_view, int64_t category_id, struct shop_err *err)
+{
+	sqlite3_stmt *st = db_stmt(sql_prod_list);
+	if (!st) {
+		shop_fail(err, SHOP_ERROR, "internal error");
+		return NULL;
+	}
+	db_bind_int(st, ":all", admin_view);
+	db_bind_int(st, ":cat", category_id);
+	return shop_rows_json(st, admin_view ? product_row_admin : product_row_public, err);
+}
+
+json_t *product_json(int64_t id, int admin_view, struct shop_err *err)
 {
 	sqlite3_stmt *st = db_stmt(sql_prod_one);
-	if (!st)
+	if (!st) {
+		shop_fail(err, SHOP_ERROR, "internal error");
 		return NULL;
+	}
 	db_bind_int(st, ":id", id);
 	db_bind_int(st, ":all", admin_view);
-	json_t *p = sqlite3_step(st) == SQLITE_ROW ? product_row(st, admin_view, 1) : NULL;
+	int rc = db_step(st);
+	json_t *p = rc == SQLITE_ROW ? product_row(st, admin_view, 1) : NULL;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		db_log_error("product read failed");
 	sqlite3_reset(st);
+	if (!p)
+		shop_fail(err, rc == SQLITE_DONE ? SHOP_NOT_FOUND : SHOP_ERROR,
+		          rc == SQLITE_DONE ? "product not found" : "internal error");
 	return p;
 }

@@ -49,7 +49,7 @@ static int create_tx(sqlite3 *db, void *arg)
 	if (json_is_integer(pid)) {
 		sqlite3_stmt *chk = db_stmt(sql_product);
 		db_bind_int(chk, ":id", json_integer_value(pid));
-		int found = sqlite3_step(chk) == SQLITE_ROW;
+		int found = db_step(chk) == SQLITE_ROW;
 		sqlite3_reset(chk);
 		if (!found)
 			return SHOP_INVALID;
@@ -64,7 +64,7 @@ static int create_tx(sqlite3 *db, void *arg)
 	bind_opt(st, ":exp", json_object_get(c->in, "expires_at"));
 	bind_opt(st, ":pid", pid);
 	db_bind_int(st, ":now", util_now());
-	if (sqlite3_step(st) != SQLITE_DONE)
+	if (db_step(st) != SQLITE_DONE)
 		return db_log_error("coupon insert failed");
 	if (sqlite3_changes(db) == 0)
 		return SHOP_CONFLICT;
@@ -101,7 +101,7 @@ int coupon_take(const char *code, int64_t product_id, int64_t gross, int64_t *di
 	if (!st)
 		return shop_fail(err, SHOP_ERROR, "internal error");
 	db_bind_text(st, ":code", code);
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	if (db_step(st) != SQLITE_ROW) {
 		sqlite3_reset(st);
 		return shop_fail(err, SHOP_UNPROCESSABLE, "coupon: unknown code");
 	}
@@ -123,7 +123,7 @@ int coupon_take(const char *code, int64_t product_id, int64_t gross, int64_t *di
 		return shop_fail(err, SHOP_UNPROCESSABLE, "coupon: not valid for this product");
 	st = db_stmt(sql_take);
 	db_bind_int(st, ":id", id);
-	if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(db_conn()) != 1)
+	if (db_step(st) != SQLITE_DONE || sqlite3_changes(db_conn()) != 1)
 		return shop_fail(err, SHOP_UNPROCESSABLE, "coupon: used up");
 	/* Integer minor units; a discount never takes the amount below zero. */
 	*discount = percent ? gross * value / 100 : (value < gross ? value : gross);
@@ -131,28 +131,33 @@ int coupon_take(const char *code, int64_t product_id, int64_t gross, int64_t *di
 	return 0;
 }
 
-json_t *coupons_json(void)
+static json_t *coupon_row(sqlite3_stmt *st)
 {
-	json_t *list = json_array();
-	sqlite3_stmt *st = db_stmt(sql_list);
-	if (!st)
-		return list;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *c = json_pack(
-		    "{sI ss ss sI sI sb}", "id", (json_int_t)sqlite3_column_int64(st, 0), "code",
-		    db_col_text(st, 1), "kind", db_col_text(st, 2), "value",
-		    (json_int_t)sqlite3_column_int64(st, 3), "used",
-		    (json_int_t)sqlite3_column_int64(st, 5), "active", sqlite3_column_int(st, 8));
-		for (int col = 4; col <= 7; col += (col == 4 ? 2 : 1)) {
-			static const char *names[] = {
-			    [4] = "uses_left", [6] = "expires_at", [7] = "product_id"};
-			json_object_set_new(c, names[col],
-			                    sqlite3_column_type(st, col) == SQLITE_NULL
-			                        ? json_null()
-			                        : json_integer(sqlite3_column_int64(st, col)));
-		}
-		json_array_append_new(list, c);
+	json_t *c =
+	    json_pack("{sI ss ss sI sI sb}", "id", (json_int_t)sqlite3_column_int64(st, 0), "code",
+	              db_col_text(st, 1), "kind", db_col_text(st, 2), "value",
+	              (json_int_t)sqlite3_column_int64(st, 3), "used",
+	              (json_int_t)sqlite3_column_int64(st, 5), "active", sqlite3_column_int(st, 8));
+	static const struct {
+		int col;
+		const char *name;
+	} nullable[] = {{4, "uses_left"}, {6, "expires_at"}, {7, "product_id"}};
+	for (size_t i = 0; c && i < sizeof nullable / sizeof nullable[0]; i++) {
+		int col = nullable[i].col;
+		json_object_set_new(c, nullable[i].name,
+		                    sqlite3_column_type(st, col) == SQLITE_NULL
+		                        ? json_null()
+		                        : json_integer(sqlite3_column_int64(st, col)));
 	}
-	sqlite3_reset(st);
-	return list;
+	return c;
+}
+
+json_t *coupons_json(struct shop_err *err)
+{
+	sqlite3_stmt *st = db_stmt(sql_list);
+	if (!st) {
+		shop_fail(err, SHOP_ERROR, "internal error");
+		return NULL;
+	}
+	return shop_rows_json(st, coupon_row, err);
 }

@@ -15,7 +15,7 @@ static char demo_password[33];
 static int64_t count(const char *sql)
 {
 	sqlite3_stmt *st = db_stmt(sql);
-	int64_t n = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	int64_t n = st && db_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	if (st)
 		sqlite3_reset(st);
 	return n;

@@ -22,9 +22,35 @@ const char *shop_json_str(json_t *in, const char *name, const char *def);
 int64_t shop_json_int(json_t *in, const char *name, int64_t def);
 int shop_json_bool(json_t *in, const char *name, int def);
 
+/* common.c: the offset of a 1-based page; every row of st through row() into a JSON array
+ * (rows row() cannot build are skipped). NULL with err (SHOP_ERROR) when a step fails: a
+ * failed read is never an empty list. st is reset either way. */
+int64_t shop_page_offset(int64_t page, int64_t per_page);
+json_t *shop_rows_json(sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *st), struct shop_err *err);
+/* outbox.c: runs the wake hook, after a commit that put jobs. */
+void outbox_wake(void);
+
+/* order.c: the order row the domain works with (one loader for every caller). */
+struct order_row {
+	int64_t id, amount, product_id, quantity;
+	enum order_status status;
+	int manual;
+	char order_no[33];
+	char gateway[33];
+	char currency[4];
+	char email[255];
+	char product_name[201];
+};
+/* 1 and o filled when found, 0 when there is no such order, -1 on a database error (or a
+ * stored status this build does not know). */
+int order_load(const char *order_no, struct order_row *o);
+int order_load_id(int64_t id, struct order_row *o);
+
 /* order.c: reserves exactly qty available keys for the order: 0, 1 when too few, -1 error. */
 int order_reserve_keys(int64_t order_id, int64_t product_id, int64_t qty);
-json_t *order_keys_json(int64_t order_id);
+/* The decrypted keys of a delivered order into *out (a new array): 0, or -1 when a key cannot
+ * be read or decrypted (logged) — a delivery is never shown or mailed with a key missing. */
+int order_keys_json(int64_t order_id, json_t **out);
 /* coupon.c: inside the order transaction, validates code for the product and takes one use. */
 int coupon_take(const char *code, int64_t product_id, int64_t gross, int64_t *discount,
                 int64_t *coupon_id, struct shop_err *err);

@@ -7,7 +7,6 @@
 #include <time.h>
 
 #include "cardshop/config.h"
-#include "cardshop/jobs.h"
 #include "cardshop/log.h"
 #include "cardshop/metrics.h"
 #include "cardshop/sec.h"
@@ -136,7 +135,7 @@ static int load_product(struct create_ctx *c, struct product_row *p)
 	if (!st)
 		return -1;
 	db_bind_int(st, ":id", c->req->product_id);
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	if (db_step(st) != SQLITE_ROW) {
 		sqlite3_reset(st);
 		return shop_fail(c->err, SHOP_NOT_FOUND, "product_id: no such product");
 	}
@@ -184,7 +183,7 @@ static int insert_order(struct create_ctx *c, int64_t unit, int64_t discount, in
 	db_bind_int(st, ":now", now);
 	db_bind_int(st, ":exp", now + c->cfg->order_ttl);
 	db_bind_text(st, ":delivery", manual ? "manual" : "auto");
-	if (sqlite3_step(st) != SQLITE_DONE)
+	if (db_step(st) != SQLITE_DONE)
 		return db_log_error("order insert failed");
 	c->out->id = sqlite3_last_insert_rowid(db_conn());
 	c->out->expires_at = now + c->cfg->order_ttl;
@@ -200,7 +199,7 @@ int order_reserve_keys(int64_t order_id, int64_t product_id, int64_t qty)
 	db_bind_int(st, ":oid", order_id);
 	db_bind_int(st, ":pid", product_id);
 	db_bind_int(st, ":qty", qty);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	if (db_step(st) != SQLITE_DONE)
 		return db_log_error("reserve keys failed");
 	return sqlite3_changes(db_conn()) == qty ? 0 : 1;
 }
@@ -234,7 +233,7 @@ static int create_tx(sqlite3 *db, void *arg)
 		if (payment_settle_free(c->out->id, c->req->quantity, p.manual) != 0)
 			return shop_fail(c->err, SHOP_ERROR, "internal error");
 		snprintf(c->out->status, sizeof c->out->status, "%s",
-		         p.manual ? "paid" : "delivered");
+		         order_status_name(p.manual ? ORDER_PAID : ORDER_DELIVERED));
 	}
 	return 0;
 }
@@ -255,11 +254,66 @@ int order_create(const struct config *cfg, const struct order_request *req,
 	}
 	order_token(out->order_no, out->token);
 	if (!out->status[0])
-		snprintf(out->status, sizeof out->status, "pending");
+		snprintf(out->status, sizeof out->status, "%s", order_status_name(ORDER_PENDING));
 	else
-		jobs_wake(); /* settled at once: its mail is queued */
+		outbox_wake(); /* settled at once: its mail is queued */
 	metrics_inc(M_ORDERS_CREATED, 1);
 	return 0;
+}
+
+/* ---- the order row ---- */
+
+#define ROW_COLUMNS                                                                                \
+	"SELECT o.id, o.order_no, o.status, o.amount, o.currency, o.product_id, o.quantity,"       \
+	" o.delivery, o.gateway, o.email, p.name FROM orders o JOIN products p ON p.id = "         \
+	"o.product_id"
+static const char *sql_row_by_no = ROW_COLUMNS " WHERE o.order_no = :no";
+static const char *sql_row_by_id = ROW_COLUMNS " WHERE o.id = :id";
+
+static int read_row(sqlite3_stmt *st, struct order_row *o)
+{
+	int rc = db_step(st);
+	int found = rc == SQLITE_ROW;
+	if (found) {
+		memset(o, 0, sizeof *o);
+		o->id = sqlite3_column_int64(st, 0);
+		snprintf(o->order_no, sizeof o->order_no, "%s", db_col_text(st, 1));
+		if (order_status_parse(db_col_text(st, 2), &o->status) != 0) {
+			log_error("order has an unknown status",
+			          json_pack("{sI}", "order_id", (json_int_t)o->id));
+			found = -1;
+		}
+		o->amount = sqlite3_column_int64(st, 3);
+		snprintf(o->currency, sizeof o->currency, "%s", db_col_text(st, 4));
+		o->product_id = sqlite3_column_int64(st, 5);
+		o->quantity = sqlite3_column_int64(st, 6);
+		o->manual = strcmp(db_col_text(st, 7), "manual") == 0;
+		snprintf(o->gateway, sizeof o->gateway, "%s", db_col_text(st, 8));
+		snprintf(o->email, sizeof o->email, "%s", db_col_text(st, 9));
+		snprintf(o->product_name, sizeof o->product_name, "%s", db_col_text(st, 10));
+	} else if (rc != SQLITE_DONE) {
+		found = db_log_error("order load failed");
+	}
+	sqlite3_reset(st);
+	return found;
+}
+
+int order_load(const char *order_no, struct order_row *o)
+{
+	sqlite3_stmt *st = db_stmt(sql_row_by_no);
+	if (!st)
+		return -1;
+	db_bind_text(st, ":no", order_no ? order_no : "");
+	return read_row(st, o);
+}
+
+int order_load_id(int64_t id, struct order_row *o)
+{
+	sqlite3_stmt *st = db_stmt(sql_row_by_id);
+	if (!st)
+		return -1;
+	db_bind_int(st, ":id", id);
+	return read_row(st, o);
 }
 
 /* ---- views ---- */
@@ -288,7 +342,7 @@ static json_t *nullable_int(sqlite3_stmt *st, int col)
 	           : json_integer(sqlite3_column_int64(st, col));
 }
 
-static json_t *order_row(sqlite3_stmt *st)
+static json_t *order_row_json(sqlite3_stmt *st)
 {
 	json_t *o = json_pack("{ss ss sI ss sI sI sI}", "order_no", db_col_text(st, 1), "status",
 	                      db_col_text(st, 2), "amount", (json_int_t)sqlite3_column_int64(st, 3),
@@ -296,6 +350,8 @@ static json_t *order_row(sqlite3_stmt *st)
 	                      (json_int_t)sqlite3_column_int64(st, 5), "product_id",
 	                      (json_int_t)sqlite3_column_int64(st, 6), "created_at",
 	                      (json_int_t)sqlite3_column_int64(st, 7));
+	if (!o)
+		return NULL;
 	json_object_set_new(o, "paid_at", nullable_int(st, 8));
 	json_object_set_new(o, "expires_at", nullable_int(st, 9));
 	json_object_set_new(o, "delivered_at", nullable_int(st, 10));
@@ -305,86 +361,113 @@ static json_t *order_row(sqlite3_stmt *st)
 }
 
 /* Decrypted keys of a delivered order; the caller's JSON is the only place they live. */
-json_t *order_keys_json(int64_t order_id)
+int order_keys_json(int64_t order_id, json_t **out)
 {
-	json_t *keys = json_array();
+	*out = NULL;
 	sqlite3_stmt *st = db_stmt(sql_order_keys);
 	if (!st)
-		return keys;
+		return -1;
+	json_t *keys = json_array();
 	db_bind_int(st, ":oid", order_id);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int rc, bad = 0;
+	while (!bad && (rc = db_step(st)) == SQLITE_ROW) {
 		char *plain;
 		size_t n;
 		if (sec_decrypt(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
 		                &plain, &n) != 0) {
 			log_error("card key does not decrypt",
 			          json_pack("{sI}", "order_id", (json_int_t)order_id));
-			continue;
+			bad = 1;
+			break;
 		}
 		json_array_append_new(keys, json_stringn(plain, n));
 		sec_wipe(plain, n);
 		free(plain);
 	}
+	if (!bad && rc != SQLITE_DONE)
+		bad = db_log_error("reading the order's keys failed") != 0;
 	sqlite3_reset(st);
-	return keys;
+	if (bad) {
+		json_decref(keys);
+		return -1;
+	}
+	*out = keys;
+	return 0;
 }
 
-json_t *order_view(const char *order_no, int with_keys)
+json_t *order_view(const char *order_no, int with_keys, struct shop_err *err)
 {
 	sqlite3_stmt *st = db_stmt(sql_order_by_no);
-	if (!st)
-		return NULL;
-	db_bind_text(st, ":no", order_no);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_reset(st);
+	if (!st) {
+		shop_fail(err, SHOP_ERROR, "internal error");
 		return NULL;
 	}
-	json_t *o = order_row(st);
+	db_bind_text(st, ":no", order_no);
+	int rc = db_step(st);
+	if (rc != SQLITE_ROW) {
+		if (rc != SQLITE_DONE)
+			db_log_error("order view failed");
+		sqlite3_reset(st);
+		shop_fail(err, rc == SQLITE_DONE ? SHOP_NOT_FOUND : SHOP_ERROR,
+		          rc == SQLITE_DONE ? "order not found" : "internal error");
+		return NULL;
+	}
+	json_t *o = order_row_json(st);
 	int64_t id = sqlite3_column_int64(st, 0);
-	int delivered = strcmp(db_col_text(st, 2), "delivered") == 0;
+	int delivered = strcmp(db_col_text(st, 2), order_status_name(ORDER_DELIVERED)) == 0;
 	sqlite3_reset(st);
-	if (with_keys && delivered)
-		json_object_set_new(o, "keys", order_keys_json(id));
-	else
-		json_object_set_new(o, "keys", json_array());
+	json_t *keys = NULL;
+	if (!o || (with_keys && delivered && order_keys_json(id, &keys) != 0)) {
+		json_decref(o);
+		shop_fail(err, SHOP_ERROR, "internal error");
+		return NULL;
+	}
+	json_object_set_new(o, "keys", keys ? keys : json_array());
 	return o;
 }
 
-json_t *order_lookup(const char *email, const char *query_password)
+static json_t *lookup_row(sqlite3_stmt *st)
+{
+	json_t *o = order_row_json(st);
+	char token[33];
+	order_token(db_col_text(st, 1), token);
+	if (o)
+		json_object_set_new(o, "token", json_string(token));
+	return o;
+}
+
+json_t *order_lookup(const char *email, const char *query_password, struct shop_err *err)
 {
 	char h[65];
 	query_pw_hash(email, query_password, h);
-	json_t *list = json_array();
 	sqlite3_stmt *st = db_stmt(sql_lookup);
-	if (!st)
-		return list;
+	if (!st) {
+		shop_fail(err, SHOP_ERROR, "internal error");
+		return NULL;
+	}
 	db_bind_text(st, ":email", email);
 	db_bind_text(st, ":h", h);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *o = order_row(st);
-		char token[33];
-		order_token(db_col_text(st, 1), token);
-		json_object_set_new(o, "token", json_string(token));
-		json_array_append_new(list, o);
-	}
-	sqlite3_reset(st);
-	return list;
+	return shop_rows_json(st, lookup_row, err);
 }
 
-static int status_known(const char *s)
+static json_t *admin_row(sqlite3_stmt *st)
 {
-	static const char *known[] = {"",        "pending",          "paid",     "delivered",
-	                              "expired", "paid_undelivered", "refunded", "cancelled"};
-	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
-		if (strcmp(s, known[i]) == 0)
-			return 1;
-	}
-	return 0;
+	json_t *o = order_row_json(st);
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "email", json_string(db_col_text(st, 12)));
+	json_object_set_new(o, "discount", json_integer(sqlite3_column_int64(st, 14)));
+	json_object_set_new(o, "trade_no",
+	                    sqlite3_column_type(st, 15) == SQLITE_NULL
+	                        ? json_null()
+	                        : json_string(db_col_text(st, 15)));
+	return o;
 }
 
 json_t *orders_admin_json(const char *status, const char *q, int64_t page, struct shop_err *err)
 {
-	if (!status_known(status)) {
+	enum order_status s;
+	if (*status && order_status_parse(status, &s) != 0) {
 		shop_fail(err, SHOP_INVALID, "status: unknown order status");
 		return NULL;
 	}
@@ -395,20 +478,11 @@ json_t *orders_admin_json(const char *status, const char *q, int64_t page, struc
 	}
 	db_bind_text(st, ":status", status);
 	db_bind_text(st, ":q", q);
-	db_bind_int(st, ":off", (page > 0 ? page - 1 : 0) * 50);
-	json_t *list = json_array();
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *o = order_row(st);
-		json_object_set_new(o, "email", json_string(db_col_text(st, 12)));
-		json_object_set_new(o, "discount", json_integer(sqlite3_column_int64(st, 14)));
-		json_object_set_new(o, "trade_no",
-		                    sqlite3_column_type(st, 15) == SQLITE_NULL
-		                        ? json_null()
-		                        : json_string(db_col_text(st, 15)));
-		json_array_append_new(list, o);
-	}
-	sqlite3_reset(st);
-	return json_pack("{so sI}", "orders", list, "page", (json_int_t)(page > 0 ? page : 1));
+	db_bind_int(st, ":off", shop_page_offset(page, 50));
+	json_t *list = shop_rows_json(st, admin_row, err);
+	return list
+	           ? json_pack("{so sI}", "orders", list, "page", (json_int_t)(page > 0 ? page : 1))
+	           : NULL;
 }
 
 /* ---- expiry ----
@@ -452,7 +526,7 @@ static int run_expiry(const char *sql, const struct expire_ctx *c)
 	db_bind_int(st, ":now", c->now);
 	db_bind_text(st, ":skip", c->skip);
 	db_bind_text(st, ":no", c->no);
-	int rc = sqlite3_step(st);
+	int rc = db_step(st);
 	int any = rc == SQLITE_ROW && sqlite3_column_int(st, 0);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
@@ -471,20 +545,22 @@ static int expire_tx(sqlite3 *db, void *arg)
 	return 0;
 }
 
-json_t *orders_due_json(int64_t now, const char *gateways, int max)
+static json_t *due_row(sqlite3_stmt *st)
 {
-	json_t *list = json_array();
+	return json_pack("{ss ss}", "order_no", db_col_text(st, 0), "gateway", db_col_text(st, 1));
+}
+
+json_t *orders_due_json(int64_t now, const char *gateways, int max, struct shop_err *err)
+{
 	sqlite3_stmt *st = db_stmt(sql_due_list);
-	if (!st)
-		return list;
+	if (!st) {
+		shop_fail(err, SHOP_ERROR, "internal error");
+		return NULL;
+	}
 	db_bind_int(st, ":now", now);
 	db_bind_text(st, ":gateways", gateways);
 	db_bind_int(st, ":max", max);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(list, json_pack("{ss ss}", "order_no", db_col_text(st, 0),
-		                                      "gateway", db_col_text(st, 1)));
-	sqlite3_reset(st);
-	return list;
+	return shop_rows_json(st, due_row, err);
 }
 
 static int expire(int64_t now, const char *skip, const char *order_no)

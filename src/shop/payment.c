@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "cardshop/config.h"
-#include "cardshop/jobs.h"
 #include "cardshop/log.h"
 #include "cardshop/metrics.h"
 #include "internal.h"
@@ -14,8 +13,6 @@ static const char *sql_event =
     "INSERT INTO payment_events (gateway, order_no, trade_no, amount, verified, outcome, raw,"
     " client_ip, created_at) VALUES (:g, :no, :trade, :amount, :verified, :outcome, :raw, :ip, "
     ":now)";
-static const char *sql_order =
-    "SELECT id, status, amount, product_id, quantity, delivery FROM orders WHERE order_no = :no";
 static const char *sql_pay_by_trade =
     "SELECT order_id FROM payments WHERE gateway = :g AND trade_no = :t";
 static const char *sql_pay_by_order = "SELECT 1 FROM payments WHERE order_id = :oid";
@@ -39,23 +36,6 @@ static const char *sql_dup_seen =
 static const char *sql_free =
     "SELECT count(*) FROM (SELECT 1 FROM card_keys WHERE product_id = :pid"
     " AND status = 'available' LIMIT :qty)";
-static const char *sql_amount = "SELECT amount, status FROM orders WHERE order_no = :no";
-
-static const char *outcome_names[] = {
-    [NOTIFY_DELIVERED] = "delivered",
-    [NOTIFY_PAID] = "paid",
-    [NOTIFY_PAID_UNDELIVERED] = "paid_undelivered",
-    [NOTIFY_REPEAT] = "repeat",
-    [NOTIFY_DUPLICATE_PAYMENT] = "duplicate_payment",
-    [NOTIFY_REJECTED] = "rejected",
-    [NOTIFY_ERROR] = "error",
-};
-
-struct order_row {
-	int64_t id, amount, product_id, quantity;
-	char status[24];
-	int manual;
-};
 
 struct apply_ctx {
 	const struct config *cfg;
@@ -71,7 +51,7 @@ static int insert_event(const struct notify *n, enum notify_outcome outcome, con
 	if (!st)
 		return -1;
 	char outcome_text[160];
-	snprintf(outcome_text, sizeof outcome_text, "%s%s%s", outcome_names[outcome],
+	snprintf(outcome_text, sizeof outcome_text, "%s%s%s", notify_outcome_name(outcome),
 	         reason ? ": " : "", reason ? reason : "");
 	db_bind_text(st, ":g", n->gateway);
 	db_bind_text(st, ":no", n->order_no);
@@ -93,26 +73,7 @@ static int insert_event(const struct notify *n, enum notify_outcome outcome, con
 	db_bind_textn(st, ":raw", raw, rawlen);
 	db_bind_text(st, ":ip", n->ip ? n->ip : "");
 	db_bind_int(st, ":now", util_now());
-	return sqlite3_step(st) == SQLITE_DONE ? 0 : db_log_error("payment event insert failed");
-}
-
-static int load_order(const char *order_no, struct order_row *o)
-{
-	sqlite3_stmt *st = db_stmt(sql_order);
-	if (!st)
-		return -1;
-	db_bind_text(st, ":no", order_no);
-	int found = sqlite3_step(st) == SQLITE_ROW;
-	if (found) {
-		o->id = sqlite3_column_int64(st, 0);
-		snprintf(o->status, sizeof o->status, "%s", db_col_text(st, 1));
-		o->amount = sqlite3_column_int64(st, 2);
-		o->product_id = sqlite3_column_int64(st, 3);
-		o->quantity = sqlite3_column_int64(st, 4);
-		o->manual = strcmp(db_col_text(st, 5), "manual") == 0;
-	}
-	sqlite3_reset(st);
-	return found;
+	return db_step(st) == SQLITE_DONE ? 0 : db_log_error("payment event insert failed");
 }
 
 static int64_t query_int(const char *sql, const char *p1, int64_t v1, const char *p2,
@@ -124,7 +85,7 @@ static int64_t query_int(const char *sql, const char *p1, int64_t v1, const char
 	db_bind_int(st, p1, v1);
 	if (p2)
 		db_bind_text(st, p2, t2);
-	int rc = sqlite3_step(st);
+	int rc = db_step(st);
 	int64_t v = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? v : db_log_error("payment query failed");
@@ -137,23 +98,26 @@ static int64_t trade_owner(const struct notify *n)
 		return -1;
 	db_bind_text(st, ":g", n->gateway);
 	db_bind_text(st, ":t", n->trade_no);
-	int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	int rc = db_step(st);
+	int64_t v = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
-	return v;
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? v : db_log_error("trade lookup failed");
 }
 
-static int exec_order(const char *sql, int64_t oid, const char *to, const char *from)
+#define NO_MOVE (-1) /* exec_order: the statement moves keys, not the order */
+
+static int exec_order(const char *sql, int64_t oid, int to, enum order_status from)
 {
 	sqlite3_stmt *st = db_stmt(sql);
 	if (!st)
 		return -1;
 	db_bind_int(st, ":oid", oid);
 	db_bind_int(st, ":now", util_now());
-	if (to) {
-		db_bind_text(st, ":to", to);
-		db_bind_text(st, ":from", from);
+	if (to != NO_MOVE) {
+		db_bind_text(st, ":to", order_status_name((enum order_status)to));
+		db_bind_text(st, ":from", order_status_name(from));
 	}
-	if (sqlite3_step(st) != SQLITE_DONE)
+	if (db_step(st) != SQLITE_DONE)
 		return db_log_error("order payment step failed");
 	return sqlite3_changes(db_conn());
 }
@@ -168,29 +132,29 @@ static int record_payment(struct apply_ctx *c)
 	db_bind_text(st, ":t", c->n->trade_no);
 	db_bind_int(st, ":amount", c->n->amount);
 	db_bind_int(st, ":now", util_now());
-	return sqlite3_step(st) == SQLITE_DONE ? 0 : db_log_error("payment insert failed");
+	return db_step(st) == SQLITE_DONE ? 0 : db_log_error("payment insert failed");
 }
 
 /* Sells the order's reserved keys and marks it delivered; both must hit exactly. */
-static int deliver(struct apply_ctx *c, const char *from)
+static int deliver(struct apply_ctx *c, enum order_status from)
 {
-	if (exec_order(sql_sell, c->o.id, NULL, NULL) != c->o.quantity)
+	if (exec_order(sql_sell, c->o.id, NO_MOVE, 0) != c->o.quantity)
 		return -1;
-	if (exec_order(sql_mark, c->o.id, "delivered", from) != 1)
+	if (exec_order(sql_mark, c->o.id, ORDER_DELIVERED, from) != 1)
 		return -1;
 	c->outcome = NOTIFY_DELIVERED;
 	return 0;
 }
 
 /* A payment for an order no longer holding keys: take free ones if enough are left. */
-static int reclaim(struct apply_ctx *c, const char *from)
+static int reclaim(struct apply_ctx *c, enum order_status from)
 {
 	sqlite3_stmt *st = db_stmt(sql_free);
 	if (!st)
 		return -1;
 	db_bind_int(st, ":pid", c->o.product_id);
 	db_bind_int(st, ":qty", c->o.quantity);
-	int64_t free_keys = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	int64_t free_keys = db_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
 	sqlite3_reset(st);
 	if (free_keys < 0)
 		return -1;
@@ -199,7 +163,7 @@ static int reclaim(struct apply_ctx *c, const char *from)
 			return -1;
 		return deliver(c, from);
 	}
-	if (exec_order(sql_mark, c->o.id, "paid_undelivered", from) != 1)
+	if (exec_order(sql_mark, c->o.id, ORDER_PAID_UNDELIVERED, from) != 1)
 		return -1;
 	c->outcome = NOTIFY_PAID_UNDELIVERED;
 	return 0;
@@ -207,9 +171,9 @@ static int reclaim(struct apply_ctx *c, const char *from)
 
 static int move_order(struct apply_ctx *c)
 {
-	const char *s = c->o.status;
-	int late = strcmp(s, "expired") == 0 || strcmp(s, "cancelled") == 0;
-	if (strcmp(s, "pending") != 0 && !late) {
+	enum order_status s = c->o.status;
+	int late = s == ORDER_EXPIRED || s == ORDER_CANCELLED;
+	if (s != ORDER_PENDING && !late) {
 		c->reason = "order is not awaiting payment";
 		c->outcome = NOTIFY_DUPLICATE_PAYMENT;
 		return 0;
@@ -219,7 +183,7 @@ static int move_order(struct apply_ctx *c)
 	if (late && query_int(sql_coupon_retake, ":oid", c->o.id, NULL, NULL) < 0)
 		return -1;
 	if (c->o.manual) {
-		if (exec_order(sql_mark, c->o.id, "paid", s) != 1)
+		if (exec_order(sql_mark, c->o.id, ORDER_PAID, s) != 1)
 			return -1;
 		c->outcome = NOTIFY_PAID;
 		return 0;
@@ -229,13 +193,13 @@ static int move_order(struct apply_ctx *c)
 
 static int queue_mail(struct apply_ctx *c)
 {
-	if (jobs_enqueue("order_mail", json_pack("{sI}", "order_id", (json_int_t)c->o.id), 0) != 0)
+	if (outbox_put(JOB_ORDER_MAIL, json_pack("{sI}", "order_id", (json_int_t)c->o.id), 0) != 0)
 		return -1;
 	if (c->outcome == NOTIFY_PAID_UNDELIVERED || c->outcome == NOTIFY_DUPLICATE_PAYMENT)
-		return jobs_enqueue("alert_mail",
-		                    json_pack("{sI ss}", "order_id", (json_int_t)c->o.id, "what",
-		                              outcome_names[c->outcome]),
-		                    0);
+		return outbox_put(JOB_ALERT_MAIL,
+		                  json_pack("{sI ss}", "order_id", (json_int_t)c->o.id, "what",
+		                            notify_outcome_name(c->outcome)),
+		                  0);
 	return 0;
 }
 
@@ -249,7 +213,7 @@ static int duplicate_payment(struct apply_ctx *c)
 	db_bind_text(st, ":no", c->n->order_no);
 	db_bind_text(st, ":g", c->n->gateway);
 	db_bind_text(st, ":t", c->n->trade_no);
-	int64_t seen = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	int64_t seen = db_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
 	sqlite3_reset(st);
 	if (seen < 0)
 		return -1;
@@ -260,10 +224,10 @@ static int duplicate_payment(struct apply_ctx *c)
 	}
 	c->outcome = NOTIFY_DUPLICATE_PAYMENT;
 	c->reason = "order already paid by another trade";
-	return jobs_enqueue("alert_mail",
-	                    json_pack("{sI ss}", "order_id", (json_int_t)c->o.id, "what",
-	                              outcome_names[c->outcome]),
-	                    0);
+	return outbox_put(JOB_ALERT_MAIL,
+	                  json_pack("{sI ss}", "order_id", (json_int_t)c->o.id, "what",
+	                            notify_outcome_name(c->outcome)),
+	                  0);
 }
 
 static int reject(struct apply_ctx *c, const char *why)
@@ -278,7 +242,7 @@ static int decide(struct apply_ctx *c)
 	const struct notify *n = c->n;
 	if (!n->verified)
 		return reject(c, n->reason ? n->reason : "not verified");
-	int found = load_order(n->order_no, &c->o);
+	int found = order_load(n->order_no, &c->o);
 	if (found <= 0)
 		return found < 0 ? -1 : reject(c, "unknown order");
 	if (n->amount != c->o.amount)
@@ -343,30 +307,15 @@ enum notify_outcome payment_apply(const struct config *cfg, const struct notify 
 	}
 	count(c.outcome);
 	if (c.outcome != NOTIFY_REJECTED && c.outcome != NOTIFY_ERROR && c.outcome != NOTIFY_REPEAT)
-		jobs_wake(); /* the mail was queued in the same commit: send it now */
+		outbox_wake(); /* the mail was queued in the same commit: send it now */
 	log_write(c.outcome >= NOTIFY_REJECTED || c.outcome == NOTIFY_PAID_UNDELIVERED ? LOG_WARN
 	                                                                               : LOG_INFO,
 	          NULL, "payment notify",
 	          json_pack("{ss ss ss ss ss*}", "gateway", n->gateway, "order_no",
 	                    n->order_no ? n->order_no : "", "trade_no",
-	                    n->trade_no ? n->trade_no : "", "outcome", outcome_names[c.outcome],
-	                    "reason", c.reason));
+	                    n->trade_no ? n->trade_no : "", "outcome",
+	                    notify_outcome_name(c.outcome), "reason", c.reason));
 	return c.outcome;
-}
-
-int order_amount(const char *order_no, int64_t *amount, char status[24])
-{
-	sqlite3_stmt *st = db_stmt(sql_amount);
-	if (!st)
-		return -1;
-	db_bind_text(st, ":no", order_no);
-	int found = sqlite3_step(st) == SQLITE_ROW;
-	if (found) {
-		*amount = sqlite3_column_int64(st, 0);
-		snprintf(status, 24, "%s", db_col_text(st, 1));
-	}
-	sqlite3_reset(st);
-	return found ? 0 : -1;
 }
 
 /* ---- orders settled without a gateway ---- */
@@ -375,10 +324,10 @@ int payment_settle_free(int64_t order_id, int64_t quantity, int manual)
 {
 	struct apply_ctx c = {.o = {.id = order_id, .quantity = quantity, .manual = manual}};
 	if (manual) {
-		if (exec_order(sql_mark, order_id, "paid", "pending") != 1)
+		if (exec_order(sql_mark, order_id, ORDER_PAID, ORDER_PENDING) != 1)
 			return -1;
 		c.outcome = NOTIFY_PAID;
-	} else if (deliver(&c, "pending") != 0) {
+	} else if (deliver(&c, ORDER_PENDING) != 0) {
 		return -1;
 	}
 	return queue_mail(&c);
@@ -412,7 +361,7 @@ static int attach_keys(struct deliver_ctx *d, const struct order_row *o)
 		db_bind_blob(st, ":hash", d->keys[i].hash, 32);
 		db_bind_int(st, ":oid", o->id);
 		db_bind_int(st, ":now", util_now());
-		if (sqlite3_step(st) != SQLITE_DONE)
+		if (db_step(st) != SQLITE_DONE)
 			return db_log_error("deliver key insert failed");
 		if (sqlite3_changes(db_conn()) != 1) {
 			sqlite3_reset(st);
@@ -429,11 +378,11 @@ static int deliver_tx(sqlite3 *db, void *arg)
 	(void)db;
 	struct deliver_ctx *d = arg;
 	struct apply_ctx c = {0};
-	int found = load_order(d->order_no, &c.o);
+	int found = order_load(d->order_no, &c.o);
 	if (found <= 0)
 		return found < 0 ? -1 : shop_fail(d->err, SHOP_NOT_FOUND, "order not found");
-	const char *from = c.o.status;
-	if (strcmp(from, "paid") != 0 && strcmp(from, "paid_undelivered") != 0)
+	enum order_status from = c.o.status;
+	if (from != ORDER_PAID && from != ORDER_PAID_UNDELIVERED)
 		return shop_fail(d->err, SHOP_CONFLICT,
 		                 "only paid orders can be delivered by hand");
 	if (d->nkeys > 0) {
@@ -445,10 +394,10 @@ static int deliver_tx(sqlite3 *db, void *arg)
 			return r < 0 ? -1
 			             : shop_fail(d->err, SHOP_OUT_OF_STOCK,
 			                         "not enough keys in stock");
-		if (exec_order(sql_sell, c.o.id, NULL, NULL) != c.o.quantity)
+		if (exec_order(sql_sell, c.o.id, NO_MOVE, 0) != c.o.quantity)
 			return -1;
 	}
-	if (exec_order(sql_mark_delivered, c.o.id, "delivered", from) != 1)
+	if (exec_order(sql_mark_delivered, c.o.id, ORDER_DELIVERED, from) != 1)
 		return -1;
 	c.outcome = NOTIFY_DELIVERED;
 	if (queue_mail(&c) != 0)
@@ -475,7 +424,7 @@ int order_deliver(const struct actor *who, const char *order_no, const char *tex
 		rc = db_write(deliver_tx, &d);
 	cardkey_sealed_free(d.keys, d.nkeys);
 	if (rc == 0) {
-		jobs_wake();
+		outbox_wake();
 		metrics_inc(M_ORDERS_DELIVERED, 1);
 		return 0;
 	}
@@ -489,34 +438,35 @@ static const char *sql_events =
     " FROM payment_events WHERE (:no = '' OR order_no = :no) ORDER BY id DESC LIMIT 100 OFFSET "
     ":off";
 
-json_t *payment_events_json(const char *order_no, int64_t page)
+static json_t *event_row(sqlite3_stmt *st)
 {
-	json_t *list = json_array();
+	/* raw is whatever a client sent: keep it only when JSON can carry it */
+	const char *raw = db_col_text(st, 7);
+	json_t *e = json_pack(
+	    "{sI ss ss ss sb ss ss sI}", "id", (json_int_t)sqlite3_column_int64(st, 0), "gateway",
+	    db_col_text(st, 1), "order_no", db_col_text(st, 2), "trade_no", db_col_text(st, 3),
+	    "verified", sqlite3_column_int(st, 5), "outcome", db_col_text(st, 6), "ip",
+	    db_col_text(st, 8), "created_at", (json_int_t)sqlite3_column_int64(st, 9));
+	if (!e)
+		return NULL;
+	json_object_set_new(e, "raw",
+	                    util_utf8_valid(raw, strlen(raw)) ? json_string(raw)
+	                                                      : json_string("(binary)"));
+	json_object_set_new(e, "amount",
+	                    sqlite3_column_type(st, 4) == SQLITE_NULL
+	                        ? json_null()
+	                        : json_integer(sqlite3_column_int64(st, 4)));
+	return e;
+}
+
+json_t *payment_events_json(const char *order_no, int64_t page, struct shop_err *err)
+{
 	sqlite3_stmt *st = db_stmt(sql_events);
-	if (!st)
-		return list;
-	db_bind_text(st, ":no", order_no);
-	db_bind_int(st, ":off", (page > 0 ? page - 1 : 0) * 100);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		/* raw is whatever a client sent: keep it only when JSON can carry it */
-		const char *raw = db_col_text(st, 7);
-		json_t *e = json_pack(
-		    "{sI ss ss ss sb ss ss sI}", "id", (json_int_t)sqlite3_column_int64(st, 0),
-		    "gateway", db_col_text(st, 1), "order_no", db_col_text(st, 2), "trade_no",
-		    db_col_text(st, 3), "verified", sqlite3_column_int(st, 5), "outcome",
-		    db_col_text(st, 6), "ip", db_col_text(st, 8), "created_at",
-		    (json_int_t)sqlite3_column_int64(st, 9));
-		if (!e)
-			continue;
-		json_object_set_new(e, "raw",
-		                    util_utf8_valid(raw, strlen(raw)) ? json_string(raw)
-		                                                      : json_string("(binary)"));
-		json_object_set_new(e, "amount",
-		                    sqlite3_column_type(st, 4) == SQLITE_NULL
-		                        ? json_null()
-		                        : json_integer(sqlite3_column_int64(st, 4)));
-		json_array_append_new(list, e);
+	if (!st) {
+		shop_fail(err, SHOP_ERROR, "internal error");
+		return NULL;
 	}
-	sqlite3_reset(st);
-	return list;
+	db_bind_text(st, ":no", order_no);
+	db_bind_int(st, ":off", shop_page_offset(page, 100));
+	return shop_rows_json(st, event_row, err);
 }

@@ -1,6 +1,7 @@
 /* Key-value settings and the shop-wide gauges. */
-#include "cardshop/db.h"
-#include "cardshop/shop.h"
+#include <stdatomic.h>
+
+#include "internal.h"
 
 static const char *sql_probe = "INSERT INTO settings (key, value) VALUES ('ready_probe', :now)"
                                " ON CONFLICT (key) DO UPDATE SET value = excluded.value";
@@ -13,12 +14,28 @@ static int probe(sqlite3 *db, void *ctx)
 	if (!st)
 		return -1;
 	db_bind_int(st, ":now", util_now());
-	return sqlite3_step(st) == SQLITE_DONE ? 0 : db_log_error("readiness probe failed");
+	return db_step(st) == SQLITE_DONE ? 0 : db_log_error("readiness probe failed");
 }
 
-int shop_probe_write(void)
+/* The write probe runs at most every PROBE_EVERY seconds, whoever asks: /readyz is anonymous,
+ * and one write plus an fsync per call would let anyone load the disk. */
+#define PROBE_EVERY 2
+static _Atomic int64_t probed_at;
+static atomic_int probe_ok = -1; /* -1: not probed yet */
+
+int shop_ready(struct shop_err *err)
 {
-	return db_write(probe, NULL) == 0 ? 0 : -1;
+	int migrated = db_is_migrated();
+	if (migrated != 1)
+		return shop_fail(err, SHOP_UNAVAILABLE, "%s",
+		                 migrated == 0 ? "migrations not applied" : "database unavailable");
+	int64_t now = util_now(), last = atomic_load(&probed_at);
+	if ((now - last >= PROBE_EVERY && atomic_compare_exchange_strong(&probed_at, &last, now)) ||
+	    atomic_load(&probe_ok) < 0)
+		atomic_store(&probe_ok, db_write(probe, NULL) == 0);
+	if (atomic_load(&probe_ok) != 1)
+		return shop_fail(err, SHOP_UNAVAILABLE, "database not writable");
+	return 0;
 }
 
 static const char *sql_gauges =
@@ -30,7 +47,7 @@ static const char *sql_gauges =
 void shop_metrics_render(struct buf *out)
 {
 	sqlite3_stmt *st = db_stmt(sql_gauges);
-	if (!st || sqlite3_step(st) != SQLITE_ROW)
+	if (!st || db_step(st) != SQLITE_ROW)
 		return;
 	static const char *names[] = {"cardshop_keys_available", "cardshop_orders_pending",
 	                              "cardshop_orders_paid_undelivered", "cardshop_jobs_queued"};

@@ -2,6 +2,7 @@
 (X-Forwarded-For only from trusted proxies)."""
 
 import re
+import time
 import sqlite3
 import threading
 
@@ -38,20 +39,52 @@ def test_readyz_503_when_migrations_missing(server):
     assert server.get("/healthz").status == 200
 
 
+def readyz_until(srv, status, within=8.0):
+    """/readyz probes the disk at most every 2 s, so a change shows within a few seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        r = srv.get("/readyz", timeout=15)
+        if r.status == status or time.monotonic() > deadline:
+            return r
+        time.sleep(0.2)
+
+
 def test_readyz_503_when_database_is_locked(make_server):
     srv = make_server({"database": {"busy_timeout_ms": 50}})
     assert srv.get("/readyz").status == 200
     db = sqlite3.connect(str(srv.db_path), timeout=1, isolation_level=None)
     try:
         db.execute("BEGIN IMMEDIATE")  # holds the write lock
-        r = srv.get("/readyz", timeout=15)
+        r = readyz_until(srv, 503)
         assert r.status == 503, r
         assert r.error_code() == "unavailable"
         assert r.headers.get("retry-after", "").isdigit()
         db.execute("ROLLBACK")
     finally:
         db.close()
-    assert srv.get("/readyz").status == 200, "readiness must come back once the lock is gone"
+    r = readyz_until(srv, 200)
+    assert r.status == 200, "readiness must come back once the lock is gone"
+
+
+def test_readyz_does_not_write_per_call(server):
+    """An anonymous caller must not turn /readyz into a write (and an fsync) per request."""
+    assert server.get("/readyz").status == 200
+    db = sqlite3.connect(str(server.db_path), timeout=5, isolation_level=None)
+    try:
+        def probe_value():
+            row = db.execute("SELECT value FROM settings WHERE key = 'ready_probe'").fetchone()
+            return row[0] if row else None
+
+        seen = set()
+        t0 = time.monotonic()
+        for _ in range(40):
+            assert server.get("/readyz").status == 200
+            seen.add(probe_value())
+        elapsed = time.monotonic() - t0
+    finally:
+        db.close()
+    # One probe per 2 s at most: 40 calls within `elapsed` seconds leave few distinct values.
+    assert len(seen) <= int(elapsed / 2) + 2, (seen, elapsed)
 
 
 def metric(text, name, labels=""):

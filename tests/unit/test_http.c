@@ -10,13 +10,13 @@
 
 #define LIT(lit) (lit), (sizeof(lit) - 1)
 
-/* ---- http_url_decode ---- */
+/* ---- kv_url_decode ---- */
 
 /* Decodes s and returns the result (caller frees), failing the test on error. */
 static char *decode_ok(const char *s, size_t len, int plus, size_t *outlen)
 {
 	char *out = NULL;
-	ck_assert_msg(http_url_decode(s, len, plus, &out, outlen) == 0, "refused '%.*s'", (int)len,
+	ck_assert_msg(kv_url_decode(s, len, plus, &out, outlen) == 0, "refused '%.*s'", (int)len,
 	              s);
 	ck_assert_ptr_nonnull(out);
 	return out;
@@ -26,8 +26,8 @@ static void decode_bad(const char *s, size_t len, int plus)
 {
 	char *out = (char *)"untouched";
 	size_t outlen = 12345;
-	ck_assert_msg(http_url_decode(s, len, plus, &out, &outlen) == -1, "accepted '%.*s'",
-	              (int)len, s);
+	ck_assert_msg(kv_url_decode(s, len, plus, &out, &outlen) == -1, "accepted '%.*s'", (int)len,
+	              s);
 	ck_assert_str_eq(out, "untouched");
 	ck_assert_uint_eq(outlen, 12345);
 }
@@ -125,69 +125,69 @@ START_TEST(test_decode_refuses)
 }
 END_TEST
 
-/* ---- http_kv_parse / http_kv_get ---- */
+/* ---- kv_parse / kv_get ---- */
 
-static void parse_ok(const char *s, size_t len, struct http_kvlist *l)
+static void parse_ok(const char *s, size_t len, struct kvlist *l)
 {
-	l->items = (struct http_kv *)(uintptr_t)1; /* garbage: the parser must initialise */
+	l->items = (struct kv *)(uintptr_t)1; /* garbage: the parser must initialise */
 	l->count = 99;
-	ck_assert_msg(http_kv_parse(s, len, l) == 0, "refused '%.*s'", (int)len, s);
+	ck_assert_msg(kv_parse(s, len, l) == 0, "refused '%.*s'", (int)len, s);
 }
 
 static void parse_bad(const char *s, size_t len)
 {
-	struct http_kvlist l = {NULL, 7};
-	ck_assert_msg(http_kv_parse(s, len, &l) == -1, "accepted '%.*s'", (int)len, s);
+	struct kvlist l = {NULL, 7};
+	ck_assert_msg(kv_parse(s, len, &l) == -1, "accepted '%.*s'", (int)len, s);
 	/* Nothing is left behind: no items, nothing to free (ASan checks the leak side). */
 	ck_assert_ptr_null(l.items);
 	ck_assert_uint_eq(l.count, 0);
-	http_kv_free(&l);
+	kv_free(&l);
 }
 
 START_TEST(test_kv_basic)
 {
-	struct http_kvlist l;
+	struct kvlist l;
 	parse_ok(LIT("a=1&b=2"), &l);
 	ck_assert_uint_eq(l.count, 2);
 	ck_assert_str_eq(l.items[0].name, "a");
 	ck_assert_str_eq(l.items[0].value, "1");
 	ck_assert_str_eq(l.items[1].name, "b");
 	ck_assert_str_eq(l.items[1].value, "2");
-	ck_assert_str_eq(http_kv_get(&l, "a"), "1");
-	ck_assert_str_eq(http_kv_get(&l, "b"), "2");
-	ck_assert_ptr_null(http_kv_get(&l, "c"));
-	ck_assert_ptr_null(http_kv_get(&l, "A")); /* names are case-sensitive */
-	ck_assert_ptr_null(http_kv_get(&l, ""));
-	http_kv_free(&l);
+	ck_assert_str_eq(kv_get(&l, "a"), "1");
+	ck_assert_str_eq(kv_get(&l, "b"), "2");
+	ck_assert_ptr_null(kv_get(&l, "c"));
+	ck_assert_ptr_null(kv_get(&l, "A")); /* names are case-sensitive */
+	ck_assert_ptr_null(kv_get(&l, ""));
+	kv_free(&l);
 	ck_assert_ptr_null(l.items);
 	ck_assert_uint_eq(l.count, 0);
-	http_kv_free(&l); /* idempotent */
+	kv_free(&l); /* idempotent */
 }
 END_TEST
 
 START_TEST(test_kv_empty_pairs)
 {
-	struct http_kvlist l;
+	struct kvlist l;
 	parse_ok("", 0, &l);
 	ck_assert_uint_eq(l.count, 0);
-	ck_assert_ptr_null(http_kv_get(&l, "a"));
-	http_kv_free(&l);
+	ck_assert_ptr_null(kv_get(&l, "a"));
+	kv_free(&l);
 
 	parse_ok(LIT("&&&&"), &l);
 	ck_assert_uint_eq(l.count, 0);
-	http_kv_free(&l);
+	kv_free(&l);
 
 	parse_ok(LIT("&a=1&&b=2&"), &l);
 	ck_assert_uint_eq(l.count, 2);
-	ck_assert_str_eq(http_kv_get(&l, "a"), "1");
-	ck_assert_str_eq(http_kv_get(&l, "b"), "2");
-	http_kv_free(&l);
+	ck_assert_str_eq(kv_get(&l, "a"), "1");
+	ck_assert_str_eq(kv_get(&l, "b"), "2");
+	kv_free(&l);
 }
 END_TEST
 
 START_TEST(test_kv_missing_equals_and_empties)
 {
-	struct http_kvlist l;
+	struct kvlist l;
 	parse_ok(LIT("flag&a=&=v&b=x=y=z"), &l);
 	ck_assert_uint_eq(l.count, 4);
 	ck_assert_str_eq(l.items[0].name, "flag");
@@ -198,48 +198,48 @@ START_TEST(test_kv_missing_equals_and_empties)
 	ck_assert_str_eq(l.items[2].value, "v");
 	ck_assert_str_eq(l.items[3].name, "b");
 	ck_assert_str_eq(l.items[3].value, "x=y=z"); /* only the first '=' splits */
-	ck_assert_str_eq(http_kv_get(&l, "flag"), "");
-	ck_assert_str_eq(http_kv_get(&l, ""), "v");
-	http_kv_free(&l);
+	ck_assert_str_eq(kv_get(&l, "flag"), "");
+	ck_assert_str_eq(kv_get(&l, ""), "v");
+	kv_free(&l);
 
 	parse_ok(LIT("="), &l);
 	ck_assert_uint_eq(l.count, 1);
 	ck_assert_str_eq(l.items[0].name, "");
 	ck_assert_str_eq(l.items[0].value, "");
-	http_kv_free(&l);
+	kv_free(&l);
 }
 END_TEST
 
 START_TEST(test_kv_repeated_names)
 {
-	struct http_kvlist l;
+	struct kvlist l;
 	parse_ok(LIT("a=1&b=2&a=3"), &l);
 	/* Every copy is kept, so callers that care (payment notifies) can refuse repeats... */
 	ck_assert_uint_eq(l.count, 3);
 	ck_assert_str_eq(l.items[2].name, "a");
 	ck_assert_str_eq(l.items[2].value, "3");
 	/* ...and lookup is stable: the first one. */
-	ck_assert_str_eq(http_kv_get(&l, "a"), "1");
-	http_kv_free(&l);
+	ck_assert_str_eq(kv_get(&l, "a"), "1");
+	kv_free(&l);
 }
 END_TEST
 
 START_TEST(test_kv_encoded_separators)
 {
-	struct http_kvlist l;
+	struct kvlist l;
 	parse_ok(LIT("x=%26%3D&y%3D1=2&z%26w=3&p=a+b%2Bc"), &l);
 	ck_assert_uint_eq(l.count, 4);
-	ck_assert_str_eq(http_kv_get(&l, "x"), "&=");
-	ck_assert_str_eq(http_kv_get(&l, "y=1"), "2");
-	ck_assert_str_eq(http_kv_get(&l, "z&w"), "3");
-	ck_assert_str_eq(http_kv_get(&l, "p"), "a b+c");
-	ck_assert_ptr_null(http_kv_get(&l, "y"));
-	http_kv_free(&l);
+	ck_assert_str_eq(kv_get(&l, "x"), "&=");
+	ck_assert_str_eq(kv_get(&l, "y=1"), "2");
+	ck_assert_str_eq(kv_get(&l, "z&w"), "3");
+	ck_assert_str_eq(kv_get(&l, "p"), "a b+c");
+	ck_assert_ptr_null(kv_get(&l, "y"));
+	kv_free(&l);
 
 	parse_ok(LIT("a+b=c+d&%E5%90%8D=%E5%80%BC"), &l);
-	ck_assert_str_eq(http_kv_get(&l, "a b"), "c d");
-	ck_assert_str_eq(http_kv_get(&l, "\xe5\x90\x8d"), "\xe5\x80\xbc");
-	http_kv_free(&l);
+	ck_assert_str_eq(kv_get(&l, "a b"), "c d");
+	ck_assert_str_eq(kv_get(&l, "\xe5\x90\x8d"), "\xe5\x80\xbc");
+	kv_free(&l);
 }
 END_TEST
 
@@ -260,19 +260,19 @@ END_TEST
 
 START_TEST(test_kv_length_respected)
 {
-	struct http_kvlist l;
+	struct kvlist l;
 	parse_ok("a=1&b=2", 3, &l);
 	ck_assert_uint_eq(l.count, 1);
-	ck_assert_str_eq(http_kv_get(&l, "a"), "1");
-	http_kv_free(&l);
+	ck_assert_str_eq(kv_get(&l, "a"), "1");
+	kv_free(&l);
 	/* A bad escape past len is not looked at. */
 	parse_ok("a=1&b=%zz", 4, &l);
 	ck_assert_uint_eq(l.count, 1);
-	http_kv_free(&l);
+	kv_free(&l);
 	/* Cutting inside a value. */
 	parse_ok("abc=defg", 6, &l);
-	ck_assert_str_eq(http_kv_get(&l, "abc"), "de");
-	http_kv_free(&l);
+	ck_assert_str_eq(kv_get(&l, "abc"), "de");
+	kv_free(&l);
 }
 END_TEST
 
@@ -282,14 +282,14 @@ START_TEST(test_kv_many_pairs)
 	buf_init(&b);
 	for (int i = 0; i < 5000; i++)
 		buf_printf(&b, "%sk%d=v%d", i ? "&&" : "", i, i * 7);
-	struct http_kvlist l;
+	struct kvlist l;
 	parse_ok(b.data, b.len, &l);
 	ck_assert_uint_eq(l.count, 5000);
 	ck_assert_str_eq(l.items[0].name, "k0");
 	ck_assert_str_eq(l.items[4999].name, "k4999");
-	ck_assert_str_eq(http_kv_get(&l, "k1234"), "v8638");
-	ck_assert_str_eq(http_kv_get(&l, "k4999"), "v34993");
-	http_kv_free(&l);
+	ck_assert_str_eq(kv_get(&l, "k1234"), "v8638");
+	ck_assert_str_eq(kv_get(&l, "k4999"), "v34993");
+	kv_free(&l);
 	buf_cleanup(&b);
 
 	/* Thousands of separators and nothing else. */
@@ -298,16 +298,16 @@ START_TEST(test_kv_many_pairs)
 		buf_puts(&b, "&");
 	parse_ok(b.data, b.len, &l);
 	ck_assert_uint_eq(l.count, 0);
-	http_kv_free(&l);
+	kv_free(&l);
 	buf_cleanup(&b);
 }
 END_TEST
 
 START_TEST(test_kv_get_empty_list)
 {
-	struct http_kvlist l = {NULL, 0};
-	ck_assert_ptr_null(http_kv_get(&l, "a"));
-	http_kv_free(&l);
+	struct kvlist l = {NULL, 0};
+	ck_assert_ptr_null(kv_get(&l, "a"));
+	kv_free(&l);
 }
 END_TEST
 

@@ -16,6 +16,7 @@
 #include "cardshop/config.h"
 #include "cardshop/db.h"
 #include "cardshop/jobs.h"
+#include "cardshop/shop.h"
 #include "cardshop/sec.h"
 #include "cardshop/util.h"
 
@@ -100,7 +101,12 @@ static int enqueue_tx(sqlite3 *db, void *arg)
 {
 	(void)db;
 	struct enqueue_ctx *c = arg;
-	if (jobs_enqueue(c->kind, c->payload, c->run_at) != 0)
+	enum job_kind k;
+	if (job_kind_parse(c->kind, &k) != 0) { /* an unknown name has no enum: refused here */
+		json_decref(c->payload);
+		return -1;
+	}
+	if (outbox_put(k, c->payload, c->run_at) != 0)
 		return -1;
 	return c->fail_after;
 }
@@ -556,6 +562,39 @@ START_TEST(test_batch_survives_auto_rollback)
 }
 END_TEST
 
+/* A delivery mail whose order cannot be read is failed and retried, never marked done. */
+START_TEST(test_mail_job_retried_on_database_error)
+{
+	struct enqueue_ctx c = {"order_mail", json_pack("{si}", "order_id", 7), 0, 0};
+	ck_assert_int_eq(db_write(enqueue_tx, &c), 0);
+	db_fault_inject("o.delivery, o.gateway, o.email"); /* the order row's loader */
+	jobs_run_due(&cfg);
+	db_fault_inject(NULL);
+	char status[32], error[128];
+	sql_text("SELECT status FROM jobs", status, sizeof status);
+	ck_assert_str_eq(status, "queued");
+	ck_assert_int_eq(sql_int("SELECT attempts FROM jobs"), 1);
+	ck_assert_int_gt(sql_int("SELECT run_at - updated_at FROM jobs"), 0);
+	sql_text("SELECT last_error FROM jobs", error, sizeof error);
+	ck_assert_ptr_nonnull(strstr(error, "could not be read"));
+}
+END_TEST
+
+/* The outcome of a batch is recorded in one commit: when that commit fails, the jobs stay due
+ * and run again, rather than being lost. */
+START_TEST(test_failed_commit_leaves_jobs_due)
+{
+	struct enqueue_ctx c = {"noop", json_object(), 0, 0};
+	ck_assert_int_eq(db_write(enqueue_tx, &c), 0);
+	db_fault_inject("UPDATE jobs SET status = 'done'");
+	ck_assert_int_eq(jobs_run_due(&cfg), 0);
+	db_fault_inject(NULL);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM jobs WHERE status = 'queued'"), 1);
+	ck_assert_int_eq(jobs_run_due(&cfg), 1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM jobs WHERE status = 'done'"), 1);
+}
+END_TEST
+
 static Suite *jobs_suite(void)
 {
 	Suite *s = suite_create("jobs");
@@ -569,6 +608,8 @@ static Suite *jobs_suite(void)
 	tcase_add_test(jobs, test_null_payload);
 	tcase_add_test(jobs, test_failing_job_retries_then_fails);
 	tcase_add_test(jobs, test_run_due_counts_failed_jobs);
+	tcase_add_test(jobs, test_mail_job_retried_on_database_error);
+	tcase_add_test(jobs, test_failed_commit_leaves_jobs_due);
 	suite_add_tcase(s, jobs);
 
 	TCase *w = tcase_create("db_write");

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cardshop/config.h"
-#include "cardshop/http.h"
+#include "cardshop/kv.h"
 #include "cardshop/pay.h"
 #include "cardshop/sec.h"
 #include "cardshop/util.h"
@@ -22,8 +22,8 @@ static const unsigned char secret_b[32] = {
     0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7, 0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbe,
 };
 
-/* Builds a list from "name", "value" pairs; free with http_kv_free. */
-static void kv_build(struct http_kvlist *l, const char *const *pairs, size_t npairs)
+/* Builds a list from "name", "value" pairs; free with kv_free. */
+static void kv_build(struct kvlist *l, const char *const *pairs, size_t npairs)
 {
 	l->items = xcalloc(npairs, sizeof *l->items);
 	l->count = npairs;
@@ -37,10 +37,10 @@ static void kv_build(struct http_kvlist *l, const char *const *pairs, size_t npa
 
 static void sign_of(const char *const *pairs, size_t npairs, const char *key, char out[33])
 {
-	struct http_kvlist l;
+	struct kvlist l;
 	kv_build(&l, pairs, npairs);
 	epay_sign(&l, key, out);
-	http_kv_free(&l);
+	kv_free(&l);
 }
 
 #define SIGN_OF(arr, key, out) sign_of((arr), sizeof(arr) / sizeof((arr)[0]) / 2, (key), (out))
@@ -138,7 +138,7 @@ END_TEST
 START_TEST(test_epay_sign_edges)
 {
 	char got[33], want[33];
-	struct http_kvlist empty = {NULL, 0};
+	struct kvlist empty = {NULL, 0};
 	epay_sign(&empty, "KEY", got);
 	ck_assert_str_eq(got, "3b5949e0c26b87767a4752a276de9570"); /* md5("KEY") */
 
@@ -177,8 +177,7 @@ static void teardown_epay(void)
 }
 
 /* A notify for money with a correct signature under the configured key. */
-static void notify_build(struct http_kvlist *l, const char *pid, const char *money,
-                         const char *status)
+static void notify_build(struct kvlist *l, const char *pid, const char *money, const char *status)
 {
 	const char *pairs[] = {"pid",          pid,
 	                       "trade_no",     "2024010122001",
@@ -197,7 +196,7 @@ static void notify_build(struct http_kvlist *l, const char *pid, const char *mon
 	l->items[n - 1].value = xstrdup(sign);
 }
 
-static void notify_set(struct http_kvlist *l, const char *name, const char *value)
+static void notify_set(struct kvlist *l, const char *name, const char *value)
 {
 	for (size_t i = 0; i < l->count; i++) {
 		if (strcmp(l->items[i].name, name) == 0) {
@@ -209,7 +208,7 @@ static void notify_set(struct http_kvlist *l, const char *name, const char *valu
 	ck_abort_msg("no parameter %s", name);
 }
 
-static void notify_add(struct http_kvlist *l, const char *name, const char *value)
+static void notify_add(struct kvlist *l, const char *name, const char *value)
 {
 	l->items = xrealloc(l->items, (l->count + 1) * sizeof *l->items);
 	l->items[l->count].name = xstrdup(name);
@@ -217,7 +216,7 @@ static void notify_add(struct http_kvlist *l, const char *name, const char *valu
 	l->count++;
 }
 
-static struct notify verify(const struct http_kvlist *l)
+static struct notify verify(const struct kvlist *l)
 {
 	const struct gateway *gw = pay_gateway(&cfg, "epay");
 	ck_assert_ptr_nonnull(gw);
@@ -230,10 +229,10 @@ static struct notify verify(const struct http_kvlist *l)
 
 START_TEST(test_epay_verify_good)
 {
-	struct http_kvlist l;
+	struct kvlist l;
 	notify_build(&l, "1001", "12.30", "TRADE_SUCCESS");
 	/* Same signature as the independently computed vector above. */
-	ck_assert_str_eq(http_kv_get(&l, "sign"), "df0b046df587202feea2228466eb2acb");
+	ck_assert_str_eq(kv_get(&l, "sign"), "df0b046df587202feea2228466eb2acb");
 	struct notify n = verify(&l);
 	ck_assert_int_eq(n.verified, 1);
 	ck_assert_int_eq(n.amount, 1230);
@@ -243,26 +242,26 @@ START_TEST(test_epay_verify_good)
 	notify_add(&l, "param", "");
 	n = verify(&l);
 	ck_assert_int_eq(n.verified, 1);
-	http_kv_free(&l);
+	kv_free(&l);
 }
 END_TEST
 
 START_TEST(test_epay_verify_tampered)
 {
-	struct http_kvlist l;
+	struct kvlist l;
 	notify_build(&l, "1001", "12.30", "TRADE_SUCCESS");
 	notify_set(&l, "money", "0.01");
 	struct notify n = verify(&l);
 	ck_assert_int_eq(n.verified, 0);
 	ck_assert_ptr_nonnull(strstr(n.reason, "signature"));
-	http_kv_free(&l);
+	kv_free(&l);
 
 	/* An added, non-empty parameter is signed, so it breaks the signature. */
 	notify_build(&l, "1001", "12.30", "TRADE_SUCCESS");
 	notify_add(&l, "param", "x");
 	n = verify(&l);
 	ck_assert_int_eq(n.verified, 0);
-	http_kv_free(&l);
+	kv_free(&l);
 
 	/* Upper-case hex of the right digest is not the signature. */
 	notify_build(&l, "1001", "12.30", "TRADE_SUCCESS");
@@ -272,20 +271,20 @@ START_TEST(test_epay_verify_tampered)
 	notify_set(&l, "sign", "");
 	n = verify(&l);
 	ck_assert_int_eq(n.verified, 0);
-	http_kv_free(&l);
+	kv_free(&l);
 }
 END_TEST
 
 START_TEST(test_epay_verify_repeated_and_missing)
 {
-	struct http_kvlist l;
+	struct kvlist l;
 	notify_build(&l, "1001", "12.30", "TRADE_SUCCESS");
 	/* A second money after a signed first one: a reader could pick either copy. */
 	notify_add(&l, "money", "9999.00");
 	struct notify n = verify(&l);
 	ck_assert_int_eq(n.verified, 0);
 	ck_assert_ptr_nonnull(n.reason);
-	http_kv_free(&l);
+	kv_free(&l);
 
 	static const char *const required[] = {"sign", "out_trade_no", "trade_no", "money", "pid"};
 	for (size_t r = 0; r < sizeof required / sizeof required[0]; r++) {
@@ -298,30 +297,30 @@ START_TEST(test_epay_verify_repeated_and_missing)
 		}
 		n = verify(&l);
 		ck_assert_msg(n.verified == 0, "verified without %s", required[r]);
-		http_kv_free(&l);
+		kv_free(&l);
 	}
 }
 END_TEST
 
 START_TEST(test_epay_verify_merchant_status_money)
 {
-	struct http_kvlist l;
+	struct kvlist l;
 	notify_build(&l, "9999", "12.30", "TRADE_SUCCESS");
 	struct notify n = verify(&l);
 	ck_assert_int_eq(n.verified, 0);
 	ck_assert_ptr_nonnull(strstr(n.reason, "pid"));
-	http_kv_free(&l);
+	kv_free(&l);
 
 	notify_build(&l, "1001", "12.30", "WAIT_BUYER_PAY");
 	n = verify(&l);
 	ck_assert_int_eq(n.verified, 0);
-	http_kv_free(&l);
+	kv_free(&l);
 
 	notify_build(&l, "1001", "1.234", "TRADE_SUCCESS");
 	n = verify(&l);
 	ck_assert_int_eq(n.verified, 0);
 	ck_assert_ptr_nonnull(strstr(n.reason, "money"));
-	http_kv_free(&l);
+	kv_free(&l);
 }
 END_TEST
 
@@ -330,11 +329,11 @@ START_TEST(test_epay_verify_needs_key)
 	/* Without a key, a notify signed with the empty key must not pass. */
 	char err[256];
 	ck_assert_int_eq(config_set(&cfg, "payment.epay", "key", "", err, sizeof err), 0);
-	struct http_kvlist l;
+	struct kvlist l;
 	notify_build(&l, "1001", "12.30", "TRADE_SUCCESS");
 	struct notify n = verify(&l);
 	ck_assert_int_eq(n.verified, 0);
-	http_kv_free(&l);
+	kv_free(&l);
 }
 END_TEST
 

@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "cardshop/config.h"
 #include "cardshop/db.h"
 #include "cardshop/sec.h"
 #include "cardshop/shop.h"
@@ -383,7 +384,7 @@ START_TEST(test_product_create_validation)
 	int64_t id = 0;
 	ck_assert_int_eq(product_create(&tester, "CNY", in, &id, &err), 0);
 	json_decref(in);
-	json_t *p = product_json(id, 0);
+	json_t *p = product_json(id, 0, &err);
 	ck_assert_ptr_nonnull(p);
 	ck_assert_int_eq(json_integer_value(json_object_get(p, "price")), 1000000000);
 	ck_assert_str_eq(json_string_value(json_object_get(p, "currency")), "CNY");
@@ -419,6 +420,170 @@ START_TEST(test_product_update_validation)
 }
 END_TEST
 
+/* ---- one error convention: a failure is never read as absence ---- */
+
+/* A product with two keys and a pending order for both of them through gateway. */
+static void pending_order(const struct config *cfg, const char *gateway, char order_no[33],
+                          int64_t *amount)
+{
+	int64_t pid = new_product("Errors");
+	struct import_result r;
+	struct shop_err err = {0};
+	ck_assert_int_eq(cardkey_import(&tester, pid, "KEY-ONE-1\nKEY-TWO-2\n", 20, &r, &err), 0);
+	struct order_request req = {.product_id = pid,
+	                            .quantity = 2,
+	                            .email = "buyer@example.com",
+	                            .gateway = gateway,
+	                            .ip = "192.0.2.9"};
+	struct order_created o;
+	ck_assert_msg(order_create(cfg, &req, &o, &err) == 0, "order_create: %s", err.message);
+	snprintf(order_no, 33, "%s", o.order_no);
+	*amount = o.amount;
+}
+
+static enum notify_outcome notify_paid(const struct config *cfg, const char *order_no,
+                                       int64_t amount)
+{
+	struct notify n = {.gateway = "epay",
+	                   .order_no = order_no,
+	                   .trade_no = "T-1",
+	                   .amount = amount,
+	                   .verified = 1,
+	                   .raw = "",
+	                   .ip = "reconcile"};
+	return payment_apply(cfg, &n);
+}
+
+/* The statements that read an order row (order_load) and the buyer's view. */
+#define ORDER_ROW_SQL "o.delivery, o.gateway, o.email"
+#define ORDER_VIEW_SQL "o.discount, (SELECT trade_no"
+
+START_TEST(test_view_reports_a_database_error_as_an_error)
+{
+	struct config cfg;
+	config_defaults(&cfg);
+	char no[33];
+	int64_t amount;
+	pending_order(&cfg, "epay", no, &amount);
+	struct shop_err err = {0};
+	db_fault_inject(ORDER_VIEW_SQL);
+	ck_assert_ptr_null(order_view(no, 1, &err));
+	ck_assert_int_eq(err.status, SHOP_ERROR);
+	db_fault_inject(NULL);
+	json_t *v = order_view(no, 1, &err);
+	ck_assert_ptr_nonnull(v);
+	json_decref(v);
+	memset(&err, 0, sizeof err);
+	ck_assert_ptr_null(order_view("20260101ffffffffffffffff", 1, &err));
+	ck_assert_int_eq(err.status, SHOP_NOT_FOUND);
+	config_cleanup(&cfg);
+}
+END_TEST
+
+START_TEST(test_payment_on_an_unreadable_order_is_an_error_not_unknown)
+{
+	/* The reconciler expires an order after a "rejected" outcome: a database error must not
+	 * look like "unknown order", or an order the gateway says is paid would be expired. */
+	struct config cfg;
+	config_defaults(&cfg);
+	char no[33];
+	int64_t amount;
+	pending_order(&cfg, "epay", no, &amount);
+	db_fault_inject(ORDER_ROW_SQL);
+	ck_assert_int_eq(notify_paid(&cfg, no, amount), NOTIFY_ERROR);
+	db_fault_inject(NULL);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM orders WHERE status = 'pending'"), 1);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM payments"), 0);
+	ck_assert_int_eq(notify_paid(&cfg, no, amount), NOTIFY_DELIVERED);
+	ck_assert_int_eq(notify_paid(&cfg, no, amount), NOTIFY_REPEAT);
+	config_cleanup(&cfg);
+}
+END_TEST
+
+START_TEST(test_undecryptable_key_stops_the_mail_and_the_view)
+{
+	struct config cfg;
+	config_defaults(&cfg);
+	char no[33];
+	int64_t amount;
+	pending_order(&cfg, "epay", no, &amount);
+	ck_assert_int_eq(notify_paid(&cfg, no, amount), NOTIFY_DELIVERED);
+	int64_t oid = sql_int("SELECT id FROM orders");
+	struct mail m = {0};
+	ck_assert_int_eq(order_mail_compose(&cfg, oid, &m), 0);
+	ck_assert_ptr_nonnull(strstr(m.body, "KEY-ONE-1"));
+	ck_assert_ptr_nonnull(strstr(m.body, "KEY-TWO-2"));
+	mail_free(&m);
+	/* One of the two keys no longer decrypts (a damaged page, a wrong secret). */
+	sql_exec("UPDATE card_keys SET secret = zeroblob(48) WHERE id = (SELECT min(id) FROM "
+	         "card_keys)");
+	ck_assert_int_eq(order_mail_compose(&cfg, oid, &m), -1);
+	ck_assert_ptr_null(m.body);
+	struct shop_err err = {0};
+	ck_assert_ptr_null(order_view(no, 1, &err));
+	ck_assert_int_eq(err.status, SHOP_ERROR);
+	/* Without keys (the buyer's list of orders) the view still works. */
+	json_t *v = order_view(no, 0, &err);
+	ck_assert_ptr_nonnull(v);
+	json_decref(v);
+	/* An order that is gone is "nothing to send", not a failure. */
+	ck_assert_int_eq(order_mail_compose(&cfg, oid + 1000, &m), 1);
+	config_cleanup(&cfg);
+}
+END_TEST
+
+START_TEST(test_lists_report_database_errors)
+{
+	struct config cfg;
+	config_defaults(&cfg);
+	char no[33];
+	int64_t amount;
+	pending_order(&cfg, "epay", no, &amount);
+	struct shop_err err = {0};
+	db_fault_inject("SELECT order_no, gateway FROM orders");
+	ck_assert_ptr_null(orders_due_json(util_now() + 3600, ",epay,", 20, &err));
+	ck_assert_int_eq(err.status, SHOP_ERROR);
+	db_fault_inject("FROM payment_events");
+	memset(&err, 0, sizeof err);
+	ck_assert_ptr_null(payment_events_json("", 1, &err));
+	ck_assert_int_eq(err.status, SHOP_ERROR);
+	db_fault_inject("FROM jobs");
+	memset(&err, 0, sizeof err);
+	ck_assert_ptr_null(outbox_admin_json("", "", 1, &err));
+	ck_assert_int_eq(err.status, SHOP_ERROR);
+	db_fault_inject(NULL);
+	json_t *due = orders_due_json(util_now() + 3600, ",epay,", 20, &err);
+	ck_assert_int_eq(json_array_size(due), 1);
+	json_decref(due);
+	config_cleanup(&cfg);
+}
+END_TEST
+
+START_TEST(test_status_tables_round_trip)
+{
+	for (int i = ORDER_PENDING; i <= ORDER_CANCELLED; i++) {
+		enum order_status s;
+		ck_assert_int_eq(order_status_parse(order_status_name((enum order_status)i), &s),
+		                 0);
+		ck_assert_int_eq((int)s, i);
+	}
+	for (int i = JOB_NOOP; i <= JOB_SANDBOX_NOTIFY; i++) {
+		enum job_kind k;
+		ck_assert_int_eq(job_kind_parse(job_kind_name((enum job_kind)i), &k), 0);
+		ck_assert_int_eq((int)k, i);
+		ck_assert_int_ge(job_kind_max_attempts(k), 1);
+	}
+	enum key_status k;
+	ck_assert_int_eq(key_status_parse("sold", &k), 0);
+	ck_assert_int_eq(k, KEY_SOLD);
+	ck_assert_int_eq(key_status_parse("gone", &k), -1);
+	enum order_status o;
+	ck_assert_int_eq(order_status_parse("", &o), -1);
+	ck_assert_str_eq(order_status_name((enum order_status)99), "unknown");
+	ck_assert_str_eq(notify_outcome_name(NOTIFY_REPEAT), "repeat");
+}
+END_TEST
+
 static Suite *shop_suite(void)
 {
 	Suite *s = suite_create("shop");
@@ -441,6 +606,15 @@ static Suite *shop_suite(void)
 	tcase_add_test(keys, test_import_to_an_unknown_product);
 	tcase_add_test(keys, test_keys_are_stored_encrypted);
 	suite_add_tcase(s, keys);
+
+	TCase *errs = tcase_create("errors");
+	tcase_add_checked_fixture(errs, setup_db, teardown_db);
+	tcase_add_test(errs, test_view_reports_a_database_error_as_an_error);
+	tcase_add_test(errs, test_payment_on_an_unreadable_order_is_an_error_not_unknown);
+	tcase_add_test(errs, test_undecryptable_key_stops_the_mail_and_the_view);
+	tcase_add_test(errs, test_lists_report_database_errors);
+	tcase_add_test(errs, test_status_tables_round_trip);
+	suite_add_tcase(s, errs);
 
 	TCase *cat = tcase_create("catalog");
 	tcase_add_checked_fixture(cat, setup_db, teardown_db);
