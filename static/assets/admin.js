@@ -1,14 +1,12 @@
 /* cardshop admin: helpers shared by every page under /admin/.
  *
- * Pages load this file first, then their own script (both with `defer`):
+ * Pages load the shared library, this file, then their own script (all with `defer`):
+ *   <script src="/assets/common.js" defer></script>
  *   <script src="/assets/admin.js" defer></script>
  *   <script src="/admin/products.js" defer></script>
- * and call the helpers through `window.CardshopAdmin` (alias `Admin`).
- *
- * Rules (the server sends a strict CSP, and the data is hostile until proven otherwise):
- *   - no inline scripts, styles or event handlers: wire everything here or in page scripts;
- *   - server text goes into the page through textContent / createTextNode / properties only
- *     (see el() below), never through innerHTML and friends.
+ * and call the helpers through `window.CardshopAdmin` (alias `Admin`), which also hands on
+ * the DOM helpers of common.js (window.Cardshop). The CSP and textContent-only rules of
+ * common.js hold here and in the page scripts.
  *
  * What it does on every page that includes it:
  *   - shows the red demo banner when GET /api/config says the sandbox gateway is on;
@@ -18,26 +16,20 @@
 (function () {
   'use strict';
 
+  var C = window.Cardshop;
+  var ApiError = C.ApiError;
+
   var TOKEN_KEY = 'cardshop.admin.csrf';
   var SIGN_IN = '/admin/';
+  var GENERIC = 'Something went wrong.';
 
   /* ---- errors ------------------------------------------------------------------------- */
 
-  function ApiError(status, code, message, retryAfter) {
-    this.name = 'ApiError';
-    this.status = status;
-    this.code = code || 'error';
-    this.message = message || 'Something went wrong.';
-    this.retryAfter = retryAfter || 0;
-    this.redirecting = false;
-  }
-  ApiError.prototype = Object.create(Error.prototype);
-  ApiError.prototype.constructor = ApiError;
-
   function messageOf(err) {
-    if (!err) return 'Something went wrong.';
+    if (!err) return GENERIC;
     if (err instanceof ApiError) {
-      var msg = err.message.charAt(0).toUpperCase() + err.message.slice(1);
+      var text = err.message || GENERIC;
+      var msg = text.charAt(0).toUpperCase() + text.slice(1);
       if (err.status === 429 && err.retryAfter > 0) {
         var secs = err.retryAfter;
         msg += ' (try again in ' + (secs >= 120 ? Math.ceil(secs / 60) + ' minutes' : secs + ' seconds') + ')';
@@ -52,20 +44,12 @@
   function showError(box, err) {
     if (!box) return;
     if (err && err.redirecting) return;
-    box.textContent = typeof err === 'string' ? err : messageOf(err);
-    box.classList.remove('hidden');
+    C.showText(box, typeof err === 'string' ? err : messageOf(err));
   }
 
   function clearError(box) {
-    if (!box) return;
-    box.textContent = '';
-    box.classList.add('hidden');
-  }
-
-  function showNotice(box, text) {
-    if (!box) return;
-    box.textContent = text;
-    box.classList.remove('hidden');
+    C.setText(box, '');
+    C.hide(box);
   }
 
   /* ---- CSRF token ---------------------------------------------------------------------- */
@@ -93,34 +77,11 @@
 
   /* ---- HTTP ----------------------------------------------------------------------------- */
 
-  function parseBody(resp) {
-    var type = resp.headers.get('Content-Type') || '';
-    if (type.indexOf('application/json') !== -1) {
-      return resp.json().catch(function () { return null; });
-    }
-    return resp.text().catch(function () { return ''; });
-  }
-
+  /* An answer without the API's error body (a proxy's page, say) still says what happened. */
   function errorFrom(resp, data) {
-    var code = 'http_' + resp.status;
-    var message = 'The server answered ' + resp.status + (resp.statusText ? ' ' + resp.statusText : '') + '.';
-    if (data && typeof data === 'object' && data.error && typeof data.error === 'object') {
-      if (typeof data.error.code === 'string') code = data.error.code;
-      if (typeof data.error.message === 'string' && data.error.message) message = data.error.message;
-    }
-    var retry = parseInt(resp.headers.get('Retry-After') || '0', 10);
-    return new ApiError(resp.status, code, message, isNaN(retry) ? 0 : retry);
-  }
-
-  function send(method, path, headers, payload) {
-    return fetch(path, {
-      method: method,
-      headers: headers,
-      body: payload,
-      credentials: 'same-origin',
-      cache: 'no-store'
-    }).catch(function () {
-      throw new ApiError(0, 'network', 'Cannot reach the server. Check the connection and try again.');
+    return C.errorFrom(resp, data, {
+      code: 'http_' + resp.status,
+      message: 'The server answered ' + resp.status + (resp.statusText ? ' ' + resp.statusText : '') + '.'
     });
   }
 
@@ -134,16 +95,15 @@
   /* The session (and its CSRF token) from the server; remembers the token. */
   function session(opts) {
     opts = opts || {};
-    return send('GET', '/api/admin/session', { Accept: 'application/json' }).then(function (resp) {
-      return parseBody(resp).then(function (data) {
-        if (resp.ok && data && typeof data.csrf_token === 'string') {
-          saveToken(data.csrf_token);
-          return data;
-        }
-        var err = errorFrom(resp, data);
-        if (resp.status === 401 && !opts.noRedirect) throw redirectError(err);
-        throw err;
-      });
+    return C.request('GET', '/api/admin/session').then(function (r) {
+      var data = r.data;
+      if (r.resp.ok && data && typeof data.csrf_token === 'string') {
+        saveToken(data.csrf_token);
+        return data;
+      }
+      var err = errorFrom(r.resp, data);
+      if (r.resp.status === 401 && !opts.noRedirect) throw redirectError(err);
+      throw err;
     });
   }
 
@@ -165,32 +125,19 @@
     var unsafe = method !== 'GET' && method !== 'HEAD';
 
     function attempt(n) {
-      var headers = { Accept: 'application/json' };
-      var payload;
-      if (body !== undefined && body !== null) {
-        if (typeof body === 'string') {
-          headers['Content-Type'] = 'text/plain; charset=utf-8';
-          payload = body;
-        } else {
-          headers['Content-Type'] = 'application/json';
-          payload = JSON.stringify(body);
-        }
-      }
       var ready = unsafe && !opts.noToken ? csrfToken(n > 0) : Promise.resolve(null);
       return ready.then(function (token) {
-        if (token) headers['X-CSRF-Token'] = token;
-        return send(method, path, headers, payload);
-      }).then(function (resp) {
-        return parseBody(resp).then(function (data) {
-          if (resp.ok) return data;
-          var err = errorFrom(resp, data);
-          if (resp.status === 401 && !opts.noRedirect) throw redirectError(err);
-          if (resp.status === 403 && unsafe && !opts.noToken && n === 0) {
-            saveToken(null); /* stale token (signed in again elsewhere?): fetch it once more */
-            return attempt(1);
-          }
-          throw err;
-        });
+        return C.request(method, path, body, token ? { 'X-CSRF-Token': token } : null);
+      }).then(function (r) {
+        var resp = r.resp;
+        if (resp.ok) return r.data;
+        var err = errorFrom(resp, r.data);
+        if (resp.status === 401 && !opts.noRedirect) throw redirectError(err);
+        if (resp.status === 403 && unsafe && !opts.noToken && n === 0) {
+          saveToken(null); /* stale token (signed in again elsewhere?): fetch it once more */
+          return attempt(1);
+        }
+        throw err;
       });
     }
     return attempt(0);
@@ -203,11 +150,7 @@
   /* 990, "CNY" -> "9.90 CNY" */
   function formatMoney(minor, currency) {
     if (typeof minor !== 'number' || !isFinite(minor) || Math.floor(minor) !== minor) return '';
-    var neg = minor < 0;
-    var n = Math.abs(minor);
-    var major = Math.floor(n / 100);
-    var cents = n % 100;
-    var s = (neg ? '-' : '') + String(major) + '.' + (cents < 10 ? '0' : '') + String(cents);
+    var s = C.minorText(minor, false);
     return currency ? s + ' ' + currency : s;
   }
 
@@ -239,51 +182,12 @@
   function formatTime(seconds) {
     if (typeof seconds !== 'number' || !seconds) return '';
     var d = new Date(seconds * 1000);
-    function two(x) { return (x < 10 ? '0' : '') + x; }
+    var two = C.pad2;
     return d.getFullYear() + '-' + two(d.getMonth() + 1) + '-' + two(d.getDate()) + ' ' +
       two(d.getHours()) + ':' + two(d.getMinutes());
   }
 
   /* ---- DOM ------------------------------------------------------------------------------ */
-
-  /* el('a', {href: '/x', className: 'button', dataset: {id: 3}}, 'text', otherNode, ...)
-   * Properties are assigned as properties (never as HTML); string children become text
-   * nodes; null/undefined/false children are skipped; arrays are flattened. */
-  function el(tag, props) {
-    var node = document.createElement(tag);
-    if (props) {
-      Object.keys(props).forEach(function (k) {
-        var v = props[k];
-        if (v === undefined || v === null) return;
-        if (k === 'dataset') {
-          Object.keys(v).forEach(function (d) { node.dataset[d] = String(v[d]); });
-        } else if (k === 'attrs') {
-          Object.keys(v).forEach(function (a) {
-            if (/^on/i.test(a) || a.toLowerCase() === 'style') return;
-            node.setAttribute(a, String(v[a]));
-          });
-        } else if (k === 'innerHTML' || k === 'outerHTML' || /^on/i.test(k)) {
-          throw new Error('el(): refusing to set ' + k);
-        } else {
-          node[k] = v;
-        }
-      });
-    }
-    for (var i = 2; i < arguments.length; i++) append(node, arguments[i]);
-    return node;
-  }
-
-  function append(node, child) {
-    if (child === undefined || child === null || child === false) return;
-    if (Array.isArray(child)) { child.forEach(function (c) { append(node, c); }); return; }
-    node.appendChild(typeof child === 'object' ? child : document.createTextNode(String(child)));
-  }
-
-  function clear(node) {
-    while (node && node.firstChild) node.removeChild(node.firstChild);
-  }
-
-  function $(id) { return document.getElementById(id); }
 
   /* Disables the submit controls of a form while promise runs. */
   function busy(form, promise) {
@@ -294,28 +198,22 @@
   }
 
   function query(name) {
-    return new URLSearchParams(location.search).get(name);
+    return C.params().get(name);
   }
 
   /* ---- shop configuration and the demo banner --------------------------------------------- */
 
-  var configPromise = null;
   function config() {
-    if (!configPromise) {
-      configPromise = api('GET', '/api/config', null, { noRedirect: true }).catch(function () {
-        return { name: 'cardshop', currency: '', gateways: [], sandbox: false };
-      });
-    }
-    return configPromise;
+    return C.config().then(function (cfg) {
+      return cfg || { name: 'cardshop', currency: '', gateways: [], sandbox: false };
+    });
   }
 
   var BANNER_TEXT = 'Demo mode: the sandbox gateway is on \u2014 anyone can pay without money.';
 
   function showBanner() {
     return config().then(function (cfg) {
-      if (!cfg || cfg.sandbox !== true || document.getElementById('demo-banner')) return;
-      var banner = el('div', { id: 'demo-banner', className: 'demo-banner', attrs: { role: 'alert' } }, BANNER_TEXT);
-      document.body.insertBefore(banner, document.body.firstChild);
+      if (cfg.sandbox === true) C.demoBanner(BANNER_TEXT, { id: 'demo-banner', attrs: { role: 'alert' } });
     });
   }
 
@@ -357,8 +255,7 @@
     showBanner();
   }
 
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', wirePage);
-  else wirePage();
+  C.ready(wirePage);
 
   var Admin = {
     api: api,
@@ -374,14 +271,14 @@
     moneyInput: moneyInput,
     parseCount: parseCount,
     formatTime: formatTime,
-    el: el,
-    clear: clear,
-    $: $,
+    el: C.el,
+    clear: C.clear,
+    $: C.$,
     busy: busy,
     query: query,
     showError: showError,
     clearError: clearError,
-    showNotice: showNotice,
+    showNotice: C.showText,
     messageOf: messageOf
   };
   window.CardshopAdmin = Admin;

@@ -1,63 +1,17 @@
 /* cardshop storefront: every shop page (home, catalog, product, sandbox checkout, order,
- * lookup). Loaded after /assets/i18n.js, both with `defer`; the page is picked by
- * <body data-page="...">.
- *
- * Rules (strict CSP, and server data is hostile until proven otherwise):
- *   - no inline scripts, styles or handlers: everything is wired here;
- *   - server text enters the page only through textContent / createTextNode / properties
- *     (see el()), never innerHTML, insertAdjacentHTML or document.write;
- *   - every user-visible string goes through I18n.t().
+ * lookup). Loaded after /assets/common.js and /assets/i18n.js, all with `defer`; the page is
+ * picked by <body data-page="...">. The CSP and textContent-only rules of common.js hold
+ * here, and every user-visible string goes through I18n.t().
  */
 (function () {
   'use strict';
 
   var I18n = window.I18n;
   var t = I18n.t;
-
-  /* ---- DOM helpers --------------------------------------------------------------------- */
-
-  function $(id) { return document.getElementById(id); }
-
-  /* el('a', {href: u, className: 'x', attrs: {...}, dataset: {...}, on: {click: fn}}, 'text', node)
-   * Strings become text nodes; null/undefined children are skipped. */
-  function el(tag, opts) {
-    var node = document.createElement(tag);
-    opts = opts || {};
-    Object.keys(opts).forEach(function (k) {
-      var v = opts[k];
-      if (k === 'attrs') {
-        Object.keys(v).forEach(function (a) { node.setAttribute(a, String(v[a])); });
-      } else if (k === 'dataset') {
-        Object.keys(v).forEach(function (d) { node.dataset[d] = String(v[d]); });
-      } else if (k === 'on') {
-        Object.keys(v).forEach(function (ev) { node.addEventListener(ev, v[ev]); });
-      } else if (k === 'text') {
-        node.textContent = v == null ? '' : String(v);
-      } else {
-        node[k] = v;
-      }
-    });
-    for (var i = 2; i < arguments.length; i++) append(node, arguments[i]);
-    return node;
-  }
-
-  function append(node, child) {
-    if (child == null || child === false) return;
-    if (Array.isArray(child)) { child.forEach(function (c) { append(node, c); }); return; }
-    node.appendChild(typeof child === 'string' || typeof child === 'number'
-      ? document.createTextNode(String(child)) : child);
-  }
-
-  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
-  function show(node) { if (node) node.classList.remove('hidden'); }
-  function hide(node) { if (node) node.classList.add('hidden'); }
-  function setText(node, text) { if (node) node.textContent = text == null ? '' : String(text); }
-
-  function showError(box, text) {
-    if (!box) return;
-    setText(box, text);
-    show(box);
-  }
+  var C = window.Cardshop;
+  var $ = C.$, el = C.el, append = C.append, clear = C.clear;
+  var show = C.show, hide = C.hide, setText = C.setText, showError = C.showText;
+  var params = C.params, ApiError = C.ApiError;
 
   function status(text) {
     var s = $('page-status');
@@ -70,8 +24,6 @@
     showError($('page-error'), text);
   }
 
-  function params() { return new URLSearchParams(window.location.search); }
-
   /* ---- formatting ---------------------------------------------------------------------- */
 
   /* Minor units with two decimals: 4800 CNY -> "¥48.00", 4800 USD -> "48.00 USD". Integer
@@ -79,12 +31,7 @@
   function money(amount, currency) {
     var n = Number(amount);
     if (!isFinite(n)) return '';
-    var neg = n < 0;
-    n = Math.abs(Math.round(n));
-    var units = Math.floor(n / 100);
-    var cents = n % 100;
-    var text = String(units).replace(/\B(?=(\d{3})+(?!\d))/g, ',') + '.' + (cents < 10 ? '0' : '') + cents;
-    if (neg) text = '-' + text;
+    var text = (n < 0 ? '-' : '') + C.minorText(Math.abs(Math.round(n)), true);
     var cur = String(currency || '').toUpperCase();
     if (cur === 'CNY' || cur === 'RMB') return '¥' + text;
     return cur ? text + ' ' + cur : text;
@@ -115,7 +62,7 @@
   function duration(secs) {
     secs = Math.max(0, Math.floor(secs));
     var h = Math.floor(secs / 3600), m = Math.floor((secs % 3600) / 60), s = secs % 60;
-    var mm = (m < 10 ? '0' : '') + m, ss = (s < 10 ? '0' : '') + s;
+    var mm = C.pad2(m), ss = C.pad2(s);
     return h > 0 ? h + ':' + mm + ':' + ss : mm + ':' + ss;
   }
 
@@ -125,16 +72,6 @@
 
   /* ---- API ----------------------------------------------------------------------------- */
 
-  function ApiError(status, code, message, retryAfter) {
-    this.name = 'ApiError';
-    this.status = status;
-    this.code = code;
-    this.message = message || '';
-    this.retryAfter = retryAfter || 0;
-  }
-  ApiError.prototype = Object.create(Error.prototype);
-  ApiError.prototype.constructor = ApiError;
-
   var CODE_BY_STATUS = { 400: 'invalid_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found',
                          409: 'conflict', 413: 'payload_too_large', 422: 'unprocessable',
                          429: 'rate_limited', 503: 'unavailable' };
@@ -142,28 +79,11 @@
   /* Resolves {status, data, serverTime} on 2xx; rejects with an ApiError (code "network"
    * when the request never got an answer). */
   function api(method, path, body) {
-    var init = { method: method, credentials: 'same-origin', cache: 'no-store',
-                 headers: { 'Accept': 'application/json' } };
-    if (body !== undefined) {
-      init.headers['Content-Type'] = 'application/json';
-      init.body = JSON.stringify(body);
-    }
-    return fetch(path, init).then(function (resp) {
-      var date = Date.parse(resp.headers.get('Date') || '');
-      return resp.text().then(function (text) {
-        var data = null;
-        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
-        if (resp.ok) {
-          return { status: resp.status, data: data || {}, serverTime: isNaN(date) ? null : date / 1000 };
-        }
-        var err = data && data.error ? data.error : {};
-        var code = typeof err.code === 'string' ? err.code
-          : (CODE_BY_STATUS[resp.status] || (resp.status >= 500 ? 'internal' : 'error'));
-        var retry = parseInt(resp.headers.get('Retry-After') || '0', 10) || 0;
-        throw new ApiError(resp.status, code, typeof err.message === 'string' ? err.message : '', retry);
-      });
-    }, function () {
-      throw new ApiError(0, 'network', '');
+    return C.request(method, path, body).then(function (r) {
+      var status = r.resp.status;
+      if (r.resp.ok) return { status: status, data: r.data || {}, serverTime: r.serverTime };
+      throw C.errorFrom(r.resp, r.data, {
+        code: CODE_BY_STATUS[status] || (status >= 500 ? 'internal' : 'error'), message: '' });
     });
   }
 
@@ -202,15 +122,8 @@
     }
   }
 
-  /* GET /api/config once per page; the header and banner use it, pages too. */
-  var configPromise = null;
-  function config() {
-    if (!configPromise) {
-      configPromise = api('GET', '/api/config').then(function (r) { return r.data; },
-                                                     function () { return null; });
-    }
-    return configPromise;
-  }
+  /* GET /api/config once per page (null when it failed); the header and banner use it, pages too. */
+  var config = C.config;
 
   /* A URL we are willing to navigate to: same-site path or http(s). */
   function safeUrl(u) {
@@ -270,10 +183,7 @@
         for (var j = 0; j < names.length; j++) names[j].textContent = cfg.name;
         setTitle(titlePart);
       }
-      if (cfg.sandbox === true && !document.querySelector('.demo-banner')) {
-        var banner = el('div', { className: 'demo-banner', attrs: { role: 'note' } }, t('banner.demo'));
-        document.body.insertBefore(banner, document.body.firstChild);
-      }
+      if (cfg.sandbox === true) C.demoBanner(t('banner.demo'), { attrs: { role: 'note' } });
       return cfg;
     });
   }
@@ -911,8 +821,7 @@
     if (page) page();
   }
 
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
-  else start();
+  C.ready(start);
 
   window.CardshopShop = { money: money, el: el, api: api, friendly: friendly };
 })();

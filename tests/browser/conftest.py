@@ -42,12 +42,14 @@ def cardshop_bin():
 
 @pytest.fixture
 def make_server(tmp_path, cardshop_bin):
-    """make_server(config=None, name=None) -> a started CardshopServer with a fresh database
-    and the admin ADMIN_USER / ADMIN_PASSWORD. Killed at teardown."""
+    """make_server(config=None, name=None, static_dir=None) -> a started CardshopServer with a
+    fresh database and the admin ADMIN_USER / ADMIN_PASSWORD (static_dir: default the
+    repository's static/). Killed at teardown."""
     servers = []
 
-    def factory(config=None, *, name=None):
-        srv = harness.CardshopServer(tmp_path / (name or f"srv{len(servers)}"), config)
+    def factory(config=None, *, name=None, static_dir=None):
+        srv = harness.CardshopServer(tmp_path / (name or f"srv{len(servers)}"), config,
+                                     static_dir=static_dir)
         servers.append(srv)
         srv.migrate()
         srv.add_admin(ADMIN_USER, ADMIN_PASSWORD)

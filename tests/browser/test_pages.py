@@ -1,0 +1,115 @@
+"""Every page under static/ loads the shared helper library (static/assets/common.js) before
+the shop's or the admin's own one, and runs in a real browser without a script error.
+
+The pages are found on disk, so a page added later is checked too. With the sandbox gateway
+on, every page (shop and admin) shows the demo banner, which common.js draws from
+/api/config: seeing it proves the whole chain ran. A control run with common.js deleted from
+a copy of static/ shows that the checks do catch a page without it."""
+
+import re
+from pathlib import Path
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+import harness
+from conftest import ADMIN_PASSWORD, ADMIN_USER
+
+STATIC = harness.STATIC_DIR
+COMMON = "/assets/common.js"
+# the page library -> the global it leaves when it ran to the end
+LIBRARIES = {"/assets/shop.js": "CardshopShop", "/assets/admin.js": "CardshopAdmin"}
+SCRIPT_SRC = re.compile(r"<script\b[^>]*\bsrc=\"([^\"]+)\"", re.I)
+
+
+def scripts(page):
+    return SCRIPT_SRC.findall(page.read_text(encoding="utf-8"))
+
+
+def pages():
+    """(path under static/, URL, the global of its page library) for every page that loads
+    shop.js or admin.js."""
+    found = []
+    for page in sorted(STATIC.rglob("*.html")):
+        libs = [s for s in scripts(page) if s in LIBRARIES]
+        if not libs:
+            continue
+        rel = page.relative_to(STATIC).as_posix()
+        url = "/" + (rel[:-len("index.html")] if rel.endswith("index.html") else rel)
+        found.append((rel, url, LIBRARIES[libs[0]]))
+    return found
+
+
+def script_errors(driver):
+    """Script errors and CSP refusals in the console. "Failed to load resource" lines are the
+    browser noting an HTTP error answer (a page without its ?id=, say), not a script fault."""
+    return [e["message"] for e in driver.get_log("browser")
+            if (e.get("level") == "SEVERE" or "Content Security Policy" in e["message"]
+                or "Refused to" in e["message"])
+            and "favicon" not in e["message"] and "Failed to load resource" not in e["message"]]
+
+
+def wait(driver, timeout=10):
+    return WebDriverWait(driver, timeout)
+
+
+def sign_in(driver, srv):
+    driver.get(srv.url("/admin/"))
+    wait(driver).until(EC.visibility_of_element_located((By.CSS_SELECTOR, "#login-form")))
+    driver.find_element(By.CSS_SELECTOR, "#username").send_keys(ADMIN_USER)
+    driver.find_element(By.CSS_SELECTOR, "#password").send_keys(ADMIN_PASSWORD)
+    driver.find_element(By.CSS_SELECTOR, "#login-submit").click()
+    wait(driver).until(EC.url_contains("/admin/products"))
+
+
+def has_banner(driver):
+    return driver.execute_script("return document.querySelectorAll('.demo-banner').length") == 1
+
+
+# ---- the pages as files -------------------------------------------------------------------------
+
+def test_every_page_loads_common_js_before_its_library():
+    found = pages()
+    # the storefront (home, shop, product, order, lookup, sandbox checkout) and the admin pages
+    assert len(found) >= 13, found
+    assert {lib for _, _, lib in found} == set(LIBRARIES.values())
+    for rel, _, _ in found:
+        srcs = scripts(STATIC / rel)
+        assert COMMON in srcs, f"{rel} does not load {COMMON}"
+        first_lib = min(srcs.index(s) for s in srcs if s in LIBRARIES)
+        assert srcs.index(COMMON) < first_lib, f"{rel} loads {COMMON} after {srcs[first_lib]}"
+        for src in srcs:
+            assert (STATIC / src.lstrip("/")).is_file(), f"{rel} loads {src}, which is not in static/"
+
+
+# ---- the pages in a browser ---------------------------------------------------------------------
+
+def test_every_page_runs_without_script_errors(driver, make_server):
+    srv = make_server({"payment.sandbox": {"enabled": True}})
+    driver.get(srv.url("/shop/"))
+    driver.execute_script("localStorage.setItem('cardshop.lang', 'en')")
+    sign_in(driver, srv)  # so the admin pages stay put instead of going to the sign-in form
+    assert script_errors(driver) == []
+    for rel, url, lib in pages():
+        driver.get(srv.url(url))
+        if rel == "admin/index.html":  # signed in: the form sends the browser on
+            wait(driver).until(EC.url_contains("/admin/products"))
+        wait(driver).until(has_banner, f"{rel}: no demo banner")
+        assert driver.execute_script("return typeof window.Cardshop.el") == "function", rel
+        assert driver.execute_script(f"return typeof window.{lib}") == "object", rel
+        assert script_errors(driver) == [], rel
+
+
+def test_a_page_without_common_js_is_caught(driver, make_server, tmp_path):
+    # The control: the same checks on a copy of static/ without the shared library fail.
+    static = harness.copy_static(tmp_path / "static")
+    (static / "assets" / "common.js").unlink()
+    srv = make_server({"payment.sandbox": {"enabled": True}}, static_dir=static)
+    for url, lib in (("/shop/", "CardshopShop"), ("/admin/", "CardshopAdmin")):
+        driver.get(srv.url(url))
+        wait(driver).until(lambda d: script_errors(d) or False, f"{url}: no error logged")
+        assert driver.execute_script("return typeof window.Cardshop") == "undefined"
+        assert driver.execute_script(f"return typeof window.{lib}") == "undefined"
+        assert not has_banner(driver)
