@@ -61,6 +61,8 @@ static const struct key keys[] = {
     S("shop", "name", shop_name, "cardshop"),
     S("shop", "currency", currency, "CNY"),
     I("shop", "order_ttl", order_ttl, "900", 1, 604800),
+    I("shop", "pending_per_client", pending_per_client, "2", 1, 1000000),
+    I("shop", "default_max_qty", default_max_qty, "10", 1, 100000),
     S("shop", "alert_email", alert_email, ""),
     S("smtp", "url", smtp_url, "smtp://127.0.0.1:25"),
     S("smtp", "from", smtp_from, ""),

@@ -34,6 +34,9 @@ struct config {
 	char *shop_name;
 	char *currency;
 	int64_t order_ttl;
+	int64_t
+	    pending_per_client;  /* unpaid orders one client (IPv4, IPv6 /64) or email may hold */
+	int64_t default_max_qty; /* per order, for products whose max_qty is 0 */
 	char *alert_email;
 	/* [smtp] */
 	char *smtp_url;

@@ -60,6 +60,7 @@ static void backup_tick(const struct config *cfg)
 void jobs_periodic(const struct config *cfg)
 {
 	jobs_expire_due(cfg);
+	catalog_snapshot_refresh();
 	jobs_prune(util_now());
 	backup_tick(cfg);
 }

@@ -306,8 +306,11 @@ enum notify_outcome payment_apply(const struct config *cfg, const struct notify 
 		c.outcome = NOTIFY_ERROR;
 	}
 	count(c.outcome);
-	if (c.outcome != NOTIFY_REJECTED && c.outcome != NOTIFY_ERROR && c.outcome != NOTIFY_REPEAT)
+	if (c.outcome != NOTIFY_REJECTED && c.outcome != NOTIFY_ERROR &&
+	    c.outcome != NOTIFY_REPEAT) {
 		outbox_wake(); /* the mail was queued in the same commit: send it now */
+		catalog_stock_changed(c.o.product_id); /* a late payment may take free keys */
+	}
 	log_write(c.outcome >= NOTIFY_REJECTED || c.outcome == NOTIFY_PAID_UNDELIVERED ? LOG_WARN
 	                                                                               : LOG_INFO,
 	          NULL, "payment notify",
@@ -425,6 +428,7 @@ int order_deliver(const struct actor *who, const char *order_no, const char *tex
 	cardkey_sealed_free(d.keys, d.nkeys);
 	if (rc == 0) {
 		outbox_wake();
+		catalog_stock_changed(0);
 		metrics_inc(M_ORDERS_DELIVERED, 1);
 		return 0;
 	}

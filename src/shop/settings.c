@@ -39,7 +39,7 @@ int shop_ready(struct shop_err *err)
 }
 
 static const char *sql_gauges =
-    "SELECT (SELECT count(*) FROM card_keys WHERE status = 'available'),"
+    "SELECT (SELECT coalesce(sum(available), 0) FROM product_stock),"
     " (SELECT count(*) FROM orders WHERE status = 'pending'),"
     " (SELECT count(*) FROM orders WHERE status = 'paid_undelivered'),"
     " (SELECT count(*) FROM jobs WHERE status IN ('queued', 'running'))";
