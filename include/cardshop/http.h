@@ -84,5 +84,12 @@ int http_url_decode(const char *s, size_t len, int plus_is_space, char **out, si
 
 /* Trusted proxies and address matching, for the client IP. */
 int http_addr_in_list(const char *ip, const char *list);
+/* Parses an IPv4 or IPv6 address into 16 bytes (IPv4 as IPv4-mapped IPv6). 0 or -1. */
+int http_addr_parse(const char *s, unsigned char out[16]);
+/* The client of a request from peer: the peer, unless it is in trusted; then the right-most
+ * address of xff (every X-Forwarded-For line joined by ','; NULL when none) that is not in
+ * trusted, stopping at an entry that is no address. Written to out (n bytes); all borrowed. */
+void http_client_choose(const char *peer, const char *xff, const char *trusted, char *out,
+                        size_t n);
 
 #endif
