@@ -43,7 +43,8 @@ const char *http_req_id(const struct http_req *req);
 const char *http_client_ip(const struct http_req *req);
 const char *http_param(const struct http_req *req, const char *name);
 const char *http_header(const struct http_req *req, const char *name);
-const char *http_cookie(const struct http_req *req, const char *name);
+/* The first cookie called name over all Cookie lines; owned by the request. */
+const char *http_cookie(struct http_req *req, const char *name);
 const char *http_body(const struct http_req *req, size_t *len);
 const struct http_kvlist *http_query(struct http_req *req); /* NULL: malformed (400 sent) */
 const char *http_query_get(struct http_req *req, const char *name);
@@ -74,6 +75,11 @@ void http_reply_redirect(struct http_req *req, unsigned status, const char *loca
 int http_replied(const struct http_req *req);
 /* Extra headers on whatever reply is sent. */
 void http_add_header(struct http_req *req, const char *name, const char *value);
+
+/* The value of cookie name in header (one Cookie header's value, "a=1; b=2"): the first
+ * match, spaces and one pair of DQUOTEs around it removed. *val points into header (borrowed),
+ * *len is its length. 0 found, -1 not. */
+int http_cookie_parse(const char *header, const char *name, const char **val, size_t *len);
 
 /* kv helpers */
 int http_kv_parse(const char *s, size_t len, struct http_kvlist *out); /* -1 when malformed */
