@@ -97,6 +97,7 @@ uint32_t http_counter_get(struct http_counter *c, const unsigned char key[16])
  * deletion), so lookups need no tombstones. */
 static void counter_remove(struct http_counter *c, size_t i)
 {
+	c->slots[i].n = 0; /* the hole; the scan ends at the next free slot, this one at worst */
 	for (size_t j = (i + 1) & c->mask; c->slots[j].n != 0; j = (j + 1) & c->mask) {
 		size_t home = counter_home(c, c->slots[j].key);
 		/* j's entry may fill the hole at i unless its home lies cyclically in (i, j]. */
@@ -104,9 +105,9 @@ static void counter_remove(struct http_counter *c, size_t i)
 		if (stays)
 			continue;
 		c->slots[i] = c->slots[j];
+		c->slots[j].n = 0;
 		i = j;
 	}
-	c->slots[i].n = 0;
 }
 
 void http_counter_sub(struct http_counter *c, const unsigned char key[16])

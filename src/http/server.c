@@ -398,14 +398,14 @@ int http_server_start(const struct config *cfg, const struct http_route *routes,
 	    cfg->threads > 0 ? (unsigned)cfg->threads : 16 * (unsigned)(cores > 0 ? cores : 1);
 	if (threads > 256)
 		threads = 256;
-	/* poll(), not epoll, in each worker: libmicrohttpd 0.9.75 races its epoll workers against
-	 * MHD_quiesce_daemon over the listen socket and aborts ("Failed to remove listen FD from
-	 * epoll set", seen on SIGTERM under load). A worker holds a few dozen connections at most,
-	 * where poll costs the same. */
 	/* MHD's own per-IP limit would count a proxy as one client: on_accept and client_admit
 	 * apply per_ip_connections instead. */
 	peer_conns = http_counter_new((size_t)cfg->max_connections);
 	client_inflight = http_counter_new((size_t)cfg->max_connections);
+	/* poll(), not epoll, in each worker: libmicrohttpd 0.9.75 races its epoll workers against
+	 * MHD_quiesce_daemon over the listen socket and aborts ("Failed to remove listen FD from
+	 * epoll set", seen on SIGTERM under load). A worker holds a few dozen connections at most,
+	 * where poll costs the same. */
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
 	                 MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
 	daemon_ = MHD_start_daemon(

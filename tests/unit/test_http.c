@@ -8,6 +8,8 @@
 
 #include "cardshop/http.h"
 #include "cardshop/util.h"
+/* The per-address counters are http/-internal; their probing and deletion are tested here. */
+#include "../../src/http/internal.h"
 
 #define LIT(lit) (lit), (sizeof(lit) - 1)
 
@@ -539,6 +541,69 @@ START_TEST(test_cookie_parse)
 }
 END_TEST
 
+/* ---- http_counter: per-address counts for the connection limits ---- */
+
+static void key_of(unsigned i, unsigned char key[16])
+{
+	char ip[64];
+	snprintf(ip, sizeof ip, "2001:db8::%x:%x", i >> 16, i & 0xffff);
+	ck_assert_int_eq(http_addr_parse(ip, key), 0);
+}
+
+START_TEST(test_counter_limit_and_release)
+{
+	struct http_counter *c = http_counter_new(16);
+	unsigned char a[16], b[16];
+	ck_assert_int_eq(http_addr_parse("198.51.100.7", a), 0);
+	ck_assert_int_eq(http_addr_parse("::ffff:198.51.100.8", b), 0);
+	ck_assert_int_eq(http_counter_add(c, a, 2), 0);
+	ck_assert_int_eq(http_counter_add(c, a, 2), 0);
+	ck_assert_int_eq(http_counter_add(c, a, 2), -1); /* refused: nothing counted */
+	ck_assert_uint_eq(http_counter_get(c, a), 2);
+	ck_assert_int_eq(http_counter_add(c, b, 2), 0); /* another address has its own budget */
+	http_counter_sub(c, a);
+	ck_assert_int_eq(http_counter_add(c, a, 2), 0);
+	http_counter_sub(c, a);
+	http_counter_sub(c, a);
+	http_counter_sub(c, a); /* one too many: stays at zero */
+	ck_assert_uint_eq(http_counter_get(c, a), 0);
+	ck_assert_uint_eq(http_counter_get(c, b), 1);
+	http_counter_free(c);
+}
+END_TEST
+
+/* Many addresses in a small table collide; removing some must leave every other one findable
+ * (backward-shift deletion), and a full table refuses instead of overwriting. */
+START_TEST(test_counter_collisions_and_full_table)
+{
+	struct http_counter *c = http_counter_new(1); /* 256 slots */
+	unsigned char k[16];
+	for (unsigned i = 0; i < 256; i++) {
+		key_of(i, k);
+		ck_assert_int_eq(http_counter_add(c, k, 10), 0);
+	}
+	key_of(999, k);
+	ck_assert_int_eq(http_counter_add(c, k, 10), -1);
+	for (unsigned i = 0; i < 256; i += 3) {
+		key_of(i, k);
+		http_counter_sub(c, k);
+	}
+	for (unsigned i = 0; i < 256; i++) {
+		key_of(i, k);
+		ck_assert_uint_eq(http_counter_get(c, k), i % 3 == 0 ? 0 : 1);
+	}
+	for (unsigned i = 0; i < 256; i++) {
+		key_of(i, k);
+		if (i % 3)
+			http_counter_sub(c, k);
+		ck_assert_uint_eq(http_counter_get(c, k), 0);
+	}
+	key_of(999, k);
+	ck_assert_int_eq(http_counter_add(c, k, 10), 0);
+	http_counter_free(c);
+}
+END_TEST
+
 static Suite *http_suite(void)
 {
 	Suite *s = suite_create("http");
@@ -577,6 +642,11 @@ static Suite *http_suite(void)
 	tcase_add_test(client, test_choose_all_trusted_and_garbage);
 	tcase_add_test(client, test_choose_out_is_bounded);
 	suite_add_tcase(s, client);
+
+	TCase *counter = tcase_create("counter");
+	tcase_add_test(counter, test_counter_limit_and_release);
+	tcase_add_test(counter, test_counter_collisions_and_full_table);
+	suite_add_tcase(s, counter);
 
 	TCase *cookie = tcase_create("cookie");
 	tcase_add_test(cookie, test_cookie_parse);
