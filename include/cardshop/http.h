@@ -37,7 +37,8 @@ const char *http_req_id(const struct http_req *req);
 const char *http_client_ip(const struct http_req *req);
 const char *http_param(const struct http_req *req, const char *name);
 const char *http_header(const struct http_req *req, const char *name);
-const char *http_cookie(const struct http_req *req, const char *name);
+/* The first cookie called name over all Cookie lines; owned by the request. */
+const char *http_cookie(struct http_req *req, const char *name);
 const char *http_body(const struct http_req *req, size_t *len);
 const struct kvlist *http_query(struct http_req *req); /* NULL: malformed (400 sent) */
 const char *http_query_get(struct http_req *req, const char *name);
@@ -69,7 +70,19 @@ int http_replied(const struct http_req *req);
 /* Extra headers on whatever reply is sent. */
 void http_add_header(struct http_req *req, const char *name, const char *value);
 
+/* The value of cookie name in header (one Cookie header's value, "a=1; b=2"): the first
+ * match, spaces and one pair of DQUOTEs around it removed. *val points into header (borrowed),
+ * *len is its length. 0 found, -1 not. */
+int http_cookie_parse(const char *header, const char *name, const char **val, size_t *len);
+
 /* Trusted proxies and address matching, for the client IP. */
 int http_addr_in_list(const char *ip, const char *list);
+/* Parses an IPv4 or IPv6 address into 16 bytes (IPv4 as IPv4-mapped IPv6). 0 or -1. */
+int http_addr_parse(const char *s, unsigned char out[16]);
+/* The client of a request from peer: the peer, unless it is in trusted; then the right-most
+ * address of xff (every X-Forwarded-For line joined by ','; NULL when none) that is not in
+ * trusted, stopping at an entry that is no address. Written to out (n bytes); all borrowed. */
+void http_client_choose(const char *peer, const char *xff, const char *trusted, char *out,
+                        size_t n);
 
 #endif

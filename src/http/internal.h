@@ -42,6 +42,8 @@ struct http_req {
 	json_t *json;
 	char req_id[24];
 	char client_ip[64];
+	unsigned char client_key[16];
+	int client_counted; /* holds one in-flight slot of client_key */
 	int64_t start_us;
 	/* reply */
 	int replied;
@@ -66,6 +68,14 @@ const struct http_route *http_route_find(struct http_req *req, const struct http
 void http_static_serve(struct http_req *req);
 /* Resolves the static folder once; -1 when it does not exist (every page is then 404). */
 int http_static_init(const char *static_dir);
+/* clients.c: per-address counts, bounded by capacity addresses (the connection limit). */
+struct http_counter;
+struct http_counter *http_counter_new(size_t capacity); /* freed with http_counter_free */
+void http_counter_free(struct http_counter *c);
+/* Counts one more for key unless it already has limit; 0 counted, -1 refused (or full). */
+int http_counter_add(struct http_counter *c, const unsigned char key[16], uint32_t limit);
+void http_counter_sub(struct http_counter *c, const unsigned char key[16]);
+uint32_t http_counter_get(struct http_counter *c, const unsigned char key[16]);
 /* request.c */
 void http_req_free(struct http_req *req);
 void http_reply_fd(struct http_req *req, unsigned status, const char *content_type, int fd,

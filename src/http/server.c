@@ -21,6 +21,8 @@ static const struct http_route *server_routes;
 static size_t server_nroutes;
 static atomic_int inflight;
 static void (*request_end_hook)(void);
+/* Open connections per untrusted TCP peer, and requests in flight per resolved client. */
+static struct http_counter *peer_conns, *client_inflight;
 
 void http_set_request_end_hook(void (*fn)(void))
 {
@@ -57,14 +59,11 @@ static void *uri_logger(void *cls, const char *uri, struct MHD_Connection *conn)
 	return req;
 }
 
-static void peer_ip(struct http_req *req, char *out, size_t n)
+static void sockaddr_ip(const struct sockaddr *sa, char *out, size_t n)
 {
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	snprintf(out, n, "unknown");
-	if (!ci || !ci->client_addr)
+	if (!sa)
 		return;
-	const struct sockaddr *sa = ci->client_addr;
 	if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
 		          (socklen_t)n);
@@ -73,36 +72,56 @@ static void peer_ip(struct http_req *req, char *out, size_t n)
 		          out, (socklen_t)n);
 }
 
-/* The client is the peer, unless the peer is a trusted proxy: then the right-most
- * X-Forwarded-For entry that is not itself a trusted proxy. */
+static void conn_peer_ip(struct MHD_Connection *conn, char *out, size_t n)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	sockaddr_ip(ci ? ci->client_addr : NULL, out, n);
+}
+
+/* MHD hands repeated header lines one by one: a proxy that appends its own line must not let
+ * the client's first line decide, so every X-Forwarded-For line is joined, in order. */
+static enum MHD_Result xff_collect(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+	(void)kind;
+	struct buf *b = cls;
+	if (key && value && strcasecmp(key, "X-Forwarded-For") == 0)
+		buf_printf(b, "%s%s", b->len ? "," : "", value);
+	return MHD_YES;
+}
+
+/* The client is the peer, unless the peer is a trusted proxy (http_client_choose). */
 static void resolve_client_ip(struct http_req *req)
 {
 	char peer[64];
-	peer_ip(req, peer, sizeof peer);
-	snprintf(req->client_ip, sizeof req->client_ip, "%s", peer);
-	const char *xff = http_header(req, "X-Forwarded-For");
-	if (!xff || !http_addr_in_list(peer, req->cfg->trusted_proxies))
-		return;
-	/* Walk from the right: the entries nearest to us are the ones proxies added; a client can
-	 * prepend any number of its own. */
-	char *copy = xstrdup(xff);
-	for (char *end = copy + strlen(copy);;) {
-		while (end > copy && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == ','))
-			*--end = '\0';
-		if (end == copy)
-			break;
-		char *start = end;
-		while (start > copy && start[-1] != ',' && start[-1] != ' ' && start[-1] != '\t')
-			start--;
-		unsigned char tmp[16];
-		if (inet_pton(AF_INET, start, tmp) != 1 && inet_pton(AF_INET6, start, tmp) != 1)
-			break; /* garbage: stop at the last address we could trust */
-		snprintf(req->client_ip, sizeof req->client_ip, "%s", start);
-		if (!http_addr_in_list(start, req->cfg->trusted_proxies))
-			break;
-		end = start;
+	conn_peer_ip(req->conn, peer, sizeof peer);
+	struct buf xff;
+	buf_init(&xff);
+	if (http_addr_in_list(peer, req->cfg->trusted_proxies))
+		MHD_get_connection_values(req->conn, MHD_HEADER_KIND, xff_collect, &xff);
+	http_client_choose(peer, xff.len ? buf_cstr(&xff) : NULL, req->cfg->trusted_proxies,
+	                   req->client_ip, sizeof req->client_ip);
+	buf_cleanup(&xff);
+}
+
+/* Behind a proxy every TCP peer is the proxy, so the per-client limit counts the requests in
+ * flight of the resolved client instead (150 clients behind nginx got 502s when MHD counted
+ * nginx's connections). -1 after replying 429. */
+static int client_admit(struct http_req *req)
+{
+	uint32_t limit = (uint32_t)req->cfg->per_ip_connections;
+	if (limit == 0 || !client_inflight || http_addr_parse(req->client_ip, req->client_key) != 0)
+		return 0;
+	if (http_counter_add(client_inflight, req->client_key, limit) == 0) {
+		req->client_counted = 1;
+		return 0;
 	}
-	free(copy);
+	metrics_inc(M_RATE_LIMITED, 1);
+	http_add_header(req, "Retry-After", "1");
+	http_reply_error(req, 429, "too_many_connections",
+	                 "too many requests in flight from this address");
+	return -1;
 }
 
 /* Splits the raw target into a decoded path and the raw query. -1 when unusable. */
@@ -194,6 +213,8 @@ static int begin_request(struct http_req *req, const char *method)
 		http_reply_error(req, 400, "invalid_request", "path: malformed request target");
 		return 1;
 	}
+	if (client_admit(req) != 0)
+		return 1;
 	int mismatch;
 	char allow[128];
 	req->route =
@@ -300,8 +321,50 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 	if (request_end_hook)
 		request_end_hook(); /* e.g. db/ ends the read snapshot the request held */
+	if (req->client_counted)
+		http_counter_sub(client_inflight, req->client_key);
 	http_req_free(req);
 	atomic_fetch_sub(&inflight, 1);
+}
+
+/* A direct (untrusted) peer may hold per_ip_connections connections; a trusted proxy carries
+ * many clients on its connections and is limited per client, by client_admit. The count is
+ * read here and moved in on_connection, so a burst of accepts can pass it by a few. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	(void)cls;
+	(void)addrlen;
+	char ip[64];
+	unsigned char key[16];
+	uint32_t limit = (uint32_t)server_cfg->per_ip_connections;
+	sockaddr_ip(addr, ip, sizeof ip);
+	if (limit == 0 || http_addr_parse(ip, key) != 0 ||
+	    http_addr_in_list(ip, server_cfg->trusted_proxies))
+		return MHD_YES;
+	return http_counter_get(peer_conns, key) < limit ? MHD_YES : MHD_NO;
+}
+
+/* MHD reports CLOSED exactly for the connections it reported STARTED. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+	(void)cls;
+	char ip[64];
+	unsigned char key[16];
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (*socket_context) {
+			conn_peer_ip(conn, ip, sizeof ip);
+			if (http_addr_parse(ip, key) == 0)
+				http_counter_sub(peer_conns, key);
+		}
+		*socket_context = NULL;
+		return;
+	}
+	conn_peer_ip(conn, ip, sizeof ip);
+	*socket_context = NULL;
+	if (http_addr_parse(ip, key) == 0 && !http_addr_in_list(ip, server_cfg->trusted_proxies) &&
+	    http_counter_add(peer_conns, key, UINT32_MAX) == 0)
+		*socket_context = peer_conns; /* any non-NULL mark: counted */
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -353,6 +416,10 @@ int http_server_start(const struct config *cfg, const struct http_route *routes,
 	    cfg->threads > 0 ? (unsigned)cfg->threads : 16 * (unsigned)(cores > 0 ? cores : 1);
 	if (threads > 256)
 		threads = 256;
+	/* MHD's own per-IP limit would count a proxy as one client: on_accept and client_admit
+	 * apply per_ip_connections instead. */
+	peer_conns = http_counter_new((size_t)cfg->max_connections);
+	client_inflight = http_counter_new((size_t)cfg->max_connections);
 	/* poll(), not epoll, in each worker: libmicrohttpd 0.9.75 races its epoll workers against
 	 * MHD_quiesce_daemon over the listen socket and aborts ("Failed to remove listen FD from
 	 * epoll set", seen on SIGTERM under load). A worker holds a few dozen connections at most,
@@ -360,15 +427,17 @@ int http_server_start(const struct config *cfg, const struct http_route *routes,
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
 	                 MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
 	daemon_ = MHD_start_daemon(
-	    flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    flags, 0, on_accept, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_connections,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE,
-	    1024u, MHD_OPTION_URI_LOG_CALLBACK, uri_logger, NULL, MHD_OPTION_NOTIFY_COMPLETED,
-	    on_completed, NULL, MHD_OPTION_END);
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)cfg->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)(64 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_URI_LOG_CALLBACK,
+	    uri_logger, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
 	if (!daemon_) {
+		http_counter_free(peer_conns);
+		http_counter_free(client_inflight);
+		peer_conns = client_inflight = NULL;
 		log_error("cannot start HTTP server", json_pack("{ss sI}", "listen", cfg->listen,
 		                                                "port", (json_int_t)cfg->port));
 		return -1;
@@ -390,5 +459,8 @@ void http_server_stop(int grace_ms)
 		usleep(10000);
 	MHD_stop_daemon(daemon_);
 	daemon_ = NULL;
+	http_counter_free(peer_conns);
+	http_counter_free(client_inflight);
+	peer_conns = client_inflight = NULL;
 	log_info("http server stopped", NULL);
 }
