@@ -54,6 +54,10 @@ struct http_req {
 	int resp_fd; /* -1 when none */
 	uint64_t resp_fd_size;
 	struct http_header_item *headers;
+	/* offload.c: run on the blocking pool while the connection is suspended */
+	int offloaded;
+	int offload_done; /* set (release) by the pool when the reply is ready */
+	struct http_req *offload_next;
 	/* scope */
 	struct arena_block *arena;
 	void *user;
@@ -76,6 +80,11 @@ void http_counter_free(struct http_counter *c);
 int http_counter_add(struct http_counter *c, const unsigned char key[16], uint32_t limit);
 void http_counter_sub(struct http_counter *c, const unsigned char key[16]);
 uint32_t http_counter_get(struct http_counter *c, const unsigned char key[16]);
+/* offload.c: n blocking threads that run run(req) for submitted requests, then resume their
+ * connection. stop drains the queue and joins them. */
+int http_offload_start(unsigned n, void (*run)(struct http_req *req));
+void http_offload_submit(struct http_req *req);
+void http_offload_stop(void);
 /* request.c */
 void http_req_free(struct http_req *req);
 void http_reply_fd(struct http_req *req, unsigned status, const char *content_type, int fd,

@@ -202,6 +202,24 @@ static void dispatch(struct http_req *req)
 	http_static_serve(req);
 }
 
+/* Requests that can wait on the disk, a gateway or argon2: every write, and the gateways'
+ * callbacks (EPay sends its notify as a GET). Reads of memory, files and single rows stay on
+ * the libmicrohttpd workers. */
+static int may_block(const struct http_req *req)
+{
+	if (!req->route)
+		return 0;
+	return (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) ||
+	       strncmp(req->path, "/pay/", 5) == 0;
+}
+
+static void run_offloaded(struct http_req *req)
+{
+	dispatch(req);
+	if (request_end_hook)
+		request_end_hook(); /* what the pool thread's handler held */
+}
+
 /* First call for a request: decode, route, size checks. Returns 1 when a reply is ready now. */
 static int begin_request(struct http_req *req, const char *method)
 {
@@ -255,12 +273,21 @@ static enum MHD_Result handle_request(struct http_req *req, struct MHD_Connectio
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (req->offloaded) /* called again after the pool resumed the connection */
+		return __atomic_load_n(&req->offload_done, __ATOMIC_ACQUIRE) ? send_reply(req)
+		                                                             : MHD_YES;
 	if (req->replied) /* already answered at the first call */
 		return MHD_YES;
-	if (req->too_large)
+	if (req->too_large) {
 		http_reply_error(req, 413, "payload_too_large", "body: too large");
-	else
+	} else if (may_block(req)) {
+		req->offloaded = 1;
+		MHD_suspend_connection(conn); /* before the pool can resume it */
+		http_offload_submit(req);
+		return MHD_YES;
+	} else {
 		dispatch(req);
+	}
 	return send_reply(req);
 }
 
@@ -408,14 +435,19 @@ int http_server_start(const struct config *cfg, const struct http_route *routes,
 		return -1;
 	}
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	/* threads = 0 is automatic: 16 per core. A worker spends most of a paying request waiting
-	 * for its commit to reach the disk, not on the CPU, and the group commit batches whatever
-	 * the workers hand it at once; with one worker per core the disk, not the CPU, would set
-	 * the pace (measured: 1,300 purchases/s with 2 workers, 2,600 with 32, on 2 cores). */
-	unsigned threads =
-	    cfg->threads > 0 ? (unsigned)cfg->threads : 16 * (unsigned)(cores > 0 ? cores : 1);
+	/* threads (0: 16 per core) sizes the blocking pool: a paying request spends most of its
+	 * time waiting for its commit to reach the disk, not on the CPU, and the group commit
+	 * batches whatever the pool hands it at once; with one thread per core the disk, not the
+	 * CPU, would set the pace (1,300 purchases/s with 2 threads, 2,600 with 32, on 2 cores).
+	 * libmicrohttpd itself gets one worker per core: the rest never waits, and 32 workers
+	 * switching on 2 cores cost the catalog a third of its throughput. */
+	unsigned ncores = (unsigned)(cores > 0 ? cores : 1);
+	unsigned threads = cfg->threads > 0 ? (unsigned)cfg->threads : 16 * ncores;
 	if (threads > 256)
 		threads = 256;
+	unsigned workers = ncores < threads ? ncores : threads;
+	if (http_offload_start(threads, run_offloaded) != 0)
+		return -1;
 	/* MHD's own per-IP limit would count a proxy as one client: on_accept and client_admit
 	 * apply per_ip_connections instead. */
 	peer_conns = http_counter_new((size_t)cfg->max_connections);
@@ -425,16 +457,17 @@ int http_server_start(const struct config *cfg, const struct http_route *routes,
 	 * epoll set", seen on SIGTERM under load). A worker holds a few dozen connections at most,
 	 * where poll costs the same. */
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
-	                 MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+	                 MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME | (v6 ? MHD_USE_IPv6 : 0);
 	daemon_ = MHD_start_daemon(
 	    flags, 0, on_accept, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, workers,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned)cfg->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	    (size_t)(64 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_URI_LOG_CALLBACK,
 	    uri_logger, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
 	if (!daemon_) {
+		http_offload_stop();
 		http_counter_free(peer_conns);
 		http_counter_free(client_inflight);
 		peer_conns = client_inflight = NULL;
@@ -443,8 +476,8 @@ int http_server_start(const struct config *cfg, const struct http_route *routes,
 		return -1;
 	}
 	log_info("listening",
-	         json_pack("{ss sI si ss}", "listen", cfg->listen, "port", (json_int_t)cfg->port,
-	                   "threads", (int)threads, "url", cfg->base_url));
+	         json_pack("{ss sI si si ss}", "listen", cfg->listen, "port", (json_int_t)cfg->port,
+	                   "workers", (int)workers, "threads", (int)threads, "url", cfg->base_url));
 	return 0;
 }
 
@@ -459,6 +492,7 @@ void http_server_stop(int grace_ms)
 		usleep(10000);
 	MHD_stop_daemon(daemon_);
 	daemon_ = NULL;
+	http_offload_stop();
 	http_counter_free(peer_conns);
 	http_counter_free(client_inflight);
 	peer_conns = client_inflight = NULL;
