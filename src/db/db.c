@@ -77,10 +77,13 @@ static int exec_pragmas(sqlite3 *db)
 	                             "PRAGMA synchronous=FULL;"
 	                             "PRAGMA foreign_keys=ON;"
 	                             "PRAGMA temp_store=MEMORY;"
-	                             /* Pages another connection changed are re-read often
-	                              * (WAL invalidates per-connection caches): mapping the file
-	                              * turns those reads into memory accesses, not syscalls. */
-	                             "PRAGMA mmap_size=268435456;";
+	                             /* No mmap: a 256 MiB map per connection put the file in
+	                              * every thread's resident set (1.1 GiB with 200,000 keys
+	                              * and 32 threads). Browsing reads memory now, so the few
+	                              * page reads left go through the OS cache; a small page
+	                              * cache per connection bounds the rest. */
+	                             "PRAGMA mmap_size=0;"
+	                             "PRAGMA cache_size=-1024;";
 	char *msg = NULL;
 	if (sqlite3_exec(db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
 		log_error("database pragmas failed", json_pack("{ss}", "error", msg ? msg : "?"));
