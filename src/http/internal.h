@@ -34,7 +34,8 @@ struct http_req {
 	int nparams;
 	struct buf body;
 	size_t body_limit;
-	int too_large;
+	size_t reserved;  /* of the shared body budget, given back when the request completes */
+	int body_refused; /* 413 or 503 once the body passed a cap: the rest is dropped */
 	struct http_kvlist query;
 	int query_state; /* 0 unparsed, 1 ok, -1 bad */
 	struct http_kvlist form;
