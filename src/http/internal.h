@@ -44,6 +44,7 @@ struct http_req {
 	char req_id[24];
 	char client_ip[64];
 	int64_t start_us;
+	int counted; /* in the request metrics already */
 	/* reply */
 	int replied;
 	unsigned status;

@@ -142,10 +142,38 @@ static void add_common_headers(struct http_req *req, struct MHD_Response *resp)
 		MHD_add_response_header(resp, h->name, h->value);
 }
 
+/* The latency class of a request, from its path. */
+static enum metric_route route_class(const struct http_req *req)
+{
+	const char *p = req->path ? req->path : "";
+	if (strncmp(p, "/api/admin/", 11) == 0)
+		return MR_ADMIN;
+	if (strncmp(p, "/api/orders", 11) == 0)
+		return MR_ORDER;
+	if (strncmp(p, "/pay/", 5) == 0)
+		return MR_PAY;
+	if (strncmp(p, "/api/", 5) == 0)
+		return MR_SHOP;
+	if (strcmp(p, "/healthz") == 0 || strcmp(p, "/readyz") == 0 || strcmp(p, "/metrics") == 0)
+		return MR_SYSTEM;
+	return MR_STATIC;
+}
+
+/* Counted before the reply is queued: a client that reads the reply and then scrapes
+ * /metrics must find its request there. */
+static void count_request(struct http_req *req, unsigned status)
+{
+	if (req->counted)
+		return;
+	req->counted = 1;
+	metrics_request_route(route_class(req), status, util_now_usec() - req->start_us);
+}
+
 static enum MHD_Result send_reply(struct http_req *req)
 {
 	if (!req->replied)
 		http_reply_error(req, 500, "internal", "internal error");
+	count_request(req, req->status);
 	struct MHD_Response *resp;
 	if (req->resp_fd >= 0) {
 		resp = MHD_create_response_from_fd64(req->resp_fd_size, req->resp_fd);
@@ -351,7 +379,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 	int64_t us = util_now_usec() - req->start_us;
 	uint64_t bytes = req->replied ? (req->resp_fd_size ? req->resp_fd_size : req->resp_len) : 0;
-	metrics_request(req->replied ? req->status : 0, us);
+	count_request(req, 0); /* only when no reply was ever queued */
 	if (log_enabled(LOG_INFO)) {
 		char *path = loggable_path(req);
 		json_t *f =

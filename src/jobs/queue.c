@@ -12,6 +12,7 @@
 #include "cardshop/log.h"
 #include "cardshop/shop.h"
 #include "cardshop/util.h"
+#include "cardshop/metrics.h"
 #include "internal.h"
 
 static const char *sql_enqueue =
@@ -165,6 +166,8 @@ static void run_one(const struct config *cfg, struct claimed *c)
 	}
 	json_decref(payload);
 	db_release();
+	if (!c->ok)
+		metrics_inc(M_JOB_ATTEMPTS_FAILED, 1);
 	if (!c->ok)
 		log_warn("job failed",
 		         json_pack("{sI ss si ss}", "job_id", (json_int_t)c->id, "kind", c->kind,
