@@ -21,6 +21,11 @@ def rss_kib(srv) -> int:
     raise AssertionError("no VmRSS line")
 
 
+def under_asan(srv) -> bool:
+    with open(f"/proc/{srv.pid}/maps") as f:
+        return "libasan" in f.read()
+
+
 def head(method: str, path: str, *lines: str) -> bytes:
     text = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n" + "".join(l + "\r\n" for l in lines) + "\r\n"
     return text.encode()
@@ -54,6 +59,8 @@ def test_huge_user_names_are_refused_early_and_memory_stays_bounded(server):
                         use_cookies=False)
         assert_error(r, 400, "invalid_request")
         assert "username" in r.json()["error"]["message"]
+    if under_asan(server):
+        return  # ASan's quarantine keeps every freed body: RSS says nothing there
     grown = rss_kib(server) - before
     assert grown < 24 * 1024, f"RSS grew by {grown} KiB over 300 huge sign-in names"
 
