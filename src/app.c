@@ -59,6 +59,7 @@ int app_start(const struct config *cfg)
 		return -1;
 	size_t n;
 	const struct http_route *routes = api_routes(&n);
+	http_server_set_guard(api_admin_guard);
 	if (http_server_start(cfg, routes, n) != 0) {
 		fprintf(stderr, "cardshop: cannot listen on %s port %lld\n", cfg->listen,
 		        (long long)cfg->port);

@@ -46,6 +46,7 @@ static const struct key keys[] = {
     S("server", "log_level", log_level, "info"),
     I("server", "max_body", max_body, "1048576", 1024, 1073741824),
     I("server", "max_upload", max_upload, "67108864", 1024, 1073741824),
+    I("server", "max_buffered", max_buffered, "268435456", 4096, 17179869184),
     I("server", "max_connections", max_connections, "1024", 1, 100000),
     I("server", "per_ip_connections", per_ip_connections, "64", 0, 100000),
     I("server", "connection_timeout", connection_timeout, "30", 1, 3600),

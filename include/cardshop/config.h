@@ -14,8 +14,9 @@ struct config {
 	char *base_url;
 	char *static_dir;
 	char *log_level;
-	int64_t max_body;   /* bytes, for ordinary requests */
-	int64_t max_upload; /* bytes, for routes that take files (key uploads) */
+	int64_t max_body;     /* bytes, for ordinary requests */
+	int64_t max_upload;   /* bytes, for routes that take files (key uploads) */
+	int64_t max_buffered; /* bytes of request bodies held at once, all requests together */
 	int64_t max_connections;
 	int64_t per_ip_connections;
 	int64_t connection_timeout; /* seconds */

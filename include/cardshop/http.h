@@ -13,13 +13,23 @@
 struct http_req;
 typedef void (*http_handler)(struct http_req *req);
 
-enum http_body_limit { HTTP_BODY_DEFAULT = 0, HTTP_BODY_UPLOAD = 1 };
+/* How much body a route takes: [server] max_body, max_upload, or none (a non-empty body is
+ * 413 from the head). GET and HEAD routes take none whatever they declare. HTTP_GUARDED, or'd
+ * in, runs the server's guard (http_server_set_guard) as soon as the head has arrived, before
+ * a byte of body is read: a reply made there (401, 403…) is the answer and the handler never
+ * runs. */
+enum http_body_limit {
+	HTTP_BODY_DEFAULT = 0,
+	HTTP_BODY_UPLOAD = 1,
+	HTTP_BODY_NONE = 2,
+	HTTP_GUARDED = 0x10
+};
 
 struct http_route {
 	const char *method;  /* "GET" also answers HEAD */
 	const char *pattern; /* "/api/products/{id}": {name} captures one path segment */
 	http_handler fn;
-	enum http_body_limit limit;
+	unsigned limit; /* one HTTP_BODY_*, optionally | HTTP_GUARDED */
 };
 
 /* Starts the daemon on cfg's address with routes (kept by reference). 0 or -1 (logged). */
@@ -27,6 +37,8 @@ int http_server_start(const struct config *cfg, const struct http_route *routes,
 /* Runs fn on the worker thread after each request completes, to let go of what it held
  * (e.g. database read snapshots): http/ knows no storage. Set before the server starts. */
 void http_set_request_end_hook(void (*fn)(void));
+/* The check HTTP_GUARDED routes get from the head (e.g. a session); set before starting. */
+void http_server_set_guard(http_handler guard);
 /* Stops accepting, lets in-flight requests finish for up to grace_ms, then stops. */
 void http_server_stop(int grace_ms);
 

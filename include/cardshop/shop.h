@@ -113,6 +113,9 @@ int shop_stock_check(int repair);
 /* Appends shop gauges (stock, pending orders, queued jobs) to a Prometheus exposition. */
 void shop_metrics_render(struct buf *out);
 
+/* The longest admin user name, in bytes; sign-in refuses longer ones before anything else. */
+#define ADMIN_USERNAME_MAX 64
+
 /* Admin accounts. admin_create validates the name (1–64 of [A-Za-z0-9_.@-]) and the password
  * (12–1000 bytes), hashes it with argon2id and refuses an existing user. -1 with message. */
 int admin_create(const char *username, const char *password, char *err, size_t errlen);
@@ -121,7 +124,7 @@ int admin_create(const char *username, const char *password, char *err, size_t e
  * stored. Login is rate limited per IP and per user and never tells whether the user exists. */
 struct admin_session {
 	int64_t admin_id;
-	char username[65];
+	char username[ADMIN_USERNAME_MAX + 1];
 	char csrf[65];
 	char cookie[65];
 };

@@ -124,21 +124,30 @@ static void free_session(void *p)
 
 const struct admin_session *api_require_admin(struct http_req *req)
 {
+	/* Set only once the session and CSRF token passed: by the route's guard, usually. */
+	if (http_user(req))
+		return http_user(req);
 	struct admin_session *s = xcalloc(1, sizeof *s);
 	if (admin_session_get(http_config(req), http_cookie(req, ADMIN_COOKIE), s) != 0) {
 		free_session(s);
 		http_reply_error(req, 401, "unauthorized", "sign in first");
 		return NULL;
 	}
-	http_set_user(req, s, free_session);
 	if (is_unsafe(http_method(req))) {
 		const char *token = http_header(req, "X-CSRF-Token");
 		if (!token || !sec_streq(token, s->csrf)) {
+			free_session(s);
 			http_reply_error(req, 403, "forbidden", "missing or wrong CSRF token");
 			return NULL;
 		}
 	}
+	http_set_user(req, s, free_session);
 	return s;
+}
+
+void api_admin_guard(struct http_req *req)
+{
+	(void)api_require_admin(req);
 }
 
 struct actor api_actor(struct http_req *req, const struct admin_session *s)

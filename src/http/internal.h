@@ -34,7 +34,8 @@ struct http_req {
 	int nparams;
 	struct buf body;
 	size_t body_limit;
-	int too_large;
+	size_t reserved;  /* of the shared body budget, given back when the request completes */
+	int body_refused; /* 413 or 503 once the body passed a cap: the rest is dropped */
 	struct kvlist query;
 	int query_state; /* 0 unparsed, 1 ok, -1 bad */
 	struct kvlist form;
@@ -45,6 +46,7 @@ struct http_req {
 	unsigned char client_key[16];
 	int client_counted; /* holds one in-flight slot of client_key */
 	int64_t start_us;
+	int counted; /* in the request metrics already */
 	/* reply */
 	int replied;
 	unsigned status;

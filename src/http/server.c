@@ -19,6 +19,7 @@ static struct MHD_Daemon *daemon_;
 static const struct config *server_cfg;
 static const struct http_route *server_routes;
 static size_t server_nroutes;
+static http_handler server_guard;
 static atomic_int inflight;
 static void (*request_end_hook)(void);
 /* Open connections per untrusted TCP peer, and requests in flight per resolved client. */
@@ -28,6 +29,8 @@ void http_set_request_end_hook(void (*fn)(void))
 {
 	request_end_hook = fn;
 }
+/* Body bytes held (or promised by a Content-Length) by all requests in flight together. */
+static atomic_size_t buffered;
 
 static const char *csp = "default-src 'self'; img-src 'self' data:; style-src 'self'; "
                          "script-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -163,10 +166,38 @@ static void add_common_headers(struct http_req *req, struct MHD_Response *resp)
 		MHD_add_response_header(resp, h->name, h->value);
 }
 
+/* The latency class of a request, from its path. */
+static enum metric_route route_class(const struct http_req *req)
+{
+	const char *p = req->path ? req->path : "";
+	if (strncmp(p, "/api/admin/", 11) == 0)
+		return MR_ADMIN;
+	if (strncmp(p, "/api/orders", 11) == 0)
+		return MR_ORDER;
+	if (strncmp(p, "/pay/", 5) == 0)
+		return MR_PAY;
+	if (strncmp(p, "/api/", 5) == 0)
+		return MR_SHOP;
+	if (strcmp(p, "/healthz") == 0 || strcmp(p, "/readyz") == 0 || strcmp(p, "/metrics") == 0)
+		return MR_SYSTEM;
+	return MR_STATIC;
+}
+
+/* Counted before the reply is queued: a client that reads the reply and then scrapes
+ * /metrics must find its request there. */
+static void count_request(struct http_req *req, unsigned status)
+{
+	if (req->counted)
+		return;
+	req->counted = 1;
+	metrics_request_route(route_class(req), status, util_now_usec() - req->start_us);
+}
+
 static enum MHD_Result send_reply(struct http_req *req)
 {
 	if (!req->replied)
 		http_reply_error(req, 500, "internal", "internal error");
+	count_request(req, req->status);
 	struct MHD_Response *resp;
 	if (req->resp_fd >= 0) {
 		resp = MHD_create_response_from_fd64(req->resp_fd_size, req->resp_fd);
@@ -220,7 +251,74 @@ static void run_offloaded(struct http_req *req)
 		request_end_hook(); /* what the pool thread's handler held */
 }
 
-/* First call for a request: decode, route, size checks. Returns 1 when a reply is ready now. */
+/* The body bytes this request may send: what its route declares; none for GET and HEAD. */
+static size_t body_limit_of(const struct http_req *req)
+{
+	if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)
+		return 0;
+	unsigned body =
+	    req->route ? req->route->limit & ~(unsigned)HTTP_GUARDED : HTTP_BODY_DEFAULT;
+	if (body == HTTP_BODY_NONE)
+		return 0;
+	if (body == HTTP_BODY_UPLOAD)
+		return (size_t)req->cfg->max_upload;
+	return (size_t)req->cfg->max_body;
+}
+
+/* Takes n bytes from the budget all requests share; -1 (nothing taken) when it would overflow. */
+static int body_reserve(struct http_req *req, size_t n)
+{
+	size_t cap = (size_t)req->cfg->max_buffered, cur = atomic_load(&buffered);
+	do {
+		if (n > cap || cur > cap - n)
+			return -1;
+	} while (!atomic_compare_exchange_weak(&buffered, &cur, cur + n));
+	req->reserved += n;
+	return 0;
+}
+
+static void reply_too_large(struct http_req *req)
+{
+	http_reply_error(req, 413, "payload_too_large", "body: too large");
+}
+
+static void reply_busy(struct http_req *req)
+{
+	metrics_inc(M_SHED, 1);
+	http_add_header(req, "Retry-After", "5");
+	http_reply_error(req, 503, "unavailable", "server busy; try again shortly");
+}
+
+/* Refusals the head alone decides, before any body is read: a body the route does not take
+ * (by Content-Length, or chunked where the route takes none), the route's guard (a session,
+ * CSRF), then the shared budget for the declared length. Returns 1 when a reply is ready. */
+static int check_head(struct http_req *req)
+{
+	req->body_limit = body_limit_of(req);
+	const char *cl = http_header(req, "Content-Length");
+	const char *te = http_header(req, "Transfer-Encoding");
+	int64_t n = 0;
+	if (cl && util_parse_i64(cl, 0, INT64_MAX, &n) == 0 && (uint64_t)n > req->body_limit) {
+		reply_too_large(req);
+		return 1;
+	}
+	if (te && req->body_limit == 0) {
+		reply_too_large(req);
+		return 1;
+	}
+	if (req->route && (req->route->limit & HTTP_GUARDED) && server_guard) {
+		server_guard(req);
+		if (req->replied)
+			return 1;
+	}
+	if (n > 0 && body_reserve(req, (size_t)n) != 0) {
+		reply_busy(req);
+		return 1;
+	}
+	return 0;
+}
+
+/* First call for a request: decode, route, head checks. Returns 1 when a reply is ready now. */
 static int begin_request(struct http_req *req, const char *method)
 {
 	req->started = 1;
@@ -243,16 +341,29 @@ static int begin_request(struct http_req *req, const char *method)
 		                 "method not allowed for this path");
 		return 1;
 	}
-	req->body_limit =
-	    (size_t)(req->route && req->route->limit == HTTP_BODY_UPLOAD ? req->cfg->max_upload
-	                                                                 : req->cfg->max_body);
-	const char *cl = http_header(req, "Content-Length");
-	int64_t n;
-	if (cl && util_parse_i64(cl, 0, INT64_MAX, &n) == 0 && (uint64_t)n > req->body_limit) {
-		http_reply_error(req, 413, "payload_too_large", "body: too large");
-		return 1;
+	return check_head(req);
+}
+
+/* Keeps one piece of body, unless it passes the route's cap (413) or the shared budget (503).
+ * Bytes a Content-Length announced were reserved with the head; chunked ones as they come.
+ * libmicrohttpd 0.9.75 cannot queue a reply in the middle of a body, so a refused body is
+ * dropped unkept as it arrives and the refusal is the answer once it ends. */
+static void body_append(struct http_req *req, const char *data, size_t n)
+{
+	size_t len;
+	if (req->body_refused)
+		return;
+	if (__builtin_add_overflow(req->body.len, n, &len) || len > req->body_limit)
+		req->body_refused = 413;
+	else if (len > req->reserved && body_reserve(req, len - req->reserved) != 0)
+		req->body_refused = 503;
+	else
+		buf_append(&req->body, data, n);
+	if (req->body_refused) { /* nothing more is kept: give the budget back now */
+		buf_cleanup(&req->body);
+		atomic_fetch_sub(&buffered, req->reserved);
+		req->reserved = 0;
 	}
-	return 0;
 }
 
 static enum MHD_Result handle_request(struct http_req *req, struct MHD_Connection *conn,
@@ -266,10 +377,7 @@ static enum MHD_Result handle_request(struct http_req *req, struct MHD_Connectio
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
-		if (!req->too_large && req->body.len + *upload_data_size <= req->body_limit)
-			buf_append(&req->body, upload_data, *upload_data_size);
-		else
-			req->too_large = 1; /* keep draining; answer 413 once the body ends */
+		body_append(req, upload_data, *upload_data_size);
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
@@ -278,8 +386,10 @@ static enum MHD_Result handle_request(struct http_req *req, struct MHD_Connectio
 		                                                             : MHD_YES;
 	if (req->replied) /* already answered at the first call */
 		return MHD_YES;
-	if (req->too_large) {
-		http_reply_error(req, 413, "payload_too_large", "body: too large");
+	if (req->body_refused == 413) {
+		reply_too_large(req);
+	} else if (req->body_refused) {
+		reply_busy(req);
 	} else if (may_block(req)) {
 		req->offloaded = 1;
 		MHD_suspend_connection(conn); /* before the pool can resume it */
@@ -334,7 +444,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 	int64_t us = util_now_usec() - req->start_us;
 	uint64_t bytes = req->replied ? (req->resp_fd_size ? req->resp_fd_size : req->resp_len) : 0;
-	metrics_request(req->replied ? req->status : 0, us);
+	count_request(req, 0); /* only when no reply was ever queued */
 	if (log_enabled(LOG_INFO)) {
 		char *path = loggable_path(req);
 		json_t *f =
@@ -350,6 +460,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		request_end_hook(); /* e.g. db/ ends the read snapshot the request held */
 	if (req->client_counted)
 		http_counter_sub(client_inflight, req->client_key);
+	atomic_fetch_sub(&buffered, req->reserved);
 	http_req_free(req);
 	atomic_fetch_sub(&inflight, 1);
 }
@@ -479,6 +590,11 @@ int http_server_start(const struct config *cfg, const struct http_route *routes,
 	         json_pack("{ss sI si si ss}", "listen", cfg->listen, "port", (json_int_t)cfg->port,
 	                   "workers", (int)workers, "threads", (int)threads, "url", cfg->base_url));
 	return 0;
+}
+
+void http_server_set_guard(http_handler guard)
+{
+	server_guard = guard;
 }
 
 void http_server_stop(int grace_ms)

@@ -19,7 +19,7 @@ static const char *sql_insert_admin =
 static int username_valid(const char *u)
 {
 	size_t n = strlen(u);
-	if (n < 1 || n > 64)
+	if (n < 1 || n > ADMIN_USERNAME_MAX)
 		return 0;
 	for (const char *p = u; *p; p++) {
 		char c = *p;
@@ -179,21 +179,20 @@ static int64_t find_admin(const char *username, char **hash)
 }
 
 /* Takes one attempt from both the IP's and the user's budget before the password is checked,
- * so concurrent guesses cannot all slip past a check made before any of them failed. */
+ * so concurrent guesses cannot all slip past a check made before any of them failed. The
+ * address is asked first: a refused address leaves no trace under the user name it tried. */
 static int login_take_attempt(const struct config *cfg, const char *username, const char *ip,
                               struct shop_err *err)
 {
-	int64_t wait_ip = sec_rate_hit("login-ip", ip, cfg->login_max_failures, cfg->login_window);
-	int64_t wait_user =
-	    sec_rate_hit("login-user", username, cfg->login_max_failures, cfg->login_window);
-	if (wait_ip <= 0 && wait_user <= 0)
-		return 0;
-	/* A refused attempt gives back what it did take from the other budget. */
-	if (wait_ip <= 0)
-		sec_rate_undo("login-ip", ip);
-	if (wait_user <= 0)
-		sec_rate_undo("login-user", username);
-	err->retry_after = wait_ip > wait_user ? wait_ip : wait_user;
+	int64_t wait = sec_rate_hit("login-ip", ip, cfg->login_max_failures, cfg->login_window);
+	if (wait <= 0) {
+		wait = sec_rate_hit("login-user", username, cfg->login_max_failures,
+		                    cfg->login_window);
+		if (wait <= 0)
+			return 0;
+		sec_rate_undo("login-ip", ip); /* a refused attempt gives back what it took */
+	}
+	err->retry_after = wait;
 	shop_fail(err, SHOP_RATE_LIMITED, "too many failed sign-ins; try again later");
 	return -1;
 }
@@ -202,6 +201,9 @@ int admin_login(const struct config *cfg, const char *username, const char *pass
                 const char *ip, const char *old_cookie, struct admin_session *out,
                 struct shop_err *err)
 {
+	/* No admin has a longer name (admin_create): refused before it is stored or hashed. */
+	if (strlen(username) > ADMIN_USERNAME_MAX)
+		return shop_fail(err, SHOP_UNAUTHORIZED, "wrong username or password");
 	if (login_take_attempt(cfg, username, ip, err) != 0)
 		return -1;
 	char *hash;

@@ -283,14 +283,18 @@ static int error_event_tx(sqlite3 *db, void *arg)
 	return insert_event(c->n, NOTIFY_ERROR, "database error; the gateway will retry");
 }
 
-static void count(enum notify_outcome o)
+static void count(const char *gateway, enum notify_outcome o)
 {
-	if (o == NOTIFY_REPEAT)
+	if (o == NOTIFY_REPEAT) {
 		metrics_inc(M_NOTIFY_REPEATED, 1);
-	else if (o == NOTIFY_REJECTED || o == NOTIFY_ERROR)
+		metrics_notify(gateway, MN_REPEATED);
+	} else if (o == NOTIFY_REJECTED || o == NOTIFY_ERROR) {
 		metrics_inc(M_NOTIFY_REJECTED, 1);
-	else
+		metrics_notify(gateway, MN_REJECTED);
+	} else {
 		metrics_inc(M_NOTIFY_OK, 1);
+		metrics_notify(gateway, MN_ACCEPTED);
+	}
 	if (o == NOTIFY_DELIVERED)
 		metrics_inc(M_ORDERS_DELIVERED, 1);
 	if (o == NOTIFY_PAID_UNDELIVERED)
@@ -305,7 +309,7 @@ enum notify_outcome payment_apply(const struct config *cfg, const struct notify 
 		db_write(error_event_tx, &e);
 		c.outcome = NOTIFY_ERROR;
 	}
-	count(c.outcome);
+	count(n->gateway, c.outcome);
 	if (c.outcome != NOTIFY_REJECTED && c.outcome != NOTIFY_ERROR &&
 	    c.outcome != NOTIFY_REPEAT) {
 		outbox_wake(); /* the mail was queued in the same commit: send it now */
