@@ -125,13 +125,13 @@ def test_gauges_keep_their_last_value_when_the_query_fails(shop):
     assert stock == 4 and value(t, "cardshop_metrics_errors_total") == 0
     db = sqlite3.connect(str(shop.srv.db_path), timeout=10, isolation_level=None)
     try:
-        db.execute("ALTER TABLE card_keys RENAME TO card_keys_hidden")  # every stock query fails now
+        db.execute("ALTER TABLE product_stock RENAME TO product_stock_hidden")  # stock queries fail now
         t = scrape(shop.srv)
         assert value(t, f'cardshop_product_stock{{product_id="{pid}"}}') == stock
         assert value(t, "cardshop_orders_paid_undelivered") == undelivered
         assert value(t, "cardshop_metrics_errors_total") >= 1
     finally:
-        db.execute("ALTER TABLE card_keys_hidden RENAME TO card_keys")
+        db.execute("ALTER TABLE product_stock_hidden RENAME TO product_stock")
         db.close()
     t = scrape(shop.srv)
     assert value(t, f'cardshop_product_stock{{product_id="{pid}"}}') == 4
