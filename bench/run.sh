@@ -257,6 +257,16 @@ IFS='|' read -r P_RPS P_P99 P_NOTES <<<"$PURCHASE"
 ROWS+=("purchase (create+notify+view)|$P_RPS||p99 $P_P99; $P_NOTES (no ratio)")
 PURCHASE_RPS=${PURCHASE%%|*}
 PURCHASE_RATIO=$(awk -v a="$PURCHASE_RPS" -v b="$CLAIM" 'BEGIN { printf "%.0f%%", 100 * a / b }')
+# Flash sale: 2,000 buyers from distinct forwarded addresses (200 connecting at once) race for
+# 100 keys; then the accepted orders are paid. Exactly 100 must be delivered, none 5xx.
+FLASH_PRODUCT=$(curl -s -b "$TMP/jar" -H "X-CSRF-Token: $CSRF" -H 'Content-Type: application/json' \
+	-d '{"name":"flash","price":100}' "$SHOP/api/admin/products" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
+awk 'BEGIN { for (i = 0; i < 100; i++) printf "FLASH-%06d\n", i }' >"$TMP/flash.txt"
+curl -sf -b "$TMP/jar" -H "X-CSRF-Token: $CSRF" -H 'Content-Type: text/plain' \
+	--data-binary @"$TMP/flash.txt" "$SHOP/api/admin/products/$FLASH_PRODUCT/keys" >/dev/null
+FLASH=$("$REPO/build/bench/shopbench" flash "$SHOP" 1001 bench-epay-key "$FLASH_PRODUCT" 2000 200)
+IFS='|' read -r F_OK F_SOLD F_5XX F_OTHER F_P99 F_DELIVERED <<<"$FLASH"
+ROWS+=("flash sale 2000 for 100|$F_DELIVERED delivered||orders: $F_OK accepted, $F_SOLD sold out, $F_5XX 5xx, $F_OTHER other; create p99 $F_P99 (target: 100 delivered, 0 5xx, p99 < 100 ms)")
 # Memory after everything above (100k keys imported, thousands of orders, all worker threads).
 RSS_KB=$(awk '/^VmHWM/ { print $2 }' "/proc/$SHOP_PID/status")
 ROWS+=("cardshop peak RSS|$((RSS_KB / 1024)) MiB||VmHWM of the server after all scenarios (no ratio)")

@@ -150,18 +150,18 @@ static int conn_open(struct conn *c)
 }
 
 /* Sends one request and reads the reply into out (body only); returns the status or -1. */
-static long request(struct conn *c, const char *method, const char *path, const char *json,
-                    struct buf *out)
+static long request_h(struct conn *c, const char *method, const char *path, const char *json,
+                      const char *extra, struct buf *out)
 {
 	char head[1024];
-	int n =
-	    snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", method, path);
+	int n = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n", method,
+	                 path, extra);
 	if (json)
 		n = snprintf(
 		    head, sizeof head,
-		    "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+		    "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%sContent-Type: application/json\r\n"
 		    "Content-Length: %zu\r\n\r\n%s",
-		    method, path, strlen(json), json);
+		    method, path, extra, strlen(json), json);
 	if (send(c->fd, head, (size_t)n, MSG_NOSIGNAL) != n)
 		return -1;
 	struct buf in;
@@ -188,6 +188,12 @@ static long request(struct conn *c, const char *method, const char *path, const 
 	}
 	buf_cleanup(&in);
 	return status;
+}
+
+static long request(struct conn *c, const char *method, const char *path, const char *json,
+                    struct buf *out)
+{
+	return request_h(c, method, path, json, "", out);
 }
 
 /* Extracts "name":"value" from a flat JSON answer (enough for our own replies). */
@@ -306,10 +312,112 @@ static int cmd_purchase(struct purchase_cfg *cfg, int threads)
 	return failed > done / 100 ? 1 : 0;
 }
 
+/* Flash sale: `buyers` buyers, each from its own forwarded address, race for a product's few
+ * keys (one order of one key each, `threads` at a time); then every accepted order is paid
+ * by a signed EPay notify. Prints accepted|sold out|5xx|other|order p99|delivered. */
+struct flash {
+	const struct purchase_cfg *cfg;
+	int buyers, threads, next;
+	int ok, soldout, s5xx, other, delivered;
+	double *lat;
+	char (*orders)[64];
+	pthread_mutex_t lock;
+};
+
+static int notify_paid(struct conn *c, const struct purchase_cfg *cfg, const char *no,
+                       struct buf *b)
+{
+	char sign_in[512], sign[33], url[512];
+	snprintf(sign_in, sizeof sign_in,
+	         "money=1.00&name=bench&out_trade_no=%s&pid=%s&trade_no=F%s"
+	         "&trade_status=TRADE_SUCCESS&type=alipay%s",
+	         no, cfg->pid, no, cfg->key);
+	sec_md5_hex(sign_in, strlen(sign_in), sign);
+	snprintf(url, sizeof url,
+	         "/pay/epay/notify?money=1.00&name=bench&out_trade_no=%s&pid=%s"
+	         "&trade_no=F%s&trade_status=TRADE_SUCCESS&type=alipay&sign=%s&sign_type=MD5",
+	         no, cfg->pid, no, sign);
+	return request(c, "GET", url, NULL, b) == 200 && strcmp(buf_cstr(b), "success") == 0;
+}
+
+static void *flash_worker(void *arg)
+{
+	struct flash *f = arg;
+	struct buf b;
+	buf_init(&b);
+	for (;;) {
+		int i = __atomic_fetch_add(&f->next, 1, __ATOMIC_RELAXED);
+		if (i >= f->buyers)
+			break;
+		struct conn c = {.port = f->cfg->port};
+		if (conn_open(&c) != 0) {
+			__atomic_fetch_add(&f->other, 1, __ATOMIC_RELAXED);
+			continue;
+		}
+		char body[256], xff[96], no[64];
+		snprintf(body, sizeof body,
+		         "{\"product_id\":%ld,\"quantity\":1,\"email\":\"f%d@bench.test\","
+		         "\"gateway\":\"epay\"}",
+		         f->cfg->product, i);
+		snprintf(xff, sizeof xff, "X-Forwarded-For: 10.%d.%d.%d\r\n", (i >> 16) & 255,
+		         (i >> 8) & 255, i & 255);
+		double t0 = now_s();
+		long st = request_h(&c, "POST", "/api/orders", body, xff, &b);
+		f->lat[i] = now_s() - t0;
+		if (st == 201 && json_field(b.data, "order_no", no, sizeof no) == 0) {
+			snprintf(f->orders[i], sizeof f->orders[i], "%s", no);
+			__atomic_fetch_add(&f->ok, 1, __ATOMIC_RELAXED);
+		} else if (st == 409) {
+			__atomic_fetch_add(&f->soldout, 1, __ATOMIC_RELAXED);
+		} else if (st >= 500) {
+			__atomic_fetch_add(&f->s5xx, 1, __ATOMIC_RELAXED);
+		} else {
+			__atomic_fetch_add(&f->other, 1, __ATOMIC_RELAXED);
+		}
+		close(c.fd);
+	}
+	buf_cleanup(&b);
+	return NULL;
+}
+
+static int cmd_flash(struct purchase_cfg *cfg, int buyers, int threads)
+{
+	const char *colon = strrchr(cfg->base, ':');
+	cfg->port = colon ? atoi(colon + 1) : 80;
+	struct flash f = {.cfg = cfg, .buyers = buyers, .threads = threads};
+	f.lat = xcalloc((size_t)buyers, sizeof *f.lat);
+	f.orders = xcalloc((size_t)buyers, sizeof *f.orders);
+	pthread_t *tid = xcalloc((size_t)threads, sizeof *tid);
+	for (int i = 0; i < threads; i++)
+		pthread_create(&tid[i], NULL, flash_worker, &f);
+	for (int i = 0; i < threads; i++)
+		pthread_join(tid[i], NULL);
+	struct conn c = {.port = cfg->port};
+	struct buf b;
+	buf_init(&b);
+	if (conn_open(&c) == 0) {
+		for (int i = 0; i < buyers; i++)
+			f.delivered += f.orders[i][0] && notify_paid(&c, cfg, f.orders[i], &b);
+		close(c.fd);
+	}
+	buf_cleanup(&b);
+	qsort(f.lat, (size_t)buyers, sizeof *f.lat, cmp_double);
+	printf("%d|%d|%d|%d|%.2fms|%d\n", f.ok, f.soldout, f.s5xx, f.other,
+	       f.lat[(size_t)(buyers * 0.99)] * 1000, f.delivered);
+	free(f.lat);
+	free(f.orders);
+	free(tid);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 4 && strcmp(argv[1], "claim") == 0)
 		return cmd_claim(argv[2], atof(argv[3]));
+	if (argc == 8 && strcmp(argv[1], "flash") == 0) {
+		struct purchase_cfg cfg = {argv[2], argv[3], argv[4], 0, atol(argv[5]), 0};
+		return cmd_flash(&cfg, atoi(argv[6]), atoi(argv[7]));
+	}
 	if (argc == 8 && strcmp(argv[1], "purchase") == 0) {
 		struct purchase_cfg cfg = {argv[2], argv[3],       argv[4],
 		                           0,       atol(argv[5]), atof(argv[7])};
