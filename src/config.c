@@ -218,6 +218,10 @@ static int check_semantics(struct config *cfg, char *err, size_t errlen)
 		         cfg->currency);
 		return -1;
 	}
+	/* Every URL is built as base_url + "/path": a trailing slash would make them "//path". */
+	size_t blen = strlen(cfg->base_url);
+	while (blen > 0 && cfg->base_url[blen - 1] == '/')
+		cfg->base_url[--blen] = '\0';
 	if (cfg->session_idle_ttl > cfg->session_max_ttl) {
 		snprintf(err, errlen, "[security] session_idle_ttl: longer than session_max_ttl");
 		return -1;

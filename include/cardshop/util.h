@@ -38,6 +38,12 @@ int64_t util_now_usec(void); /* monotonic microseconds, for durations */
 int util_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 /* 1 when s is n bytes of valid UTF-8 without NUL or C0 controls other than \t\r\n. */
 int util_utf8_valid(const char *s, size_t n);
+/* A copy of s (caller frees) with every byte that is not part of valid UTF-8 replaced by
+ * U+FFFD, so text a client sent can always be shown. */
+char *util_utf8_scrub(const char *s);
+/* Length of the longest prefix of s of at most max bytes that does not end inside a UTF-8
+ * character. */
+size_t util_utf8_prefix(const char *s, size_t max);
 /* Number of code points in valid UTF-8. */
 size_t util_utf8_len(const char *s, size_t n);
 

@@ -140,7 +140,11 @@ static int load_product(struct create_ctx *c, struct product_row *p)
 		sqlite3_reset(st);
 		return shop_fail(c->err, SHOP_NOT_FOUND, "product_id: no such product");
 	}
-	snprintf(c->out->product_name, sizeof c->out->product_name, "%s", db_col_text(st, 0));
+	/* Cut between characters: a gateway may refuse a name ending in half a character. */
+	const char *name = db_col_text(st, 0);
+	size_t nlen = util_utf8_prefix(name, sizeof c->out->product_name - 1);
+	memcpy(c->out->product_name, name, nlen);
+	c->out->product_name[nlen] = '\0';
 	p->price = sqlite3_column_int64(st, 1);
 	snprintf(c->out->currency, sizeof c->out->currency, "%s", db_col_text(st, 2));
 	p->min_qty = sqlite3_column_int64(st, 3);
