@@ -331,4 +331,5 @@ void jobs_prune(int64_t now)
 	last = now;
 	int64_t before = now - 30 * 86400;
 	db_write(prune_tx, &before);
+	shop_retention_prune(now);
 }

@@ -368,8 +368,10 @@ START_TEST(test_utf8_prefix_and_scrub)
 	ck_assert_uint_eq(util_utf8_prefix("abc", 2), 2);
 	ck_assert_uint_eq(util_utf8_prefix("abc", 10), 3);
 	ck_assert_uint_eq(util_utf8_prefix("\xe4\xb8\xad", 2), 0);
-	char *s = util_utf8_scrub("a\xff\xe4\xb8\xad" "b\xc3(");
-	ck_assert_str_eq(s, "a\xef\xbf\xbd\xe4\xb8\xad" "b\xef\xbf\xbd(");
+	char *s = util_utf8_scrub("a\xff\xe4\xb8\xad"
+	                          "b\xc3(");
+	ck_assert_str_eq(s, "a\xef\xbf\xbd\xe4\xb8\xad"
+	                    "b\xef\xbf\xbd(");
 	free(s);
 	s = util_utf8_scrub("\xed\xa0\x80"); /* a surrogate: three stray bytes */
 	ck_assert_str_eq(s, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
