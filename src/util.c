@@ -303,3 +303,54 @@ int util_url_host_is_loopback(const char *url)
 	}
 	return strcmp(host, "localhost") == 0;
 }
+
+/* Trims spaces and tabs at both ends of [*s, *e). */
+static void trim_span(const char **s, const char **e)
+{
+	while (*s < *e && (**s == ' ' || **s == '\t'))
+		(*s)++;
+	while (*e > *s && ((*e)[-1] == ' ' || (*e)[-1] == '\t'))
+		(*e)--;
+}
+
+/* addr-spec as we accept it: one @, something each side, no spaces, controls, <>()",;\. */
+static int addr_ok(const char *a, size_t n)
+{
+	const char *at = memchr(a, '@', n);
+	if (!at || at == a || at == a + n - 1 || memchr(at + 1, '@', (size_t)(a + n - at - 1)))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)a[i];
+		if (c <= ' ' || c == 0x7f || strchr("<>()\",;\\[]", c))
+			return 0;
+	}
+	return 1;
+}
+
+int util_mail_from_parse(const char *from, char **name, char **addr)
+{
+	*name = *addr = NULL;
+	const char *s = from, *e = from + strlen(from);
+	trim_span(&s, &e);
+	const char *lt = memchr(s, '<', (size_t)(e - s));
+	const char *ns = s, *ne = s, *as = s, *ae = e;
+	if (lt) {
+		if (e[-1] != '>')
+			return -1;
+		ne = lt;
+		as = lt + 1;
+		ae = e - 1;
+		trim_span(&ns, &ne);
+		if (ne - ns >= 2 && *ns == '"' && ne[-1] == '"') { /* a quoted display name */
+			ns++;
+			ne--;
+		}
+	}
+	if (!addr_ok(as, (size_t)(ae - as)) || memchr(ns, '"', (size_t)(ne - ns)) ||
+	    !util_utf8_valid(ns, (size_t)(ne - ns)) || memchr(ns, '\r', (size_t)(ne - ns)) ||
+	    memchr(ns, '\n', (size_t)(ne - ns)))
+		return -1;
+	*name = xstrndup(ns, (size_t)(ne - ns));
+	*addr = xstrndup(as, (size_t)(ae - as));
+	return 0;
+}

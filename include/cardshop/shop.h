@@ -107,6 +107,7 @@ struct order_request {
 	const char *coupon;         /* may be NULL */
 	const char *query_password; /* may be NULL */
 	const char *ip;
+	const char *lang; /* "en" or "zh-CN" (the buyer's mails); NULL = en */
 };
 struct order_created {
 	int64_t id;

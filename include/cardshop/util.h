@@ -47,6 +47,11 @@ size_t util_utf8_prefix(const char *s, size_t max);
 /* Number of code points in valid UTF-8. */
 size_t util_utf8_len(const char *s, size_t n);
 
+/* Splits an RFC 5322 mailbox ("addr@example.com" or "Display Name <addr@example.com>", the
+ * name optionally quoted) into its name ("" when none) and address, both malloc'd for the
+ * caller; -1 (nothing allocated) when it is not one. */
+int util_mail_from_parse(const char *from, char **name, char **addr);
+
 /* 1 when the URL's host is this machine (127.0.0.0/8, localhost, ::1): traffic there cannot
  * be read or changed on a network. */
 int util_url_host_is_loopback(const char *url);

@@ -13,10 +13,12 @@
 #include "cardshop/sec.h"
 #include "internal.h"
 
+static const char *const lang_choices[] = {"en", "zh-CN", NULL};
 static const struct field order_fields[] = {
-    {"product_id", F_INT, 1, INT64_MAX, NULL, 1}, {"quantity", F_INT, 1, 100000, NULL, 1},
-    {"email", F_NAME, 3, 254, NULL, 1},           {"gateway", F_NAME, 1, 32, NULL, 1},
-    {"coupon", F_NAME, 0, 64, NULL, 0},           {"query_password", F_NAME, 0, 200, NULL, 0},
+    {"lang", F_ENUM, 0, 0, lang_choices, 0},     {"product_id", F_INT, 1, INT64_MAX, NULL, 1},
+    {"quantity", F_INT, 1, 100000, NULL, 1},     {"email", F_NAME, 3, 254, NULL, 1},
+    {"gateway", F_NAME, 1, 32, NULL, 1},         {"coupon", F_NAME, 0, 64, NULL, 0},
+    {"query_password", F_NAME, 0, 200, NULL, 0},
 };
 
 static const char *sql_product = "SELECT name, price, currency, min_qty, max_qty, delivery, active"
@@ -24,9 +26,9 @@ static const char *sql_product = "SELECT name, price, currency, min_qty, max_qty
 static const char *sql_order_insert =
     "INSERT INTO orders (order_no, product_id, quantity, unit_price, discount, amount, currency,"
     " email, query_pw_hash, gateway, coupon_id, status, client_ip, created_at, expires_at,"
-    " delivery)"
+    " delivery, lang)"
     " VALUES (:no, :pid, :qty, :unit, :discount, :amount, :currency, :email, :pw, :gateway,"
-    " :coupon, 'pending', :ip, :now, :exp, :delivery)";
+    " :coupon, 'pending', :ip, :now, :exp, :delivery, :lang)";
 static const char *sql_reserve =
     "UPDATE card_keys SET status = 'reserved', order_id = :oid WHERE id IN"
     " (SELECT id FROM card_keys WHERE product_id = :pid AND status = 'available'"
@@ -62,6 +64,7 @@ int order_parse(json_t *in, struct order_request *req, struct shop_err *err)
 	req->gateway = shop_json_str(in, "gateway", "");
 	req->coupon = shop_json_str(in, "coupon", NULL);
 	req->query_password = shop_json_str(in, "query_password", NULL);
+	req->lang = shop_json_str(in, "lang", NULL);
 	if (req->coupon && !*req->coupon)
 		req->coupon = NULL;
 	if (req->query_password && !*req->query_password)
@@ -188,6 +191,8 @@ static int insert_order(struct create_ctx *c, int64_t unit, int64_t discount, in
 	db_bind_int(st, ":now", now);
 	db_bind_int(st, ":exp", now + c->cfg->order_ttl);
 	db_bind_text(st, ":delivery", manual ? "manual" : "auto");
+	db_bind_text(st, ":lang",
+	             c->req->lang && strcmp(c->req->lang, "zh-CN") == 0 ? "zh-CN" : "en");
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return db_log_error("order insert failed");
 	c->out->id = sqlite3_last_insert_rowid(db_conn());
