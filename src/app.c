@@ -43,6 +43,11 @@ int app_start(const struct config *cfg)
 		fprintf(stderr, "cardshop: demo seeding failed\n");
 		return -1;
 	}
+	char err[512];
+	if (db_hold(cfg->db_path, err, sizeof err) != 0) {
+		fprintf(stderr, "cardshop: %s\n", err);
+		return -1;
+	}
 	if (jobs_start(cfg) != 0)
 		return -1;
 	size_t n;
