@@ -147,13 +147,17 @@ static void set_tls(CURL *curl, const struct config *cfg)
 		curl_easy_setopt(curl, CURLOPT_CAINFO, cfg->smtp_ca_file);
 }
 
-static void report_error(char *err, size_t errlen, CURLcode rc, const struct reply_capture *c)
+static void report_error(char *err, size_t errlen, CURLcode rc, const char *detail,
+                         const struct reply_capture *c)
 {
+	const char *what = detail[0] ? detail : curl_easy_strerror(rc);
+	const char *hint = rc == CURLE_PEER_FAILED_VERIFICATION
+	                       ? " (set [smtp] ca_file to the server's CA, or tls_verify = false)"
+	                       : "";
 	if (c->line[0])
-		snprintf(err, errlen, "smtp: %s (server said: %s)", curl_easy_strerror(rc),
-		         c->line);
+		snprintf(err, errlen, "smtp: %s%s (server said: %s)", what, hint, c->line);
 	else
-		snprintf(err, errlen, "smtp: %s", curl_easy_strerror(rc));
+		snprintf(err, errlen, "smtp: %s%s", what, hint);
 }
 
 int mail_send(const struct config *cfg, const struct mail *m, char *err, size_t errlen)
@@ -174,6 +178,7 @@ int mail_send(const struct config *cfg, const struct mail *m, char *err, size_t 
 	char *url = mail_url(cfg);
 	struct upload u = {msg, strlen(msg), 0};
 	struct reply_capture cap = {""};
+	char detail[CURL_ERROR_SIZE] = "";
 	struct curl_slist *rcpt = curl_slist_append(NULL, m->to);
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_MAIL_FROM, from_addr); /* the envelope: the address alone */
@@ -181,6 +186,7 @@ int mail_send(const struct config *cfg, const struct mail *m, char *err, size_t 
 	curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_cb);
 	curl_easy_setopt(curl, CURLOPT_READDATA, &u);
 	curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, detail);
 	curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, debug_cb);
 	curl_easy_setopt(curl, CURLOPT_DEBUGDATA, &cap);
 	curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L);
@@ -193,7 +199,7 @@ int mail_send(const struct config *cfg, const struct mail *m, char *err, size_t 
 	}
 	CURLcode rc = curl_easy_perform(curl);
 	if (rc != CURLE_OK)
-		report_error(err, errlen, rc, &cap);
+		report_error(err, errlen, rc, detail, &cap);
 	curl_slist_free_all(rcpt);
 	curl_easy_cleanup(curl);
 	sec_wipe(msg, strlen(msg));
