@@ -379,6 +379,42 @@ START_TEST(test_utf8_prefix_and_scrub)
 }
 END_TEST
 
+static void expect_from(const char *from, const char *name, const char *addr)
+{
+	char *n = NULL, *a = NULL;
+	ck_assert_msg(util_mail_from_parse(from, &n, &a) == 0, "refused '%s'", from);
+	ck_assert_str_eq(n, name);
+	ck_assert_str_eq(a, addr);
+	free(n);
+	free(a);
+}
+
+START_TEST(test_mail_from_parse)
+{
+	expect_from("shop@example.com", "", "shop@example.com");
+	expect_from("  shop@example.com ", "", "shop@example.com");
+	expect_from("\xe5\x8d\xa1\xe5\xaf\x86 <shop@example.com>", "\xe5\x8d\xa1\xe5\xaf\x86",
+	            "shop@example.com");
+	expect_from("\"Card Shop\" <shop@example.com>", "Card Shop", "shop@example.com");
+	expect_from("<shop@example.com>", "", "shop@example.com");
+	const char *bad[] = {"",
+	                     "shop",
+	                     "Shop shop@example.com",
+	                     "Shop <shop@example.com",
+	                     "Shop <a@b@example.com>",
+	                     "Shop <sh op@example.com>",
+	                     "Sh\"op <shop@example.com>",
+	                     "Shop\r\nBcc: x@y.z <shop@example.com>",
+	                     "Shop <shop@example.com>\r\nBcc: x@y.z"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char *n = (char *)1, *a = (char *)1;
+		ck_assert_msg(util_mail_from_parse(bad[i], &n, &a) == -1, "accepted '%s'", bad[i]);
+		ck_assert_ptr_null(n);
+		ck_assert_ptr_null(a);
+	}
+}
+END_TEST
+
 START_TEST(test_url_host_is_loopback)
 {
 	ck_assert_int_eq(util_url_host_is_loopback("smtp://127.0.0.1:25"), 1);
@@ -433,6 +469,7 @@ static Suite *util_suite(void)
 	tcase_add_test(t, test_time);
 	tcase_add_test(t, test_url_host_is_loopback);
 	tcase_add_test(t, test_utf8_prefix_and_scrub);
+	tcase_add_test(t, test_mail_from_parse);
 	suite_add_tcase(s, t);
 	return s;
 }
