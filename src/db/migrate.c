@@ -253,6 +253,12 @@ static int keep_old(const char *db_path, char **kept)
 	*kept = NULL;
 	if (access(db_path, F_OK) != 0)
 		return 0;
+	/* Fold the WAL into the file first: then no moment of the swap leaves the live name
+	 * without commits that were in its WAL. */
+	sqlite3 *old = NULL;
+	if (sqlite3_open_v2(db_path, &old, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK)
+		sqlite3_exec(old, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+	sqlite3_close(old);
 	*kept = xasprintf("%s.before-restore-%lld", db_path, (long long)util_now());
 	char *wal = xasprintf("%s-wal", db_path), *kept_wal = xasprintf("%s-wal", *kept);
 	char *shm = xasprintf("%s-shm", db_path);
