@@ -267,6 +267,28 @@ curl -sf -b "$TMP/jar" -H "X-CSRF-Token: $CSRF" -H 'Content-Type: text/plain' \
 FLASH=$("$REPO/build/bench/shopbench" flash "$SHOP" 1001 bench-epay-key "$FLASH_PRODUCT" 2000 200)
 IFS='|' read -r F_OK F_SOLD F_5XX F_OTHER F_P99 F_DELIVERED <<<"$FLASH"
 ROWS+=("flash sale 2000 for 100|$F_DELIVERED delivered||orders: $F_OK accepted, $F_SOLD sold out, $F_5XX 5xx, $F_OTHER other; create p99 $F_P99 (target: 100 delivered, 0 5xx, p99 < 100 ms)")
+# 256 idle keep-alive connections with 200,000 keys in stock: what the server holds for them.
+awk 'BEGIN { for (i = 0; i < 100000; i++) printf "MORE-%08d-%06x\n", i, (i * 7907) % 16777216 }' \
+	>"$TMP/keys100k-b.txt"
+upload_keys "$TMP/keys100k-b.txt" >/dev/null
+/usr/bin/python3 - "$SHOP_PORT" >"$TMP/idle.log" 2>&1 <<'PY' &
+import socket, sys, time
+port = int(sys.argv[1])
+conns = []
+for _ in range(256):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET /api/products HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    s.recv(65536)
+    conns.append(s)
+print("open", len(conns), flush=True)
+time.sleep(4)
+PY
+IDLE_PID=$!
+for _ in $(seq 1 40); do grep -q open "$TMP/idle.log" 2>/dev/null && break; sleep 0.1; done
+sleep 0.5
+IDLE_KB=$(awk '/^VmRSS/ { print $2 }' "/proc/$SHOP_PID/status")
+wait "$IDLE_PID" 2>/dev/null || true
+ROWS+=("RSS 256 idle, 200k keys|$((IDLE_KB / 1024)) MiB||VmRSS with 256 keep-alive connections open (target <= 64 MiB)")
 # Memory after everything above (100k keys imported, thousands of orders, all worker threads).
 RSS_KB=$(awk '/^VmHWM/ { print $2 }' "/proc/$SHOP_PID/status")
 ROWS+=("cardshop peak RSS|$((RSS_KB / 1024)) MiB||VmHWM of the server after all scenarios (no ratio)")

@@ -43,6 +43,11 @@ int app_start(const struct config *cfg)
 		fprintf(stderr, "cardshop: demo seeding failed\n");
 		return -1;
 	}
+	char err[512];
+	if (db_hold(cfg->db_path, err, sizeof err) != 0) {
+		fprintf(stderr, "cardshop: %s\n", err);
+		return -1;
+	}
 	/* The counters are a summary of the key rows: a difference (a bug, a hand edit) is
 	 * logged and the counters rebuilt from the rows before anyone is served. */
 	if (shop_stock_check(1) < 0 || catalog_snapshot_rebuild() != 0) {

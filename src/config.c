@@ -70,6 +70,9 @@ static const struct key keys[] = {
     S("smtp", "username", smtp_username, ""),
     S("smtp", "password", smtp_password, ""),
     I("smtp", "timeout", smtp_timeout, "30", 1, 600),
+    S("smtp", "tls", smtp_tls, "starttls"),
+    B("smtp", "tls_verify", smtp_tls_verify, "true"),
+    S("smtp", "ca_file", smtp_ca_file, ""),
     B("payment.epay", "enabled", epay_enabled, "false"),
     S("payment.epay", "api_url", epay_api_url, ""),
     S("payment.epay", "pid", epay_pid, ""),
@@ -206,6 +209,32 @@ static int on_ini_pair(void *user, const char *section, const char *name, const 
 	return 1;
 }
 
+static int check_smtp(const struct config *cfg, char *err, size_t errlen)
+{
+	const char *tls = cfg->smtp_tls;
+	if (strcmp(tls, "starttls") != 0 && strcmp(tls, "tls") != 0 && strcmp(tls, "none") != 0) {
+		snprintf(err, errlen, "[smtp] tls: '%s' is not starttls, tls or none", tls);
+		return -1;
+	}
+	/* The mail holds card keys: plain text only to this machine. */
+	if (strcmp(tls, "none") == 0 && !util_url_host_is_loopback(cfg->smtp_url)) {
+		snprintf(err, errlen,
+		         "[smtp] tls: none is only allowed for a server on this machine");
+		return -1;
+	}
+	char *name = NULL, *addr = NULL;
+	if (cfg->smtp_from[0] && util_mail_from_parse(cfg->smtp_from, &name, &addr) != 0) {
+		snprintf(err, errlen,
+		         "[smtp] from: '%s' is not an address (shop@example.com or "
+		         "Name <shop@example.com>)",
+		         cfg->smtp_from);
+		return -1;
+	}
+	free(name);
+	free(addr);
+	return 0;
+}
+
 static int check_semantics(struct config *cfg, char *err, size_t errlen)
 {
 	if (log_level_parse(cfg->log_level) < 0) {
@@ -221,6 +250,12 @@ static int check_semantics(struct config *cfg, char *err, size_t errlen)
 		         cfg->currency);
 		return -1;
 	}
+	/* Every URL is built as base_url + "/path": a trailing slash would make them "//path". */
+	size_t blen = strlen(cfg->base_url);
+	while (blen > 0 && cfg->base_url[blen - 1] == '/')
+		cfg->base_url[--blen] = '\0';
+	if (check_smtp(cfg, err, errlen) != 0)
+		return -1;
 	if (cfg->session_idle_ttl > cfg->session_max_ttl) {
 		snprintf(err, errlen, "[security] session_idle_ttl: longer than session_max_ttl");
 		return -1;

@@ -1,10 +1,11 @@
-/* Command line: serve | demo | migrate | admin add | backup | --version | --help. */
+/* Command line: serve | demo | migrate | admin add | backup | restore | --version | --help. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "cardshop/api.h"
 #include "cardshop/app.h"
@@ -23,6 +24,7 @@ static const char usage_text[] =
     "       cardshop [--config FILE] migrate          apply database migrations and exit\n"
     "       cardshop [--config FILE] admin add USER   add an admin (password on stdin)\n"
     "       cardshop [--config FILE] backup DEST.db   consistent online copy of the database\n"
+    "       cardshop [--config FILE] restore SRC.db   replace the database (server stopped)\n"
     "       cardshop demo [--port N]                  demo shop on data/demo.db\n"
     "       cardshop --version | --help\n";
 
@@ -91,6 +93,20 @@ static int cmd_backup(struct config *cfg, const char *dest)
 	return 0;
 }
 
+static int cmd_restore(struct config *cfg, const char *src)
+{
+	char err[600], *kept = NULL;
+	if (db_restore(cfg->db_path, src, err, sizeof err, &kept) != 0) {
+		fprintf(stderr, "cardshop: restore: %s\n", err);
+		return 1;
+	}
+	printf("restored %s from %s\n", cfg->db_path, src);
+	if (kept)
+		printf("the previous database is kept as %s\n", kept);
+	free(kept);
+	return 0;
+}
+
 static int cmd_admin(struct config *cfg, int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[0], "add") != 0)
@@ -154,6 +170,9 @@ static int cmd_demo(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* The database, its WAL and backups hold the shop's books and keys: 0600 whatever the
+	 * caller's umask. */
+	umask(0077);
 	const char *config_path = NULL;
 	int i = 1;
 	metrics_set_version(CARDSHOP_VERSION);
@@ -179,13 +198,16 @@ int main(int argc, char **argv)
 		return cmd_demo(argc - i, argv + i);
 	struct config cfg;
 	int known = strcmp(cmd, "serve") == 0 || strcmp(cmd, "migrate") == 0 ||
-	            strcmp(cmd, "backup") == 0 || strcmp(cmd, "admin") == 0;
+	            strcmp(cmd, "backup") == 0 || strcmp(cmd, "restore") == 0 ||
+	            strcmp(cmd, "admin") == 0;
 	if (!known)
 		return usage_error("unknown command '%s'", cmd);
 	if ((strcmp(cmd, "serve") == 0 || strcmp(cmd, "migrate") == 0) && i < argc)
 		return usage_error("unexpected argument '%s'", argv[i]);
 	if (strcmp(cmd, "backup") == 0 && argc - i != 1)
 		return usage_error("backup: expected one destination file%s", "");
+	if (strcmp(cmd, "restore") == 0 && argc - i != 1)
+		return usage_error("restore: expected one source file%s", "");
 	if (load_config(&cfg, config_path) != 0)
 		return 1;
 	int rc;
@@ -195,6 +217,8 @@ int main(int argc, char **argv)
 		rc = cmd_migrate(&cfg);
 	else if (strcmp(cmd, "backup") == 0)
 		rc = cmd_backup(&cfg, argv[i]);
+	else if (strcmp(cmd, "restore") == 0)
+		rc = cmd_restore(&cfg, argv[i]);
 	else
 		rc = cmd_admin(&cfg, argc - i, argv + i);
 	config_cleanup(&cfg);

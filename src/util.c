@@ -226,6 +226,48 @@ int util_utf8_valid(const char *s, size_t n)
 	return 1;
 }
 
+/* Bytes in the valid multi-byte character at p (lead byte >= 0x80), or 0. */
+static size_t utf8_char_len(const unsigned char *p, size_t left)
+{
+	size_t len = (p[0] & 0xe0) == 0xc0   ? 2
+	             : (p[0] & 0xf0) == 0xe0 ? 3
+	             : (p[0] & 0xf8) == 0xf0 ? 4
+	                                     : 0;
+	if (len == 0 || len > left)
+		return 0;
+	return util_utf8_valid((const char *)p, len) ? len : 0;
+}
+
+char *util_utf8_scrub(const char *s)
+{
+	struct buf b;
+	buf_init(&b);
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), i = 0;
+	while (i < n) {
+		size_t len = p[i] < 0x80 ? 1 : utf8_char_len(p + i, n - i);
+		if (len == 0) {
+			buf_puts(&b, "\xef\xbf\xbd"); /* U+FFFD for each stray byte */
+			i++;
+			continue;
+		}
+		buf_append(&b, s + i, len);
+		i += len;
+	}
+	return buf_release(&b);
+}
+
+size_t util_utf8_prefix(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max + 1);
+	if (n <= max)
+		return n;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--; /* s[n] continues a character: the cut goes before that character */
+	return n;
+}
+
 size_t util_utf8_len(const char *s, size_t n)
 {
 	size_t count = 0;
@@ -242,9 +284,15 @@ int util_url_host_is_loopback(const char *url)
 	if (!p)
 		return 0;
 	p += 3;
-	const char *at = strpbrk(p, "@/");
-	if (at && *at == '@')
-		p = at + 1; /* skip user:password@ */
+	/* The authority ends at the first / ? or #; user:password@ is what comes before its
+	 * last @ (so "http://evil#@127.0.0.1/" names the host evil, not 127.0.0.1). */
+	size_t auth = strcspn(p, "/?#");
+	for (size_t i = auth; i > 0; i--) {
+		if (p[i - 1] == '@') {
+			p += i;
+			break;
+		}
+	}
 	char host[64];
 	size_t n;
 	if (*p == '[') {
@@ -265,4 +313,55 @@ int util_url_host_is_loopback(const char *url)
 		return memcmp(a, one, 16) == 0;
 	}
 	return strcmp(host, "localhost") == 0;
+}
+
+/* Trims spaces and tabs at both ends of [*s, *e). */
+static void trim_span(const char **s, const char **e)
+{
+	while (*s < *e && (**s == ' ' || **s == '\t'))
+		(*s)++;
+	while (*e > *s && ((*e)[-1] == ' ' || (*e)[-1] == '\t'))
+		(*e)--;
+}
+
+/* addr-spec as we accept it: one @, something each side, no spaces, controls, <>()",;\. */
+static int addr_ok(const char *a, size_t n)
+{
+	const char *at = memchr(a, '@', n);
+	if (!at || at == a || at == a + n - 1 || memchr(at + 1, '@', (size_t)(a + n - at - 1)))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)a[i];
+		if (c <= ' ' || c == 0x7f || strchr("<>()\",;\\[]", c))
+			return 0;
+	}
+	return 1;
+}
+
+int util_mail_from_parse(const char *from, char **name, char **addr)
+{
+	*name = *addr = NULL;
+	const char *s = from, *e = from + strlen(from);
+	trim_span(&s, &e);
+	const char *lt = memchr(s, '<', (size_t)(e - s));
+	const char *ns = s, *ne = s, *as = s, *ae = e;
+	if (lt) {
+		if (e[-1] != '>')
+			return -1;
+		ne = lt;
+		as = lt + 1;
+		ae = e - 1;
+		trim_span(&ns, &ne);
+		if (ne - ns >= 2 && *ns == '"' && ne[-1] == '"') { /* a quoted display name */
+			ns++;
+			ne--;
+		}
+	}
+	if (!addr_ok(as, (size_t)(ae - as)) || memchr(ns, '"', (size_t)(ne - ns)) ||
+	    !util_utf8_valid(ns, (size_t)(ne - ns)) || memchr(ns, '\r', (size_t)(ne - ns)) ||
+	    memchr(ns, '\n', (size_t)(ne - ns)))
+		return -1;
+	*name = xstrndup(ns, (size_t)(ne - ns));
+	*addr = xstrndup(as, (size_t)(ae - as));
+	return 0;
 }

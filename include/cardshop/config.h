@@ -45,6 +45,9 @@ struct config {
 	char *smtp_username;
 	char *smtp_password;
 	int64_t smtp_timeout;
+	char *smtp_tls;      /* "starttls" (required off this machine), "tls" (implicit), "none" */
+	int smtp_tls_verify; /* check the server's certificate (against ca_file when set) */
+	char *smtp_ca_file;
 	/* [payment.epay] */
 	int epay_enabled;
 	char *epay_api_url;

@@ -56,6 +56,14 @@ int db_file_stat(struct stat *st);
 /* Consistent online copy to dest: written to dest.tmp, integrity-checked, then renamed. */
 int db_backup(const char *dest, char *err, size_t errlen);
 
+/* Takes a shared lock on db_path.lock for the rest of the process (every server does), so a
+ * restore refuses while one runs. -1 with a message when a restore holds it. */
+int db_hold(const char *db_path, char *err, size_t errlen);
+/* Offline restore (no server may hold db_path): src must pass its integrity check and come
+ * from this build's schema or an older one; its copy then replaces db_path in one rename. The
+ * old file (and its WAL) is kept as *kept (malloc'd; NULL when there was none). */
+int db_restore(const char *db_path, const char *src, char *err, size_t errlen, char **kept);
+
 /* Binding helpers by parameter name (":name"); a missing name is a programming error. */
 void db_bind_text(sqlite3_stmt *st, const char *name, const char *value);
 void db_bind_textn(sqlite3_stmt *st, const char *name, const char *value, size_t n);

@@ -195,6 +195,7 @@ struct order_request {
 	const char *coupon;         /* may be NULL */
 	const char *query_password; /* may be NULL */
 	const char *ip;
+	const char *lang; /* "en" or "zh-CN" (the buyer's mails); NULL = en */
 };
 struct order_created {
 	int64_t id;
@@ -229,6 +230,12 @@ json_t *orders_due_json(int64_t now, const char *gateways, int max, struct shop_
 int orders_expire(int64_t now, const char *skip_gateways);
 /* Expires one order if it is still pending and past its time. */
 int order_expire(const char *order_no, int64_t now);
+/* Drops unverified notify events older than SHOP_KEEP_UNVERIFIED_DAYS and expired, unpaid
+ * orders holding no key older than SHOP_KEEP_EXPIRED_DAYS. The number of rows dropped, -1 on
+ * error. */
+#define SHOP_KEEP_UNVERIFIED_DAYS 30
+#define SHOP_KEEP_EXPIRED_DAYS 90
+int shop_retention_prune(int64_t now);
 
 /* Merchant delivery of a paid order (manual products, or paid_undelivered ones): with keys in
  * text (exactly `quantity` of them, new for the product) or, when text is empty, from stock. */

@@ -40,8 +40,19 @@ int util_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 int util_hex_digit(int c);
 /* 1 when s is n bytes of valid UTF-8 without NUL or C0 controls other than \t\r\n. */
 int util_utf8_valid(const char *s, size_t n);
+/* A copy of s (caller frees) with every byte that is not part of valid UTF-8 replaced by
+ * U+FFFD, so text a client sent can always be shown. */
+char *util_utf8_scrub(const char *s);
+/* Length of the longest prefix of s of at most max bytes that does not end inside a UTF-8
+ * character. */
+size_t util_utf8_prefix(const char *s, size_t max);
 /* Number of code points in valid UTF-8. */
 size_t util_utf8_len(const char *s, size_t n);
+
+/* Splits an RFC 5322 mailbox ("addr@example.com" or "Display Name <addr@example.com>", the
+ * name optionally quoted) into its name ("" when none) and address, both malloc'd for the
+ * caller; -1 (nothing allocated) when it is not one. */
+int util_mail_from_parse(const char *from, char **name, char **addr);
 
 /* 1 when the URL's host is this machine (127.0.0.0/8, localhost, ::1): traffic there cannot
  * be read or changed on a network. */

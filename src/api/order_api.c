@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cardshop/config.h"
 #include "cardshop/pay.h"
@@ -63,6 +64,23 @@ static void remember_order(struct http_req *req, const char *order_no, const cha
 	buf_cleanup(&b);
 }
 
+/* The buyer's mails follow the shop page's language: the body's "lang", else the browser's
+ * first Accept-Language choice we have (zh* or en*), else English. */
+static const char *lang_from_header(const char *h)
+{
+	for (const char *p = h ? h : ""; *p;) {
+		p += strspn(p, " ,");
+		size_t n = strcspn(p, ",");
+		int refused = memmem(p, n, "q=0", 3) && !memmem(p, n, "q=0.", 4);
+		if (!refused && strncasecmp(p, "zh", 2) == 0)
+			return "zh-CN";
+		if (!refused && strncasecmp(p, "en", 2) == 0)
+			return "en";
+		p += n;
+	}
+	return "en";
+}
+
 static void order_create_handler(struct http_req *req)
 {
 	const struct config *cfg = http_config(req);
@@ -83,6 +101,8 @@ static void order_create_handler(struct http_req *req)
 		return;
 	}
 	r.ip = http_client_ip(req);
+	if (!r.lang)
+		r.lang = lang_from_header(http_header(req, "Accept-Language"));
 	struct order_created o;
 	if (order_create(cfg, &r, &o, &err) != 0) {
 		api_reply_shop_err(req, &err);

@@ -1,4 +1,7 @@
-/* Schema migrations (compiled in from migrations/) and the online backup. */
+/* Schema migrations (compiled in from migrations/), the online backup and the offline
+ * restore. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,5 +178,132 @@ int db_backup(const char *dest, char *err, size_t errlen)
 	if (rc != 0)
 		unlink(tmp);
 	free(tmp);
+	return rc;
+}
+
+/* A lock file beside the database: every server holds a shared lock on it for its whole life,
+ * a restore takes it exclusively, so a restore cannot swap the file under a running server. */
+static int lock_file(const char *db_path, short type, char *err, size_t errlen)
+{
+	char *path = xasprintf("%s.lock", db_path);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET};
+	if (fcntl(fd, F_SETLK, &fl) != 0) {
+		snprintf(err, errlen, "a server holds the database (%s is locked): stop it first",
+		         path);
+		close(fd);
+		fd = -1;
+	}
+	free(path);
+	return fd;
+}
+
+int db_hold(const char *db_path, char *err, size_t errlen)
+{
+	return lock_file(db_path, F_RDLCK, err, errlen) < 0 ? -1 : 0; /* kept open until exit */
+}
+
+/* The newest migration recorded in the file at path; -1 when it has none (not ours). */
+static int schema_version(const char *path)
+{
+	sqlite3 *db = NULL;
+	int v = -1;
+	sqlite3_stmt *st;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT max(version) FROM schema_migrations", -1, &st, NULL) ==
+	        SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+			v = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return v;
+}
+
+static int check_source(const char *src, char *err, size_t errlen)
+{
+	if (access(src, R_OK) != 0) {
+		snprintf(err, errlen, "%s: cannot read it", src);
+		return -1;
+	}
+	if (integrity_ok(src, err, errlen) != 0)
+		return -1;
+	int v = schema_version(src), mine = db_migrations[db_migrations_count - 1].version;
+	if (v < 0) {
+		snprintf(err, errlen, "%s: not a cardshop database (no schema_migrations)", src);
+		return -1;
+	}
+	if (v > mine) {
+		snprintf(err, errlen,
+		         "%s comes from a newer schema (migration %d; this build knows %d)", src, v,
+		         mine);
+		return -1;
+	}
+	return 0;
+}
+
+/* The live file (and its WAL) move aside to path.before-restore-TIME; -1 when that fails. */
+static int keep_old(const char *db_path, char **kept)
+{
+	*kept = NULL;
+	if (access(db_path, F_OK) != 0)
+		return 0;
+	/* Fold the WAL into the file first: then no moment of the swap leaves the live name
+	 * without commits that were in its WAL. */
+	sqlite3 *old = NULL;
+	if (sqlite3_open_v2(db_path, &old, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK)
+		sqlite3_exec(old, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+	sqlite3_close(old);
+	*kept = xasprintf("%s.before-restore-%lld", db_path, (long long)util_now());
+	char *wal = xasprintf("%s-wal", db_path), *kept_wal = xasprintf("%s-wal", *kept);
+	char *shm = xasprintf("%s-shm", db_path);
+	int rc = link(db_path, *kept);
+	if (rc == 0 && access(wal, F_OK) == 0)
+		rc = rename(wal,
+		            kept_wal); /* the WAL is half of the old database: it goes with it */
+	unlink(shm);
+	free(wal);
+	free(kept_wal);
+	free(shm);
+	return rc;
+}
+
+int db_restore(const char *db_path, const char *src, char *err, size_t errlen, char **kept)
+{
+	*kept = NULL;
+	int lock = lock_file(db_path, F_WRLCK, err, errlen);
+	if (lock < 0)
+		return -1;
+	char *tmp = xasprintf("%s.restore.tmp", db_path);
+	sqlite3 *from = NULL;
+	int rc = check_source(src, err, errlen);
+	if (rc == 0 && sqlite3_open_v2(src, &from, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot open it", src);
+		rc = -1;
+	}
+	unlink(tmp);
+	if (rc == 0)
+		rc = copy_to(from, tmp, err, errlen);
+	sqlite3_close(from);
+	if (rc == 0)
+		rc = integrity_ok(tmp, err, errlen);
+	if (rc == 0 && keep_old(db_path, kept) != 0) {
+		snprintf(err, errlen, "cannot keep the old database beside it: %s",
+		         strerror(errno));
+		rc = -1;
+	}
+	if (rc == 0 && rename(tmp, db_path) != 0) { /* the one atomic step */
+		snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, db_path, strerror(errno));
+		rc = -1;
+	}
+	if (rc != 0)
+		unlink(tmp);
+	free(tmp);
+	close(lock);
 	return rc;
 }

@@ -1,4 +1,5 @@
-/* Mail through libcurl SMTP (STARTTLS when offered), run on the jobs thread only. */
+/* Mail through libcurl SMTP ([smtp] tls: STARTTLS, implicit TLS or, to this machine only,
+ * none), run on the jobs thread only. */
 #include <curl/curl.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -28,30 +29,51 @@ static size_t read_cb(char *out, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* RFC 2047 encoded-word, so any UTF-8 subject is safe in a header. */
-/* RFC 2047 encoded-words of 60 characters (36 bytes of text each, cut between UTF-8
- * characters), folded onto continuation lines: every line stays within 78 characters. */
-static void encode_subject(struct buf *b, const char *subject)
+/* RFC 2047 encoded-words of at most 36 bytes of text each (cut between UTF-8 characters),
+ * folded onto continuation lines: every header line stays within 78 characters. */
+static void encode_words(struct buf *b, const char *text)
 {
-	size_t n = strlen(subject), i = 0;
-	buf_puts(b, "Subject:");
+	size_t n = strlen(text), i = 0;
 	while (i < n) {
-		size_t take = n - i < 36 ? n - i : 36;
-		while (take > 0 && i + take < n &&
-		       ((unsigned char)subject[i + take] & 0xc0) == 0x80)
-			take--; /* do not split a character */
+		size_t take = util_utf8_prefix(text + i, 36);
 		if (take == 0)
 			take = n - i < 36 ? n - i : 36;
 		char out[64];
-		EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)subject + i,
-		                (int)take);
+		EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)text + i, (int)take);
 		buf_printf(b, "%s=?UTF-8?B?%s?=", i ? "\r\n " : " ", out);
 		i += take;
 	}
-	buf_puts(b, "\r\n");
 }
 
-static char *build_message(const struct config *cfg, const struct mail *m)
+/* Quoted-printable (RFC 2045): the body goes out as 7-bit lines of at most 76 characters,
+ * however long a key line is and whatever the server says about 8BITMIME. */
+static void encode_qp(struct buf *b, const char *body)
+{
+	size_t col = 0;
+	for (const unsigned char *p = (const unsigned char *)body; *p; p++) {
+		if (p[0] == '\r' && p[1] == '\n') {
+			buf_puts(b, "\r\n");
+			p++;
+			col = 0;
+			continue;
+		}
+		int last = p[1] == '\0' || (p[1] == '\r' && p[2] == '\n');
+		int plain =
+		    (*p >= 33 && *p <= 126 && *p != '=') || ((*p == ' ' || *p == '\t') && !last);
+		size_t width = plain ? 1 : 3;
+		if (col + width > 75) {
+			buf_puts(b, "=\r\n"); /* soft line break */
+			col = 0;
+		}
+		if (plain)
+			buf_append(b, p, 1);
+		else
+			buf_printf(b, "=%02X", *p);
+		col += width;
+	}
+}
+
+static char *build_message(const char *from_name, const char *from_addr, const struct mail *m)
 {
 	struct buf b;
 	buf_init(&b);
@@ -61,38 +83,114 @@ static char *build_message(const struct config *cfg, const struct mail *m)
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
 	sec_random_hex(id, 16);
-	const char *at = strchr(cfg->smtp_from, '@');
-	buf_printf(&b, "Date: %s\r\nFrom: %s\r\nTo: %s\r\n", date, cfg->smtp_from, m->to);
-	encode_subject(&b, m->subject);
-	buf_printf(&b, "Message-ID: <%s%s>\r\nMIME-Version: 1.0\r\n", id, at ? at : "@cardshop");
-	buf_puts(
-	    &b,
-	    "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n");
-	buf_puts(&b, m->body);
+	buf_printf(&b, "Date: %s\r\nFrom:", date);
+	if (from_name[0]) {
+		encode_words(&b, from_name);
+		buf_printf(&b, "\r\n <%s>\r\n", from_addr);
+	} else {
+		buf_printf(&b, " %s\r\n", from_addr);
+	}
+	buf_printf(&b, "To: %s\r\nSubject:", m->to);
+	encode_words(&b, m->subject);
+	buf_printf(&b, "\r\nMessage-ID: <%s%s>\r\nMIME-Version: 1.0\r\n", id,
+	           strchr(from_addr, '@'));
+	buf_puts(&b, "Content-Type: text/plain; charset=UTF-8\r\n"
+	             "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+	encode_qp(&b, m->body);
 	return buf_release(&b);
+}
+
+/* The server's last refusal (4xx/5xx), so the job's error names its reason ("550 5.1.1 no
+ * such user"), not only curl's summary. */
+struct reply_capture {
+	char line[256];
+};
+
+static int debug_cb(CURL *curl, curl_infotype type, char *data, size_t size, void *arg)
+{
+	(void)curl;
+	struct reply_capture *c = arg;
+	if (type != CURLINFO_HEADER_IN) /* never what we sent: AUTH carries the password */
+		return 0;
+	while (size > 0 && (data[size - 1] == '\n' || data[size - 1] == '\r'))
+		size--;
+	const char *nl = memrchr(data, '\n', size);
+	const char *line = nl ? nl + 1 : data;
+	size_t n = (size_t)(data + size - line);
+	if (n == 0 || (line[0] != '4' && line[0] != '5'))
+		return 0; /* keep the last refusal, not the "221 Bye" after it */
+	n = util_utf8_prefix(line, n < sizeof c->line - 1 ? n : sizeof c->line - 1);
+	memcpy(c->line, line, n);
+	c->line[n] = '\0';
+	return 0;
+}
+
+/* implicit TLS wants smtps://; the rest keep the configured URL */
+static char *mail_url(const struct config *cfg)
+{
+	if (strcmp(cfg->smtp_tls, "tls") == 0 && strncmp(cfg->smtp_url, "smtp://", 7) == 0)
+		return xasprintf("smtps://%s", cfg->smtp_url + 7);
+	return xstrdup(cfg->smtp_url);
+}
+
+static void set_tls(CURL *curl, const struct config *cfg)
+{
+	/* The mail holds card keys (and AUTH a password): off this machine, STARTTLS is required,
+	 * not merely tried, so a stripped STARTTLS cannot turn it into plain text. */
+	long use = util_url_host_is_loopback(cfg->smtp_url) ? CURLUSESSL_TRY : CURLUSESSL_ALL;
+	if (strcmp(cfg->smtp_tls, "none") == 0)
+		use = CURLUSESSL_NONE; /* config load allows it for this machine only */
+	curl_easy_setopt(curl, CURLOPT_USE_SSL, use);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, cfg->smtp_tls_verify ? 1L : 0L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, cfg->smtp_tls_verify ? 2L : 0L);
+	if (cfg->smtp_ca_file[0])
+		curl_easy_setopt(curl, CURLOPT_CAINFO, cfg->smtp_ca_file);
+}
+
+static void report_error(char *err, size_t errlen, CURLcode rc, const char *detail,
+                         const struct reply_capture *c)
+{
+	const char *what = detail[0] ? detail : curl_easy_strerror(rc);
+	const char *hint = rc == CURLE_PEER_FAILED_VERIFICATION
+	                       ? " (set [smtp] ca_file to the server's CA, or tls_verify = false)"
+	                       : "";
+	if (c->line[0])
+		snprintf(err, errlen, "smtp: %s%s (server said: %s)", what, hint, c->line);
+	else
+		snprintf(err, errlen, "smtp: %s%s", what, hint);
 }
 
 int mail_send(const struct config *cfg, const struct mail *m, char *err, size_t errlen)
 {
+	char *from_name, *from_addr;
+	if (util_mail_from_parse(cfg->smtp_from, &from_name, &from_addr) != 0) {
+		snprintf(err, errlen, "mail is off: [smtp] from is not an address");
+		return -1;
+	}
 	CURL *curl = curl_easy_init();
 	if (!curl) {
 		snprintf(err, errlen, "curl init failed");
+		free(from_name);
+		free(from_addr);
 		return -1;
 	}
-	char *msg = build_message(cfg, m);
+	char *msg = build_message(from_name, from_addr, m);
+	char *url = mail_url(cfg);
 	struct upload u = {msg, strlen(msg), 0};
+	struct reply_capture cap = {""};
+	char detail[CURL_ERROR_SIZE] = "";
 	struct curl_slist *rcpt = curl_slist_append(NULL, m->to);
-	curl_easy_setopt(curl, CURLOPT_URL, cfg->smtp_url);
-	curl_easy_setopt(curl, CURLOPT_MAIL_FROM, cfg->smtp_from);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_MAIL_FROM, from_addr); /* the envelope: the address alone */
 	curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpt);
 	curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_cb);
 	curl_easy_setopt(curl, CURLOPT_READDATA, &u);
 	curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-	/* The mail holds card keys (and AUTH a password): off this machine, STARTTLS is required,
-	 * not merely tried, so a stripped STARTTLS cannot turn it into plain text. */
-	curl_easy_setopt(
-	    curl, CURLOPT_USE_SSL,
-	    (long)(util_url_host_is_loopback(cfg->smtp_url) ? CURLUSESSL_TRY : CURLUSESSL_ALL));
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, detail);
+	curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, debug_cb);
+	curl_easy_setopt(curl, CURLOPT_DEBUGDATA, &cap);
+	curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L);
+	set_tls(curl, cfg);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)cfg->smtp_timeout);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	if (cfg->smtp_username[0]) {
@@ -101,11 +199,14 @@ int mail_send(const struct config *cfg, const struct mail *m, char *err, size_t 
 	}
 	CURLcode rc = curl_easy_perform(curl);
 	if (rc != CURLE_OK)
-		snprintf(err, errlen, "smtp: %s", curl_easy_strerror(rc));
+		report_error(err, errlen, rc, detail, &cap);
 	curl_slist_free_all(rcpt);
 	curl_easy_cleanup(curl);
 	sec_wipe(msg, strlen(msg));
 	free(msg);
+	free(url);
+	free(from_name);
+	free(from_addr);
 	metrics_inc(rc == CURLE_OK ? M_MAIL_SENT : M_MAIL_FAILED, 1);
 	return rc == CURLE_OK ? 0 : -1;
 }

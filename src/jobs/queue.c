@@ -121,6 +121,7 @@ void jobs_prune(int64_t now)
 		return;
 	last = now;
 	outbox_prune(now - 30 * 86400);
+	shop_retention_prune(now);
 }
 
 static void *loop(void *arg)

@@ -40,6 +40,7 @@ struct order_row {
 	char currency[4];
 	char email[255];
 	char product_name[201];
+	char lang[8]; /* the buyer's language: "en" or "zh-CN" */
 };
 /* 1 and o filled when found, 0 when there is no such order, -1 on a database error (or a
  * stored status this build does not know). */

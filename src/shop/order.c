@@ -13,10 +13,12 @@
 #include "cardshop/sec.h"
 #include "internal.h"
 
+static const char *const lang_choices[] = {"en", "zh-CN", NULL};
 static const struct field order_fields[] = {
-    {"product_id", F_INT, 1, INT64_MAX, NULL, 1}, {"quantity", F_INT, 1, 100000, NULL, 1},
-    {"email", F_NAME, 3, 254, NULL, 1},           {"gateway", F_NAME, 1, 32, NULL, 1},
-    {"coupon", F_NAME, 0, 64, NULL, 0},           {"query_password", F_NAME, 0, 200, NULL, 0},
+    {"lang", F_ENUM, 0, 0, lang_choices, 0},     {"product_id", F_INT, 1, INT64_MAX, NULL, 1},
+    {"quantity", F_INT, 1, 100000, NULL, 1},     {"email", F_NAME, 3, 254, NULL, 1},
+    {"gateway", F_NAME, 1, 32, NULL, 1},         {"coupon", F_NAME, 0, 64, NULL, 0},
+    {"query_password", F_NAME, 0, 200, NULL, 0},
 };
 
 static const char *sql_product = "SELECT name, price, currency, min_qty, max_qty, delivery, active"
@@ -24,9 +26,9 @@ static const char *sql_product = "SELECT name, price, currency, min_qty, max_qty
 static const char *sql_order_insert =
     "INSERT INTO orders (order_no, product_id, quantity, unit_price, discount, amount, currency,"
     " email, query_pw_hash, gateway, coupon_id, status, client_ip, client_net, created_at,"
-    " expires_at, delivery)"
+    " expires_at, delivery, lang)"
     " VALUES (:no, :pid, :qty, :unit, :discount, :amount, :currency, :email, :pw, :gateway,"
-    " :coupon, 'pending', :ip, :net, :now, :exp, :delivery)";
+    " :coupon, 'pending', :ip, :net, :now, :exp, :delivery, :lang)";
 /* Unpaid orders still holding keys, of one client network and of one email, and when the
  * first of them frees its place. */
 static const char *sql_pending_net =
@@ -70,6 +72,7 @@ int order_parse(json_t *in, struct order_request *req, struct shop_err *err)
 	req->gateway = shop_json_str(in, "gateway", "");
 	req->coupon = shop_json_str(in, "coupon", NULL);
 	req->query_password = shop_json_str(in, "query_password", NULL);
+	req->lang = shop_json_str(in, "lang", NULL);
 	if (req->coupon && !*req->coupon)
 		req->coupon = NULL;
 	if (req->query_password && !*req->query_password)
@@ -207,7 +210,11 @@ static int load_product(struct create_ctx *c, struct product_row *p)
 		sqlite3_reset(st);
 		return shop_fail(c->err, SHOP_NOT_FOUND, "product_id: no such product");
 	}
-	snprintf(c->out->product_name, sizeof c->out->product_name, "%s", db_col_text(st, 0));
+	/* Cut between characters: a gateway may refuse a name ending in half a character. */
+	const char *name = db_col_text(st, 0);
+	size_t nlen = util_utf8_prefix(name, sizeof c->out->product_name - 1);
+	memcpy(c->out->product_name, name, nlen);
+	c->out->product_name[nlen] = '\0';
 	p->price = sqlite3_column_int64(st, 1);
 	snprintf(c->out->currency, sizeof c->out->currency, "%s", db_col_text(st, 2));
 	p->min_qty = sqlite3_column_int64(st, 3);
@@ -255,6 +262,8 @@ static int insert_order(struct create_ctx *c, int64_t unit, int64_t discount, in
 	db_bind_int(st, ":now", now);
 	db_bind_int(st, ":exp", now + c->cfg->order_ttl);
 	db_bind_text(st, ":delivery", manual ? "manual" : "auto");
+	db_bind_text(st, ":lang",
+	             c->req->lang && strcmp(c->req->lang, "zh-CN") == 0 ? "zh-CN" : "en");
 	if (db_step(st) != SQLITE_DONE)
 		return db_log_error("order insert failed");
 	c->out->id = sqlite3_last_insert_rowid(db_conn());
@@ -365,6 +374,7 @@ static int read_row(sqlite3_stmt *st, struct order_row *o)
 		snprintf(o->gateway, sizeof o->gateway, "%s", db_col_text(st, 8));
 		snprintf(o->email, sizeof o->email, "%s", db_col_text(st, 9));
 		snprintf(o->product_name, sizeof o->product_name, "%s", db_col_text(st, 10));
+		snprintf(o->lang, sizeof o->lang, "%s", db_col_text(st, 11));
 	} else if (rc != SQLITE_DONE) {
 		found = db_log_error("order load failed");
 	}

@@ -2,6 +2,7 @@
  * under a UNIQUE constraint, the order moved with a conditional update and its keys sold, all
  * in one transaction. Repeats change nothing; a late payment re-claims free keys. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cardshop/config.h"
@@ -446,20 +447,26 @@ static const char *sql_events =
     " FROM payment_events WHERE (:no = '' OR order_no = :no) ORDER BY id DESC LIMIT 100 OFFSET "
     ":off";
 
+/* A client wrote these columns: invalid UTF-8 would make jansson refuse the whole event. */
+static json_t *scrubbed(const char *s)
+{
+	char *clean = util_utf8_scrub(s);
+	json_t *j = json_string(clean);
+	free(clean);
+	return j;
+}
+
 static json_t *event_row(sqlite3_stmt *st)
 {
-	/* raw is whatever a client sent: keep it only when JSON can carry it */
-	const char *raw = db_col_text(st, 7);
 	json_t *e = json_pack(
-	    "{sI ss ss ss sb ss ss sI}", "id", (json_int_t)sqlite3_column_int64(st, 0), "gateway",
-	    db_col_text(st, 1), "order_no", db_col_text(st, 2), "trade_no", db_col_text(st, 3),
-	    "verified", sqlite3_column_int(st, 5), "outcome", db_col_text(st, 6), "ip",
-	    db_col_text(st, 8), "created_at", (json_int_t)sqlite3_column_int64(st, 9));
+	    "{sI so so so sb so so sI}", "id", (json_int_t)sqlite3_column_int64(st, 0), "gateway",
+	    scrubbed(db_col_text(st, 1)), "order_no", scrubbed(db_col_text(st, 2)), "trade_no",
+	    scrubbed(db_col_text(st, 3)), "verified", sqlite3_column_int(st, 5), "outcome",
+	    scrubbed(db_col_text(st, 6)), "ip", scrubbed(db_col_text(st, 8)), "created_at",
+	    (json_int_t)sqlite3_column_int64(st, 9));
 	if (!e)
 		return NULL;
-	json_object_set_new(e, "raw",
-	                    util_utf8_valid(raw, strlen(raw)) ? json_string(raw)
-	                                                      : json_string("(binary)"));
+	json_object_set_new(e, "raw", scrubbed(db_col_text(st, 7)));
 	json_object_set_new(e, "amount",
 	                    sqlite3_column_type(st, 4) == SQLITE_NULL
 	                        ? json_null()

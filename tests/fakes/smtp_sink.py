@@ -66,6 +66,12 @@ class _Handler:
     def __init__(self, sink: "SmtpSink"):
         self.sink = sink
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if self.sink.refuse_rcpt:
+            return self.sink.refuse_rcpt
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
         raw = envelope.original_content or envelope.content
         if isinstance(raw, str):
@@ -80,6 +86,7 @@ class SmtpSink:
         self.host = host
         self.port = port or free_port()
         self.messages: List[ReceivedMail] = []
+        self.refuse_rcpt: Optional[str] = None  # e.g. "550 5.1.1 no such user": every RCPT refused
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._controller: Optional[Controller] = None

@@ -130,6 +130,9 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg.sandbox_enabled, 0);
 	ck_assert_str_eq(cfg.epay_key, ""); /* never NULL: callers test key[0] */
 	ck_assert_str_eq(cfg.smtp_password, "");
+	ck_assert_str_eq(cfg.smtp_tls, "starttls");
+	ck_assert_int_eq(cfg.smtp_tls_verify, 1);
+	ck_assert_str_eq(cfg.smtp_ca_file, "");
 	ck_assert_int_eq(cfg.backup_interval, 0);
 	ck_assert_int_eq(cfg.backup_keep, 7);
 	ck_assert_int_eq(cfg.demo, 0);
@@ -303,6 +306,18 @@ START_TEST(test_semantic_checks)
 	/* The check is on the final values, whatever order the keys come in. */
 	ck_assert_int_eq(load("[security]\nsession_max_ttl = 100000\nsession_idle_ttl = 90000\n"),
 	                 0);
+
+	/* URLs are base_url + "/path": trailing slashes go at load. */
+	ck_assert_int_eq(load("[server]\nbase_url = https://shop.example.com//\n"), 0);
+	ck_assert_str_eq(cfg.base_url, "https://shop.example.com");
+	ck_assert_int_eq(load("[smtp]\ntls = sometimes\n"), -1);
+	assert_err_has("[smtp] tls");
+	ck_assert_int_eq(load("[smtp]\nurl = smtp://mail.example.com\ntls = none\n"), -1);
+	assert_err_has("this machine");
+	ck_assert_int_eq(load("[smtp]\nurl = smtp://127.0.0.1:25\ntls = none\n"), 0);
+	ck_assert_int_eq(load("[smtp]\nfrom = Shop shop@example.com\n"), -1);
+	assert_err_has("[smtp] from");
+	ck_assert_int_eq(load("[smtp]\nfrom = Shop <shop@example.com>\n"), 0);
 }
 END_TEST
 

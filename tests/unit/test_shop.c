@@ -114,6 +114,54 @@ static char *export_text(int64_t pid)
 	return out;
 }
 
+/* ---- retention ---- */
+
+static void add_order(const char *no, const char *status, int64_t created, int64_t pid)
+{
+	char sql[600];
+	snprintf(sql, sizeof sql,
+	         "INSERT INTO orders (order_no, product_id, quantity, unit_price, amount, currency,"
+	         " email, gateway, status, created_at, expires_at, paid_at) VALUES ('%s', %lld, 1,"
+	         " 990, 990, 'CNY', 'b@example.com', 'epay', '%s', %lld, %lld, %s)",
+	         no, (long long)pid, status, (long long)created, (long long)created + 900,
+	         strcmp(status, "expired") == 0 ? "NULL" : "1");
+	sql_exec(sql);
+}
+
+static void add_event(int verified, int64_t created)
+{
+	char sql[300];
+	snprintf(
+	    sql, sizeof sql,
+	    "INSERT INTO payment_events (gateway, order_no, verified, outcome, raw, created_at)"
+	    " VALUES ('epay', 'X', %d, 'rejected', 'r', %lld)",
+	    verified, (long long)created);
+	sql_exec(sql);
+}
+
+START_TEST(test_retention_drops_old_unverified_and_abandoned_only)
+{
+	int64_t now = 1800000000, day = 86400;
+	int64_t pid = new_product("Retained");
+	add_order("OLD-EXPIRED", "expired", now - 91 * day, pid);
+	add_order("NEW-EXPIRED", "expired", now - 89 * day, pid);
+	add_order("OLD-DELIVERED", "delivered", now - 400 * day, pid);
+	add_order("OLD-EXPIRED-KEY", "expired", now - 200 * day, pid);
+	sql_exec("INSERT INTO card_keys (product_id, status, hash, secret, order_id, created_at)"
+	         " SELECT product_id, 'sold', randomblob(32), x'00', id, 0 FROM orders"
+	         " WHERE order_no = 'OLD-EXPIRED-KEY'");
+	add_event(0, now - 31 * day);
+	add_event(0, now - 29 * day);
+	add_event(1, now - 400 * day);
+	ck_assert_int_eq(shop_retention_prune(now), 2);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM orders WHERE order_no = 'OLD-EXPIRED'"), 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM orders"), 3);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM payment_events"), 2);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM payment_events WHERE verified = 0"), 1);
+	ck_assert_int_eq(shop_retention_prune(now), 0); /* nothing more to drop */
+}
+END_TEST
+
 /* ---- migrations ---- */
 
 START_TEST(test_migrate_twice_is_a_no_op)
@@ -659,6 +707,11 @@ static Suite *shop_suite(void)
 	tcase_add_test(cat, test_product_create_validation);
 	tcase_add_test(cat, test_product_update_validation);
 	suite_add_tcase(s, cat);
+
+	TCase *ret = tcase_create("retention");
+	tcase_add_checked_fixture(ret, setup_db, teardown_db);
+	tcase_add_test(ret, test_retention_drops_old_unverified_and_abandoned_only);
+	suite_add_tcase(s, ret);
 	return s;
 }
 

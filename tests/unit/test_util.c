@@ -360,6 +360,61 @@ START_TEST(test_time)
 }
 END_TEST
 
+START_TEST(test_utf8_prefix_and_scrub)
+{
+	/* 中 is 3 bytes: a 4-byte cap keeps one character, never a part of the second. */
+	ck_assert_uint_eq(util_utf8_prefix("\xe4\xb8\xad\xe4\xb8\xad", 4), 3);
+	ck_assert_uint_eq(util_utf8_prefix("\xe4\xb8\xad\xe4\xb8\xad", 6), 6);
+	ck_assert_uint_eq(util_utf8_prefix("abc", 2), 2);
+	ck_assert_uint_eq(util_utf8_prefix("abc", 10), 3);
+	ck_assert_uint_eq(util_utf8_prefix("\xe4\xb8\xad", 2), 0);
+	char *s = util_utf8_scrub("a\xff\xe4\xb8\xad"
+	                          "b\xc3(");
+	ck_assert_str_eq(s, "a\xef\xbf\xbd\xe4\xb8\xad"
+	                    "b\xef\xbf\xbd(");
+	free(s);
+	s = util_utf8_scrub("\xed\xa0\x80"); /* a surrogate: three stray bytes */
+	ck_assert_str_eq(s, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	free(s);
+}
+END_TEST
+
+static void expect_from(const char *from, const char *name, const char *addr)
+{
+	char *n = NULL, *a = NULL;
+	ck_assert_msg(util_mail_from_parse(from, &n, &a) == 0, "refused '%s'", from);
+	ck_assert_str_eq(n, name);
+	ck_assert_str_eq(a, addr);
+	free(n);
+	free(a);
+}
+
+START_TEST(test_mail_from_parse)
+{
+	expect_from("shop@example.com", "", "shop@example.com");
+	expect_from("  shop@example.com ", "", "shop@example.com");
+	expect_from("\xe5\x8d\xa1\xe5\xaf\x86 <shop@example.com>", "\xe5\x8d\xa1\xe5\xaf\x86",
+	            "shop@example.com");
+	expect_from("\"Card Shop\" <shop@example.com>", "Card Shop", "shop@example.com");
+	expect_from("<shop@example.com>", "", "shop@example.com");
+	const char *bad[] = {"",
+	                     "shop",
+	                     "Shop shop@example.com",
+	                     "Shop <shop@example.com",
+	                     "Shop <a@b@example.com>",
+	                     "Shop <sh op@example.com>",
+	                     "Sh\"op <shop@example.com>",
+	                     "Shop\r\nBcc: x@y.z <shop@example.com>",
+	                     "Shop <shop@example.com>\r\nBcc: x@y.z"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char *n = (char *)1, *a = (char *)1;
+		ck_assert_msg(util_mail_from_parse(bad[i], &n, &a) == -1, "accepted '%s'", bad[i]);
+		ck_assert_ptr_null(n);
+		ck_assert_ptr_null(a);
+	}
+}
+END_TEST
+
 START_TEST(test_url_host_is_loopback)
 {
 	ck_assert_int_eq(util_url_host_is_loopback("smtp://127.0.0.1:25"), 1);
@@ -370,6 +425,11 @@ START_TEST(test_url_host_is_loopback)
 	ck_assert_int_eq(util_url_host_is_loopback("smtp://mail.example.com:587"), 0);
 	ck_assert_int_eq(util_url_host_is_loopback("https://127.0.0.1.evil.example/"), 0);
 	ck_assert_int_eq(util_url_host_is_loopback("http://127.0.0.1@evil.example/"), 0);
+	/* The authority ends at / ? #: what follows is not the host, whatever @ it holds. */
+	ck_assert_int_eq(util_url_host_is_loopback("http://evil#@127.0.0.1/"), 0);
+	ck_assert_int_eq(util_url_host_is_loopback("http://evil?@127.0.0.1/"), 0);
+	ck_assert_int_eq(util_url_host_is_loopback("http://evil/@127.0.0.1/"), 0);
+	ck_assert_int_eq(util_url_host_is_loopback("smtp://u:p@x@127.0.0.1:25"), 1);
 	ck_assert_int_eq(util_url_host_is_loopback("http://localhost.example/"), 0);
 	ck_assert_int_eq(util_url_host_is_loopback("127.0.0.1"), 0);
 	ck_assert_int_eq(util_url_host_is_loopback(""), 0);
@@ -408,6 +468,8 @@ static Suite *util_suite(void)
 	TCase *t = tcase_create("time");
 	tcase_add_test(t, test_time);
 	tcase_add_test(t, test_url_host_is_loopback);
+	tcase_add_test(t, test_utf8_prefix_and_scrub);
+	tcase_add_test(t, test_mail_from_parse);
 	suite_add_tcase(s, t);
 	return s;
 }
