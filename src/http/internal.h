@@ -83,9 +83,10 @@ int http_counter_add(struct http_counter *c, const unsigned char key[16], uint32
 void http_counter_sub(struct http_counter *c, const unsigned char key[16]);
 uint32_t http_counter_get(struct http_counter *c, const unsigned char key[16]);
 /* offload.c: n blocking threads that run run(req) for submitted requests, then resume their
- * connection. stop drains the queue and joins them. */
+ * connection. stop drains the queue and joins them; call it before MHD_stop_daemon. */
 int http_offload_start(unsigned n, void (*run)(struct http_req *req));
-void http_offload_submit(struct http_req *req);
+/* Suspends req's connection and queues it: 0, or -1 (nothing done) once the pool stops. */
+int http_offload_submit(struct http_req *req);
 void http_offload_stop(void);
 /* request.c */
 void http_req_free(struct http_req *req);

@@ -33,13 +33,17 @@ static struct http_req *take(void)
 static void *worker(void *arg)
 {
 	(void)arg;
+	/* Queued requests are drained before the thread ends, even when stopping: libmicrohttpd
+	 * may not be stopped while a connection is suspended. */
 	for (struct http_req *req; (req = take());) {
 		log_set_req_id(req->req_id);
 		run_fn(req);
 		log_set_req_id(NULL);
-		/* The reply is ready in req; the next callback for the connection sends it. */
+		/* The reply is ready in req; the next callback for the connection sends it (and
+		 * may free req: nothing of it is touched after the flag). */
+		struct MHD_Connection *conn = req->conn;
 		__atomic_store_n(&req->offload_done, 1, __ATOMIC_RELEASE);
-		MHD_resume_connection(req->conn);
+		MHD_resume_connection(conn);
 	}
 	return NULL;
 }
@@ -59,10 +63,16 @@ int http_offload_start(unsigned n, void (*run)(struct http_req *req))
 	return 0;
 }
 
-void http_offload_submit(struct http_req *req)
+int http_offload_submit(struct http_req *req)
 {
 	req->offload_next = NULL;
 	pthread_mutex_lock(&lock);
+	if (stopping || nthreads == 0) {
+		pthread_mutex_unlock(&lock);
+		return -1; /* the pool is gone: the caller runs it itself */
+	}
+	/* Suspended before it is queued, so the pool cannot resume it first. */
+	MHD_suspend_connection(req->conn);
 	if (tail)
 		tail->offload_next = req;
 	else
@@ -70,6 +80,7 @@ void http_offload_submit(struct http_req *req)
 	tail = req;
 	pthread_cond_signal(&ready);
 	pthread_mutex_unlock(&lock);
+	return 0;
 }
 
 void http_offload_stop(void)

@@ -390,12 +390,10 @@ static enum MHD_Result handle_request(struct http_req *req, struct MHD_Connectio
 		reply_too_large(req);
 	} else if (req->body_refused) {
 		reply_busy(req);
-	} else if (may_block(req)) {
-		req->offloaded = 1;
-		MHD_suspend_connection(conn); /* before the pool can resume it */
-		http_offload_submit(req);
-		return MHD_YES;
+	} else if (may_block(req) && (req->offloaded = 1, http_offload_submit(req) == 0)) {
+		return MHD_YES; /* the pool answers; the next callback sends it */
 	} else {
+		req->offloaded = 0;
 		dispatch(req);
 	}
 	return send_reply(req);
@@ -606,9 +604,11 @@ void http_server_stop(int grace_ms)
 		close(fd);
 	for (int waited = 0; atomic_load(&inflight) > 0 && waited < grace_ms; waited += 10)
 		usleep(10000);
+	/* The pool first: it finishes what it holds and resumes every suspended connection, which
+	 * libmicrohttpd requires before it stops; requests arriving later run on its workers. */
+	http_offload_stop();
 	MHD_stop_daemon(daemon_);
 	daemon_ = NULL;
-	http_offload_stop();
 	http_counter_free(peer_conns);
 	http_counter_free(client_inflight);
 	peer_conns = client_inflight = NULL;

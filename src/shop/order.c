@@ -348,8 +348,8 @@ int order_create(const struct config *cfg, const struct order_request *req,
 
 #define ROW_COLUMNS                                                                                \
 	"SELECT o.id, o.order_no, o.status, o.amount, o.currency, o.product_id, o.quantity,"       \
-	" o.delivery, o.gateway, o.email, p.name FROM orders o JOIN products p ON p.id = "         \
-	"o.product_id"
+	" o.delivery, o.gateway, o.email, p.name, o.lang"                                          \
+	" FROM orders o JOIN products p ON p.id = o.product_id"
 static const char *sql_row_by_no = ROW_COLUMNS " WHERE o.order_no = :no";
 static const char *sql_row_by_id = ROW_COLUMNS " WHERE o.id = :id";
 

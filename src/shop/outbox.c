@@ -80,7 +80,7 @@ int outbox_due(int64_t now, struct outbox_job *out, int max, int *n)
 		return -1;
 	db_bind_int(st, ":now", now);
 	db_bind_int(st, ":max", max);
-	int rc;
+	int rc = SQLITE_DONE;
 	while (*n < max && (rc = db_step(st)) == SQLITE_ROW) {
 		struct outbox_job *j = &out[(*n)++];
 		memset(j, 0, sizeof *j);

@@ -97,8 +97,12 @@ static int frag_make(json_t *p, struct frag *f)
 	char *text = json_dumps(p, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (!text)
 		return -1;
-	char mark[32];
-	snprintf(mark, sizeof mark, "%lld", STOCK_MARK);
+	/* With its key: inside a JSON string the quotes would be escaped, so a product named
+	 * after the marker cannot be mistaken for it. */
+	static const char key[] = "\"stock\":";
+	char mark[48], digits[24];
+	snprintf(digits, sizeof digits, "%lld", STOCK_MARK);
+	snprintf(mark, sizeof mark, "%s%s", key, digits);
 	char *at = f->has_stock ? strstr(text, mark) : NULL;
 	if (f->has_stock && !at) {
 		free(text);
@@ -109,9 +113,9 @@ static int frag_make(json_t *p, struct frag *f)
 		f->prelen = strlen(text);
 		return 0;
 	}
-	f->prelen = (size_t)(at - text);
+	f->prelen = (size_t)(at - text) + strlen(key);
 	f->pre = xstrndup(text, f->prelen);
-	f->post = xstrdup(at + strlen(mark));
+	f->post = xstrdup(text + f->prelen + strlen(digits));
 	f->postlen = strlen(f->post);
 	free(text);
 	return 0;
@@ -140,7 +144,9 @@ static struct snap *snap_build(void)
 	s->refs = 1;
 	int ok = prods != NULL;
 	if (ok) {
-		s->categories = json_dumps(json_pack("{sO}", "categories", cats), JSON_COMPACT);
+		json_t *w = json_pack("{sO}", "categories", cats);
+		s->categories = w ? json_dumps(w, JSON_COMPACT) : NULL;
+		json_decref(w);
 		ok = s->categories != NULL;
 		s->catlen = ok ? strlen(s->categories) : 0;
 	}
@@ -221,8 +227,10 @@ int catalog_snapshot_rebuild(void)
 
 int catalog_stock_changed(int64_t product_id)
 {
+	/* A build that failed is retried, but the stock of the snapshot still served is refreshed
+	 * either way: a sold-out product must not keep showing stock. */
 	if (atomic_load(&dirty))
-		return catalog_snapshot_rebuild();
+		catalog_snapshot_rebuild();
 	return stock_refresh(product_id);
 }
 
@@ -233,8 +241,7 @@ void catalog_snapshot_refresh(void)
 	struct snap *s = snap_get();
 	if (atomic_load(&dirty) || !s)
 		catalog_snapshot_rebuild();
-	else
-		stock_refresh(0);
+	stock_refresh(0);
 	snap_unref(s);
 }
 

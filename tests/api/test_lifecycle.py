@@ -318,3 +318,35 @@ def test_scheduled_backups_are_written_and_pruned(make_server, tmp_path):
     assert harness.integrity_check(newest) == "ok"
     assert "orders" in harness.sqlite_tables(newest)
     srv.stop()
+
+
+def test_sigterm_while_a_write_waits_on_the_database(make_server):
+    """A write waits in the blocking pool (its connection suspended) when SIGTERM arrives:
+    the pool finishes it and resumes the connection before libmicrohttpd stops, so the client
+    gets its answer and the process exits 0 (libmicrohttpd aborts when stopped with a
+    suspended connection)."""
+    srv = make_server({"database": {"busy_timeout_ms": 3000}, "payment.sandbox": {"enabled": True}})
+    db = sqlite3.connect(str(srv.db_path), timeout=5, isolation_level=None)
+    db.execute("BEGIN IMMEDIATE")  # every write now waits for this lock
+    result = {}
+
+    def post():
+        # An order is one write transaction: its BEGIN waits for the lock held above.
+        result["r"] = srv.request("POST", "/api/orders", timeout=30, use_cookies=False,
+                                  json={"product_id": 999, "quantity": 1, "email": "a@b.example",
+                                        "gateway": "sandbox"})
+        result["at"] = time.monotonic()
+
+    t = threading.Thread(target=post)
+    t0 = time.monotonic()
+    t.start()
+    time.sleep(1.0)
+    srv.proc.send_signal(signal.SIGTERM)
+    time.sleep(11)  # past the 10 s grace for in-flight requests
+    db.execute("ROLLBACK")
+    db.close()
+    t.join(30)
+    assert "r" in result and result["r"].status == 404, result  # answered, after the lock
+    assert result["at"] - t0 >= 11, "the write waited for the lock, past the grace"
+    assert srv.wait(20) == 0
+    assert "suspended connections" not in srv.log_text()

@@ -89,3 +89,28 @@ def test_a_counter_out_of_step_is_repaired_at_start(make_server):
     assert shop.stock(pid) == 7
     assert_counters_match(shop)
     assert any(l["msg"] == "stock counters differ from the key rows" for l in shop.srv.log_lines())
+
+
+def test_catalog_from_memory_keeps_names_that_look_like_its_placeholder(make_server):
+    """The in-memory catalog splices the live stock into prebuilt JSON; a product name holding
+    the placeholder's digits must come out as written, with the real stock beside it."""
+    shop = start_shop(make_server)
+    name = "Promo 987654321987654321 \"stock\":987654321987654321"
+    pid = shop.admin.product(name=name, price=100, keys=make_keys(3, "PH"))
+    listed = [p for p in shop.srv.get("/api/products", use_cookies=False).json()["products"]
+              if p["id"] == pid][0]
+    assert listed["name"] == name and listed["stock"] == 3
+    one = shop.srv.get(f"/api/products/{pid}", use_cookies=False).json()
+    assert one["name"] == name and one["stock"] == 3
+
+
+def test_catalog_etag_revalidates(make_server):
+    shop = start_shop(make_server)
+    pid = shop.admin.product(price=100, keys=make_keys(2, "ET"))
+    r = shop.srv.get("/api/products", use_cookies=False)
+    etag = r.headers["etag"]
+    again = shop.srv.request("GET", "/api/products", headers={"If-None-Match": etag}, use_cookies=False)
+    assert again.status == 304 and again.body == b""
+    shop.admin.add_keys(pid, make_keys(1, "ET2"))
+    changed = shop.srv.request("GET", "/api/products", headers={"If-None-Match": etag}, use_cookies=False)
+    assert changed.status == 200 and changed.headers["etag"] != etag
