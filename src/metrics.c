@@ -24,6 +24,8 @@ static const char *counter_names[M_COUNTERS] = {
     [M_KEYS_IMPORTED] = "cardshop_keys_imported_total",
     [M_LOGIN_FAILED] = "cardshop_login_failed_total",
     [M_RATE_LIMITED] = "cardshop_rate_limited_total",
+    [M_CHALLENGED] = "cardshop_challenges_total",
+    [M_SHED] = "cardshop_shed_total",
 };
 
 void metrics_request(unsigned status, int64_t usec)

@@ -19,6 +19,8 @@ enum metric_counter {
 	M_KEYS_IMPORTED,
 	M_LOGIN_FAILED,
 	M_RATE_LIMITED,
+	M_CHALLENGED,
+	M_SHED,
 	M_COUNTERS
 };
 

@@ -282,3 +282,15 @@ void sec_rate_undo(const char *bucket, const char *key)
 	pthread_mutex_unlock(&rl_lock);
 	free(id.data);
 }
+
+int64_t sec_rate_count(const char *bucket, const char *key)
+{
+	struct rl_id id;
+	rl_id_init(&id, bucket, key);
+	pthread_mutex_lock(&rl_lock);
+	struct rl_entry *e = rl_find(&id, util_now());
+	int64_t n = e ? e->count : 0;
+	pthread_mutex_unlock(&rl_lock);
+	free(id.data);
+	return n;
+}
