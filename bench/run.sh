@@ -113,12 +113,14 @@ write_config() {
 		per_ip_connections = $((WRK_CONNS > 64 ? WRK_CONNS : 64))
 
 		rate_limit = 1000000
+		max_inflight = 100000
 
 		[database]
 		path = $TMP/cardshop.db
 
 		[security]
 		secret_file = $TMP/secret.key
+		challenge = off
 
 		[payment.epay]
 		enabled = true
