@@ -49,7 +49,9 @@ static int login_limit(struct http_req *req, const char *user, int64_t cip, int6
 	if (cip <= f && cuser <= f)
 		return 0;
 	api_login_refused(req, user);
-	struct shop_err err = {.retry_after = cfg->login_window};
+	int64_t wip = sec_rate_check("login-ip", http_client_ip(req), f, cfg->login_window);
+	int64_t wuser = sec_rate_check("login-user", user, f, cfg->login_window);
+	struct shop_err err = {.retry_after = wip > wuser ? wip : wuser};
 	shop_fail(&err, SHOP_RATE_LIMITED, "too many failed sign-ins; try again later");
 	api_reply_shop_err(req, &err);
 	return -1;
