@@ -98,7 +98,7 @@ clean:
 # ---- fuzz: replay the corpus through each target (part of make test); `make fuzz` runs libFuzzer with clang
 # Each fuzz/fuzz_<t>.c is a libFuzzer target; fuzz/replay.c turns it into a plain program that
 # feeds it every file of fuzz/corpus/<t>/, so CI needs no clang. Crashing inputs go in the corpus.
-FUZZ_TARGETS := kv url_decode utf8 money i64 epay addr cardkey
+FUZZ_TARGETS := kv url_decode utf8 money i64 epay addr cardkey xff cookie order_json
 FUZZ_BIN     := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_TIME    ?= 20
 FUZZ_BUILD   ?= $(BUILD)/libfuzzer
@@ -118,8 +118,8 @@ fuzz-replay: $(FUZZ_BIN)
 # go to $(FUZZ_BUILD)/corpus/<t>, crashes to $(FUZZ_BUILD)/crash-<t>-*; fuzz/corpus is read only.
 fuzz:
 	@if ! command -v $(CLANG) >/dev/null 2>&1; then \
-	  echo "fuzz: $(CLANG) not found (apt-get install clang); 'make fuzz-replay' replays the corpus with $(CC)"; \
-	  exit 0; fi; \
+	  echo "fuzz: FAILED: $(CLANG) not found (apt-get install clang); nothing was fuzzed. 'make fuzz-replay' replays the corpus with $(CC)" >&2; \
+	  exit 1; fi; \
 	set -e; \
 	$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(CLANG) \
 	  OPT="-O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SAN)" $(FUZZ_BUILD)/libcardshop.a; \

@@ -43,6 +43,12 @@ int app_start(const struct config *cfg)
 		fprintf(stderr, "cardshop: demo seeding failed\n");
 		return -1;
 	}
+	/* The counters are a summary of the key rows: a difference (a bug, a hand edit) is
+	 * logged and the counters rebuilt from the rows before anyone is served. */
+	if (shop_stock_check(1) < 0 || catalog_snapshot_rebuild() != 0) {
+		fprintf(stderr, "cardshop: cannot read the catalog\n");
+		return -1;
+	}
 	/* The layers meet here only: the domain wakes the jobs thread after a commit that put
 	 * jobs, and the web and jobs layers let go of database snapshots after each unit of work,
 	 * without either knowing the other (or the storage). */
@@ -53,6 +59,7 @@ int app_start(const struct config *cfg)
 		return -1;
 	size_t n;
 	const struct http_route *routes = api_routes(&n);
+	http_server_set_guard(api_admin_guard);
 	if (http_server_start(cfg, routes, n) != 0) {
 		fprintf(stderr, "cardshop: cannot listen on %s port %lld\n", cfg->listen,
 		        (long long)cfg->port);
@@ -68,6 +75,7 @@ void app_stop(void)
 {
 	http_server_stop(10000);
 	jobs_stop();
+	catalog_snapshot_free();
 }
 
 void app_close(void)

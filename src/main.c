@@ -11,6 +11,7 @@
 #include "cardshop/config.h"
 #include "cardshop/db.h"
 #include "cardshop/log.h"
+#include "cardshop/metrics.h"
 #include "cardshop/util.h"
 
 #ifndef CARDSHOP_VERSION
@@ -155,6 +156,7 @@ int main(int argc, char **argv)
 {
 	const char *config_path = NULL;
 	int i = 1;
+	metrics_set_version(CARDSHOP_VERSION);
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--version") == 0) {
 			printf("cardshop %s\n", CARDSHOP_VERSION);

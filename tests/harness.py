@@ -254,6 +254,9 @@ class CardshopServer:
             "database": {"path": str(self.db_path)},
             "security": {"secret_file": str(self.secret_path)},
             "smtp": {"url": "smtp://127.0.0.1:9"},  # discard port: never a real mail server
+            # Tests buy many times from one address and one email; the hoarding caps have their
+            # own tests (test_hoarding.py), which set the real default back.
+            "shop": {"pending_per_client": 100000},
         }
         for section, keys in self.extra_config.items():
             merged = base.setdefault(section, {})

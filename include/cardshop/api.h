@@ -8,5 +8,8 @@
 
 /* Every route of the server, in match order. */
 const struct http_route *api_routes(size_t *count);
+/* The guard of HTTP_GUARDED routes: a signed-in admin and, on unsafe methods, the CSRF token;
+ * replies 401/403 otherwise. Run from the head, so no body is read for a stranger. */
+void api_admin_guard(struct http_req *req);
 
 #endif

@@ -14,8 +14,9 @@ struct config {
 	char *base_url;
 	char *static_dir;
 	char *log_level;
-	int64_t max_body;   /* bytes, for ordinary requests */
-	int64_t max_upload; /* bytes, for routes that take files (key uploads) */
+	int64_t max_body;     /* bytes, for ordinary requests */
+	int64_t max_upload;   /* bytes, for routes that take files (key uploads) */
+	int64_t max_buffered; /* bytes of request bodies held at once, all requests together */
 	int64_t max_connections;
 	int64_t per_ip_connections;
 	int64_t connection_timeout; /* seconds */
@@ -39,6 +40,9 @@ struct config {
 	char *shop_name;
 	char *currency;
 	int64_t order_ttl;
+	int64_t
+	    pending_per_client;  /* unpaid orders one client (IPv4, IPv6 /64) or email may hold */
+	int64_t default_max_qty; /* per order, for products whose max_qty is 0 */
 	char *alert_email;
 	/* [smtp] */
 	char *smtp_url;

@@ -13,7 +13,17 @@
 struct http_req;
 typedef void (*http_handler)(struct http_req *req);
 
-enum http_body_limit { HTTP_BODY_DEFAULT = 0, HTTP_BODY_UPLOAD = 1 };
+/* How much body a route takes: [server] max_body, max_upload, or none (a non-empty body is
+ * 413 from the head). GET and HEAD routes take none whatever they declare. HTTP_GUARDED, or'd
+ * in, runs the server's guard (http_server_set_guard) as soon as the head has arrived, before
+ * a byte of body is read: a reply made there (401, 403…) is the answer and the handler never
+ * runs. */
+enum http_body_limit {
+	HTTP_BODY_DEFAULT = 0,
+	HTTP_BODY_UPLOAD = 1,
+	HTTP_BODY_NONE = 2,
+	HTTP_GUARDED = 0x10
+};
 
 /* Under overload ([server] max_inflight requests in flight), sheddable routes answer 503 at
  * once so that the core ones (the default) keep their place. */
@@ -23,7 +33,7 @@ struct http_route {
 	const char *method;  /* "GET" also answers HEAD */
 	const char *pattern; /* "/api/products/{id}": {name} captures one path segment */
 	http_handler fn;
-	enum http_body_limit limit;
+	unsigned limit; /* one HTTP_BODY_*, optionally | HTTP_GUARDED */
 	enum http_priority priority;
 };
 
@@ -32,6 +42,8 @@ int http_server_start(const struct config *cfg, const struct http_route *routes,
 /* Runs fn on the worker thread after each request completes, to let go of what it held
  * (e.g. database read snapshots): http/ knows no storage. Set before the server starts. */
 void http_set_request_end_hook(void (*fn)(void));
+/* The check HTTP_GUARDED routes get from the head (e.g. a session); set before starting. */
+void http_server_set_guard(http_handler guard);
 /* Stops accepting, lets in-flight requests finish for up to grace_ms, then stops. */
 void http_server_stop(int grace_ms);
 
@@ -42,7 +54,8 @@ const char *http_req_id(const struct http_req *req);
 const char *http_client_ip(const struct http_req *req);
 const char *http_param(const struct http_req *req, const char *name);
 const char *http_header(const struct http_req *req, const char *name);
-const char *http_cookie(const struct http_req *req, const char *name);
+/* The first cookie called name over all Cookie lines; owned by the request. */
+const char *http_cookie(struct http_req *req, const char *name);
 const char *http_body(const struct http_req *req, size_t *len);
 const struct kvlist *http_query(struct http_req *req); /* NULL: malformed (400 sent) */
 const char *http_query_get(struct http_req *req, const char *name);
@@ -74,7 +87,19 @@ int http_replied(const struct http_req *req);
 /* Extra headers on whatever reply is sent. */
 void http_add_header(struct http_req *req, const char *name, const char *value);
 
+/* The value of cookie name in header (one Cookie header's value, "a=1; b=2"): the first
+ * match, spaces and one pair of DQUOTEs around it removed. *val points into header (borrowed),
+ * *len is its length. 0 found, -1 not. */
+int http_cookie_parse(const char *header, const char *name, const char **val, size_t *len);
+
 /* Trusted proxies and address matching, for the client IP. */
 int http_addr_in_list(const char *ip, const char *list);
+/* Parses an IPv4 or IPv6 address into 16 bytes (IPv4 as IPv4-mapped IPv6). 0 or -1. */
+int http_addr_parse(const char *s, unsigned char out[16]);
+/* The client of a request from peer: the peer, unless it is in trusted; then the right-most
+ * address of xff (every X-Forwarded-For line joined by ','; NULL when none) that is not in
+ * trusted, stopping at an entry that is no address. Written to out (n bytes); all borrowed. */
+void http_client_choose(const char *peer, const char *xff, const char *trusted, char *out,
+                        size_t n);
 
 #endif

@@ -50,7 +50,9 @@ char *sec_password_hash(const char *password);                   /* malloc'd */
 int sec_password_verify(const char *hash, const char *password); /* 1 ok, 0 no */
 
 /* Fixed-window rate limiter keyed by (bucket, key): allows `limit` hits per `window` seconds.
- * Returns 0 when allowed, otherwise the seconds until the window ends. Thread-safe. */
+ * Returns 0 when allowed, otherwise the seconds until the window ends. Thread-safe. Memory is
+ * fixed (keys are kept as a keyed hash); a refused hit stores nothing; a full table evicts the
+ * entries with the fewest hits, so it keeps limiting. */
 int64_t sec_rate_hit(const char *bucket, const char *key, int64_t limit, int64_t window);
 /* Counts without consuming: the seconds to wait if over the limit, else 0. */
 int64_t sec_rate_check(const char *bucket, const char *key, int64_t limit, int64_t window);
@@ -58,6 +60,8 @@ int64_t sec_rate_check(const char *bucket, const char *key, int64_t limit, int64
 void sec_rate_undo(const char *bucket, const char *key);
 /* Forgets the key (e.g. after a successful login). */
 void sec_rate_reset(const char *bucket, const char *key);
+/* Entries evicted so far from a full set of the table (for /metrics). */
+uint64_t sec_rate_evictions(void);
 
 /* The hits counted for (bucket, key) in its current window (0 when none). */
 int64_t sec_rate_count(const char *bucket, const char *key);

@@ -12,16 +12,17 @@
 /* Outcome of a domain call, mapped to an HTTP status by api/. */
 enum shop_status {
 	SHOP_OK = 0,
-	SHOP_INVALID,       /* 400 invalid_request: the message names the field */
-	SHOP_UNAUTHORIZED,  /* 401 */
-	SHOP_FORBIDDEN,     /* 403 */
-	SHOP_NOT_FOUND,     /* 404 */
-	SHOP_CONFLICT,      /* 409 conflict */
-	SHOP_OUT_OF_STOCK,  /* 409 out_of_stock */
-	SHOP_UNPROCESSABLE, /* 422 */
-	SHOP_RATE_LIMITED,  /* 429: retry_after set */
-	SHOP_UNAVAILABLE,   /* 503 */
-	SHOP_ERROR,         /* 500: details only in the log */
+	SHOP_INVALID,          /* 400 invalid_request: the message names the field */
+	SHOP_UNAUTHORIZED,     /* 401 */
+	SHOP_FORBIDDEN,        /* 403 */
+	SHOP_NOT_FOUND,        /* 404 */
+	SHOP_CONFLICT,         /* 409 conflict */
+	SHOP_OUT_OF_STOCK,     /* 409 out_of_stock */
+	SHOP_UNPROCESSABLE,    /* 422 */
+	SHOP_RATE_LIMITED,     /* 429: retry_after set */
+	SHOP_TOO_MANY_PENDING, /* 429 too_many_pending: retry_after set */
+	SHOP_UNAVAILABLE,      /* 503 */
+	SHOP_ERROR,            /* 500: details only in the log */
 };
 
 struct shop_err {
@@ -105,8 +106,15 @@ int audit_record(const struct actor *who, const char *action, const char *target
 /* Readiness for /readyz: migrations applied and the database writable. 0, or -1 with err
  * (SHOP_UNAVAILABLE) saying why. */
 int shop_ready(struct shop_err *err);
+/* Compares the per-product stock counters with the key rows: the number of products whose
+ * counters differ (0: all equal), -1 on a database error. With repair, differing counters are
+ * rebuilt from the rows (logged). */
+int shop_stock_check(int repair);
 /* Appends shop gauges (stock, pending orders, queued jobs) to a Prometheus exposition. */
 void shop_metrics_render(struct buf *out);
+
+/* The longest admin user name, in bytes; sign-in refuses longer ones before anything else. */
+#define ADMIN_USERNAME_MAX 64
 
 /* Admin accounts. admin_create validates the name (1–64 of [A-Za-z0-9_.@-]) and the password
  * (12–1000 bytes), hashes it with argon2id and refuses an existing user. -1 with message. */
@@ -116,7 +124,7 @@ int admin_create(const char *username, const char *password, char *err, size_t e
  * stored. Login is rate limited per IP and per user and never tells whether the user exists. */
 struct admin_session {
 	int64_t admin_id;
-	char username[65];
+	char username[ADMIN_USERNAME_MAX + 1];
 	char csrf[65];
 	char cookie[65];
 };
@@ -146,6 +154,23 @@ int product_delete(const struct actor *who, int64_t id, int *deleted, struct sho
 json_t *products_json(int admin_view, int64_t category_id, struct shop_err *err);
 json_t *product_json(int64_t id, int admin_view, struct shop_err *err); /* inactive: not found
                                                                          * in the public view */
+
+/* The public catalog from memory (categories, products, each product's page data), so that
+ * browsing never touches the database. Rebuilt after every committed change to products or
+ * categories; the stock in it is refreshed after every commit that moves keys. */
+/* After a committed catalog change: 0, or -1 when the build failed (the previous snapshot
+ * stays and the next refresh retries). */
+int catalog_snapshot_rebuild(void);
+/* After a commit that moved keys of product_id (0: of any product). 0 or -1. */
+int catalog_stock_changed(int64_t product_id);
+/* Periodic (jobs tick): re-reads the stock, and rebuilds when a build is due. */
+void catalog_snapshot_refresh(void);
+void catalog_snapshot_free(void);
+/* The views' JSON bytes appended to out: 0, -1 when there is no snapshot yet; view_product
+ * answers 1 for a product that is not on sale. */
+int catalog_view_products(int64_t category_id, struct buf *out);
+int catalog_view_product(int64_t id, struct buf *out);
+int catalog_view_categories(struct buf *out);
 
 /* Card keys. */
 struct import_result {
@@ -199,7 +224,7 @@ json_t *orders_admin_json(const char *status, const char *q, int64_t page, struc
  * most max: [{"order_no", "gateway"}]. */
 json_t *orders_due_json(int64_t now, const char *gateways, int max, struct shop_err *err);
 /* Returns pending orders past their expiry to the shelf, except those of skip_gateways
- * (",epay,": their gateway is asked first) until they are an hour overdue. The number
+ * (",epay,": their gateway is asked first) until they are 5 minutes overdue. The number
  * expired, or -1 on a database error. */
 int orders_expire(int64_t now, const char *skip_gateways);
 /* Expires one order if it is still pending and past its time. */

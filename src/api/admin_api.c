@@ -19,6 +19,11 @@ static void login(struct http_req *req)
 		                 "username, password: required strings");
 		return;
 	}
+	/* Checked before the limiter or argon2 see it: no admin has a longer name. */
+	if (strlen(json_string_value(u)) > ADMIN_USERNAME_MAX) {
+		http_reply_error(req, 400, "invalid_request", "username: at most 64 bytes");
+		return;
+	}
 	const char *user = json_string_value(u);
 	if (api_login_gate(req, user) != 0)
 		return;
@@ -307,29 +312,39 @@ static void payment_events_list(struct http_req *req)
 	api_reply_view(req, "events", payment_events_json(no ? no : "", page, &err), &err);
 }
 
+/* Every route but sign-in needs a session: checked from the head, before any body. */
 const struct http_route admin_api_routes[] = {
-    {"GET", "/api/admin/jobs", jobs_list, HTTP_BODY_DEFAULT, HTTP_SHEDDABLE},
-    {"GET", "/api/admin/payment-events", payment_events_list, HTTP_BODY_DEFAULT, HTTP_SHEDDABLE},
-    {"POST", "/api/admin/orders/{order_no}/deliver", order_deliver_handler, HTTP_BODY_UPLOAD,
-     HTTP_CORE},
-    {"GET", "/api/admin/orders", orders_list, HTTP_BODY_DEFAULT, HTTP_SHEDDABLE},
-    {"GET", "/api/admin/coupons", coupons_list, HTTP_BODY_DEFAULT, HTTP_SHEDDABLE},
-    {"POST", "/api/admin/coupons", coupon_add, HTTP_BODY_DEFAULT, HTTP_CORE},
+    {"GET", "/api/admin/jobs", jobs_list, HTTP_BODY_DEFAULT | HTTP_GUARDED, HTTP_SHEDDABLE},
+    {"GET", "/api/admin/payment-events", payment_events_list, HTTP_BODY_DEFAULT | HTTP_GUARDED,
+     HTTP_SHEDDABLE},
+    {"POST", "/api/admin/orders/{order_no}/deliver", order_deliver_handler,
+     HTTP_BODY_UPLOAD | HTTP_GUARDED, HTTP_CORE},
+    {"GET", "/api/admin/orders", orders_list, HTTP_BODY_DEFAULT | HTTP_GUARDED, HTTP_SHEDDABLE},
+    {"GET", "/api/admin/coupons", coupons_list, HTTP_BODY_DEFAULT | HTTP_GUARDED, HTTP_SHEDDABLE},
+    {"POST", "/api/admin/coupons", coupon_add, HTTP_BODY_DEFAULT | HTTP_GUARDED, HTTP_CORE},
     {"POST", "/api/admin/login", login, HTTP_BODY_DEFAULT, HTTP_CORE},
-    {"POST", "/api/admin/logout", logout, HTTP_BODY_DEFAULT, HTTP_CORE},
-    {"GET", "/api/admin/session", session, HTTP_BODY_DEFAULT, HTTP_CORE},
-    {"GET", "/api/admin/categories", categories_list, HTTP_BODY_DEFAULT, HTTP_SHEDDABLE},
-    {"POST", "/api/admin/categories", category_add, HTTP_BODY_DEFAULT, HTTP_CORE},
-    {"PATCH", "/api/admin/categories/{id}", category_patch, HTTP_BODY_DEFAULT, HTTP_CORE},
-    {"GET", "/api/admin/products", products_list, HTTP_BODY_DEFAULT, HTTP_SHEDDABLE},
-    {"POST", "/api/admin/products", product_add, HTTP_BODY_DEFAULT, HTTP_CORE},
-    {"GET", "/api/admin/products/{id}", product_get, HTTP_BODY_DEFAULT, HTTP_CORE},
-    {"PATCH", "/api/admin/products/{id}", product_patch, HTTP_BODY_DEFAULT, HTTP_CORE},
-    {"DELETE", "/api/admin/products/{id}", product_remove, HTTP_BODY_DEFAULT, HTTP_CORE},
-    {"POST", "/api/admin/products/{id}/keys", keys_upload, HTTP_BODY_UPLOAD, HTTP_CORE},
-    {"GET", "/api/admin/products/{id}/keys", keys_list, HTTP_BODY_DEFAULT, HTTP_SHEDDABLE},
-    {"GET", "/api/admin/products/{id}/keys/export", keys_export, HTTP_BODY_DEFAULT, HTTP_CORE},
-    {"DELETE", "/api/admin/products/{id}/keys/{key_id}", key_remove, HTTP_BODY_DEFAULT, HTTP_CORE},
-    {"GET", "/api/admin/audit", audit_list, HTTP_BODY_DEFAULT, HTTP_SHEDDABLE},
+    {"POST", "/api/admin/logout", logout, HTTP_BODY_NONE | HTTP_GUARDED, HTTP_CORE},
+    {"GET", "/api/admin/session", session, HTTP_BODY_DEFAULT | HTTP_GUARDED, HTTP_CORE},
+    {"GET", "/api/admin/categories", categories_list, HTTP_BODY_DEFAULT | HTTP_GUARDED,
+     HTTP_SHEDDABLE},
+    {"POST", "/api/admin/categories", category_add, HTTP_BODY_DEFAULT | HTTP_GUARDED, HTTP_CORE},
+    {"PATCH", "/api/admin/categories/{id}", category_patch, HTTP_BODY_DEFAULT | HTTP_GUARDED,
+     HTTP_CORE},
+    {"GET", "/api/admin/products", products_list, HTTP_BODY_DEFAULT | HTTP_GUARDED, HTTP_SHEDDABLE},
+    {"POST", "/api/admin/products", product_add, HTTP_BODY_DEFAULT | HTTP_GUARDED, HTTP_CORE},
+    {"GET", "/api/admin/products/{id}", product_get, HTTP_BODY_DEFAULT | HTTP_GUARDED, HTTP_CORE},
+    {"PATCH", "/api/admin/products/{id}", product_patch, HTTP_BODY_DEFAULT | HTTP_GUARDED,
+     HTTP_CORE},
+    {"DELETE", "/api/admin/products/{id}", product_remove, HTTP_BODY_NONE | HTTP_GUARDED,
+     HTTP_CORE},
+    {"POST", "/api/admin/products/{id}/keys", keys_upload, HTTP_BODY_UPLOAD | HTTP_GUARDED,
+     HTTP_CORE},
+    {"GET", "/api/admin/products/{id}/keys", keys_list, HTTP_BODY_DEFAULT | HTTP_GUARDED,
+     HTTP_SHEDDABLE},
+    {"GET", "/api/admin/products/{id}/keys/export", keys_export, HTTP_BODY_DEFAULT | HTTP_GUARDED,
+     HTTP_CORE},
+    {"DELETE", "/api/admin/products/{id}/keys/{key_id}", key_remove, HTTP_BODY_NONE | HTTP_GUARDED,
+     HTTP_CORE},
+    {"GET", "/api/admin/audit", audit_list, HTTP_BODY_DEFAULT | HTTP_GUARDED, HTTP_SHEDDABLE},
 };
 const size_t admin_api_nroutes = sizeof admin_api_routes / sizeof admin_api_routes[0];

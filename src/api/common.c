@@ -20,6 +20,7 @@ static const struct {
     [SHOP_OUT_OF_STOCK] = {409, "out_of_stock"},
     [SHOP_UNPROCESSABLE] = {422, "unprocessable"},
     [SHOP_RATE_LIMITED] = {429, "rate_limited"},
+    [SHOP_TOO_MANY_PENDING] = {429, "too_many_pending"},
     [SHOP_UNAVAILABLE] = {503, "unavailable"},
     [SHOP_ERROR] = {500, "internal"},
 };
@@ -27,7 +28,7 @@ static const struct {
 void api_reply_shop_err(struct http_req *req, const struct shop_err *err)
 {
 	enum shop_status s = err->status <= SHOP_ERROR ? err->status : SHOP_ERROR;
-	if (s == SHOP_RATE_LIMITED) {
+	if (s == SHOP_RATE_LIMITED || s == SHOP_TOO_MANY_PENDING) {
 		char secs[24];
 		snprintf(secs, sizeof secs, "%lld",
 		         (long long)(err->retry_after > 0 ? err->retry_after : 60));
@@ -49,6 +50,28 @@ void api_reply_view(struct http_req *req, const char *key, json_t *value,
 		http_reply_json(req, 200, json_pack("{so}", key, value));
 	else
 		http_reply_json(req, 200, value);
+}
+
+/* FNV-1a: an ETag only needs to change when the bytes do. */
+static uint64_t fnv1a(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+	return h;
+}
+
+void api_reply_cached_json(struct http_req *req, const char *json, size_t len)
+{
+	char etag[24];
+	snprintf(etag, sizeof etag, "\"%016llx\"", (unsigned long long)fnv1a(json, len));
+	http_add_header(req, "ETag", etag);
+	http_add_header(req, "Cache-Control", "no-cache");
+	const char *inm = http_header(req, "If-None-Match");
+	if (inm && strstr(inm, etag))
+		http_reply_text(req, 304, "application/json; charset=utf-8", "", 0);
+	else
+		http_reply_text(req, 200, "application/json; charset=utf-8", json, len);
 }
 
 int api_admin_page(struct http_req *req, int64_t *page)
@@ -101,21 +124,30 @@ static void free_session(void *p)
 
 const struct admin_session *api_require_admin(struct http_req *req)
 {
+	/* Set only once the session and CSRF token passed: by the route's guard, usually. */
+	if (http_user(req))
+		return http_user(req);
 	struct admin_session *s = xcalloc(1, sizeof *s);
 	if (admin_session_get(http_config(req), http_cookie(req, ADMIN_COOKIE), s) != 0) {
 		free_session(s);
 		http_reply_error(req, 401, "unauthorized", "sign in first");
 		return NULL;
 	}
-	http_set_user(req, s, free_session);
 	if (is_unsafe(http_method(req))) {
 		const char *token = http_header(req, "X-CSRF-Token");
 		if (!token || !sec_streq(token, s->csrf)) {
+			free_session(s);
 			http_reply_error(req, 403, "forbidden", "missing or wrong CSRF token");
 			return NULL;
 		}
 	}
+	http_set_user(req, s, free_session);
 	return s;
+}
+
+void api_admin_guard(struct http_req *req)
+{
+	(void)api_require_admin(req);
 }
 
 struct actor api_actor(struct http_req *req, const struct admin_session *s)

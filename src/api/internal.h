@@ -27,6 +27,9 @@ void api_reply_shop_err(struct http_req *req, const struct shop_err *err);
  * when value is NULL (a read that failed). Steals value. */
 void api_reply_view(struct http_req *req, const char *key, json_t *value,
                     const struct shop_err *err);
+/* Replies 200 with the JSON bytes (copied) and their ETag, or 304 when If-None-Match names
+ * it: for the views served from memory. */
+void api_reply_cached_json(struct http_req *req, const char *json, size_t len);
 /* The frame of the admin lists: a signed-in admin and ?page= (1-1000000, default 1). 0 with
  * *page set, or -1 after a reply was sent. */
 int api_admin_page(struct http_req *req, int64_t *page);

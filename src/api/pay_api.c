@@ -56,6 +56,7 @@ static void notify(struct http_req *req)
 	 * the disk: past 120 a minute its rejects are answered without being written. */
 	if (!n.verified && sec_rate_hit("notify-reject", n.ip, 120, 60) > 0) {
 		metrics_inc(M_NOTIFY_REJECTED, 1);
+		metrics_notify(n.gateway, MN_REJECTED);
 		http_reply_text(req, 200, "text/plain; charset=utf-8", gw->failure_reply,
 		                strlen(gw->failure_reply));
 		kv_free(&params);

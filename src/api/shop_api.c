@@ -1,19 +1,37 @@
 /* Public shop API: catalog and shop configuration (orders live in order_api.c). */
+#include <stdlib.h>
+#include <string.h>
+
 #include "internal.h"
 
+static void reply_view(struct http_req *req, int rc, struct buf *b)
+{
+	if (rc == 0)
+		api_reply_cached_json(req, b->data ? b->data : "", b->len);
+	else if (rc > 0)
+		http_reply_error(req, 404, "not_found", "product not found");
+	else
+		http_reply_error(req, 503, "unavailable", "the catalog is loading; try again");
+	buf_cleanup(b);
+}
+
+/* Catalog reads come from memory (shop/snapshot.c): no database on the busiest routes. */
 static void categories(struct http_req *req)
 {
-	struct shop_err err = {0};
-	api_reply_view(req, "categories", categories_json(0, &err), &err);
+	struct buf b;
+	buf_init(&b);
+	reply_view(req, catalog_view_categories(&b), &b);
 }
 
 static void products(struct http_req *req)
 {
 	int bad = 0;
 	int64_t cat = api_query_int(req, "category_id", 0, 1, INT64_MAX, &bad);
-	struct shop_err err = {0};
-	if (!bad && !http_replied(req))
-		api_reply_view(req, "products", products_json(0, cat, &err), &err);
+	if (bad || http_replied(req))
+		return;
+	struct buf b;
+	buf_init(&b);
+	reply_view(req, catalog_view_products(cat, &b), &b);
 }
 
 static void product(struct http_req *req)
@@ -21,8 +39,9 @@ static void product(struct http_req *req)
 	int64_t id;
 	if (api_path_id(req, "id", &id) != 0)
 		return;
-	struct shop_err err = {0};
-	api_reply_view(req, NULL, product_json(id, 0, &err), &err);
+	struct buf b;
+	buf_init(&b);
+	reply_view(req, catalog_view_product(id, &b), &b);
 }
 
 /* What the pages need to render: shop name, currency, gateways, demo banner. */
@@ -34,9 +53,12 @@ static void shop_config(struct http_req *req)
 		json_array_append_new(gw, json_string("epay"));
 	if (cfg->sandbox_enabled)
 		json_array_append_new(gw, json_string("sandbox"));
-	http_reply_json(req, 200,
-	                json_pack("{ss ss so sb}", "name", cfg->shop_name, "currency",
-	                          cfg->currency, "gateways", gw, "sandbox", cfg->sandbox_enabled));
+	json_t *j = json_pack("{ss ss so sb}", "name", cfg->shop_name, "currency", cfg->currency,
+	                      "gateways", gw, "sandbox", cfg->sandbox_enabled);
+	char *text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	api_reply_cached_json(req, text ? text : "{}", text ? strlen(text) : 2);
+	free(text);
 }
 
 const struct http_route shop_api_routes[] = {

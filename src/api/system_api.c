@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "cardshop/metrics.h"
+#include "cardshop/sec.h"
 #include "cardshop/shop.h"
 #include "internal.h"
 
@@ -27,10 +28,22 @@ static void metrics(struct http_req *req)
 		http_reply_error(req, 403, "forbidden", "metrics are not served to this address");
 		return;
 	}
-	struct buf out;
+	/* The shop's gauges first: a failed query counts in cardshop_metrics_errors_total, which
+	 * this same page must already show. */
+	struct buf gauges, out;
+	buf_init(&gauges);
+	shop_metrics_render(&gauges);
 	buf_init(&out);
 	metrics_render(&out);
-	shop_metrics_render(&out);
+	buf_printf(&out,
+	           "# HELP cardshop_ratelimit_evictions_total Rate-limiter entries evicted from a "
+	           "full set (the table is fixed; a flood of new keys shows here).\n"
+	           "# TYPE cardshop_ratelimit_evictions_total counter\n"
+	           "cardshop_ratelimit_evictions_total %llu\n",
+	           (unsigned long long)sec_rate_evictions());
+	if (gauges.len)
+		buf_append(&out, gauges.data, gauges.len);
+	buf_cleanup(&gauges);
 	http_reply_text(req, 200, "text/plain; version=0.0.4; charset=utf-8", out.data, out.len);
 	buf_cleanup(&out);
 }

@@ -34,7 +34,8 @@ struct http_req {
 	int nparams;
 	struct buf body;
 	size_t body_limit;
-	int too_large;
+	size_t reserved;  /* of the shared body budget, given back when the request completes */
+	int body_refused; /* 413 or 503 once the body passed a cap: the rest is dropped */
 	struct kvlist query;
 	int query_state; /* 0 unparsed, 1 ok, -1 bad */
 	struct kvlist form;
@@ -42,7 +43,10 @@ struct http_req {
 	json_t *json;
 	char req_id[24];
 	char client_ip[64];
+	unsigned char client_key[16];
+	int client_counted; /* holds one in-flight slot of client_key */
 	int64_t start_us;
+	int counted; /* in the request metrics already */
 	/* reply */
 	int replied;
 	unsigned status;
@@ -52,6 +56,10 @@ struct http_req {
 	int resp_fd; /* -1 when none */
 	uint64_t resp_fd_size;
 	struct http_header_item *headers;
+	/* offload.c: run on the blocking pool while the connection is suspended */
+	int offloaded;
+	int offload_done; /* set (release) by the pool when the reply is ready */
+	struct http_req *offload_next;
 	/* scope */
 	struct arena_block *arena;
 	void *user;
@@ -66,6 +74,19 @@ const struct http_route *http_route_find(struct http_req *req, const struct http
 void http_static_serve(struct http_req *req);
 /* Resolves the static folder once; -1 when it does not exist (every page is then 404). */
 int http_static_init(const char *static_dir);
+/* clients.c: per-address counts, bounded by capacity addresses (the connection limit). */
+struct http_counter;
+struct http_counter *http_counter_new(size_t capacity); /* freed with http_counter_free */
+void http_counter_free(struct http_counter *c);
+/* Counts one more for key unless it already has limit; 0 counted, -1 refused (or full). */
+int http_counter_add(struct http_counter *c, const unsigned char key[16], uint32_t limit);
+void http_counter_sub(struct http_counter *c, const unsigned char key[16]);
+uint32_t http_counter_get(struct http_counter *c, const unsigned char key[16]);
+/* offload.c: n blocking threads that run run(req) for submitted requests, then resume their
+ * connection. stop drains the queue and joins them. */
+int http_offload_start(unsigned n, void (*run)(struct http_req *req));
+void http_offload_submit(struct http_req *req);
+void http_offload_stop(void);
 /* request.c */
 void http_req_free(struct http_req *req);
 void http_reply_fd(struct http_req *req, unsigned status, const char *content_type, int fd,

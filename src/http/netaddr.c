@@ -1,5 +1,6 @@
 /* Address lists ("127.0.0.1, 10.0.0.0/8, ::1") for trusted proxies and /metrics access. */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,4 +81,43 @@ int http_addr_in_list(const char *ip, const char *list)
 		found = entry_match(addr, tok);
 	free(copy);
 	return found;
+}
+
+int http_addr_parse(const char *s, unsigned char out[16])
+{
+	int v4;
+	return parse_ip(s, out, &v4);
+}
+
+static int xff_sep(char c)
+{
+	return c == ',' || c == ' ' || c == '\t';
+}
+
+/* Walks from the right: the entries nearest to us are the ones our proxies appended; a client
+ * can put any number of its own in front. The walk stops at the first untrusted address (the
+ * client) or at an entry that is not an address (nothing left of it is believed). */
+void http_client_choose(const char *peer, const char *xff, const char *trusted, char *out, size_t n)
+{
+	snprintf(out, n, "%s", peer);
+	if (!xff || !http_addr_in_list(peer, trusted))
+		return;
+	char *copy = xstrdup(xff);
+	for (char *end = copy + strlen(copy);;) {
+		while (end > copy && xff_sep(end[-1]))
+			*--end = '\0';
+		if (end == copy)
+			break;
+		char *start = end;
+		while (start > copy && !xff_sep(start[-1]))
+			start--;
+		unsigned char tmp[16];
+		if (http_addr_parse(start, tmp) != 0)
+			break;
+		snprintf(out, n, "%s", start);
+		if (!http_addr_in_list(start, trusted))
+			break;
+		end = start;
+	}
+	free(copy);
 }

@@ -110,9 +110,34 @@ const char *http_header(const struct http_req *req, const char *name)
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
-const char *http_cookie(const struct http_req *req, const char *name)
+struct cookie_search {
+	const char *name;
+	const char *val;
+	size_t len;
+};
+
+static enum MHD_Result cookie_line(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
 {
-	return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+	(void)kind;
+	struct cookie_search *cs = cls;
+	if (!key || strcasecmp(key, "Cookie") != 0)
+		return MHD_YES;
+	return http_cookie_parse(value, cs->name, &cs->val, &cs->len) == 0 ? MHD_NO : MHD_YES;
+}
+
+/* Our own parser over every Cookie line: MHD's reads only the first line, and ours is the one
+ * the fuzz target checks. */
+const char *http_cookie(struct http_req *req, const char *name)
+{
+	struct cookie_search cs = {.name = name};
+	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, cookie_line, &cs);
+	if (!cs.val)
+		return NULL;
+	char *out = http_alloc(req, cs.len + 1);
+	memcpy(out, cs.val, cs.len);
+	out[cs.len] = '\0';
+	return out;
 }
 
 const char *http_body(const struct http_req *req, size_t *len)

@@ -19,13 +19,18 @@ static struct MHD_Daemon *daemon_;
 static const struct config *server_cfg;
 static const struct http_route *server_routes;
 static size_t server_nroutes;
+static http_handler server_guard;
 static atomic_int inflight;
 static void (*request_end_hook)(void);
+/* Open connections per untrusted TCP peer, and requests in flight per resolved client. */
+static struct http_counter *peer_conns, *client_inflight;
 
 void http_set_request_end_hook(void (*fn)(void))
 {
 	request_end_hook = fn;
 }
+/* Body bytes held (or promised by a Content-Length) by all requests in flight together. */
+static atomic_size_t buffered;
 
 static const char *csp =
     "default-src 'self'; img-src 'self' data:; style-src 'self'; "
@@ -58,14 +63,11 @@ static void *uri_logger(void *cls, const char *uri, struct MHD_Connection *conn)
 	return req;
 }
 
-static void peer_ip(struct http_req *req, char *out, size_t n)
+static void sockaddr_ip(const struct sockaddr *sa, char *out, size_t n)
 {
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	snprintf(out, n, "unknown");
-	if (!ci || !ci->client_addr)
+	if (!sa)
 		return;
-	const struct sockaddr *sa = ci->client_addr;
 	if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
 		          (socklen_t)n);
@@ -74,36 +76,56 @@ static void peer_ip(struct http_req *req, char *out, size_t n)
 		          out, (socklen_t)n);
 }
 
-/* The client is the peer, unless the peer is a trusted proxy: then the right-most
- * X-Forwarded-For entry that is not itself a trusted proxy. */
+static void conn_peer_ip(struct MHD_Connection *conn, char *out, size_t n)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	sockaddr_ip(ci ? ci->client_addr : NULL, out, n);
+}
+
+/* MHD hands repeated header lines one by one: a proxy that appends its own line must not let
+ * the client's first line decide, so every X-Forwarded-For line is joined, in order. */
+static enum MHD_Result xff_collect(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+	(void)kind;
+	struct buf *b = cls;
+	if (key && value && strcasecmp(key, "X-Forwarded-For") == 0)
+		buf_printf(b, "%s%s", b->len ? "," : "", value);
+	return MHD_YES;
+}
+
+/* The client is the peer, unless the peer is a trusted proxy (http_client_choose). */
 static void resolve_client_ip(struct http_req *req)
 {
 	char peer[64];
-	peer_ip(req, peer, sizeof peer);
-	snprintf(req->client_ip, sizeof req->client_ip, "%s", peer);
-	const char *xff = http_header(req, "X-Forwarded-For");
-	if (!xff || !http_addr_in_list(peer, req->cfg->trusted_proxies))
-		return;
-	/* Walk from the right: the entries nearest to us are the ones proxies added; a client can
-	 * prepend any number of its own. */
-	char *copy = xstrdup(xff);
-	for (char *end = copy + strlen(copy);;) {
-		while (end > copy && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == ','))
-			*--end = '\0';
-		if (end == copy)
-			break;
-		char *start = end;
-		while (start > copy && start[-1] != ',' && start[-1] != ' ' && start[-1] != '\t')
-			start--;
-		unsigned char tmp[16];
-		if (inet_pton(AF_INET, start, tmp) != 1 && inet_pton(AF_INET6, start, tmp) != 1)
-			break; /* garbage: stop at the last address we could trust */
-		snprintf(req->client_ip, sizeof req->client_ip, "%s", start);
-		if (!http_addr_in_list(start, req->cfg->trusted_proxies))
-			break;
-		end = start;
+	conn_peer_ip(req->conn, peer, sizeof peer);
+	struct buf xff;
+	buf_init(&xff);
+	if (http_addr_in_list(peer, req->cfg->trusted_proxies))
+		MHD_get_connection_values(req->conn, MHD_HEADER_KIND, xff_collect, &xff);
+	http_client_choose(peer, xff.len ? buf_cstr(&xff) : NULL, req->cfg->trusted_proxies,
+	                   req->client_ip, sizeof req->client_ip);
+	buf_cleanup(&xff);
+}
+
+/* Behind a proxy every TCP peer is the proxy, so the per-client limit counts the requests in
+ * flight of the resolved client instead (150 clients behind nginx got 502s when MHD counted
+ * nginx's connections). -1 after replying 429. */
+static int client_admit(struct http_req *req)
+{
+	uint32_t limit = (uint32_t)req->cfg->per_ip_connections;
+	if (limit == 0 || !client_inflight || http_addr_parse(req->client_ip, req->client_key) != 0)
+		return 0;
+	if (http_counter_add(client_inflight, req->client_key, limit) == 0) {
+		req->client_counted = 1;
+		return 0;
 	}
-	free(copy);
+	metrics_inc(M_RATE_LIMITED, 1);
+	http_add_header(req, "Retry-After", "1");
+	http_reply_error(req, 429, "too_many_connections",
+	                 "too many requests in flight from this address");
+	return -1;
 }
 
 /* Splits the raw target into a decoded path and the raw query. -1 when unusable. */
@@ -145,10 +167,38 @@ static void add_common_headers(struct http_req *req, struct MHD_Response *resp)
 		MHD_add_response_header(resp, h->name, h->value);
 }
 
+/* The latency class of a request, from its path. */
+static enum metric_route route_class(const struct http_req *req)
+{
+	const char *p = req->path ? req->path : "";
+	if (strncmp(p, "/api/admin/", 11) == 0)
+		return MR_ADMIN;
+	if (strncmp(p, "/api/orders", 11) == 0)
+		return MR_ORDER;
+	if (strncmp(p, "/pay/", 5) == 0)
+		return MR_PAY;
+	if (strncmp(p, "/api/", 5) == 0)
+		return MR_SHOP;
+	if (strcmp(p, "/healthz") == 0 || strcmp(p, "/readyz") == 0 || strcmp(p, "/metrics") == 0)
+		return MR_SYSTEM;
+	return MR_STATIC;
+}
+
+/* Counted before the reply is queued: a client that reads the reply and then scrapes
+ * /metrics must find its request there. */
+static void count_request(struct http_req *req, unsigned status)
+{
+	if (req->counted)
+		return;
+	req->counted = 1;
+	metrics_request_route(route_class(req), status, util_now_usec() - req->start_us);
+}
+
 static enum MHD_Result send_reply(struct http_req *req)
 {
 	if (!req->replied)
 		http_reply_error(req, 500, "internal", "internal error");
+	count_request(req, req->status);
 	struct MHD_Response *resp;
 	if (req->resp_fd >= 0) {
 		resp = MHD_create_response_from_fd64(req->resp_fd_size, req->resp_fd);
@@ -184,7 +234,92 @@ static void dispatch(struct http_req *req)
 	http_static_serve(req);
 }
 
-/* First call for a request: decode, route, size checks. Returns 1 when a reply is ready now. */
+/* Requests that can wait on the disk, a gateway or argon2: every write, and the gateways'
+ * callbacks (EPay sends its notify as a GET). Reads of memory, files and single rows stay on
+ * the libmicrohttpd workers. */
+static int may_block(const struct http_req *req)
+{
+	if (!req->route)
+		return 0;
+	return (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) ||
+	       strncmp(req->path, "/pay/", 5) == 0;
+}
+
+static void run_offloaded(struct http_req *req)
+{
+	dispatch(req);
+	if (request_end_hook)
+		request_end_hook(); /* what the pool thread's handler held */
+}
+
+/* The body bytes this request may send: what its route declares; none for GET and HEAD. */
+static size_t body_limit_of(const struct http_req *req)
+{
+	if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)
+		return 0;
+	unsigned body =
+	    req->route ? req->route->limit & ~(unsigned)HTTP_GUARDED : HTTP_BODY_DEFAULT;
+	if (body == HTTP_BODY_NONE)
+		return 0;
+	if (body == HTTP_BODY_UPLOAD)
+		return (size_t)req->cfg->max_upload;
+	return (size_t)req->cfg->max_body;
+}
+
+/* Takes n bytes from the budget all requests share; -1 (nothing taken) when it would overflow. */
+static int body_reserve(struct http_req *req, size_t n)
+{
+	size_t cap = (size_t)req->cfg->max_buffered, cur = atomic_load(&buffered);
+	do {
+		if (n > cap || cur > cap - n)
+			return -1;
+	} while (!atomic_compare_exchange_weak(&buffered, &cur, cur + n));
+	req->reserved += n;
+	return 0;
+}
+
+static void reply_too_large(struct http_req *req)
+{
+	http_reply_error(req, 413, "payload_too_large", "body: too large");
+}
+
+static void reply_busy(struct http_req *req)
+{
+	metrics_inc(M_SHED, 1);
+	http_add_header(req, "Retry-After", "5");
+	http_reply_error(req, 503, "unavailable", "server busy; try again shortly");
+}
+
+/* Refusals the head alone decides, before any body is read: a body the route does not take
+ * (by Content-Length, or chunked where the route takes none), the route's guard (a session,
+ * CSRF), then the shared budget for the declared length. Returns 1 when a reply is ready. */
+static int check_head(struct http_req *req)
+{
+	req->body_limit = body_limit_of(req);
+	const char *cl = http_header(req, "Content-Length");
+	const char *te = http_header(req, "Transfer-Encoding");
+	int64_t n = 0;
+	if (cl && util_parse_i64(cl, 0, INT64_MAX, &n) == 0 && (uint64_t)n > req->body_limit) {
+		reply_too_large(req);
+		return 1;
+	}
+	if (te && req->body_limit == 0) {
+		reply_too_large(req);
+		return 1;
+	}
+	if (req->route && (req->route->limit & HTTP_GUARDED) && server_guard) {
+		server_guard(req);
+		if (req->replied)
+			return 1;
+	}
+	if (n > 0 && body_reserve(req, (size_t)n) != 0) {
+		reply_busy(req);
+		return 1;
+	}
+	return 0;
+}
+
+/* First call for a request: decode, route, head checks. Returns 1 when a reply is ready now. */
 static int begin_request(struct http_req *req, const char *method)
 {
 	req->started = 1;
@@ -195,6 +330,8 @@ static int begin_request(struct http_req *req, const char *method)
 		http_reply_error(req, 400, "invalid_request", "path: malformed request target");
 		return 1;
 	}
+	if (client_admit(req) != 0)
+		return 1;
 	int mismatch;
 	char allow[128];
 	req->route =
@@ -212,16 +349,29 @@ static int begin_request(struct http_req *req, const char *method)
 		http_reply_error(req, 503, "unavailable", "busy; try again in a moment");
 		return 1;
 	}
-	req->body_limit =
-	    (size_t)(req->route && req->route->limit == HTTP_BODY_UPLOAD ? req->cfg->max_upload
-	                                                                 : req->cfg->max_body);
-	const char *cl = http_header(req, "Content-Length");
-	int64_t n;
-	if (cl && util_parse_i64(cl, 0, INT64_MAX, &n) == 0 && (uint64_t)n > req->body_limit) {
-		http_reply_error(req, 413, "payload_too_large", "body: too large");
-		return 1;
+	return check_head(req);
+}
+
+/* Keeps one piece of body, unless it passes the route's cap (413) or the shared budget (503).
+ * Bytes a Content-Length announced were reserved with the head; chunked ones as they come.
+ * libmicrohttpd 0.9.75 cannot queue a reply in the middle of a body, so a refused body is
+ * dropped unkept as it arrives and the refusal is the answer once it ends. */
+static void body_append(struct http_req *req, const char *data, size_t n)
+{
+	size_t len;
+	if (req->body_refused)
+		return;
+	if (__builtin_add_overflow(req->body.len, n, &len) || len > req->body_limit)
+		req->body_refused = 413;
+	else if (len > req->reserved && body_reserve(req, len - req->reserved) != 0)
+		req->body_refused = 503;
+	else
+		buf_append(&req->body, data, n);
+	if (req->body_refused) { /* nothing more is kept: give the budget back now */
+		buf_cleanup(&req->body);
+		atomic_fetch_sub(&buffered, req->reserved);
+		req->reserved = 0;
 	}
-	return 0;
 }
 
 static enum MHD_Result handle_request(struct http_req *req, struct MHD_Connection *conn,
@@ -235,19 +385,27 @@ static enum MHD_Result handle_request(struct http_req *req, struct MHD_Connectio
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
-		if (!req->too_large && req->body.len + *upload_data_size <= req->body_limit)
-			buf_append(&req->body, upload_data, *upload_data_size);
-		else
-			req->too_large = 1; /* keep draining; answer 413 once the body ends */
+		body_append(req, upload_data, *upload_data_size);
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (req->offloaded) /* called again after the pool resumed the connection */
+		return __atomic_load_n(&req->offload_done, __ATOMIC_ACQUIRE) ? send_reply(req)
+		                                                             : MHD_YES;
 	if (req->replied) /* already answered at the first call */
 		return MHD_YES;
-	if (req->too_large)
-		http_reply_error(req, 413, "payload_too_large", "body: too large");
-	else
+	if (req->body_refused == 413) {
+		reply_too_large(req);
+	} else if (req->body_refused) {
+		reply_busy(req);
+	} else if (may_block(req)) {
+		req->offloaded = 1;
+		MHD_suspend_connection(conn); /* before the pool can resume it */
+		http_offload_submit(req);
+		return MHD_YES;
+	} else {
 		dispatch(req);
+	}
 	return send_reply(req);
 }
 
@@ -294,7 +452,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 	int64_t us = util_now_usec() - req->start_us;
 	uint64_t bytes = req->replied ? (req->resp_fd_size ? req->resp_fd_size : req->resp_len) : 0;
-	metrics_request(req->replied ? req->status : 0, us);
+	count_request(req, 0); /* only when no reply was ever queued */
 	if (log_enabled(LOG_INFO)) {
 		char *path = loggable_path(req);
 		json_t *f =
@@ -308,8 +466,51 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 	if (request_end_hook)
 		request_end_hook(); /* e.g. db/ ends the read snapshot the request held */
+	if (req->client_counted)
+		http_counter_sub(client_inflight, req->client_key);
+	atomic_fetch_sub(&buffered, req->reserved);
 	http_req_free(req);
 	atomic_fetch_sub(&inflight, 1);
+}
+
+/* A direct (untrusted) peer may hold per_ip_connections connections; a trusted proxy carries
+ * many clients on its connections and is limited per client, by client_admit. The count is
+ * read here and moved in on_connection, so a burst of accepts can pass it by a few. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	(void)cls;
+	(void)addrlen;
+	char ip[64];
+	unsigned char key[16];
+	uint32_t limit = (uint32_t)server_cfg->per_ip_connections;
+	sockaddr_ip(addr, ip, sizeof ip);
+	if (limit == 0 || http_addr_parse(ip, key) != 0 ||
+	    http_addr_in_list(ip, server_cfg->trusted_proxies))
+		return MHD_YES;
+	return http_counter_get(peer_conns, key) < limit ? MHD_YES : MHD_NO;
+}
+
+/* MHD reports CLOSED exactly for the connections it reported STARTED. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+	(void)cls;
+	char ip[64];
+	unsigned char key[16];
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (*socket_context) {
+			conn_peer_ip(conn, ip, sizeof ip);
+			if (http_addr_parse(ip, key) == 0)
+				http_counter_sub(peer_conns, key);
+		}
+		*socket_context = NULL;
+		return;
+	}
+	conn_peer_ip(conn, ip, sizeof ip);
+	*socket_context = NULL;
+	if (http_addr_parse(ip, key) == 0 && !http_addr_in_list(ip, server_cfg->trusted_proxies) &&
+	    http_counter_add(peer_conns, key, UINT32_MAX) == 0)
+		*socket_context = peer_conns; /* any non-NULL mark: counted */
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -353,38 +554,55 @@ int http_server_start(const struct config *cfg, const struct http_route *routes,
 		return -1;
 	}
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	/* threads = 0 is automatic: 16 per core. A worker spends most of a paying request waiting
-	 * for its commit to reach the disk, not on the CPU, and the group commit batches whatever
-	 * the workers hand it at once; with one worker per core the disk, not the CPU, would set
-	 * the pace (measured: 1,300 purchases/s with 2 workers, 2,600 with 32, on 2 cores). */
-	unsigned threads =
-	    cfg->threads > 0 ? (unsigned)cfg->threads : 16 * (unsigned)(cores > 0 ? cores : 1);
+	/* threads (0: 16 per core) sizes the blocking pool: a paying request spends most of its
+	 * time waiting for its commit to reach the disk, not on the CPU, and the group commit
+	 * batches whatever the pool hands it at once; with one thread per core the disk, not the
+	 * CPU, would set the pace (1,300 purchases/s with 2 threads, 2,600 with 32, on 2 cores).
+	 * libmicrohttpd itself gets one worker per core: the rest never waits, and 32 workers
+	 * switching on 2 cores cost the catalog a third of its throughput. */
+	unsigned ncores = (unsigned)(cores > 0 ? cores : 1);
+	unsigned threads = cfg->threads > 0 ? (unsigned)cfg->threads : 16 * ncores;
 	if (threads > 256)
 		threads = 256;
+	unsigned workers = ncores < threads ? ncores : threads;
+	if (http_offload_start(threads, run_offloaded) != 0)
+		return -1;
+	/* MHD's own per-IP limit would count a proxy as one client: on_accept and client_admit
+	 * apply per_ip_connections instead. */
+	peer_conns = http_counter_new((size_t)cfg->max_connections);
+	client_inflight = http_counter_new((size_t)cfg->max_connections);
 	/* poll(), not epoll, in each worker: libmicrohttpd 0.9.75 races its epoll workers against
 	 * MHD_quiesce_daemon over the listen socket and aborts ("Failed to remove listen FD from
 	 * epoll set", seen on SIGTERM under load). A worker holds a few dozen connections at most,
 	 * where poll costs the same. */
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
-	                 MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+	                 MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME | (v6 ? MHD_USE_IPv6 : 0);
 	daemon_ = MHD_start_daemon(
-	    flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
+	    flags, 0, on_accept, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, workers,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_connections,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE,
-	    1024u, MHD_OPTION_URI_LOG_CALLBACK, uri_logger, NULL, MHD_OPTION_NOTIFY_COMPLETED,
-	    on_completed, NULL, MHD_OPTION_END);
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)cfg->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)(64 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_URI_LOG_CALLBACK,
+	    uri_logger, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
 	if (!daemon_) {
+		http_offload_stop();
+		http_counter_free(peer_conns);
+		http_counter_free(client_inflight);
+		peer_conns = client_inflight = NULL;
 		log_error("cannot start HTTP server", json_pack("{ss sI}", "listen", cfg->listen,
 		                                                "port", (json_int_t)cfg->port));
 		return -1;
 	}
 	log_info("listening",
-	         json_pack("{ss sI si ss}", "listen", cfg->listen, "port", (json_int_t)cfg->port,
-	                   "threads", (int)threads, "url", cfg->base_url));
+	         json_pack("{ss sI si si ss}", "listen", cfg->listen, "port", (json_int_t)cfg->port,
+	                   "workers", (int)workers, "threads", (int)threads, "url", cfg->base_url));
 	return 0;
+}
+
+void http_server_set_guard(http_handler guard)
+{
+	server_guard = guard;
 }
 
 void http_server_stop(int grace_ms)
@@ -398,5 +616,9 @@ void http_server_stop(int grace_ms)
 		usleep(10000);
 	MHD_stop_daemon(daemon_);
 	daemon_ = NULL;
+	http_offload_stop();
+	http_counter_free(peer_conns);
+	http_counter_free(client_inflight);
+	peer_conns = client_inflight = NULL;
 	log_info("http server stopped", NULL);
 }

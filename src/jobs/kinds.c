@@ -10,6 +10,7 @@
 #include "cardshop/log.h"
 #include "cardshop/shop.h"
 #include "cardshop/util.h"
+#include "cardshop/metrics.h"
 #include "internal.h"
 
 /* Scheduled backup into [backup] dir, keeping the newest `keep` files. */
@@ -52,14 +53,17 @@ static void backup_tick(const struct config *cfg)
 	snprintf(path, sizeof path, "%s/cardshop-%lld.db", cfg->backup_dir, (long long)now);
 	if (db_backup(path, err, sizeof err) != 0)
 		log_error("scheduled backup failed", json_pack("{ss}", "error", err));
-	else
+	else {
+		metrics_set(G_BACKUP_LAST_SUCCESS, now);
 		log_info("scheduled backup written", json_pack("{ss}", "path", path));
+	}
 	prune_backups(cfg);
 }
 
 void jobs_periodic(const struct config *cfg)
 {
 	jobs_expire_due(cfg);
+	catalog_snapshot_refresh();
 	jobs_prune(util_now());
 	backup_tick(cfg);
 }

@@ -11,6 +11,7 @@
 #include "cardshop/log.h"
 #include "cardshop/shop.h"
 #include "cardshop/util.h"
+#include "cardshop/metrics.h"
 #include "internal.h"
 
 static pthread_t thread;
@@ -73,6 +74,8 @@ static void run_one(const struct config *cfg, struct outbox_job *j)
 	}
 	j->retry_at = util_now() + backoff(j->attempts);
 	end_of_job();
+	if (!j->ok)
+		metrics_inc(M_JOB_ATTEMPTS_FAILED, 1);
 	if (!j->ok)
 		log_warn("job failed",
 		         json_pack("{sI ss si ss}", "job_id", (json_int_t)j->id, "kind", j->kind,

@@ -1,40 +1,40 @@
-/* Fixed-window rate limiter: one counter per (bucket, key) in a bounded, mutex-protected
- * hash table. Keys come from clients (addresses, user names), so the table is seeded with a
- * random SipHash key against collision floods and capped so it cannot grow without limit. */
+/* Fixed-window rate limiter: one counter per (bucket, key) in a fixed, set-associative table.
+ * Keys come from clients (addresses, user names), so an entry keeps only a 128-bit SipHash of
+ * the key under a random process key: memory is the same whatever the keys, and nobody can
+ * aim collisions at a set. A full set evicts its least valuable entry; it never stops
+ * limiting (the old table failed open once 100,000 refused sign-ins had filled it). */
 #include "cardshop/sec.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "cardshop/log.h"
 #include "cardshop/util.h"
 
-#define RL_SLOTS 1024
-#define RL_MAX_ENTRIES 100000
+/* 8,192 sets of 16 ways: 131,072 entries of 32 bytes, 4 MiB, touched only as used. */
+#define RL_SETS 8192
+#define RL_WAYS 16
+#define RL_LOCKS 64
 
 struct rl_entry {
-	struct rl_entry *next;
-	uint64_t hash;
+	uint64_t id[2];   /* keyed hash of bucket, NUL, key; all zero when the way is free */
 	int64_t reset_at; /* the window ends at this second */
-	int64_t window;
-	int64_t count;
-	size_t idlen;
-	char id[]; /* bucket, NUL, key */
+	int32_t window;
+	int32_t count;
 };
 
-static pthread_mutex_t rl_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct rl_entry *rl_table[RL_SLOTS];
-static size_t rl_entries;
-static int64_t rl_last_sweep;
-static int64_t rl_last_warn;
-static uint64_t rl_seed[2];
-static pthread_once_t rl_seed_once = PTHREAD_ONCE_INIT;
+static struct rl_entry rl_table[RL_SETS][RL_WAYS];
+static pthread_mutex_t rl_locks[RL_LOCKS];
+static uint64_t rl_seed[4];
+static pthread_once_t rl_once = PTHREAD_ONCE_INIT;
+static atomic_uint_fast64_t rl_evictions;
 
-static void rl_seed_init(void)
+static void rl_init(void)
 {
 	sec_random(rl_seed, sizeof rl_seed);
+	for (size_t i = 0; i < RL_LOCKS; i++)
+		pthread_mutex_init(&rl_locks[i], NULL);
 }
 
 static uint64_t rotl(uint64_t x, int b)
@@ -56,125 +56,111 @@ static void sip_round(uint64_t v[4])
 	v[2] = rotl(v[2], 32);
 }
 
-static void sip_block(uint64_t v[4], uint64_t m)
-{
-	v[3] ^= m;
-	sip_round(v);
-	sip_round(v);
-	v[0] ^= m;
-}
-
-/* SipHash-2-4 with the process's random key. */
-static uint64_t siphash(const unsigned char *p, size_t n)
-{
-	uint64_t v[4] = {
-	    rl_seed[0] ^ 0x736f6d6570736575ULL,
-	    rl_seed[1] ^ 0x646f72616e646f6dULL,
-	    rl_seed[0] ^ 0x6c7967656e657261ULL,
-	    rl_seed[1] ^ 0x7465646279746573ULL,
-	};
-	size_t full = n & ~(size_t)7;
-	for (size_t i = 0; i < full; i += 8) {
-		uint64_t m = 0;
-		for (int j = 7; j >= 0; j--)
-			m = (m << 8) | p[i + (size_t)j];
-		sip_block(v, m);
-	}
-	uint64_t last = (uint64_t)(n & 0xff) << 56;
-	for (size_t j = 0; j < n - full; j++)
-		last |= (uint64_t)p[full + j] << (8 * j);
-	sip_block(v, last);
-	v[2] ^= 0xff;
-	for (int i = 0; i < 4; i++)
-		sip_round(v);
-	return v[0] ^ v[1] ^ v[2] ^ v[3];
-}
-
-/* The lookup identity of a (bucket, key) pair; the NUL keeps ("ab","c") and ("a","bc") apart. */
-struct rl_id {
-	char *data;
-	size_t len;
-	uint64_t hash;
+/* SipHash-2-4 fed byte by byte, so (bucket, NUL, key) is hashed without copying the key. */
+struct sip {
+	uint64_t v[4];
+	uint64_t m;
+	size_t n;
 };
 
-static void rl_id_init(struct rl_id *id, const char *bucket, const char *key)
+static void sip_init(struct sip *s, uint64_t k0, uint64_t k1)
 {
-	size_t blen = strlen(bucket), klen = strlen(key);
-	if (__builtin_add_overflow(blen, klen, &id->len) ||
-	    __builtin_add_overflow(id->len, 1, &id->len))
-		abort();
-	id->data = xmalloc(id->len);
-	memcpy(id->data, bucket, blen);
-	id->data[blen] = '\0';
-	memcpy(id->data + blen + 1, key, klen);
-	pthread_once(&rl_seed_once, rl_seed_init);
-	id->hash = siphash((const unsigned char *)id->data, id->len);
+	s->v[0] = k0 ^ 0x736f6d6570736575ULL;
+	s->v[1] = k1 ^ 0x646f72616e646f6dULL;
+	s->v[2] = k0 ^ 0x6c7967656e657261ULL;
+	s->v[3] = k1 ^ 0x7465646279746573ULL;
+	s->m = 0;
+	s->n = 0;
 }
 
-static void rl_unlink(struct rl_entry **link)
+static void sip_block(struct sip *s, uint64_t m)
 {
-	struct rl_entry *e = *link;
-	*link = e->next;
-	free(e);
-	rl_entries--;
+	s->v[3] ^= m;
+	sip_round(s->v);
+	sip_round(s->v);
+	s->v[0] ^= m;
 }
 
-/* Finds the entry for id, dropping expired entries met on the way (which bounds the cost
- * of a stale chain to one walk). Caller holds rl_lock. */
-static struct rl_entry *rl_find(const struct rl_id *id, int64_t now)
+static void sip_update(struct sip *s, const void *data, size_t len)
 {
-	struct rl_entry **link = &rl_table[id->hash % RL_SLOTS];
-	while (*link) {
-		struct rl_entry *e = *link;
-		if (now >= e->reset_at) {
-			rl_unlink(link);
-			continue;
+	const unsigned char *p = data;
+	for (size_t i = 0; i < len; i++) {
+		s->m |= (uint64_t)p[i] << (8 * (s->n & 7));
+		if ((++s->n & 7) == 0) {
+			sip_block(s, s->m);
+			s->m = 0;
 		}
-		if (e->hash == id->hash && e->idlen == id->len &&
-		    memcmp(e->id, id->data, id->len) == 0)
+	}
+}
+
+static uint64_t sip_final(struct sip *s)
+{
+	sip_block(s, s->m | (uint64_t)(s->n & 0xff) << 56);
+	s->v[2] ^= 0xff;
+	for (int i = 0; i < 4; i++)
+		sip_round(s->v);
+	return s->v[0] ^ s->v[1] ^ s->v[2] ^ s->v[3];
+}
+
+static uint64_t rl_hash(uint64_t k0, uint64_t k1, const char *bucket, const char *key)
+{
+	struct sip s;
+	sip_init(&s, k0, k1);
+	sip_update(&s, bucket, strlen(bucket) + 1); /* the NUL keeps ("ab","c") from ("a","bc") */
+	sip_update(&s, key, strlen(key));
+	return sip_final(&s);
+}
+
+/* The identity of a (bucket, key) pair: two independent 64-bit hashes. Never all zero, which
+ * marks a free way. */
+static void rl_id(const char *bucket, const char *key, uint64_t id[2])
+{
+	pthread_once(&rl_once, rl_init);
+	id[0] = rl_hash(rl_seed[0], rl_seed[1], bucket, key);
+	id[1] = rl_hash(rl_seed[2], rl_seed[3], bucket, key) | 1;
+}
+
+static size_t rl_set_of(const uint64_t id[2])
+{
+	return (size_t)(id[0] % RL_SETS);
+}
+
+static pthread_mutex_t *rl_lock_of(size_t set)
+{
+	return &rl_locks[set % RL_LOCKS];
+}
+
+static int rl_live(const struct rl_entry *e, int64_t now)
+{
+	return e->id[1] != 0 && now < e->reset_at;
+}
+
+/* The live entry for id in its set, or NULL. Caller holds the set's lock. */
+static struct rl_entry *rl_find(struct rl_entry *set, const uint64_t id[2], int64_t now)
+{
+	for (size_t w = 0; w < RL_WAYS; w++) {
+		struct rl_entry *e = &set[w];
+		if (e->id[0] == id[0] && e->id[1] == id[1] && rl_live(e, now))
 			return e;
-		link = &e->next;
 	}
 	return NULL;
 }
 
-/* Drops every expired entry; at most once a second so a table full of live entries does not
- * turn each new key into a full scan. Caller holds rl_lock. */
-static void rl_sweep(int64_t now)
+/* The way a new entry takes: a free or expired one, else the live entry worth least — the
+ * fewest hits (a key at its limit is the one doing the limiting), the oldest among equals. */
+static struct rl_entry *rl_victim(struct rl_entry *set, int64_t now)
 {
-	if (now == rl_last_sweep)
-		return;
-	rl_last_sweep = now;
-	for (size_t i = 0; i < RL_SLOTS; i++) {
-		struct rl_entry **link = &rl_table[i];
-		while (*link) {
-			if (now >= (*link)->reset_at)
-				rl_unlink(link);
-			else
-				link = &(*link)->next;
-		}
+	struct rl_entry *best = &set[0];
+	for (size_t w = 0; w < RL_WAYS; w++) {
+		struct rl_entry *e = &set[w];
+		if (!rl_live(e, now))
+			return e;
+		int64_t start = e->reset_at - e->window, best_start = best->reset_at - best->window;
+		if (e->count < best->count || (e->count == best->count && start < best_start))
+			best = e;
 	}
-}
-
-/* A new entry for id, or NULL when the table is full of live entries. Caller holds rl_lock. */
-static struct rl_entry *rl_insert(const struct rl_id *id, int64_t now, int64_t window)
-{
-	if (rl_entries >= RL_MAX_ENTRIES)
-		rl_sweep(now);
-	if (rl_entries >= RL_MAX_ENTRIES)
-		return NULL;
-	struct rl_entry *e = xmalloc(sizeof *e + id->len);
-	e->hash = id->hash;
-	e->reset_at = now + window;
-	e->window = window;
-	e->count = 0;
-	e->idlen = id->len;
-	memcpy(e->id, id->data, id->len);
-	struct rl_entry **head = &rl_table[id->hash % RL_SLOTS];
-	e->next = *head;
-	*head = e;
-	rl_entries++;
-	return e;
+	atomic_fetch_add(&rl_evictions, 1);
+	return best;
 }
 
 /* Seconds until e's window ends, at least 1 and, should the clock step back, at most the
@@ -185,19 +171,6 @@ static int64_t rl_wait(const struct rl_entry *e, int64_t now)
 	if (wait > e->window)
 		wait = e->window;
 	return wait < 1 ? 1 : wait;
-}
-
-/* Logging happens outside the lock and at most once a minute. */
-static void rl_warn_full(int64_t now)
-{
-	pthread_mutex_lock(&rl_lock);
-	int warn = now - rl_last_warn >= 60;
-	if (warn)
-		rl_last_warn = now;
-	pthread_mutex_unlock(&rl_lock);
-	if (warn)
-		log_warn("rate limiter table full; new keys are not limited",
-		         json_pack("{s:I}", "entries", (json_int_t)RL_MAX_ENTRIES));
 }
 
 /* Keeps reset_at = now + window far from overflow; nobody means a window beyond decades. */
@@ -213,25 +186,24 @@ int64_t sec_rate_hit(const char *bucket, const char *key, int64_t limit, int64_t
 	window = rl_window(window);
 	if (limit < 1)
 		return window;
-	struct rl_id id;
-	rl_id_init(&id, bucket, key);
+	uint64_t id[2];
+	rl_id(bucket, key, id);
+	size_t set = rl_set_of(id);
 	int64_t now = util_now(), wait = 0;
-	int full = 0;
-	pthread_mutex_lock(&rl_lock);
-	struct rl_entry *e = rl_find(&id, now);
-	if (!e)
-		e = rl_insert(&id, now, window);
-	if (!e)
-		full =
-		    1; /* failing open: refusing everyone would let a flood lock out real users */
-	else if (e->count < limit)
+	pthread_mutex_lock(rl_lock_of(set));
+	struct rl_entry *e = rl_find(rl_table[set], id, now);
+	if (!e) {
+		e = rl_victim(rl_table[set], now);
+		*e = (struct rl_entry){.id = {id[0], id[1]},
+		                       .reset_at = now + window,
+		                       .window = (int32_t)window,
+		                       .count = 0};
+	}
+	if (e->count < limit)
 		e->count++;
 	else
 		wait = rl_wait(e, now); /* not counted, so the window is not prolonged */
-	pthread_mutex_unlock(&rl_lock);
-	free(id.data);
-	if (full)
-		rl_warn_full(now);
+	pthread_mutex_unlock(rl_lock_of(set));
 	return wait;
 }
 
@@ -240,57 +212,57 @@ int64_t sec_rate_check(const char *bucket, const char *key, int64_t limit, int64
 	window = rl_window(window);
 	if (limit < 1)
 		return window;
-	struct rl_id id;
-	rl_id_init(&id, bucket, key);
+	uint64_t id[2];
+	rl_id(bucket, key, id);
+	size_t set = rl_set_of(id);
 	int64_t now = util_now(), wait = 0;
-	pthread_mutex_lock(&rl_lock);
-	struct rl_entry *e = rl_find(&id, now);
+	pthread_mutex_lock(rl_lock_of(set));
+	struct rl_entry *e = rl_find(rl_table[set], id, now);
 	if (e && e->count >= limit)
 		wait = rl_wait(e, now);
-	pthread_mutex_unlock(&rl_lock);
-	free(id.data);
+	pthread_mutex_unlock(rl_lock_of(set));
 	return wait;
 }
 
 void sec_rate_reset(const char *bucket, const char *key)
 {
-	struct rl_id id;
-	rl_id_init(&id, bucket, key);
-	pthread_mutex_lock(&rl_lock);
-	struct rl_entry **link = &rl_table[id.hash % RL_SLOTS];
-	while (*link) {
-		struct rl_entry *e = *link;
-		if (e->hash == id.hash && e->idlen == id.len &&
-		    memcmp(e->id, id.data, id.len) == 0) {
-			rl_unlink(link);
-			break;
-		}
-		link = &e->next;
-	}
-	pthread_mutex_unlock(&rl_lock);
-	free(id.data);
+	uint64_t id[2];
+	rl_id(bucket, key, id);
+	size_t set = rl_set_of(id);
+	pthread_mutex_lock(rl_lock_of(set));
+	struct rl_entry *e = rl_find(rl_table[set], id, util_now());
+	if (e)
+		memset(e, 0, sizeof *e);
+	pthread_mutex_unlock(rl_lock_of(set));
 }
 
 void sec_rate_undo(const char *bucket, const char *key)
 {
-	struct rl_id id;
-	rl_id_init(&id, bucket, key);
-	pthread_mutex_lock(&rl_lock);
-	struct rl_entry *e = rl_find(&id, util_now());
-	if (e && e->count > 0)
-		e->count--;
-	pthread_mutex_unlock(&rl_lock);
-	free(id.data);
+	uint64_t id[2];
+	rl_id(bucket, key, id);
+	size_t set = rl_set_of(id);
+	pthread_mutex_lock(rl_lock_of(set));
+	struct rl_entry *e = rl_find(rl_table[set], id, util_now());
+	/* A hit given back to zero frees the way: an attempt that turned out fine leaves nothing.
+	 */
+	if (e && --e->count <= 0)
+		memset(e, 0, sizeof *e);
+	pthread_mutex_unlock(rl_lock_of(set));
+}
+
+uint64_t sec_rate_evictions(void)
+{
+	return atomic_load(&rl_evictions);
 }
 
 int64_t sec_rate_count(const char *bucket, const char *key)
 {
-	struct rl_id id;
-	rl_id_init(&id, bucket, key);
-	pthread_mutex_lock(&rl_lock);
-	struct rl_entry *e = rl_find(&id, util_now());
-	int64_t n = e ? e->count : 0;
-	pthread_mutex_unlock(&rl_lock);
-	free(id.data);
+	uint64_t id[2];
+	rl_id(bucket, key, id);
+	size_t set = rl_set_of(id);
+	pthread_mutex_lock(rl_lock_of(set));
+	struct rl_entry *e = rl_find(rl_table[set], id, util_now());
+	int64_t n = e ? (int64_t)e->count : 0;
+	pthread_mutex_unlock(rl_lock_of(set));
 	return n;
 }

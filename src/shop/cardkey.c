@@ -143,6 +143,7 @@ int cardkey_import(const struct actor *who, int64_t product_id, const char *text
 		return shop_fail(err, SHOP_NOT_FOUND, "product not found");
 	if (rc != 0)
 		return shop_fail(err, SHOP_ERROR, "internal error");
+	catalog_stock_changed(product_id);
 	metrics_inc(M_KEYS_IMPORTED, (uint64_t)res->added);
 	return 0;
 }
@@ -270,7 +271,10 @@ int cardkey_delete(const struct actor *who, int64_t product_id, int64_t key_id,
 		return shop_fail(err, SHOP_CONFLICT, "only available keys can be deleted");
 	if (rc == SHOP_NOT_FOUND)
 		return shop_fail(err, SHOP_NOT_FOUND, "key not found");
-	return rc == 0 ? 0 : shop_fail(err, SHOP_ERROR, "internal error");
+	if (rc != 0)
+		return shop_fail(err, SHOP_ERROR, "internal error");
+	catalog_stock_changed(product_id);
+	return 0;
 }
 
 struct export_ctx {

@@ -75,8 +75,10 @@ static int cat_tx(sqlite3 *db, void *arg)
 
 static int write_result(int rc, struct shop_err *err, const char *what)
 {
-	if (rc == 0)
+	if (rc == 0) {
+		catalog_snapshot_rebuild(); /* the public views show it from now on */
 		return 0;
+	}
 	if (rc == SHOP_NOT_FOUND)
 		return shop_fail(err, SHOP_NOT_FOUND, "%s not found", what);
 	return shop_fail(err, SHOP_ERROR, "internal error");
@@ -161,14 +163,12 @@ static const char *sql_prod_delete = "DELETE FROM products WHERE id = :id";
 static const char *sql_prod_deactivate = "UPDATE products SET active = 0, updated_at = :now"
                                          " WHERE id = :id";
 
+/* Stock from the counters the triggers keep (migration 0004): O(1) whatever the depth. */
 #define PRODUCT_COLUMNS                                                                            \
 	"SELECT p.id, p.name, p.category_id, p.price, p.currency, p.min_qty, p.max_qty,"           \
-	" p.delivery, p.description, p.active, p.sort,"                                            \
-	" (SELECT count(*) FROM card_keys k WHERE k.product_id = p.id AND k.status = "             \
-	"'available'),"                                                                            \
-	" (SELECT count(*) FROM card_keys k WHERE k.product_id = p.id AND k.status = 'reserved')," \
-	" (SELECT count(*) FROM card_keys k WHERE k.product_id = p.id AND k.status = 'sold')"      \
-	" FROM products p"
+	" p.delivery, p.description, p.active, p.sort, coalesce(s.available, 0),"                  \
+	" coalesce(s.reserved, 0), coalesce(s.sold, 0)"                                            \
+	" FROM products p LEFT JOIN product_stock s ON s.product_id = p.id"
 
 static const char *sql_prod_list =
     PRODUCT_COLUMNS " WHERE (p.active = 1 OR :all) AND (:cat = 0 OR p.category_id = :cat)"
@@ -280,6 +280,7 @@ static int prod_result(int rc, struct shop_err *err)
 {
 	switch (rc) {
 	case 0:
+		catalog_snapshot_rebuild(); /* the public views show it from now on */
 		return 0;
 	case SHOP_INVALID:
 		return shop_fail(err, SHOP_INVALID, "category_id: no such category");

@@ -1,5 +1,6 @@
 /* Orders: validation, pricing, creation with key reservation (one transaction), the buyer's
  * view, lookup by email + query password, admin listing and expiry. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,10 +23,18 @@ static const char *sql_product = "SELECT name, price, currency, min_qty, max_qty
                                  " FROM products WHERE id = :id";
 static const char *sql_order_insert =
     "INSERT INTO orders (order_no, product_id, quantity, unit_price, discount, amount, currency,"
-    " email, query_pw_hash, gateway, coupon_id, status, client_ip, created_at, expires_at,"
-    " delivery)"
+    " email, query_pw_hash, gateway, coupon_id, status, client_ip, client_net, created_at,"
+    " expires_at, delivery)"
     " VALUES (:no, :pid, :qty, :unit, :discount, :amount, :currency, :email, :pw, :gateway,"
-    " :coupon, 'pending', :ip, :now, :exp, :delivery)";
+    " :coupon, 'pending', :ip, :net, :now, :exp, :delivery)";
+/* Unpaid orders still holding keys, of one client network and of one email, and when the
+ * first of them frees its place. */
+static const char *sql_pending_net =
+    "SELECT count(*), min(expires_at) FROM orders WHERE client_net = :net AND status = 'pending'"
+    " AND expires_at > :now";
+static const char *sql_pending_email =
+    "SELECT count(*), min(expires_at) FROM orders WHERE email = :email COLLATE NOCASE"
+    " AND status = 'pending' AND expires_at > :now";
 static const char *sql_reserve =
     "UPDATE card_keys SET status = 'reserved', order_id = :oid WHERE id IN"
     " (SELECT id FROM card_keys WHERE product_id = :pid AND status = 'available'"
@@ -122,7 +131,66 @@ struct create_ctx {
 	struct order_created *out;
 	struct shop_err *err;
 	char pw_hash[65];
+	char net[48]; /* the client's network: an IPv4 address, an IPv6 /64 */
 };
+
+/* One client is an IPv4 address or an IPv6 /64 (what one subscriber gets): anything finer and
+ * a single line could take a whole stock with fresh addresses. */
+static void client_net(const char *ip, char out[48])
+{
+	unsigned char a[16];
+	if (ip && inet_pton(AF_INET6, ip, a) == 1) {
+		static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+		if (memcmp(a, mapped, 12) == 0) {
+			snprintf(out, 48, "%u.%u.%u.%u", a[12], a[13], a[14], a[15]);
+			return;
+		}
+		memset(a + 8, 0, 8);
+		/* The first 8 bytes as hex: one spelling per network, whatever the text form. */
+		for (int i = 0; i < 8; i++)
+			snprintf(out + 2 * i, 3, "%02x", a[i]);
+		memcpy(out + 16, "/64", 4);
+		return;
+	}
+	snprintf(out, 48, "%s", ip ? ip : "");
+}
+
+/* 0 when the count for (param, value) is under the cap; 1 (retry_after set) when it is not. */
+static int pending_over(struct create_ctx *c, const char *sql, const char *param, const char *value,
+                        int64_t now)
+{
+	sqlite3_stmt *st = db_stmt(sql);
+	if (!st)
+		return -1;
+	db_bind_text(st, param, value);
+	db_bind_int(st, ":now", now);
+	int rc = db_step(st);
+	int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	int64_t first = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+	sqlite3_reset(st);
+	if (n < 0)
+		return db_log_error("pending count failed");
+	if (n < c->cfg->pending_per_client)
+		return 0;
+	c->err->retry_after = first > now ? first - now : 1;
+	return 1;
+}
+
+/* The hoarding caps: inside the creating transaction, so concurrent orders cannot pass them
+ * together. */
+static int check_pending(struct create_ctx *c)
+{
+	int64_t now = util_now();
+	int over = c->net[0] ? pending_over(c, sql_pending_net, ":net", c->net, now) : 0;
+	if (over == 0)
+		over = pending_over(c, sql_pending_email, ":email", c->req->email, now);
+	if (over < 0)
+		return shop_fail(c->err, SHOP_ERROR, "internal error");
+	if (over > 0)
+		return shop_fail(c->err, SHOP_TOO_MANY_PENDING,
+		                 "too many unpaid orders: pay or wait for one to expire");
+	return 0;
+}
 
 struct product_row {
 	int64_t price, min_qty, max_qty;
@@ -150,10 +218,13 @@ static int load_product(struct create_ctx *c, struct product_row *p)
 	if (!p->active)
 		return shop_fail(c->err, SHOP_NOT_FOUND, "product_id: no such product");
 	int64_t q = c->req->quantity;
-	if (q < p->min_qty || (p->max_qty > 0 && q > p->max_qty))
+	/* No product limit still has one: a single order must not take a whole stock. */
+	int64_t max = p->max_qty > 0 ? p->max_qty : c->cfg->default_max_qty;
+	if (max < p->min_qty)
+		max = p->min_qty;
+	if (q < p->min_qty || q > max)
 		return shop_fail(c->err, SHOP_INVALID, "quantity: must be from %lld to %lld",
-		                 (long long)p->min_qty,
-		                 (long long)(p->max_qty ? p->max_qty : 100000));
+		                 (long long)p->min_qty, (long long)max);
 	return 0;
 }
 
@@ -180,6 +251,7 @@ static int insert_order(struct create_ctx *c, int64_t unit, int64_t discount, in
 	else
 		db_bind_null(st, ":coupon");
 	db_bind_text(st, ":ip", c->req->ip ? c->req->ip : "");
+	db_bind_text(st, ":net", c->net);
 	db_bind_int(st, ":now", now);
 	db_bind_int(st, ":exp", now + c->cfg->order_ttl);
 	db_bind_text(st, ":delivery", manual ? "manual" : "auto");
@@ -209,7 +281,7 @@ static int create_tx(sqlite3 *db, void *arg)
 	(void)db;
 	struct create_ctx *c = arg;
 	struct product_row p = {0};
-	if (load_product(c, &p) != 0)
+	if (load_product(c, &p) != 0 || check_pending(c) != 0)
 		return -1;
 	int64_t gross, discount = 0, coupon_id = 0;
 	if (__builtin_mul_overflow(p.price, c->req->quantity, &gross) ||
@@ -245,6 +317,7 @@ int order_create(const struct config *cfg, const struct order_request *req,
 	struct create_ctx c = {.cfg = cfg, .req = req, .out = out, .err = err};
 	if (req->query_password)
 		query_pw_hash(req->email, req->query_password, c.pw_hash);
+	client_net(req->ip, c.net);
 	err->status = SHOP_OK;
 	int rc = db_write(create_tx, &c);
 	if (rc != 0) {
@@ -253,6 +326,7 @@ int order_create(const struct config *cfg, const struct order_request *req,
 		return -1;
 	}
 	order_token(out->order_no, out->token);
+	catalog_stock_changed(req->product_id);
 	if (!out->status[0])
 		snprintf(out->status, sizeof out->status, "%s", order_status_name(ORDER_PENDING));
 	else
@@ -489,7 +563,10 @@ json_t *orders_admin_json(const char *status, const char *q, int64_t page, struc
  * Which orders expire: pending ones past their time, either one named order (:no), or all of
  * them except those whose gateway must be asked first (:skip, ",epay,"), unless they are past
  * the grace an unreachable gateway gets. */
-#define EXPIRE_GRACE "3600"
+/* An order whose gateway cannot be asked keeps its keys this much past its time, then goes
+ * back on sale: long enough to ride out a gateway's short outage, short enough that a dead
+ * gateway cannot be used to hold a stock (docs/api.md). */
+#define EXPIRE_GRACE "300"
 #define DUE_ORDERS                                                                                 \
 	"SELECT id FROM orders WHERE status = 'pending' AND expires_at <= :now AND"                \
 	" ((:no = '' AND (instr(:skip, ',' || gateway || ',') = 0"                                 \
@@ -573,6 +650,7 @@ static int expire(int64_t now, const char *skip, const char *order_no)
 	if (db_write(expire_tx, &c) != 0)
 		return -1;
 	if (c.expired > 0) {
+		catalog_stock_changed(0);
 		metrics_inc(M_ORDERS_EXPIRED, (uint64_t)c.expired);
 		log_info("orders expired", json_pack("{si}", "count", c.expired));
 	}

@@ -283,14 +283,18 @@ static int error_event_tx(sqlite3 *db, void *arg)
 	return insert_event(c->n, NOTIFY_ERROR, "database error; the gateway will retry");
 }
 
-static void count(enum notify_outcome o)
+static void count(const char *gateway, enum notify_outcome o)
 {
-	if (o == NOTIFY_REPEAT)
+	if (o == NOTIFY_REPEAT) {
 		metrics_inc(M_NOTIFY_REPEATED, 1);
-	else if (o == NOTIFY_REJECTED || o == NOTIFY_ERROR)
+		metrics_notify(gateway, MN_REPEATED);
+	} else if (o == NOTIFY_REJECTED || o == NOTIFY_ERROR) {
 		metrics_inc(M_NOTIFY_REJECTED, 1);
-	else
+		metrics_notify(gateway, MN_REJECTED);
+	} else {
 		metrics_inc(M_NOTIFY_OK, 1);
+		metrics_notify(gateway, MN_ACCEPTED);
+	}
 	if (o == NOTIFY_DELIVERED)
 		metrics_inc(M_ORDERS_DELIVERED, 1);
 	if (o == NOTIFY_PAID_UNDELIVERED)
@@ -305,9 +309,12 @@ enum notify_outcome payment_apply(const struct config *cfg, const struct notify 
 		db_write(error_event_tx, &e);
 		c.outcome = NOTIFY_ERROR;
 	}
-	count(c.outcome);
-	if (c.outcome != NOTIFY_REJECTED && c.outcome != NOTIFY_ERROR && c.outcome != NOTIFY_REPEAT)
+	count(n->gateway, c.outcome);
+	if (c.outcome != NOTIFY_REJECTED && c.outcome != NOTIFY_ERROR &&
+	    c.outcome != NOTIFY_REPEAT) {
 		outbox_wake(); /* the mail was queued in the same commit: send it now */
+		catalog_stock_changed(c.o.product_id); /* a late payment may take free keys */
+	}
 	log_write(c.outcome >= NOTIFY_REJECTED || c.outcome == NOTIFY_PAID_UNDELIVERED ? LOG_WARN
 	                                                                               : LOG_INFO,
 	          NULL, "payment notify",
@@ -425,6 +432,7 @@ int order_deliver(const struct actor *who, const char *order_no, const char *tex
 	cardkey_sealed_free(d.keys, d.nkeys);
 	if (rc == 0) {
 		outbox_wake();
+		catalog_stock_changed(0);
 		metrics_inc(M_ORDERS_DELIVERED, 1);
 		return 0;
 	}

@@ -502,6 +502,11 @@ def test_public_stock_counts_available_keys_only(admin):
                       " WHERE id = ?", (oid, ids[1]))
     finally:
         c.close()
+    # A change made outside the server (another process) reaches the in-memory catalog at the
+    # jobs thread's next tick (every second): its stock counters are re-read there.
+    deadline = time.monotonic() + 5
+    while public_products(srv)[0]["stock"] != 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert public_products(srv)[0]["stock"] == 2
     assert srv.get(f"/api/products/{pid}").json()["stock"] == 2
     adm = admin.get(f"/api/admin/products/{pid}").json()

@@ -63,7 +63,7 @@ def test_past_max_inflight_only_sheddable_routes_answer_503(make_server, epay): 
         assert created.status == 201, created
         assert shop.view(before["order_no"], before["token"]).status == 200
         metrics = shop.srv.get("/metrics").text
-        shed = [line for line in metrics.splitlines() if line.startswith("cardshop_shed_total ")]
+        shed = [line for line in metrics.splitlines() if line.startswith("cardshop_requests_shed_total ")]
         assert shed and int(shed[0].split()[1]) >= 2, metrics
     finally:
         for s in socks:
@@ -85,4 +85,4 @@ def test_below_max_inflight_nothing_is_shed(make_server, epay):  # noqa: F811
     finally:
         for s in socks:
             s.close()
-    assert "cardshop_shed_total 0" in shop.srv.get("/metrics").text
+    assert "cardshop_requests_shed_total 0" in shop.srv.get("/metrics").text

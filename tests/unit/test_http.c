@@ -1,5 +1,6 @@
 /* Unit tests of the pure HTTP helpers: percent-decoding, query/form parsing and lookup, and
- * address-list matching for trusted proxies and /metrics (IPv4, IPv6, CIDR, mapped IPv4). */
+ * address-list matching for trusted proxies and /metrics (IPv4, IPv6, CIDR, mapped IPv4), the
+ * client address chosen from X-Forwarded-For, and the Cookie header parser. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,8 @@
 
 #include "cardshop/http.h"
 #include "cardshop/util.h"
+/* The per-address counters are http/-internal; their probing and deletion are tested here. */
+#include "../../src/http/internal.h"
 
 #define LIT(lit) (lit), (sizeof(lit) - 1)
 
@@ -444,6 +447,163 @@ START_TEST(test_addr_long_list)
 }
 END_TEST
 
+/* ---- http_client_choose: the right-most untrusted X-Forwarded-For address ---- */
+
+static void choose_is(const char *peer, const char *xff, const char *trusted, const char *want)
+{
+	char out[64];
+	http_client_choose(peer, xff, trusted, out, sizeof out);
+	ck_assert_msg(strcmp(out, want) == 0, "peer %s xff '%s' trusted '%s': got %s, want %s",
+	              peer, xff ? xff : "(none)", trusted, out, want);
+}
+
+START_TEST(test_choose_untrusted_peer_is_the_client)
+{
+	choose_is("198.51.100.7", "127.0.0.1", "127.0.0.1", "198.51.100.7");
+	choose_is("198.51.100.7", NULL, "198.51.100.7/32", "198.51.100.7");
+	choose_is("127.0.0.1", "10.0.0.1", "", "127.0.0.1");
+}
+END_TEST
+
+START_TEST(test_choose_right_most_untrusted)
+{
+	choose_is("127.0.0.1", "10.9.9.9", "127.0.0.1", "10.9.9.9");
+	/* A client-supplied 127.0.0.1 in front of what nginx appended changes nothing. */
+	choose_is("127.0.0.1", "127.0.0.1, 203.0.113.5", "127.0.0.1", "203.0.113.5");
+	choose_is("127.0.0.1", "127.0.0.1, 10.9.9.9, 192.0.2.7", "127.0.0.1, 192.0.2.0/24",
+	          "10.9.9.9");
+	choose_is("::1", "2001:db8::7, fd00::1", "::1, fd00::/8", "2001:db8::7");
+	choose_is("127.0.0.1", "1.1.1.1,\t2.2.2.2 ,, ", "127.0.0.1", "2.2.2.2");
+}
+END_TEST
+
+/* Every X-Forwarded-For line joined: the client's own first line does not decide when the
+ * proxy appended a line of its own (the server joins lines with ','). */
+START_TEST(test_choose_joined_lines)
+{
+	choose_is("127.0.0.1", "127.0.0.1,203.0.113.9", "127.0.0.1", "203.0.113.9");
+	choose_is("127.0.0.1", "10.0.0.1, 10.0.0.2,192.0.2.1", "127.0.0.1, 192.0.2.1", "10.0.0.2");
+}
+END_TEST
+
+START_TEST(test_choose_all_trusted_and_garbage)
+{
+	/* All trusted: the left-most, the farthest hop we know. */
+	choose_is("127.0.0.1", "127.0.0.5, 127.0.0.1", "127.0.0.0/8", "127.0.0.5");
+	/* Garbage stops the walk: nothing left of it is believed. */
+	choose_is("127.0.0.1", "not-an-ip", "127.0.0.1", "127.0.0.1");
+	choose_is("127.0.0.1", "10.1.1.1, garbage, 127.0.0.1", "127.0.0.1", "127.0.0.1");
+	choose_is("127.0.0.1", "10.1.1.1, [::1]:80, 10.2.2.2", "127.0.0.1", "10.2.2.2");
+	choose_is("127.0.0.1", "", "127.0.0.1", "127.0.0.1");
+	choose_is("127.0.0.1", " , ,", "127.0.0.1", "127.0.0.1");
+}
+END_TEST
+
+START_TEST(test_choose_out_is_bounded)
+{
+	char out[8];
+	http_client_choose("127.0.0.1", "2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff", "127.0.0.1", out,
+	                   sizeof out);
+	ck_assert_str_eq(out, "2001:db");
+}
+END_TEST
+
+/* ---- http_cookie_parse ---- */
+
+static void cookie_is(const char *header, const char *name, const char *want)
+{
+	const char *v = NULL;
+	size_t n = 0;
+	int r = http_cookie_parse(header, name, &v, &n);
+	if (!want) {
+		ck_assert_msg(r == -1, "'%s' in '%s': found '%.*s'", name, header, (int)n, v);
+		return;
+	}
+	ck_assert_msg(r == 0, "'%s' not found in '%s'", name, header);
+	ck_assert_msg(n == strlen(want) && memcmp(v, want, n) == 0, "'%s' in '%s': '%.*s'", name,
+	              header, (int)n, v);
+}
+
+START_TEST(test_cookie_parse)
+{
+	cookie_is("cs_admin=abc; cs_orders=1.2|3.4", "cs_orders", "1.2|3.4");
+	cookie_is("cs_admin=abc; cs_orders=1.2|3.4", "cs_admin", "abc");
+	cookie_is("  a  =  spaced  ;", "a", "spaced");
+	cookie_is("x=\"quoted\"; x=second", "x", "quoted");
+	cookie_is("ab=1; a=2", "a", "2");
+	cookie_is("A=1; a=2", "a", "2");
+	cookie_is("a=", "a", "");
+	cookie_is("a=\"", "a", "\"");
+	cookie_is("b=1;;; ;=;a", "a", NULL);
+	cookie_is("", "a", NULL);
+	cookie_is("a=1", "", NULL);
+	cookie_is(NULL, "a", NULL);
+}
+END_TEST
+
+/* ---- http_counter: per-address counts for the connection limits ---- */
+
+static void key_of(unsigned i, unsigned char key[16])
+{
+	char ip[64];
+	snprintf(ip, sizeof ip, "2001:db8::%x:%x", i >> 16, i & 0xffff);
+	ck_assert_int_eq(http_addr_parse(ip, key), 0);
+}
+
+START_TEST(test_counter_limit_and_release)
+{
+	struct http_counter *c = http_counter_new(16);
+	unsigned char a[16], b[16];
+	ck_assert_int_eq(http_addr_parse("198.51.100.7", a), 0);
+	ck_assert_int_eq(http_addr_parse("::ffff:198.51.100.8", b), 0);
+	ck_assert_int_eq(http_counter_add(c, a, 2), 0);
+	ck_assert_int_eq(http_counter_add(c, a, 2), 0);
+	ck_assert_int_eq(http_counter_add(c, a, 2), -1); /* refused: nothing counted */
+	ck_assert_uint_eq(http_counter_get(c, a), 2);
+	ck_assert_int_eq(http_counter_add(c, b, 2), 0); /* another address has its own budget */
+	http_counter_sub(c, a);
+	ck_assert_int_eq(http_counter_add(c, a, 2), 0);
+	http_counter_sub(c, a);
+	http_counter_sub(c, a);
+	http_counter_sub(c, a); /* one too many: stays at zero */
+	ck_assert_uint_eq(http_counter_get(c, a), 0);
+	ck_assert_uint_eq(http_counter_get(c, b), 1);
+	http_counter_free(c);
+}
+END_TEST
+
+/* Many addresses in a small table collide; removing some must leave every other one findable
+ * (backward-shift deletion), and a full table refuses instead of overwriting. */
+START_TEST(test_counter_collisions_and_full_table)
+{
+	struct http_counter *c = http_counter_new(1); /* 256 slots */
+	unsigned char k[16];
+	for (unsigned i = 0; i < 256; i++) {
+		key_of(i, k);
+		ck_assert_int_eq(http_counter_add(c, k, 10), 0);
+	}
+	key_of(999, k);
+	ck_assert_int_eq(http_counter_add(c, k, 10), -1);
+	for (unsigned i = 0; i < 256; i += 3) {
+		key_of(i, k);
+		http_counter_sub(c, k);
+	}
+	for (unsigned i = 0; i < 256; i++) {
+		key_of(i, k);
+		ck_assert_uint_eq(http_counter_get(c, k), i % 3 == 0 ? 0 : 1);
+	}
+	for (unsigned i = 0; i < 256; i++) {
+		key_of(i, k);
+		if (i % 3)
+			http_counter_sub(c, k);
+		ck_assert_uint_eq(http_counter_get(c, k), 0);
+	}
+	key_of(999, k);
+	ck_assert_int_eq(http_counter_add(c, k, 10), 0);
+	http_counter_free(c);
+}
+END_TEST
+
 static Suite *http_suite(void)
 {
 	Suite *s = suite_create("http");
@@ -474,6 +634,23 @@ static Suite *http_suite(void)
 	tcase_add_test(addr, test_addr_invalid_ip);
 	tcase_add_test(addr, test_addr_long_list);
 	suite_add_tcase(s, addr);
+
+	TCase *client = tcase_create("client_choose");
+	tcase_add_test(client, test_choose_untrusted_peer_is_the_client);
+	tcase_add_test(client, test_choose_right_most_untrusted);
+	tcase_add_test(client, test_choose_joined_lines);
+	tcase_add_test(client, test_choose_all_trusted_and_garbage);
+	tcase_add_test(client, test_choose_out_is_bounded);
+	suite_add_tcase(s, client);
+
+	TCase *counter = tcase_create("counter");
+	tcase_add_test(counter, test_counter_limit_and_release);
+	tcase_add_test(counter, test_counter_collisions_and_full_table);
+	suite_add_tcase(s, counter);
+
+	TCase *cookie = tcase_create("cookie");
+	tcase_add_test(cookie, test_cookie_parse);
+	suite_add_tcase(s, cookie);
 	return s;
 }
 

@@ -3,6 +3,7 @@
  * proof-of-work challenge. */
 #include <check.h>
 #include <ctype.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -388,21 +389,65 @@ END_TEST
 
 START_TEST(test_rate_many_keys)
 {
-	/* More keys than the table holds: must neither fail nor grow past its cap. */
+	/* More keys than the table holds: it must neither fail nor grow, and keep limiting. */
+	ck_assert_int_eq(sec_rate_hit("many", "k0", 2, 600), 0);
+	ck_assert_int_eq(sec_rate_hit("many", "k0", 2, 600), 0);
 	char key[32];
-	for (int i = 0; i < 120000; i++) {
+	for (int i = 1; i < 300000; i++) {
 		snprintf(key, sizeof key, "k%d", i);
 		ck_assert_int_eq(sec_rate_hit("many", key, 5, 600), 0);
 	}
-	/* Tracked keys are still limited... */
-	ck_assert_int_gt(sec_rate_hit("many", "k0", 1, 600), 0);
-	/* ...keys beyond the cap are let through rather than tracked... */
+	/* The key at its limit survived the flood (the fewest-hit entries go first)... */
+	ck_assert_int_gt(sec_rate_hit("many", "k0", 2, 600), 0);
+	/* ...a key first seen with the table full is limited like any other... */
+	ck_assert_int_eq(sec_rate_hit("many", "overflow", 1, 600), 0);
 	for (int i = 0; i < 3; i++)
-		ck_assert_int_eq(sec_rate_hit("many", "overflow", 1, 600), 0);
-	/* ...and a freed slot is used again. */
-	sec_rate_reset("many", "k0");
-	ck_assert_int_eq(sec_rate_hit("many", "fresh", 1, 600), 0);
-	ck_assert_int_gt(sec_rate_hit("many", "fresh", 1, 600), 0);
+		ck_assert_int_gt(sec_rate_hit("many", "overflow", 1, 600), 0);
+	/* ...and making room took evictions, not a bigger table. */
+	ck_assert_uint_gt(sec_rate_evictions(), 0);
+}
+END_TEST
+
+START_TEST(test_rate_refused_stores_nothing)
+{
+	/* A refused hit under one key must not evict or create anything: the limit of a second
+	 * key in the same bucket is untouched by a flood of refusals on the first. */
+	ck_assert_int_eq(sec_rate_hit("refuse", "ip", 1, 600), 0);
+	uint64_t before = sec_rate_evictions();
+	for (int i = 0; i < 200000; i++)
+		ck_assert_int_gt(sec_rate_hit("refuse", "ip", 1, 600), 0);
+	ck_assert_uint_eq(sec_rate_evictions(), before);
+	/* Undo back to zero frees the entry: the key starts a fresh window. */
+	ck_assert_int_eq(sec_rate_hit("undo", "k", 1, 600), 0);
+	sec_rate_undo("undo", "k");
+	ck_assert_int_eq(sec_rate_check("undo", "k", 1, 600), 0);
+	ck_assert_int_eq(sec_rate_hit("undo", "k", 1, 600), 0);
+	ck_assert_int_gt(sec_rate_hit("undo", "k", 1, 600), 0);
+}
+END_TEST
+
+START_TEST(test_rate_memory_bounded_with_huge_keys)
+{
+	/* Keys of 1 MiB each: the old table kept a copy of every key (200 MiB here). */
+	size_t len = 1024 * 1024;
+	char *key = malloc(len + 1);
+	ck_assert_ptr_nonnull(key);
+	memset(key, 'u', len);
+	key[len] = '\0';
+	ck_assert_int_eq(sec_rate_hit("huge", "warm", 5, 600), 0); /* the table's pages */
+	struct mallinfo2 before = mallinfo2();
+	for (int i = 0; i < 200; i++) {
+		snprintf(key, 16, "%08d", i);
+		key[8] = 'u';
+		ck_assert_int_eq(sec_rate_hit("huge", key, 5, 600), 0);
+	}
+	struct mallinfo2 after = mallinfo2();
+	/* The same key is still recognised and limited. */
+	for (int i = 1; i < 5; i++)
+		ck_assert_int_eq(sec_rate_hit("huge", key, 5, 600), 0);
+	ck_assert_int_gt(sec_rate_hit("huge", key, 5, 600), 0);
+	free(key);
+	ck_assert_uint_lt(after.uordblks, before.uordblks + 64 * 1024);
 }
 END_TEST
 
@@ -611,6 +656,8 @@ static Suite *sec_suite(void)
 	tcase_add_test(rate, test_rate_limit);
 	tcase_add_test(rate, test_rate_check_does_not_consume);
 	tcase_add_test(rate, test_rate_many_keys);
+	tcase_add_test(rate, test_rate_refused_stores_nothing);
+	tcase_add_test(rate, test_rate_memory_bounded_with_huge_keys);
 	suite_add_tcase(s, rate);
 
 	TCase *ch = tcase_create("challenge");

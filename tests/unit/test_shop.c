@@ -584,6 +584,42 @@ START_TEST(test_status_tables_round_trip)
 }
 END_TEST
 
+/* An order whose gateway cannot be asked keeps its keys at most 5 minutes past its time. */
+START_TEST(test_unreachable_gateway_grace_is_bounded)
+{
+	struct config cfg;
+	config_defaults(&cfg);
+	char no[33];
+	int64_t amount;
+	pending_order(&cfg, "epay", no, &amount);
+	int64_t now = util_now();
+	char sql[160];
+	snprintf(sql, sizeof sql, "UPDATE orders SET expires_at = %lld", (long long)(now - 200));
+	sql_exec(sql);
+	ck_assert_int_eq(orders_expire(now, ",epay,"), 0); /* its gateway is asked first */
+	ck_assert_int_eq(orders_expire(now, ""), 1);       /* a gateway that cannot be asked */
+	config_cleanup(&cfg);
+}
+END_TEST
+
+START_TEST(test_grace_ends_after_five_minutes)
+{
+	struct config cfg;
+	config_defaults(&cfg);
+	char no[33];
+	int64_t amount;
+	pending_order(&cfg, "epay", no, &amount);
+	int64_t now = util_now();
+	char sql[160];
+	snprintf(sql, sizeof sql, "UPDATE orders SET expires_at = %lld", (long long)(now - 301));
+	sql_exec(sql);
+	ck_assert_int_eq(orders_expire(now, ",epay,"), 1);
+	ck_assert_int_eq(shop_stock_check(0), 0); /* the counters followed the keys back */
+	ck_assert_int_eq(sql_int("SELECT available FROM product_stock"), 2);
+	config_cleanup(&cfg);
+}
+END_TEST
+
 static Suite *shop_suite(void)
 {
 	Suite *s = suite_create("shop");
@@ -614,6 +650,8 @@ static Suite *shop_suite(void)
 	tcase_add_test(errs, test_undecryptable_key_stops_the_mail_and_the_view);
 	tcase_add_test(errs, test_lists_report_database_errors);
 	tcase_add_test(errs, test_status_tables_round_trip);
+	tcase_add_test(errs, test_unreachable_gateway_grace_is_bounded);
+	tcase_add_test(errs, test_grace_ends_after_five_minutes);
 	suite_add_tcase(s, errs);
 
 	TCase *cat = tcase_create("catalog");
