@@ -104,7 +104,8 @@ def test_challenge_off_never_asks(make_server, epay):  # noqa: F811
 
 
 def test_default_thresholds_do_not_ask_a_quiet_shop(make_server, epay):  # noqa: F811
-    shop = start_shop(make_server, epay=epay)
+    shop = start_shop(make_server, epay=epay, extra={"security": {
+        "challenge_orders_per_minute": 600, "challenge_lookups_per_minute": 60}})
     pid = shop.admin.product(name="Quiet", price=100, keys=5)
     assert shop.order(pid).status == 201
     assert lookup(shop).status == 200
