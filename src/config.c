@@ -52,6 +52,7 @@ static const struct key keys[] = {
     I("server", "connection_timeout", connection_timeout, "30", 1, 3600),
     I("server", "rate_limit", rate_limit, "60", 1, 1000000),
     S("server", "metrics_allow", metrics_allow, "127.0.0.1,::1"),
+    I("server", "max_inflight", max_inflight, "512", 1, 1000000),
     S("database", "path", db_path, "data/cardshop.db"),
     I("database", "busy_timeout_ms", busy_timeout_ms, "5000", 0, 600000),
     S("security", "secret_file", secret_file, "data/secret.key"),
@@ -59,6 +60,10 @@ static const struct key keys[] = {
     I("security", "session_max_ttl", session_max_ttl, "43200", 60, 31536000),
     I("security", "login_max_failures", login_max_failures, "5", 1, 1000000),
     I("security", "login_window", login_window, "900", 1, 86400),
+    S("security", "challenge", challenge, "auto"),
+    I("security", "challenge_difficulty", challenge_difficulty, "16", 1, 22),
+    I("security", "challenge_orders_per_minute", challenge_orders_per_minute, "600", 0, 100000000),
+    I("security", "challenge_lookups_per_minute", challenge_lookups_per_minute, "60", 0, 100000000),
     S("shop", "name", shop_name, "cardshop"),
     S("shop", "currency", currency, "CNY"),
     I("shop", "order_ttl", order_ttl, "900", 1, 604800),
@@ -256,6 +261,11 @@ static int check_semantics(struct config *cfg, char *err, size_t errlen)
 		cfg->base_url[--blen] = '\0';
 	if (check_smtp(cfg, err, errlen) != 0)
 		return -1;
+	if (strcmp(cfg->challenge, "auto") != 0 && strcmp(cfg->challenge, "off") != 0) {
+		snprintf(err, errlen, "[security] challenge: '%s' is not auto or off",
+		         cfg->challenge);
+		return -1;
+	}
 	if (cfg->session_idle_ttl > cfg->session_max_ttl) {
 		snprintf(err, errlen, "[security] session_idle_ttl: longer than session_max_ttl");
 		return -1;

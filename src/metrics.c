@@ -73,6 +73,8 @@ static const struct {
     [M_KEYS_IMPORTED] = {"cardshop_keys_imported_total", "Card keys added by uploads."},
     [M_LOGIN_FAILED] = {"cardshop_login_failed_total", "Admin sign-ins refused."},
     [M_RATE_LIMITED] = {"cardshop_rate_limited_total", "Requests answered 429 by a limit."},
+    [M_CHALLENGED] = {"cardshop_challenges_total",
+                      "Proof-of-work challenges asked (428 challenge_required)."},
     [M_SHED] = {"cardshop_requests_shed_total",
                 "Requests answered 503 to protect the server (body budget, overload)."},
     [M_JOB_ATTEMPTS_FAILED] = {"cardshop_job_attempts_failed_total",

@@ -116,6 +116,19 @@ def write_ini(path: Union[str, Path], sections: Mapping[str, Mapping[str, Any]])
     return path
 
 
+def solve_challenge(token: str, difficulty: int) -> str:
+    """The X-Challenge value for a proof-of-work token: "token:nonce" where SHA-256 of it
+    starts with at least difficulty zero bits (docs/api.md)."""
+    import hashlib
+    need = 256 - difficulty
+    nonce = 0
+    while True:
+        answer = f"{token}:{nonce}"
+        if int.from_bytes(hashlib.sha256(answer.encode()).digest(), "big") >> need == 0:
+            return answer
+        nonce += 1
+
+
 class Headers:
     """Case-insensitive, multi-valued response headers."""
 

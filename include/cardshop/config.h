@@ -22,6 +22,7 @@ struct config {
 	int64_t connection_timeout; /* seconds */
 	int64_t rate_limit;         /* requests per minute per IP on rate-limited endpoints */
 	char *metrics_allow;        /* comma-separated IPs/CIDRs allowed to read /metrics */
+	int64_t max_inflight;       /* past it, sheddable routes answer 503 */
 	/* [database] */
 	char *db_path;
 	int64_t busy_timeout_ms;
@@ -31,6 +32,10 @@ struct config {
 	int64_t session_max_ttl;
 	int64_t login_max_failures; /* per IP and per user within login_window */
 	int64_t login_window;
+	char *challenge;                     /* "auto" or "off" */
+	int64_t challenge_difficulty;        /* bits asked at the threshold */
+	int64_t challenge_orders_per_minute; /* order creations/min before challenges */
+	int64_t challenge_lookups_per_minute;
 	/* [shop] */
 	char *shop_name;
 	char *currency;

@@ -25,11 +25,16 @@ enum http_body_limit {
 	HTTP_GUARDED = 0x10
 };
 
+/* Under overload ([server] max_inflight requests in flight), sheddable routes answer 503 at
+ * once so that the core ones (the default) keep their place. */
+enum http_priority { HTTP_CORE = 0, HTTP_SHEDDABLE = 1 };
+
 struct http_route {
 	const char *method;  /* "GET" also answers HEAD */
 	const char *pattern; /* "/api/products/{id}": {name} captures one path segment */
 	http_handler fn;
 	unsigned limit; /* one HTTP_BODY_*, optionally | HTTP_GUARDED */
+	enum http_priority priority;
 };
 
 /* Starts the daemon on cfg's address with routes (kept by reference). 0 or -1 (logged). */

@@ -63,4 +63,34 @@ void sec_rate_reset(const char *bucket, const char *key);
 /* Entries evicted so far from a full set of the table (for /metrics). */
 uint64_t sec_rate_evictions(void);
 
+/* The hits counted for (bucket, key) in its current window (0 when none). */
+int64_t sec_rate_count(const char *bucket, const char *key);
+
+/* ---- proof-of-work challenges (challenge.c) ----
+ * A client solves a challenge by finding a decimal nonce such that SHA-256 of
+ * "token:nonce" starts with at least the token's difficulty zero bits. */
+#define SEC_CHALLENGE_MAX_BITS 22
+#define SEC_CHALLENGE_TOKEN_MAX 96
+/* A new token for route (e.g. "orders"), valid 5 minutes; difficulty clamped to 1..22. */
+void sec_challenge_issue(const char *route, int difficulty, char out[SEC_CHALLENGE_TOKEN_MAX]);
+void sec_challenge_issue_at(const char *route, int difficulty, int64_t now,
+                            char out[SEC_CHALLENGE_TOKEN_MAX]);
+/* Checks "token:nonce" for route: authentic, unexpired, at least min_difficulty, solved, and
+ * not spent before (it is spent now). 0 accepted, -1 refused (also when the bounded record of
+ * spent tokens has no room: it never fails open). Thread-safe. */
+int sec_challenge_verify(const char *route, const char *answer, int min_difficulty);
+int sec_challenge_verify_at(const char *route, const char *answer, int min_difficulty, int64_t now);
+/* Leading zero bits of a hash. */
+int sec_challenge_zero_bits(const unsigned char hash[32]);
+
+enum sec_pressure { SEC_PRESSURE_ORDERS, SEC_PRESSURE_LOOKUPS, SEC_PRESSURE_KINDS };
+/* Counts one event of kind; returns the rate per minute over the last minute. Thread-safe. */
+int64_t sec_pressure_note(enum sec_pressure kind);
+/* The difficulty to ask for (0: no challenge): base past threshold, one bit more per doubling
+ * of the rate; capped at 22. */
+int sec_challenge_level_rate(int64_t rate, int64_t threshold, int base);
+/* The same for failed sign-ins: base once failures reach threshold, one bit more per
+ * threshold failures beyond; capped at 22. */
+int sec_challenge_level_failures(int64_t failures, int64_t threshold, int base);
+
 #endif

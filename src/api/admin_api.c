@@ -24,17 +24,23 @@ static void login(struct http_req *req)
 		http_reply_error(req, 400, "invalid_request", "username: at most 64 bytes");
 		return;
 	}
+	const char *user = json_string_value(u);
+	if (api_login_gate(req, user) != 0)
+		return;
 	struct admin_session s;
 	struct shop_err err = {0};
-	if (admin_login(http_config(req), json_string_value(u), json_string_value(p),
-	                http_client_ip(req), http_cookie(req, ADMIN_COOKIE), &s, &err) != 0) {
-		/* Guessing is slowed by argon2id itself (~50 ms a try) and capped by the per-IP and
-		 * per-user limits; a sleep here would only hold an HTTP worker hostage. */
+	if (admin_login(http_config(req), user, json_string_value(p), http_client_ip(req),
+	                http_cookie(req, ADMIN_COOKIE), &s, &err) != 0) {
+		/* Guessing is slowed by argon2id itself (~50 ms a try) and, past the failure
+		 * budget, by a challenge; a sleep here would only hold an HTTP worker hostage. */
 		if (err.status == SHOP_UNAUTHORIZED)
 			metrics_inc(M_LOGIN_FAILED, 1);
+		else
+			api_login_refused(req, user);
 		api_reply_shop_err(req, &err);
 		return;
 	}
+	api_login_succeeded(req, user);
 	api_set_cookie(req, ADMIN_COOKIE, s.cookie, http_config(req)->session_max_ttl, "/",
 	               "Strict");
 	http_reply_json(req, 200,
@@ -308,28 +314,37 @@ static void payment_events_list(struct http_req *req)
 
 /* Every route but sign-in needs a session: checked from the head, before any body. */
 const struct http_route admin_api_routes[] = {
-    {"GET", "/api/admin/jobs", jobs_list, HTTP_BODY_DEFAULT | HTTP_GUARDED},
-    {"GET", "/api/admin/payment-events", payment_events_list, HTTP_BODY_DEFAULT | HTTP_GUARDED},
+    {"GET", "/api/admin/jobs", jobs_list, HTTP_BODY_DEFAULT | HTTP_GUARDED, HTTP_SHEDDABLE},
+    {"GET", "/api/admin/payment-events", payment_events_list, HTTP_BODY_DEFAULT | HTTP_GUARDED,
+     HTTP_SHEDDABLE},
     {"POST", "/api/admin/orders/{order_no}/deliver", order_deliver_handler,
-     HTTP_BODY_UPLOAD | HTTP_GUARDED},
-    {"GET", "/api/admin/orders", orders_list, HTTP_BODY_DEFAULT | HTTP_GUARDED},
-    {"GET", "/api/admin/coupons", coupons_list, HTTP_BODY_DEFAULT | HTTP_GUARDED},
-    {"POST", "/api/admin/coupons", coupon_add, HTTP_BODY_DEFAULT | HTTP_GUARDED},
-    {"POST", "/api/admin/login", login, HTTP_BODY_DEFAULT},
-    {"POST", "/api/admin/logout", logout, HTTP_BODY_NONE | HTTP_GUARDED},
-    {"GET", "/api/admin/session", session, HTTP_BODY_DEFAULT | HTTP_GUARDED},
-    {"GET", "/api/admin/categories", categories_list, HTTP_BODY_DEFAULT | HTTP_GUARDED},
-    {"POST", "/api/admin/categories", category_add, HTTP_BODY_DEFAULT | HTTP_GUARDED},
-    {"PATCH", "/api/admin/categories/{id}", category_patch, HTTP_BODY_DEFAULT | HTTP_GUARDED},
-    {"GET", "/api/admin/products", products_list, HTTP_BODY_DEFAULT | HTTP_GUARDED},
-    {"POST", "/api/admin/products", product_add, HTTP_BODY_DEFAULT | HTTP_GUARDED},
-    {"GET", "/api/admin/products/{id}", product_get, HTTP_BODY_DEFAULT | HTTP_GUARDED},
-    {"PATCH", "/api/admin/products/{id}", product_patch, HTTP_BODY_DEFAULT | HTTP_GUARDED},
-    {"DELETE", "/api/admin/products/{id}", product_remove, HTTP_BODY_NONE | HTTP_GUARDED},
-    {"POST", "/api/admin/products/{id}/keys", keys_upload, HTTP_BODY_UPLOAD | HTTP_GUARDED},
-    {"GET", "/api/admin/products/{id}/keys", keys_list, HTTP_BODY_DEFAULT | HTTP_GUARDED},
-    {"GET", "/api/admin/products/{id}/keys/export", keys_export, HTTP_BODY_DEFAULT | HTTP_GUARDED},
-    {"DELETE", "/api/admin/products/{id}/keys/{key_id}", key_remove, HTTP_BODY_NONE | HTTP_GUARDED},
-    {"GET", "/api/admin/audit", audit_list, HTTP_BODY_DEFAULT | HTTP_GUARDED},
+     HTTP_BODY_UPLOAD | HTTP_GUARDED, HTTP_CORE},
+    {"GET", "/api/admin/orders", orders_list, HTTP_BODY_DEFAULT | HTTP_GUARDED, HTTP_SHEDDABLE},
+    {"GET", "/api/admin/coupons", coupons_list, HTTP_BODY_DEFAULT | HTTP_GUARDED, HTTP_SHEDDABLE},
+    {"POST", "/api/admin/coupons", coupon_add, HTTP_BODY_DEFAULT | HTTP_GUARDED, HTTP_CORE},
+    {"POST", "/api/admin/login", login, HTTP_BODY_DEFAULT, HTTP_CORE},
+    {"POST", "/api/admin/logout", logout, HTTP_BODY_NONE | HTTP_GUARDED, HTTP_CORE},
+    {"GET", "/api/admin/session", session, HTTP_BODY_DEFAULT | HTTP_GUARDED, HTTP_CORE},
+    {"GET", "/api/admin/categories", categories_list, HTTP_BODY_DEFAULT | HTTP_GUARDED,
+     HTTP_SHEDDABLE},
+    {"POST", "/api/admin/categories", category_add, HTTP_BODY_DEFAULT | HTTP_GUARDED, HTTP_CORE},
+    {"PATCH", "/api/admin/categories/{id}", category_patch, HTTP_BODY_DEFAULT | HTTP_GUARDED,
+     HTTP_CORE},
+    {"GET", "/api/admin/products", products_list, HTTP_BODY_DEFAULT | HTTP_GUARDED, HTTP_SHEDDABLE},
+    {"POST", "/api/admin/products", product_add, HTTP_BODY_DEFAULT | HTTP_GUARDED, HTTP_CORE},
+    {"GET", "/api/admin/products/{id}", product_get, HTTP_BODY_DEFAULT | HTTP_GUARDED, HTTP_CORE},
+    {"PATCH", "/api/admin/products/{id}", product_patch, HTTP_BODY_DEFAULT | HTTP_GUARDED,
+     HTTP_CORE},
+    {"DELETE", "/api/admin/products/{id}", product_remove, HTTP_BODY_NONE | HTTP_GUARDED,
+     HTTP_CORE},
+    {"POST", "/api/admin/products/{id}/keys", keys_upload, HTTP_BODY_UPLOAD | HTTP_GUARDED,
+     HTTP_CORE},
+    {"GET", "/api/admin/products/{id}/keys", keys_list, HTTP_BODY_DEFAULT | HTTP_GUARDED,
+     HTTP_SHEDDABLE},
+    {"GET", "/api/admin/products/{id}/keys/export", keys_export, HTTP_BODY_DEFAULT | HTTP_GUARDED,
+     HTTP_CORE},
+    {"DELETE", "/api/admin/products/{id}/keys/{key_id}", key_remove, HTTP_BODY_NONE | HTTP_GUARDED,
+     HTTP_CORE},
+    {"GET", "/api/admin/audit", audit_list, HTTP_BODY_DEFAULT | HTTP_GUARDED, HTTP_SHEDDABLE},
 };
 const size_t admin_api_nroutes = sizeof admin_api_routes / sizeof admin_api_routes[0];

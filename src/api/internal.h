@@ -4,6 +4,7 @@
 
 #include "cardshop/api.h"
 #include "cardshop/metrics.h"
+#include "cardshop/sec.h"
 #include "cardshop/shop.h"
 #include "cardshop/util.h"
 
@@ -44,5 +45,16 @@ void api_set_cookie(struct http_req *req, const char *name, const char *value, i
                     const char *path, const char *same_site);
 /* Per-IP limit on a bucket; replies 429 with Retry-After and returns -1 when exceeded. */
 int api_rate_limit(struct http_req *req, const char *bucket, int64_t limit, int64_t window);
+
+/* Proof-of-work challenge (challenge.c). Notes one event of kind and, when its rate is past
+ * threshold, demands a solution for route: 0 to go on, -1 after a 428 was sent. */
+int api_challenge_rate(struct http_req *req, const char *route, enum sec_pressure kind,
+                       int64_t threshold);
+/* Counts a sign-in attempt for the client and user; 0 to check the password, -1 after a 428
+ * (or 429 with challenge = off) was sent. */
+int api_login_gate(struct http_req *req, const char *user);
+/* The attempt did not happen after all (e.g. a malformed request or a refused gate). */
+void api_login_refused(struct http_req *req, const char *user);
+void api_login_succeeded(struct http_req *req, const char *user);
 
 #endif

@@ -84,7 +84,9 @@ static const char *lang_from_header(const char *h)
 static void order_create_handler(struct http_req *req)
 {
 	const struct config *cfg = http_config(req);
-	if (api_rate_limit(req, "orders", cfg->rate_limit, 60) != 0)
+	if (api_rate_limit(req, "orders", cfg->rate_limit, 60) != 0 ||
+	    api_challenge_rate(req, "orders", SEC_PRESSURE_ORDERS,
+	                       cfg->challenge_orders_per_minute) != 0)
 		return;
 	json_t *in = http_json(req);
 	if (!in)
@@ -147,7 +149,9 @@ static void order_get_handler(struct http_req *req)
 
 static void order_lookup_handler(struct http_req *req)
 {
-	if (api_rate_limit(req, "lookup", 10, 60) != 0)
+	if (api_rate_limit(req, "lookup", 10, 60) != 0 ||
+	    api_challenge_rate(req, "lookup", SEC_PRESSURE_LOOKUPS,
+	                       http_config(req)->challenge_lookups_per_minute) != 0)
 		return;
 	json_t *in = http_json(req);
 	if (!in)
@@ -189,9 +193,9 @@ static void orders_recent_handler(struct http_req *req)
 }
 
 const struct http_route order_api_routes[] = {
-    {"POST", "/api/orders", order_create_handler, HTTP_BODY_DEFAULT},
-    {"GET", "/api/orders", orders_recent_handler, HTTP_BODY_DEFAULT},
-    {"POST", "/api/orders/lookup", order_lookup_handler, HTTP_BODY_DEFAULT},
-    {"GET", "/api/orders/{order_no}", order_get_handler, HTTP_BODY_DEFAULT},
+    {"POST", "/api/orders", order_create_handler, HTTP_BODY_DEFAULT, HTTP_CORE},
+    {"GET", "/api/orders", orders_recent_handler, HTTP_BODY_DEFAULT, HTTP_CORE},
+    {"POST", "/api/orders/lookup", order_lookup_handler, HTTP_BODY_DEFAULT, HTTP_SHEDDABLE},
+    {"GET", "/api/orders/{order_no}", order_get_handler, HTTP_BODY_DEFAULT, HTTP_CORE},
 };
 const size_t order_api_nroutes = sizeof order_api_routes / sizeof order_api_routes[0];

@@ -115,9 +115,9 @@ static void sandbox_pay(struct http_req *req)
 }
 
 const struct http_route pay_api_routes[] = {
-    {"GET", "/pay/{gateway}/notify", notify, HTTP_BODY_DEFAULT},
-    {"POST", "/pay/{gateway}/notify", notify, HTTP_BODY_DEFAULT},
-    {"GET", "/pay/{gateway}/return", pay_return, HTTP_BODY_DEFAULT},
-    {"POST", "/pay/sandbox/pay", sandbox_pay, HTTP_BODY_DEFAULT},
+    {"GET", "/pay/{gateway}/notify", notify, HTTP_BODY_DEFAULT, HTTP_CORE},
+    {"POST", "/pay/{gateway}/notify", notify, HTTP_BODY_DEFAULT, HTTP_CORE},
+    {"GET", "/pay/{gateway}/return", pay_return, HTTP_BODY_DEFAULT, HTTP_CORE},
+    {"POST", "/pay/sandbox/pay", sandbox_pay, HTTP_BODY_DEFAULT, HTTP_CORE},
 };
 const size_t pay_api_nroutes = sizeof pay_api_routes / sizeof pay_api_routes[0];

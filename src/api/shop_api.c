@@ -62,9 +62,9 @@ static void shop_config(struct http_req *req)
 }
 
 const struct http_route shop_api_routes[] = {
-    {"GET", "/api/categories", categories, HTTP_BODY_DEFAULT},
-    {"GET", "/api/products", products, HTTP_BODY_DEFAULT},
-    {"GET", "/api/products/{id}", product, HTTP_BODY_DEFAULT},
-    {"GET", "/api/config", shop_config, HTTP_BODY_DEFAULT},
+    {"GET", "/api/categories", categories, HTTP_BODY_DEFAULT, HTTP_CORE},
+    {"GET", "/api/products", products, HTTP_BODY_DEFAULT, HTTP_CORE},
+    {"GET", "/api/products/{id}", product, HTTP_BODY_DEFAULT, HTTP_CORE},
+    {"GET", "/api/config", shop_config, HTTP_BODY_DEFAULT, HTTP_CORE},
 };
 const size_t shop_api_nroutes = sizeof shop_api_routes / sizeof shop_api_routes[0];

@@ -49,8 +49,8 @@ static void metrics(struct http_req *req)
 }
 
 const struct http_route system_api_routes[] = {
-    {"GET", "/healthz", healthz, HTTP_BODY_DEFAULT},
-    {"GET", "/readyz", readyz, HTTP_BODY_DEFAULT},
-    {"GET", "/metrics", metrics, HTTP_BODY_DEFAULT},
+    {"GET", "/healthz", healthz, HTTP_BODY_DEFAULT, HTTP_CORE},
+    {"GET", "/readyz", readyz, HTTP_BODY_DEFAULT, HTTP_CORE},
+    {"GET", "/metrics", metrics, HTTP_BODY_DEFAULT, HTTP_CORE},
 };
 const size_t system_api_nroutes = sizeof system_api_routes / sizeof system_api_routes[0];

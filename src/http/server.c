@@ -32,9 +32,10 @@ void http_set_request_end_hook(void (*fn)(void))
 /* Body bytes held (or promised by a Content-Length) by all requests in flight together. */
 static atomic_size_t buffered;
 
-static const char *csp = "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-                         "script-src 'self'; object-src 'none'; base-uri 'none'; "
-                         "form-action 'self'; frame-ancestors 'none'";
+static const char *csp =
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+    "script-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'";
 
 static void make_req_id(char *out, size_t n)
 {
@@ -339,6 +340,13 @@ static int begin_request(struct http_req *req, const char *method)
 		http_add_header(req, "Allow", allow);
 		http_reply_error(req, 405, "method_not_allowed",
 		                 "method not allowed for this path");
+		return 1;
+	}
+	if (req->route && req->route->priority == HTTP_SHEDDABLE &&
+	    atomic_load(&inflight) > req->cfg->max_inflight) {
+		metrics_inc(M_SHED, 1);
+		http_add_header(req, "Retry-After", "1");
+		http_reply_error(req, 503, "unavailable", "busy; try again in a moment");
 		return 1;
 	}
 	return check_head(req);

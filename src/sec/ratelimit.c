@@ -254,3 +254,15 @@ uint64_t sec_rate_evictions(void)
 {
 	return atomic_load(&rl_evictions);
 }
+
+int64_t sec_rate_count(const char *bucket, const char *key)
+{
+	uint64_t id[2];
+	rl_id(bucket, key, id);
+	size_t set = rl_set_of(id);
+	pthread_mutex_lock(rl_lock_of(set));
+	struct rl_entry *e = rl_find(rl_table[set], id, util_now());
+	int64_t n = e ? (int64_t)e->count : 0;
+	pthread_mutex_unlock(rl_lock_of(set));
+	return n;
+}

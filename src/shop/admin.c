@@ -178,25 +178,6 @@ static int64_t find_admin(const char *username, char **hash)
 	return id;
 }
 
-/* Takes one attempt from both the IP's and the user's budget before the password is checked,
- * so concurrent guesses cannot all slip past a check made before any of them failed. The
- * address is asked first: a refused address leaves no trace under the user name it tried. */
-static int login_take_attempt(const struct config *cfg, const char *username, const char *ip,
-                              struct shop_err *err)
-{
-	int64_t wait = sec_rate_hit("login-ip", ip, cfg->login_max_failures, cfg->login_window);
-	if (wait <= 0) {
-		wait = sec_rate_hit("login-user", username, cfg->login_max_failures,
-		                    cfg->login_window);
-		if (wait <= 0)
-			return 0;
-		sec_rate_undo("login-ip", ip); /* a refused attempt gives back what it took */
-	}
-	err->retry_after = wait;
-	shop_fail(err, SHOP_RATE_LIMITED, "too many failed sign-ins; try again later");
-	return -1;
-}
-
 int admin_login(const struct config *cfg, const char *username, const char *password,
                 const char *ip, const char *old_cookie, struct admin_session *out,
                 struct shop_err *err)
@@ -204,8 +185,7 @@ int admin_login(const struct config *cfg, const char *username, const char *pass
 	/* No admin has a longer name (admin_create): refused before it is stored or hashed. */
 	if (strlen(username) > ADMIN_USERNAME_MAX)
 		return shop_fail(err, SHOP_UNAUTHORIZED, "wrong username or password");
-	if (login_take_attempt(cfg, username, ip, err) != 0)
-		return -1;
+	/* The attempt budget and the challenge are the caller's (api/challenge.c). */
 	char *hash;
 	int64_t id = find_admin(username, &hash);
 	int ok = sec_password_verify(hash, password) && id > 0;
@@ -215,9 +195,6 @@ int admin_login(const struct config *cfg, const char *username, const char *pass
 		         json_pack("{ss ss}", "username", username, "ip", ip));
 		return shop_fail(err, SHOP_UNAUTHORIZED, "wrong username or password");
 	}
-	/* Only failures count: the successful attempt is given back. */
-	sec_rate_undo("login-ip", ip);
-	sec_rate_reset("login-user", username);
 	struct login_ctx c = {.cfg = cfg, .admin_id = id, .ip = ip};
 	sec_random_hex(out->cookie, 32);
 	sec_random_hex(out->csrf, 32);

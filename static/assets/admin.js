@@ -30,6 +30,11 @@
     if (err instanceof ApiError) {
       var text = err.message || GENERIC;
       var msg = text.charAt(0).toUpperCase() + text.slice(1);
+      if (err.status === 503) msg = 'The server is busy right now; try again in a moment.';
+      if (err.status === 428 || err.code === 'challenge') {
+        msg = 'The browser check did not complete; try again.';
+      }
+      if (err.status === 429 && !err.message) msg = 'Too many attempts.';
       if (err.status === 429 && err.retryAfter > 0) {
         var secs = err.retryAfter;
         msg += ' (try again in ' + (secs >= 120 ? Math.ceil(secs / 60) + ' minutes' : secs + ' seconds') + ')';
@@ -113,6 +118,17 @@
     return session().then(function (s) { return s.csrf_token; });
   }
 
+  /* "Checking your browser…" while a proof-of-work challenge is being solved. */
+  function checking(on) {
+    var box = C.$('pow-notice');
+    if (!box) {
+      box = C.el('p', { id: 'pow-notice', className: 'notice pow-notice hidden',
+                        attrs: { role: 'status', 'aria-live': 'polite' } }, 'Checking your browser…');
+      document.body.appendChild(box);
+    }
+    if (on) C.show(box); else C.hide(box);
+  }
+
   /* api(method, path, body?, opts?) -> Promise of the parsed answer (JSON object, else text).
    *   body: a plain object or array is sent as JSON; a string as text/plain; null/undefined: none.
    *   opts.noRedirect: a 401 rejects instead of going to the sign-in form.
@@ -127,7 +143,8 @@
     function attempt(n) {
       var ready = unsafe && !opts.noToken ? csrfToken(n > 0) : Promise.resolve(null);
       return ready.then(function (token) {
-        return C.request(method, path, body, token ? { 'X-CSRF-Token': token } : null);
+        return C.requestSolving(method, path, body, token ? { 'X-CSRF-Token': token } : null,
+                                checking);
       }).then(function (r) {
         var resp = r.resp;
         if (resp.ok) return r.data;

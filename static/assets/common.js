@@ -168,6 +168,55 @@
     return new ApiError(resp.status, code, message, isNaN(retry) ? 0 : retry);
   }
 
+  /* ---- proof-of-work challenge (428 challenge_required) --------------------------------- */
+
+  /* What the last solutions cost, newest last: [{difficulty, tries, ms}] (shown to tests). */
+  var powStats = [];
+
+  /* Solves {token, difficulty} in a Web Worker (/assets/pow-worker.js): Promise of the
+   * X-Challenge value "token:nonce". Rejects with the "challenge" ApiError when this browser
+   * cannot run workers. */
+  function solveChallenge(ch) {
+    return new Promise(function (resolve, reject) {
+      var fail = function () {
+        reject(new ApiError(0, 'challenge', 'The browser check could not run.'));
+      };
+      var worker;
+      try { worker = new Worker('/assets/pow-worker.js'); } catch (e) { fail(); return; }
+      worker.onmessage = function (ev) {
+        worker.terminate();
+        var d = ev.data || {};
+        if (typeof d.answer !== 'string') { fail(); return; }
+        powStats.push({ difficulty: ch.difficulty, tries: d.tries, ms: d.ms });
+        resolve(d.answer);
+      };
+      worker.onerror = function () { worker.terminate(); fail(); };
+      worker.postMessage({ token: ch.token, difficulty: ch.difficulty });
+    });
+  }
+
+  /* request() that answers challenges: on a 428 carrying one, onSolving(true) is called, the
+   * challenge solved and the request sent again with X-Challenge (at most 3 times), then
+   * onSolving(false). Resolves like request() with the last answer. */
+  function requestSolving(method, path, body, headers, onSolving) {
+    var note = function (on) { if (onSolving) onSolving(on); };
+    function attempt(n, answer) {
+      var h = {};
+      Object.keys(headers || {}).forEach(function (k) { h[k] = headers[k]; });
+      if (answer) h['X-Challenge'] = answer;
+      return request(method, path, body, h).then(function (r) {
+        var ch = r.data && typeof r.data === 'object' ? r.data.challenge : null;
+        if (r.resp.status !== 428 || !ch || typeof ch.token !== 'string' || n >= 3) return r;
+        note(true);
+        return solveChallenge(ch).then(function (solution) {
+          note(false);
+          return attempt(n + 1, solution);
+        }, function (e) { note(false); throw e; });
+      });
+    }
+    return attempt(0, null);
+  }
+
   /* GET /api/config once per page: the object, or null when it cannot be had. */
   var configPromise = null;
   function config() {
@@ -195,6 +244,9 @@
     minorText: minorText,
     ApiError: ApiError,
     request: request,
+    requestSolving: requestSolving,
+    solveChallenge: solveChallenge,
+    powStats: powStats,
     errorFrom: errorFrom,
     config: config
   };

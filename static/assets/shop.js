@@ -74,17 +74,28 @@
 
   var CODE_BY_STATUS = { 400: 'invalid_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found',
                          409: 'conflict', 413: 'payload_too_large', 422: 'unprocessable',
-                         429: 'rate_limited', 503: 'unavailable' };
+                         428: 'challenge_required', 429: 'rate_limited', 503: 'unavailable' };
 
   /* Resolves {status, data, serverTime} on 2xx; rejects with an ApiError (code "network"
    * when the request never got an answer). */
   function api(method, path, body) {
-    return C.request(method, path, body).then(function (r) {
+    return C.requestSolving(method, path, body, null, checking).then(function (r) {
       var status = r.resp.status;
       if (r.resp.ok) return { status: status, data: r.data || {}, serverTime: r.serverTime };
       throw C.errorFrom(r.resp, r.data, {
         code: CODE_BY_STATUS[status] || (status >= 500 ? 'internal' : 'error'), message: '' });
     });
+  }
+
+  /* "Checking your browser…" while a proof-of-work challenge is being solved. */
+  function checking(on) {
+    var box = $('pow-notice');
+    if (!box) {
+      box = C.el('div', { id: 'pow-notice', className: 'notice pow-notice hidden',
+                          attrs: { role: 'status', 'aria-live': 'polite' } }, t('pow.checking'));
+      document.body.appendChild(box);
+    }
+    if (on) C.show(box); else C.hide(box);
   }
 
   function fieldLabel(field) {
@@ -114,7 +125,9 @@
         return err.retryAfter > 0 ? t('err.rate_limited_secs', { n: err.retryAfter }) : t('err.rate_limited');
       case 'not_found': return ctx.notFound || t('err.not_found');
       case 'conflict': return ctx.conflict || t('err.conflict');
-      case 'unavailable': return t('err.unavailable');
+      case 'unavailable':
+        return err.retryAfter > 0 ? t('err.unavailable_secs', { n: err.retryAfter }) : t('err.unavailable');
+      case 'challenge': case 'challenge_required': return t('err.challenge');
       case 'forbidden': case 'unauthorized': return t('err.forbidden');
       case 'payload_too_large': return t('err.too_large');
       case 'internal': return t('err.internal');

@@ -73,19 +73,24 @@ def test_name_at_the_cap_is_an_ordinary_failed_sign_in(server):
 
 
 def test_refused_attempts_from_one_address_never_open_the_limiter(server):
-    """Past the address's budget every attempt is refused, whatever name it tries: a refused
-    attempt stores nothing, so new names cannot push the address out of the table."""
+    """Past the address's budget every attempt is asked a challenge, whatever name it tries: an
+    unanswered attempt stores nothing, so new names cannot push the address out of the table."""
     statuses = []
     for i in range(40):
         r = server.post("/api/admin/login", json={"username": f"guess{i}", "password": "x" * 12},
                         use_cookies=False)
         statuses.append(r.status)
     assert statuses[:5] == [401] * 5, statuses
-    assert set(statuses[5:]) == {429}, statuses
+    assert set(statuses[5:]) == {428}, statuses
     server.add_admin("realadmin", "correct horse battery staple")
-    r = server.post("/api/admin/login", json={"username": "realadmin", "password": "correct horse battery staple"},
-                    use_cookies=False)
-    assert r.status == 429 and r.headers.get("retry-after"), r
+    body = {"username": "realadmin", "password": "correct horse battery staple"}
+    r = server.post("/api/admin/login", json=body, use_cookies=False)
+    assert r.status == 428, r
+    # No lock-out: the right password with the challenge solved signs in.
+    ch = r.json()["challenge"]
+    r = server.post("/api/admin/login", json=body, use_cookies=False,
+                    headers={"X-Challenge": harness.solve_challenge(ch["token"], ch["difficulty"])})
+    assert r.status == 200, r
 
 
 # ---- bodies before authentication --------------------------------------------------------

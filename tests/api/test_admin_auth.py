@@ -279,37 +279,64 @@ def test_malformed_login_requests_are_refused_without_a_session(make_server, bod
 
 # ---- rate limits ----------------------------------------------------------------------------
 
-def test_failed_logins_are_limited_per_user(make_server):
+def assert_challenge(r):
+    """A 428 challenge_required with a token and a difficulty; returns (token, difficulty)."""
+    assert_error(r, 428, "challenge_required")
+    ch = r.json()["challenge"]
+    assert isinstance(ch["token"], str) and ch["token"], ch
+    assert isinstance(ch["difficulty"], int) and 1 <= ch["difficulty"] <= 22, ch
+    return ch["token"], ch["difficulty"]
+
+
+def login_solving(srv, username=USER, password=PASSWORD, *, ip=None, **kw):
+    """Signs in the way the admin page does: once, then again with the challenge solved."""
+    r = login(srv, username, password, ip=ip, **kw)
+    if r.status != 428:
+        return r
+    token, bits = assert_challenge(r)
+    return login(srv, username, password, ip=ip,
+                 headers={"X-Challenge": harness.solve_challenge(token, bits)}, **kw)
+
+
+def test_failed_logins_for_a_user_ask_a_challenge_not_a_lockout(make_server):
     srv = start(make_server, users=((USER, PASSWORD), ("other", PASSWORD)),
-                login_max_failures=3, login_window=900)
+                login_max_failures=3, login_window=900, challenge_difficulty=8)
     # Failures from three different addresses: only the user's own counter reaches the limit.
     for i in range(3):
         assert_error(login(srv, USER, f"wrong guess {i}", ip=f"203.0.113.{i + 1}"), 401,
                      "unauthorized")
     r = login(srv, USER, PASSWORD, ip="198.51.100.9")
-    assert_error(r, 429, "rate_limited")
-    retry = r.headers.get("retry-after")
-    assert retry is not None and retry.isdigit() and 1 <= int(retry) <= 900, r.headers
+    assert assert_challenge(r)[1] == 8
     assert cookie_from(r) is None
     assert query_db(srv, "SELECT count(*) FROM sessions") == [(0,)], \
-        "the right password while limited must not open a session"
+        "the right password without a solved challenge must not open a session"
+    # The right password with the challenge solved signs in: there is no lock-out.
+    assert login_solving(srv, USER, PASSWORD, ip="198.51.100.9").status == 200
     # Another user is not affected, from any address.
     assert login(srv, "other", PASSWORD, ip="198.51.100.10").status == 200
 
 
-def test_failed_logins_are_limited_per_ip(make_server):
-    srv = start(make_server, login_max_failures=3, login_window=900)
+def test_failed_logins_from_an_address_challenge_that_address_only(make_server):
+    srv = start(make_server, login_max_failures=3, login_window=900, challenge_difficulty=8)
     attacker, admin_ip = "203.0.113.50", "198.51.100.20"
     for i in range(3):
         assert login(srv, f"guess{i}", "wrong password!", ip=attacker).status == 401
-    r = login(srv, USER, PASSWORD, ip=attacker)
-    assert_error(r, 429, "rate_limited")
-    assert r.headers.get("retry-after", "").isdigit(), r.headers
+    assert_challenge(login(srv, USER, PASSWORD, ip=attacker))
     assert query_db(srv, "SELECT count(*) FROM sessions") == [(0,)]
-    # The limited address stays limited even for another user name...
-    assert login(srv, "yet-another", "whatever password", ip=attacker).status == 429
-    # ...while the admin, from another address, signs in normally.
+    # The challenged address stays challenged even for another user name...
+    assert_challenge(login(srv, "yet-another", "whatever password", ip=attacker))
+    # ...while the admin, from another address, signs in without one.
     assert login(srv, USER, PASSWORD, ip=admin_ip).status == 200
+
+
+def test_challenge_off_keeps_a_fixed_limit(make_server):
+    srv = start(make_server, login_max_failures=3, login_window=2, challenge="off")
+    for i in range(3):
+        assert login(srv, USER, f"wrong guess {i}").status == 401
+    r = login(srv, USER, PASSWORD)
+    assert_error(r, 429, "rate_limited")
+    retry = r.headers.get("retry-after")
+    assert retry is not None and retry.isdigit() and 1 <= int(retry) <= 2, r.headers
 
 
 def test_successful_logins_do_not_use_up_the_budget(make_server):
@@ -318,7 +345,7 @@ def test_successful_logins_do_not_use_up_the_budget(make_server):
         assert login(srv, use_cookies=False).status == 200
     assert login(srv, USER, "wrong password one").status == 401
     assert login(srv, USER, "wrong password two").status == 401
-    assert_error(login(srv, USER, PASSWORD), 429, "rate_limited")
+    assert_challenge(login(srv, USER, PASSWORD))
 
 
 def test_refused_attempts_do_not_use_up_the_other_budget(make_server):
@@ -326,9 +353,9 @@ def test_refused_attempts_do_not_use_up_the_other_budget(make_server):
                 login_max_failures=2)
     assert login(srv, USER, "wrong password one", ip="203.0.113.1").status == 401
     assert login(srv, USER, "wrong password two", ip="203.0.113.2").status == 401
-    # The user is limited: attempts from a third address are refused...
+    # The user is challenged: unanswered attempts from a third address are refused...
     for _ in range(3):
-        assert login(srv, USER, PASSWORD, ip="203.0.113.3").status == 429
+        assert login(srv, USER, PASSWORD, ip="203.0.113.3").status == 428
     # ...without spending that address's own budget.
     assert login(srv, "other", "wrong password three", ip="203.0.113.3").status == 401
     assert login(srv, "other", PASSWORD, ip="203.0.113.3").status == 200
@@ -338,24 +365,23 @@ def test_default_limit_is_five_failures(make_server):
     srv = start(make_server)
     for i in range(5):
         assert login(srv, USER, f"wrong guess {i}").status == 401, i
-    assert_error(login(srv, USER, PASSWORD), 429, "rate_limited")
+    token, bits = assert_challenge(login(srv, USER, PASSWORD))
+    assert bits == 16, "the default difficulty"
 
 
-def test_rate_limit_ends_with_the_window(make_server):
+def test_challenge_ends_with_the_window(make_server):
     srv = start(make_server, login_max_failures=2, login_window=2)
     for i in range(2):
         assert login(srv, USER, f"wrong guess {i}").status == 401
-    r = login(srv, USER, PASSWORD)
-    assert_error(r, 429, "rate_limited")
-    assert 1 <= int(r.headers["retry-after"]) <= 2, r.headers
+    assert_challenge(login(srv, USER, PASSWORD))
     deadline = time.monotonic() + 4.0
     while True:
         r = login(srv, USER, PASSWORD)
         if r.status == 200 or time.monotonic() > deadline:
             break
-        assert r.status == 429, r
+        assert r.status == 428, r
         time.sleep(0.25)
-    assert r.status == 200, "still limited after the window ended"
+    assert r.status == 200, "still challenged after the window ended"
 
 
 def test_malformed_requests_do_not_count_as_failures(make_server):
@@ -668,7 +694,8 @@ def test_concurrent_guesses_cannot_exceed_the_failure_limit(make_server):
             t.start()
         for t in threads:
             t.join()
-        assert set(results) <= {401, 429}, results
+        assert set(results) <= {401, 428}, results
         checked.append(results.count(401))
-    # Only login_max_failures passwords may be tried per window, however they are sent.
+    # Only login_max_failures passwords may be tried per window without a solved challenge,
+    # however they are sent.
     assert max(checked) <= 2, f"passwords verified per round (limit 2): {checked}"

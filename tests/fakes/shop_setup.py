@@ -229,9 +229,11 @@ def shop_config(*, epay: Optional[FakeEPay] = None, epay_key: Optional[str] = No
                 sink: Optional[SmtpSink] = None, sandbox: bool = False,
                 shop: Optional[Mapping[str, Any]] = None, server: Optional[Mapping[str, Any]] = None,
                 extra: Optional[Mapping[str, Mapping[str, Any]]] = None) -> Dict[str, Dict[str, Any]]:
-    """The extra config sections for a shop wired to the fakes. The orders rate limit is lifted
-    (tests create many orders from one address) unless server= sets it."""
-    cfg: Dict[str, Dict[str, Any]] = {"server": {"rate_limit": 100000}, "shop": {"name": "Test Shop"}}
+    """The extra config sections for a shop wired to the fakes. The orders rate limit and the
+    order-rate threshold of the proof-of-work challenge are lifted (tests create many orders
+    from one address, faster than a shop under no pressure) unless server= / extra= set them."""
+    cfg: Dict[str, Dict[str, Any]] = {"server": {"rate_limit": 100000}, "shop": {"name": "Test Shop"},
+                                      "security": {"challenge_orders_per_minute": 100000000}}
     if epay is not None:
         cfg["payment.epay"] = {"enabled": True, "api_url": epay.url, "pid": epay.pid,
                                "key": epay.key if epay_key is None else epay_key}

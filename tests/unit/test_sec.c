@@ -1,5 +1,6 @@
 /* Unit tests of the security module: encodings, compare, hashes and MACs against published
- * vectors, key derivation, AEAD, passwords, the secret file and the rate limiter. */
+ * vectors, key derivation, AEAD, passwords, the secret file, the rate limiter and the
+ * proof-of-work challenge. */
 #include <check.h>
 #include <ctype.h>
 #include <malloc.h>
@@ -450,6 +451,179 @@ START_TEST(test_rate_memory_bounded_with_huge_keys)
 }
 END_TEST
 
+/* ---- proof-of-work challenge ---- */
+
+static int bits_of(const char *token, const char *nonce)
+{
+	char buf[160];
+	unsigned char h[32];
+	snprintf(buf, sizeof buf, "%s:%s", token, nonce);
+	sec_sha256(buf, strlen(buf), h);
+	return sec_challenge_zero_bits(h);
+}
+
+/* "token:nonce" with a nonce that meets (want = 1) or misses (want = 0) difficulty bits. */
+static void answer_for(const char *token, int difficulty, int want, char *out, size_t n)
+{
+	for (unsigned long i = 0;; i++) {
+		char nonce[24];
+		snprintf(nonce, sizeof nonce, "%lu", i);
+		if ((bits_of(token, nonce) >= difficulty) == want) {
+			snprintf(out, n, "%s:%s", token, nonce);
+			return;
+		}
+	}
+}
+
+START_TEST(test_challenge_zero_bits)
+{
+	unsigned char h[32] = {0};
+	ck_assert_int_eq(sec_challenge_zero_bits(h), 256);
+	h[0] = 0x80;
+	ck_assert_int_eq(sec_challenge_zero_bits(h), 0);
+	h[0] = 0x00;
+	h[1] = 0x01;
+	ck_assert_int_eq(sec_challenge_zero_bits(h), 15);
+	h[1] = 0x00;
+	h[2] = 0x20;
+	ck_assert_int_eq(sec_challenge_zero_bits(h), 18);
+}
+END_TEST
+
+START_TEST(test_challenge_verifies_once)
+{
+	char token[SEC_CHALLENGE_TOKEN_MAX], answer[160];
+	sec_challenge_issue("orders", 8, token);
+	answer_for(token, 8, 1, answer, sizeof answer);
+	ck_assert_int_eq(sec_challenge_verify("orders", answer, 8), 0);
+	ck_assert_int_eq(sec_challenge_verify("orders", answer, 8), -1); /* reused */
+	/* Another token gets its own, independent use. */
+	char token2[SEC_CHALLENGE_TOKEN_MAX];
+	sec_challenge_issue("orders", 8, token2);
+	ck_assert_str_ne(token, token2);
+	answer_for(token2, 8, 1, answer, sizeof answer);
+	ck_assert_int_eq(sec_challenge_verify("orders", answer, 8), 0);
+}
+END_TEST
+
+START_TEST(test_challenge_wrong_route)
+{
+	char token[SEC_CHALLENGE_TOKEN_MAX], answer[160];
+	sec_challenge_issue("orders", 6, token);
+	answer_for(token, 6, 1, answer, sizeof answer);
+	ck_assert_int_eq(sec_challenge_verify("login", answer, 1), -1);
+	ck_assert_int_eq(sec_challenge_verify("lookup", answer, 1), -1);
+	/* Refused elsewhere, so not spent: still good where it was issued. */
+	ck_assert_int_eq(sec_challenge_verify("orders", answer, 1), 0);
+}
+END_TEST
+
+START_TEST(test_challenge_expires_after_five_minutes)
+{
+	char token[SEC_CHALLENGE_TOKEN_MAX], answer[160];
+	int64_t t0 = 1700000000;
+	sec_challenge_issue_at("login", 6, t0, token);
+	answer_for(token, 6, 1, answer, sizeof answer);
+	ck_assert_int_eq(sec_challenge_verify_at("login", answer, 1, t0 + 301), -1);
+	/* A clock far behind the token (a forged far-future expiry would look like this). */
+	ck_assert_int_eq(sec_challenge_verify_at("login", answer, 1, t0 - 10), -1);
+	ck_assert_int_eq(sec_challenge_verify_at("login", answer, 1, t0 + 300), 0);
+}
+END_TEST
+
+START_TEST(test_challenge_bad_answers)
+{
+	char token[SEC_CHALLENGE_TOKEN_MAX], answer[200];
+	sec_challenge_issue("orders", 10, token);
+	answer_for(token, 10, 0, answer, sizeof answer); /* a nonce that does not solve it */
+	ck_assert_int_eq(sec_challenge_verify("orders", answer, 1), -1);
+	const char *nonces[] = {"", "abc", "-1", "1.5", " 1", "123456789012345678901"};
+	for (size_t i = 0; i < sizeof nonces / sizeof nonces[0]; i++) {
+		snprintf(answer, sizeof answer, "%s:%s", token, nonces[i]);
+		ck_assert_int_eq(sec_challenge_verify("orders", answer, 1), -1);
+	}
+	ck_assert_int_eq(sec_challenge_verify("orders", token, 1), -1); /* no nonce at all */
+	ck_assert_int_eq(sec_challenge_verify("orders", NULL, 1), -1);
+	ck_assert_int_eq(sec_challenge_verify("orders", "", 1), -1);
+	/* Lowering the difficulty in the token breaks its MAC. */
+	char forged[SEC_CHALLENGE_TOKEN_MAX];
+	snprintf(forged, sizeof forged, "%s", token);
+	char *dot = strchr(forged, '.');
+	ck_assert_ptr_nonnull(dot);
+	ck_assert(dot[1] == '1' && dot[2] == '0');
+	memmove(dot + 1, dot + 2, strlen(dot + 2) + 1); /* "10" -> "0" */
+	answer_for(forged, 0, 1, answer, sizeof answer);
+	ck_assert_int_eq(sec_challenge_verify("orders", answer, 0), -1);
+	/* A token from another instance's secret is not ours. */
+	sec_init_with(secret_b);
+	char other[SEC_CHALLENGE_TOKEN_MAX];
+	sec_challenge_issue("orders", 4, other);
+	sec_init_with(secret_a);
+	answer_for(other, 4, 1, answer, sizeof answer);
+	ck_assert_int_eq(sec_challenge_verify("orders", answer, 1), -1);
+}
+END_TEST
+
+START_TEST(test_challenge_difficulty_bounds)
+{
+	char token[SEC_CHALLENGE_TOKEN_MAX], answer[160];
+	sec_challenge_issue("orders", 40, token);
+	ck_assert_ptr_nonnull(strstr(token, ".22."));
+	sec_challenge_issue("orders", 0, token);
+	ck_assert_ptr_nonnull(strstr(token, ".1."));
+	/* A token easier than the caller's minimum is refused even when solved. */
+	sec_challenge_issue("orders", 4, token);
+	answer_for(token, 4, 1, answer, sizeof answer);
+	ck_assert_int_eq(sec_challenge_verify("orders", answer, 5), -1);
+	ck_assert_int_eq(sec_challenge_verify("orders", answer, 4), 0);
+
+	ck_assert_int_eq(sec_challenge_level_rate(0, 600, 16), 0);
+	ck_assert_int_eq(sec_challenge_level_rate(600, 600, 16), 0);
+	ck_assert_int_eq(sec_challenge_level_rate(601, 600, 16), 16);
+	ck_assert_int_eq(sec_challenge_level_rate(1200, 600, 16), 17);
+	ck_assert_int_eq(sec_challenge_level_rate(4800, 600, 16), 19);
+	ck_assert_int_eq(sec_challenge_level_rate(INT64_MAX / 2, 600, 16), 22);
+	ck_assert_int_eq(sec_challenge_level_rate(1, 0, 8), 8); /* threshold 0: always */
+	ck_assert_int_eq(sec_challenge_level_failures(4, 5, 16), 0);
+	ck_assert_int_eq(sec_challenge_level_failures(5, 5, 16), 16);
+	ck_assert_int_eq(sec_challenge_level_failures(10, 5, 16), 17);
+	ck_assert_int_eq(sec_challenge_level_failures(1000000, 5, 16), 22);
+}
+END_TEST
+
+/* The spent-token record is bounded: past its capacity, solutions are refused rather than
+ * forgotten, so a token can never be spent twice. */
+START_TEST(test_challenge_spent_record_is_bounded)
+{
+	const int slots = 1 << 17, tries = slots + 2000;
+	int accepted = 0;
+	char token[SEC_CHALLENGE_TOKEN_MAX], answer[160], first[160] = "";
+	for (int i = 0; i < tries; i++) {
+		sec_challenge_issue("orders", 1, token);
+		answer_for(token, 1, 1, answer, sizeof answer);
+		if (sec_challenge_verify("orders", answer, 1) == 0) {
+			accepted++;
+			if (!first[0])
+				snprintf(first, sizeof first, "%s", answer);
+		}
+	}
+	ck_assert_int_le(accepted, slots);
+	ck_assert_int_lt(accepted, tries);
+	ck_assert_int_gt(accepted, slots / 2);
+	ck_assert_int_eq(sec_challenge_verify("orders", first, 1), -1);
+}
+END_TEST
+
+START_TEST(test_pressure_rate)
+{
+	int64_t last = 0;
+	for (int i = 0; i < 50; i++)
+		last = sec_pressure_note(SEC_PRESSURE_LOOKUPS);
+	ck_assert_int_ge(last, 50);
+	ck_assert_int_le(last, 100);
+}
+END_TEST
+
 static Suite *sec_suite(void)
 {
 	Suite *s = suite_create("sec");
@@ -485,6 +659,19 @@ static Suite *sec_suite(void)
 	tcase_add_test(rate, test_rate_refused_stores_nothing);
 	tcase_add_test(rate, test_rate_memory_bounded_with_huge_keys);
 	suite_add_tcase(s, rate);
+
+	TCase *ch = tcase_create("challenge");
+	tcase_set_timeout(ch, 60);
+	tcase_add_checked_fixture(ch, setup_keys, NULL);
+	tcase_add_test(ch, test_challenge_zero_bits);
+	tcase_add_test(ch, test_challenge_verifies_once);
+	tcase_add_test(ch, test_challenge_wrong_route);
+	tcase_add_test(ch, test_challenge_expires_after_five_minutes);
+	tcase_add_test(ch, test_challenge_bad_answers);
+	tcase_add_test(ch, test_challenge_difficulty_bounds);
+	tcase_add_test(ch, test_challenge_spent_record_is_bounded);
+	tcase_add_test(ch, test_pressure_rate);
+	suite_add_tcase(s, ch);
 	return s;
 }
 
