@@ -213,9 +213,26 @@ static int json_field(const char *json, const char *name, char *out, size_t n)
 	return 0;
 }
 
+/* A signed EPay notify paying order no (trade number prefix+no); 1 when answered success. */
+static int notify_paid(struct conn *c, const struct purchase_cfg *cfg, const char *no,
+                       const char *trade_prefix, struct buf *b)
+{
+	char sign_in[512], sign[33], url[512];
+	snprintf(sign_in, sizeof sign_in,
+	         "money=1.00&name=bench&out_trade_no=%s&pid=%s&trade_no=%s%s"
+	         "&trade_status=TRADE_SUCCESS&type=alipay%s",
+	         no, cfg->pid, trade_prefix, no, cfg->key);
+	sec_md5_hex(sign_in, strlen(sign_in), sign);
+	snprintf(url, sizeof url,
+	         "/pay/epay/notify?money=1.00&name=bench&out_trade_no=%s&pid=%s"
+	         "&trade_no=%s%s&trade_status=TRADE_SUCCESS&type=alipay&sign=%s&sign_type=MD5",
+	         no, cfg->pid, trade_prefix, no, sign);
+	return request(c, "GET", url, NULL, b) == 200 && strcmp(buf_cstr(b), "success") == 0;
+}
+
 static int purchase(struct conn *c, const struct purchase_cfg *cfg, int n, struct buf *b)
 {
-	char url[512], no[64], token[64], sign_in[512], sign[33];
+	char url[512], no[64], token[64];
 	snprintf(url, sizeof url, "/api/orders");
 	char body[256];
 	snprintf(body, sizeof body,
@@ -226,17 +243,7 @@ static int purchase(struct conn *c, const struct purchase_cfg *cfg, int n, struc
 	    json_field(b->data, "order_no", no, sizeof no) ||
 	    json_field(b->data, "token", token, sizeof token))
 		return -1;
-	/* Parameters sorted by name, as EPay signs them. */
-	snprintf(sign_in, sizeof sign_in,
-	         "money=1.00&name=bench&out_trade_no=%s&pid=%s&trade_no=T%s"
-	         "&trade_status=TRADE_SUCCESS&type=alipay%s",
-	         no, cfg->pid, no, cfg->key);
-	sec_md5_hex(sign_in, strlen(sign_in), sign);
-	snprintf(url, sizeof url,
-	         "/pay/epay/notify?money=1.00&name=bench&out_trade_no=%s&pid=%s"
-	         "&trade_no=T%s&trade_status=TRADE_SUCCESS&type=alipay&sign=%s&sign_type=MD5",
-	         no, cfg->pid, no, sign);
-	if (request(c, "GET", url, NULL, b) != 200 || strcmp(buf_cstr(b), "success") != 0)
+	if (!notify_paid(c, cfg, no, "T", b))
 		return -1;
 	snprintf(url, sizeof url, "/api/orders/%s?token=%s", no, token);
 	if (request(c, "GET", url, NULL, b) != 200 || !strstr(buf_cstr(b), "\"delivered\""))
@@ -324,22 +331,6 @@ struct flash {
 	pthread_mutex_t lock;
 };
 
-static int notify_paid(struct conn *c, const struct purchase_cfg *cfg, const char *no,
-                       struct buf *b)
-{
-	char sign_in[512], sign[33], url[512];
-	snprintf(sign_in, sizeof sign_in,
-	         "money=1.00&name=bench&out_trade_no=%s&pid=%s&trade_no=F%s"
-	         "&trade_status=TRADE_SUCCESS&type=alipay%s",
-	         no, cfg->pid, no, cfg->key);
-	sec_md5_hex(sign_in, strlen(sign_in), sign);
-	snprintf(url, sizeof url,
-	         "/pay/epay/notify?money=1.00&name=bench&out_trade_no=%s&pid=%s"
-	         "&trade_no=F%s&trade_status=TRADE_SUCCESS&type=alipay&sign=%s&sign_type=MD5",
-	         no, cfg->pid, no, sign);
-	return request(c, "GET", url, NULL, b) == 200 && strcmp(buf_cstr(b), "success") == 0;
-}
-
 static void *flash_worker(void *arg)
 {
 	struct flash *f = arg;
@@ -397,7 +388,7 @@ static int cmd_flash(struct purchase_cfg *cfg, int buyers, int threads)
 	buf_init(&b);
 	if (conn_open(&c) == 0) {
 		for (int i = 0; i < buyers; i++)
-			f.delivered += f.orders[i][0] && notify_paid(&c, cfg, f.orders[i], &b);
+			f.delivered += f.orders[i][0] && notify_paid(&c, cfg, f.orders[i], "F", &b);
 		close(c.fd);
 	}
 	buf_cleanup(&b);
