@@ -65,7 +65,7 @@ unit: $(UNIT_BIN)
 
 # The layering of docs/architecture.md: includes, SQL only in shop/ and db/, shop/ links alone.
 layers: $(BUILD)/cardshop
-	CC="$(CC)" scripts/check-layers.sh $(BUILD)
+	CC="$(CC)" LAYERS_LDFLAGS="$(filter -fsanitize%,$(OPT) $(LDLIBS))" scripts/check-layers.sh $(BUILD)
 
 api: $(BUILD)/cardshop
 	CARDSHOP_BIN=$(abspath $(BUILD)/cardshop) $(PY) -m pytest -q -p no:cacheprovider tests/api

@@ -33,7 +33,7 @@ objs=$(ls "$build"/obj/shop/*.o "$build"/obj/db/*.o "$build"/obj/sec/*.o \
 main="$build/layers_main.c"
 printf 'int main(void) { return 0; }\n' > "$main"
 # shellcheck disable=SC2086
-if ! ${CC:-cc} -o "$build/layers-shop" "$main" $objs $(pkg-config --libs sqlite3 openssl jansson inih libargon2) -pthread 2> "$build/layers.log"; then
+if ! ${CC:-cc} ${LAYERS_LDFLAGS:-} -o "$build/layers-shop" "$main" $objs $(pkg-config --libs sqlite3 openssl jansson inih libargon2) -pthread 2> "$build/layers.log"; then
   cat "$build/layers.log" >&2
   bad "src/shop/ does not link without jobs/, http/, api/ and pay/"
 fi
