@@ -44,6 +44,8 @@ struct apply_ctx {
 	enum notify_outcome outcome;
 	const char *reason;
 	struct order_row o;
+	int took_stock; /* keys were taken from the shelf (a late payment), not from a reservation
+	                 */
 };
 
 static int insert_event(const struct notify *n, enum notify_outcome outcome, const char *reason)
@@ -162,6 +164,7 @@ static int reclaim(struct apply_ctx *c, enum order_status from)
 	if (free_keys >= c->o.quantity) {
 		if (order_reserve_keys(c->o.id, c->o.product_id, c->o.quantity) != 0)
 			return -1;
+		c->took_stock = 1;
 		return deliver(c, from);
 	}
 	if (exec_order(sql_mark, c->o.id, ORDER_PAID_UNDELIVERED, from) != 1)
@@ -314,7 +317,10 @@ enum notify_outcome payment_apply(const struct config *cfg, const struct notify 
 	if (c.outcome != NOTIFY_REJECTED && c.outcome != NOTIFY_ERROR &&
 	    c.outcome != NOTIFY_REPEAT) {
 		outbox_wake(); /* the mail was queued in the same commit: send it now */
-		catalog_stock_changed(c.o.product_id); /* a late payment may take free keys */
+		/* Selling reserved keys leaves the public stock as it was; only a late payment that
+		 * took free keys moves it. */
+		if (c.took_stock)
+			catalog_stock_changed(c.o.product_id);
 	}
 	log_write(c.outcome >= NOTIFY_REJECTED || c.outcome == NOTIFY_PAID_UNDELIVERED ? LOG_WARN
 	                                                                               : LOG_INFO,
@@ -352,6 +358,7 @@ struct deliver_ctx {
 	struct sealed_key *keys;
 	size_t nkeys;
 	struct shop_err *err;
+	int64_t took_stock_of; /* the product whose free keys were taken (0: none) */
 };
 
 static int attach_keys(struct deliver_ctx *d, const struct order_row *o)
@@ -404,6 +411,7 @@ static int deliver_tx(sqlite3 *db, void *arg)
 			                         "not enough keys in stock");
 		if (exec_order(sql_sell, c.o.id, NO_MOVE, 0) != c.o.quantity)
 			return -1;
+		d->took_stock_of = c.o.product_id;
 	}
 	if (exec_order(sql_mark_delivered, c.o.id, ORDER_DELIVERED, from) != 1)
 		return -1;
@@ -433,7 +441,8 @@ int order_deliver(const struct actor *who, const char *order_no, const char *tex
 	cardkey_sealed_free(d.keys, d.nkeys);
 	if (rc == 0) {
 		outbox_wake();
-		catalog_stock_changed(0);
+		if (d.took_stock_of)
+			catalog_stock_changed(d.took_stock_of);
 		metrics_inc(M_ORDERS_DELIVERED, 1);
 		return 0;
 	}

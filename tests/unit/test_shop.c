@@ -632,20 +632,26 @@ START_TEST(test_status_tables_round_trip)
 }
 END_TEST
 
+/* A pending epay order (2 keys) whose time ran out `overdue` seconds ago. */
+static void overdue_order(struct config *cfg, int64_t overdue)
+{
+	config_defaults(cfg);
+	char no[33];
+	int64_t amount;
+	pending_order(cfg, "epay", no, &amount);
+	char sql[160];
+	snprintf(sql, sizeof sql, "UPDATE orders SET expires_at = %lld",
+	         (long long)(util_now() - overdue));
+	sql_exec(sql);
+}
+
 /* An order whose gateway cannot be asked keeps its keys at most 5 minutes past its time. */
 START_TEST(test_unreachable_gateway_grace_is_bounded)
 {
 	struct config cfg;
-	config_defaults(&cfg);
-	char no[33];
-	int64_t amount;
-	pending_order(&cfg, "epay", no, &amount);
-	int64_t now = util_now();
-	char sql[160];
-	snprintf(sql, sizeof sql, "UPDATE orders SET expires_at = %lld", (long long)(now - 200));
-	sql_exec(sql);
-	ck_assert_int_eq(orders_expire(now, ",epay,"), 0); /* its gateway is asked first */
-	ck_assert_int_eq(orders_expire(now, ""), 1);       /* a gateway that cannot be asked */
+	overdue_order(&cfg, 200);
+	ck_assert_int_eq(orders_expire(util_now(), ",epay,"), 0); /* its gateway is asked first */
+	ck_assert_int_eq(orders_expire(util_now(), ""), 1); /* a gateway that cannot be asked */
 	config_cleanup(&cfg);
 }
 END_TEST
@@ -653,15 +659,8 @@ END_TEST
 START_TEST(test_grace_ends_after_five_minutes)
 {
 	struct config cfg;
-	config_defaults(&cfg);
-	char no[33];
-	int64_t amount;
-	pending_order(&cfg, "epay", no, &amount);
-	int64_t now = util_now();
-	char sql[160];
-	snprintf(sql, sizeof sql, "UPDATE orders SET expires_at = %lld", (long long)(now - 301));
-	sql_exec(sql);
-	ck_assert_int_eq(orders_expire(now, ",epay,"), 1);
+	overdue_order(&cfg, 301);
+	ck_assert_int_eq(orders_expire(util_now(), ",epay,"), 1);
 	ck_assert_int_eq(shop_stock_check(0), 0); /* the counters followed the keys back */
 	ck_assert_int_eq(sql_int("SELECT available FROM product_stock"), 2);
 	config_cleanup(&cfg);
