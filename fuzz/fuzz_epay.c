@@ -93,10 +93,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	epay_sign(&l, KEY, want);
 	FUZZ_CHECK(strlen(want) == 32);
 
+	struct pay_notify_in in = pay_notify_in_params(&l);
 	/* Whatever came in: it verifies only when it carries exactly our signature. */
 	struct notify n;
 	memset(&n, 0, sizeof n);
-	gw->verify(&cfg, &l, &n);
+	gw->verify(&cfg, &in, &n);
 	const char *sign = kv_get(&l, "sign");
 	if (n.verified) {
 		FUZZ_CHECK(sign && strcmp(sign, want) == 0);
@@ -115,7 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* Signed properly, it verifies exactly when its fields are acceptable. */
 		set_sign(&l, want);
 		memset(&n, 0, sizeof n);
-		gw->verify(&cfg, &l, &n);
+		gw->verify(&cfg, &in, &n);
 		FUZZ_CHECK(n.verified == acceptable(&l));
 		if (n.verified) {
 			int64_t amount = -1;
@@ -127,7 +128,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		want[0] = want[0] == '0' ? '1' : '0';
 		set_sign(&l, want);
 		memset(&n, 0, sizeof n);
-		gw->verify(&cfg, &l, &n);
+		gw->verify(&cfg, &in, &n);
 		FUZZ_CHECK(!n.verified);
 	}
 	kv_free(&l);

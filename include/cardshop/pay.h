@@ -1,4 +1,5 @@
-/* Payment gateways behind one interface: build the payment redirect, verify a notify. */
+/* Payment gateways behind one interface: create the payment (a redirect URL and, for QR
+ * gateways, the payload to show), verify a notify, ask about a lost one, answer the gateway. */
 #ifndef CARDSHOP_PAY_H
 #define CARDSHOP_PAY_H
 
@@ -14,6 +15,36 @@ struct pay_order {
 	int64_t amount;
 	const char *currency;
 	const char *product_name;
+	const char *channel; /* the wallet inside the gateway (EPay `type`); NULL: its default */
+	int64_t expires_at;
+};
+
+/* What create gives the buyer (all malloc'd or NULL; pay_created_cleanup frees them). */
+struct pay_created {
+	char *url; /* where the buyer goes to pay (for QR gateways: the shop's own pay page) */
+	char *qr;  /* QR gateways: the payload to show as a QR code (code_url, qr_code...) */
+};
+void pay_created_cleanup(struct pay_created *c);
+
+/* A notify as it arrived, for verify. The request owns every pointer. */
+struct pay_notify_in {
+	const char *method;
+	const struct kvlist *params; /* the query (GET) or the urlencoded body (POST) */
+	const char *body;            /* the raw body, NUL-terminated ("" when none) */
+	size_t body_len;
+	/* A request header by name (NULL when absent); NULL when there are no headers. */
+	const char *(*header)(void *ctx, const char *name);
+	void *header_ctx;
+};
+/* The notify as a list of parameters only (returns, reconciliation, tests). */
+struct pay_notify_in pay_notify_in_params(const struct kvlist *params);
+const char *pay_notify_header(const struct pay_notify_in *in, const char *name);
+
+/* How the gateway wants its notify answered. */
+struct pay_reply {
+	int status;
+	const char *content_type;
+	const char *body; /* static text */
 };
 
 /* A gateway's answer to "was this order paid?" (the reconciler's question). */
@@ -29,10 +60,13 @@ struct gateway {
 	int (*enabled)(const struct config *cfg);
 	/* Configured well enough to take orders (NULL: always). */
 	int (*ready)(const struct config *cfg);
-	/* Where the buyer goes to pay (malloc'd URL). */
-	char *(*pay_url)(const struct config *cfg, const struct pay_order *o);
-	/* Checks signature and merchant; fills n (strings borrowed from params). */
-	void (*verify)(const struct config *cfg, const struct kvlist *params, struct notify *n);
+	/* Creates the payment: fills out (see struct pay_created). 0, or -1 with a message in err
+	 * (never a secret in it) when the gateway could not be reached or refused. */
+	int (*create)(const struct config *cfg, const struct pay_order *o, struct pay_created *out,
+	              char *err, size_t errlen);
+	/* Checks signature and merchant; fills n (strings borrowed from in, or static). n->currency
+	 * stays NULL when the gateway names none. */
+	void (*verify)(const struct config *cfg, const struct pay_notify_in *in, struct notify *n);
 	/* Whether query may be used with this configuration (NULL: never). */
 	int (*can_query)(const struct config *cfg);
 	/* Asks the gateway whether order_no was paid (NULL: this gateway cannot be asked). -1 when
@@ -40,9 +74,14 @@ struct gateway {
 	int (*query)(const struct config *cfg, const char *order_no, struct pay_query *out);
 	/* Where the buyer lands after paying: the order number named in the return parameters. */
 	const char *(*return_order)(const struct kvlist *params);
+	/* The answer to a notify: NULL means 200 text/plain with success_reply / failure_reply. */
+	void (*reply)(int ok, struct pay_reply *out);
 	const char *success_reply;
 	const char *failure_reply;
 };
+
+/* The reply the gateway expects for a notify that was (ok) or was not applied. */
+void pay_reply_for(const struct gateway *gw, int ok, struct pay_reply *out);
 
 /* The named gateway when it exists and is enabled; NULL otherwise. */
 const struct gateway *pay_gateway(const struct config *cfg, const char *name);

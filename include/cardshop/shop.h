@@ -195,7 +195,8 @@ struct order_request {
 	const char *coupon;         /* may be NULL */
 	const char *query_password; /* may be NULL */
 	const char *ip;
-	const char *lang; /* "en" or "zh-CN" (the buyer's mails); NULL = en */
+	const char *lang;    /* "en" or "zh-CN" (the buyer's mails); NULL = en */
+	const char *channel; /* the wallet inside the gateway (e.g. EPay `type`); NULL = default */
 };
 struct order_created {
 	int64_t id;
@@ -247,10 +248,11 @@ struct notify {
 	const char *gateway;
 	const char *order_no;
 	const char *trade_no;
-	int64_t amount;     /* minor units as claimed by the gateway */
-	int verified;       /* signature and merchant id good */
-	const char *reason; /* why it was rejected, when it was */
-	const char *raw;    /* verbatim parameters, for payment_events */
+	int64_t amount;       /* minor units as claimed by the gateway */
+	const char *currency; /* as claimed by the gateway; NULL when it names none */
+	int verified;         /* signature and merchant id good */
+	const char *reason;   /* why it was rejected, when it was */
+	const char *raw;      /* verbatim parameters, for payment_events */
 	const char *ip;
 };
 enum notify_outcome {

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "cardshop/config.h"
+#include "cardshop/log.h"
 #include "cardshop/pay.h"
 #include "internal.h"
 
@@ -81,6 +82,29 @@ static const char *lang_from_header(const char *h)
 	return "en";
 }
 
+/* Creates the payment at the gateway. When that fails the order is expired at once, so its
+ * keys and coupon use go back and the buyer can choose another method. */
+static int create_payment(const struct config *cfg, const struct gateway *gw,
+                          const struct order_request *r, const struct order_created *o,
+                          struct pay_created *out)
+{
+	struct pay_order po = {.order_no = o->order_no,
+	                       .token = o->token,
+	                       .amount = o->amount,
+	                       .currency = o->currency,
+	                       .product_name = o->product_name,
+	                       .channel = r->channel,
+	                       .expires_at = o->expires_at};
+	char err[256] = "";
+	if (gw->create(cfg, &po, out, err, sizeof err) == 0 && out->url)
+		return 0;
+	log_warn("gateway create failed", json_pack("{ss ss ss}", "gateway", gw->name, "order_no",
+	                                            o->order_no, "error", err));
+	pay_created_cleanup(out);
+	order_expire(o->order_no, util_now());
+	return -1;
+}
+
 static void order_create_handler(struct http_req *req)
 {
 	const struct config *cfg = http_config(req);
@@ -110,18 +134,25 @@ static void order_create_handler(struct http_req *req)
 		api_reply_shop_err(req, &err);
 		return;
 	}
-	struct pay_order po = {o.order_no, o.token, o.amount, o.currency, o.product_name};
-	/* Nothing to pay (100% coupon): straight to the delivery page. */
-	char *url = strcmp(o.status, "pending") == 0
-	                ? gw->pay_url(cfg, &po)
-	                : xasprintf("/shop/order?order_no=%s&token=%s", o.order_no, o.token);
+	struct pay_created pay = {0};
+	if (strcmp(o.status, "pending") != 0) {
+		/* Nothing to pay (100% coupon): straight to the delivery page. */
+		pay.url = xasprintf("/shop/order?order_no=%s&token=%s", o.order_no, o.token);
+	} else if (create_payment(cfg, gw, &r, &o, &pay) != 0) {
+		http_add_header(req, "Retry-After", "30");
+		http_reply_error(req, 503, "gateway_unavailable",
+		                 "this payment method is not available right now; please choose "
+		                 "another");
+		return;
+	}
+	const char *url = pay.url;
 	remember_order(req, o.order_no, o.token);
 	http_reply_json(req, 201,
 	                json_pack("{ss ss ss sI ss sI ss}", "order_no", o.order_no, "token",
 	                          o.token, "status", o.status, "amount", (json_int_t)o.amount,
 	                          "currency", o.currency, "expires_at", (json_int_t)o.expires_at,
 	                          "pay_url", url));
-	free(url);
+	pay_created_cleanup(&pay);
 }
 
 static int may_view(struct http_req *req, const char *order_no)

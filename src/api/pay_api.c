@@ -34,6 +34,18 @@ static int notify_params(struct http_req *req, struct kvlist *out, const char **
 	return kv_parse(q, strlen(q), out);
 }
 
+static const char *req_header(void *ctx, const char *name)
+{
+	return http_header(ctx, name);
+}
+
+static void reply(struct http_req *req, const struct gateway *gw, int ok)
+{
+	struct pay_reply r;
+	pay_reply_for(gw, ok, &r);
+	http_reply_text(req, r.status, r.content_type, r.body, strlen(r.body));
+}
+
 static void notify(struct http_req *req)
 {
 	const struct gateway *gw = gateway_or_404(req);
@@ -49,7 +61,14 @@ static void notify(struct http_req *req)
 		/* Gateways send about ten: refusing floods keeps the checks below cheap. */
 		n.reason = "too many parameters";
 	} else {
-		gw->verify(http_config(req), &params, &n);
+		struct pay_notify_in in = {.method = http_method(req),
+		                           .params = &params,
+		                           .body = "",
+		                           .header = req_header,
+		                           .header_ctx = req};
+		if (strcmp(in.method, "POST") == 0)
+			in.body = http_body(req, &in.body_len);
+		gw->verify(http_config(req), &in, &n);
 	}
 	n.raw = raw;
 	/* Every notify is stored, but a sender of nothing but bad ones gets a bounded share of
@@ -57,15 +76,12 @@ static void notify(struct http_req *req)
 	if (!n.verified && sec_rate_hit("notify-reject", n.ip, 120, 60) > 0) {
 		metrics_inc(M_NOTIFY_REJECTED, 1);
 		metrics_notify(n.gateway, MN_REJECTED);
-		http_reply_text(req, 200, "text/plain; charset=utf-8", gw->failure_reply,
-		                strlen(gw->failure_reply));
+		reply(req, gw, 0);
 		kv_free(&params);
 		return;
 	}
 	enum notify_outcome o = payment_apply(http_config(req), &n);
-	const char *reply =
-	    o == NOTIFY_REJECTED || o == NOTIFY_ERROR ? gw->failure_reply : gw->success_reply;
-	http_reply_text(req, 200, "text/plain; charset=utf-8", reply, strlen(reply));
+	reply(req, gw, o != NOTIFY_REJECTED && o != NOTIFY_ERROR);
 	kv_free(&params);
 }
 
@@ -83,7 +99,8 @@ static void pay_return(struct http_req *req)
 	/* A return the gateway signed may carry the access token, so a buyer who paid on another
 	 * device still lands on the keys; an unsigned one relies on the buyer's cookie. */
 	struct notify n = {.gateway = gw->name};
-	gw->verify(http_config(req), p, &n);
+	struct pay_notify_in in = pay_notify_in_params(p);
+	gw->verify(http_config(req), &in, &n);
 	char token[33] = "";
 	if (n.verified && *no && n.order_no && strcmp(n.order_no, no) == 0)
 		order_token(no, token);

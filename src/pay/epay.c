@@ -90,8 +90,19 @@ static char *pay_url(const struct config *cfg, const struct pay_order *o)
 	return buf_release(&url);
 }
 
-static void verify(const struct config *cfg, const struct kvlist *params, struct notify *n)
+/* The redirect is signed here: nothing to ask the platform before the buyer goes there. */
+static int create(const struct config *cfg, const struct pay_order *o, struct pay_created *out,
+                  char *err, size_t errlen)
 {
+	(void)err;
+	(void)errlen;
+	out->url = pay_url(cfg, o);
+	return 0;
+}
+
+static void verify(const struct config *cfg, const struct pay_notify_in *in, struct notify *n)
+{
+	const struct kvlist *params = in->params;
 	n->order_no = kv_get(params, "out_trade_no");
 	n->trade_no = kv_get(params, "trade_no");
 	const char *sign = kv_get(params, "sign");
@@ -212,7 +223,7 @@ const struct gateway epay_gateway = {
     .ready = ready,
     .can_query = can_query,
     .query = query,
-    .pay_url = pay_url,
+    .create = create,
     .verify = verify,
     .return_order = return_order,
     .success_reply = "success",

@@ -1,5 +1,6 @@
 /* The gateway table and helpers shared by the gateways. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cardshop/pay.h"
@@ -27,6 +28,33 @@ void pay_queryable(const struct config *cfg, char *out, size_t n)
 			snprintf(out + used, n - used, "%s,", g->name);
 		}
 	}
+}
+
+void pay_created_cleanup(struct pay_created *c)
+{
+	free(c->url);
+	free(c->qr);
+	c->url = c->qr = NULL;
+}
+
+struct pay_notify_in pay_notify_in_params(const struct kvlist *params)
+{
+	return (struct pay_notify_in){.method = "GET", .params = params, .body = ""};
+}
+
+const char *pay_notify_header(const struct pay_notify_in *in, const char *name)
+{
+	return in->header ? in->header(in->header_ctx, name) : NULL;
+}
+
+void pay_reply_for(const struct gateway *gw, int ok, struct pay_reply *out)
+{
+	if (gw->reply) {
+		gw->reply(ok, out);
+		return;
+	}
+	*out = (struct pay_reply){200, "text/plain; charset=utf-8",
+	                          ok ? gw->success_reply : gw->failure_reply};
 }
 
 int pay_parse_money(const char *s, int64_t *minor)

@@ -29,8 +29,18 @@ static char *pay_url(const struct config *cfg, const struct pay_order *o)
 	return xasprintf("/pay/sandbox/checkout?order_no=%s&token=%s", o->order_no, o->token);
 }
 
-static void verify(const struct config *cfg, const struct kvlist *params, struct notify *n)
+static int create(const struct config *cfg, const struct pay_order *o, struct pay_created *out,
+                  char *err, size_t errlen)
 {
+	(void)err;
+	(void)errlen;
+	out->url = pay_url(cfg, o);
+	return 0;
+}
+
+static void verify(const struct config *cfg, const struct pay_notify_in *in, struct notify *n)
+{
+	const struct kvlist *params = in->params;
 	(void)cfg;
 	n->order_no = kv_get(params, "order_no");
 	n->trade_no = kv_get(params, "trade_no");
@@ -59,7 +69,7 @@ static const char *return_order(const struct kvlist *params)
 const struct gateway sandbox_gateway = {
     .name = "sandbox",
     .enabled = enabled,
-    .pay_url = pay_url,
+    .create = create,
     .verify = verify,
     .return_order = return_order,
     .success_reply = "success",

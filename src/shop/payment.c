@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cardshop/config.h"
 #include "cardshop/log.h"
@@ -251,6 +252,8 @@ static int decide(struct apply_ctx *c)
 		return found < 0 ? -1 : reject(c, "unknown order");
 	if (n->amount != c->o.amount)
 		return reject(c, "amount does not match the order");
+	if (n->currency && strcasecmp(n->currency, c->o.currency) != 0)
+		return reject(c, "currency does not match the order");
 	int64_t owner = trade_owner(n);
 	if (owner < 0)
 		return -1;

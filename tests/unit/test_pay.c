@@ -223,7 +223,8 @@ static struct notify verify(const struct kvlist *l)
 	struct notify n;
 	memset(&n, 0, sizeof n);
 	n.verified = -1;
-	gw->verify(&cfg, l, &n);
+	struct pay_notify_in in = pay_notify_in_params(l);
+	gw->verify(&cfg, &in, &n);
 	return n;
 }
 
