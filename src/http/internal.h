@@ -44,6 +44,7 @@ struct http_req {
 	char req_id[24];
 	char client_ip[64];
 	unsigned char client_key[16];
+	int client_key_ok;  /* client_key holds client_ip already */
 	int client_counted; /* holds one in-flight slot of client_key */
 	int64_t start_us;
 	int counted; /* in the request metrics already */
