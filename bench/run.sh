@@ -289,6 +289,8 @@ IDLE_PID=$!
 for _ in $(seq 1 40); do grep -q open "$TMP/idle.log" 2>/dev/null && break; sleep 0.1; done
 sleep 0.5
 IDLE_KB=$(awk '/^VmRSS/ { print $2 }' "/proc/$SHOP_PID/status")
+# Where the resident memory is, for a look afterwards (BENCH_KEEP=1): the biggest mappings.
+cp "/proc/$SHOP_PID/smaps" "$TMP/smaps-idle.txt" 2>/dev/null || true
 wait "$IDLE_PID" 2>/dev/null || true
 ROWS+=("RSS 256 idle, 200k keys|$((IDLE_KB / 1024)) MiB||VmRSS with 256 keep-alive connections open (target <= 64 MiB)")
 # Memory after everything above (100k keys imported, thousands of orders, all worker threads).

@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cardshop/api.h"
 #include "cardshop/db.h"
@@ -19,7 +20,9 @@ static int opened;
 int app_open(const struct config *cfg)
 {
 	char err[512];
-	/* Before any thread exists: libcurl's global state is not thread-safe to set up. */
+	/* Before any thread exists: libcurl's global state is not thread-safe to set up, and the
+	 * allocator's arena policy applies to threads created later. */
+	util_memory_tune(sysconf(_SC_NPROCESSORS_ONLN));
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (db_init(cfg->db_path, (int)cfg->busy_timeout_ms, err, sizeof err) != 0) {
 		fprintf(stderr, "cardshop: %s\n", err);

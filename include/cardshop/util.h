@@ -34,6 +34,14 @@ char *buf_release(struct buf *b);
 int64_t util_now(void);      /* UTC seconds */
 int64_t util_now_usec(void); /* monotonic microseconds, for durations */
 
+/* The allocator's policy for a long-running server with many threads: few arenas, and big
+ * blocks (argon2's 19 MiB, upload buffers) always mapped so that free returns them. Call once,
+ * before threads start; cores: the thread pools' parallelism. */
+void util_memory_tune(long cores);
+/* Gives memory freed by earlier bursts back to the system (at most every period_s seconds;
+ * 0 = now). Cheap when nothing is free. */
+void util_memory_trim(int64_t period_s);
+
 /* Strict decimal parse of the whole string into [min, max]; 0 on success, -1 otherwise. */
 int util_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 /* The value of one hex digit (either case), or -1 when c is not one. */

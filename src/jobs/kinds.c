@@ -66,6 +66,7 @@ void jobs_periodic(const struct config *cfg)
 	catalog_snapshot_refresh();
 	jobs_prune(util_now());
 	backup_tick(cfg);
+	util_memory_trim(5);
 }
 
 /* Does nothing: lets tests and operators check the queue end to end. */
