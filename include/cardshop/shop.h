@@ -271,7 +271,7 @@ json_t *payment_events_json(const char *order_no, int64_t page, struct shop_err 
  * "any"; all borrowed. */
 struct order_filter {
 	const char *status;  /* an order status name */
-	const char *gateway; /* the order's gateway, or the payment's ("manual": confirmed by hand) */
+	const char *gateway; /* the order's, or the payment's ("manual": confirmed by hand) */
 	const char *q;       /* part of an order number, an email or a trade number */
 	int64_t product_id;
 	int64_t from, to; /* created_at from..to, both included, epoch seconds */

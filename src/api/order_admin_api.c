@@ -20,7 +20,8 @@ static int filter_parse(struct http_req *req, struct order_filter *f)
 		*dst[i] = v ? v : "";
 		if (strlen(*dst[i]) > texts[i].max) {
 			char msg[64];
-			snprintf(msg, sizeof msg, "%s: at most %zu bytes", texts[i].name, texts[i].max);
+			snprintf(msg, sizeof msg, "%s: at most %zu bytes", texts[i].name,
+			         texts[i].max);
 			http_reply_error(req, 400, "invalid_request", msg);
 			return -1;
 		}
@@ -164,14 +165,11 @@ const struct http_route order_admin_api_routes[] = {
     {"GET", "/api/admin/orders.csv", orders_csv, ADMIN_GET, HTTP_SHEDDABLE},
     {"GET", "/api/admin/orders/{order_no}", order_detail, ADMIN_GET, HTTP_SHEDDABLE},
     {"GET", "/api/admin/orders/{order_no}/keys", order_keys, ADMIN_GET, HTTP_CORE},
-    {"POST", "/api/admin/orders/{order_no}/cancel", order_cancel_handler, ADMIN_ACTION,
-     HTTP_CORE},
+    {"POST", "/api/admin/orders/{order_no}/cancel", order_cancel_handler, ADMIN_ACTION, HTTP_CORE},
     {"POST", "/api/admin/orders/{order_no}/confirm-paid", order_confirm_handler, ADMIN_ACTION,
      HTTP_CORE},
-    {"POST", "/api/admin/orders/{order_no}/refund", order_refund_handler, ADMIN_ACTION,
-     HTTP_CORE},
-    {"POST", "/api/admin/orders/{order_no}/resend", order_resend_handler, ADMIN_ACTION,
-     HTTP_CORE},
+    {"POST", "/api/admin/orders/{order_no}/refund", order_refund_handler, ADMIN_ACTION, HTTP_CORE},
+    {"POST", "/api/admin/orders/{order_no}/resend", order_resend_handler, ADMIN_ACTION, HTTP_CORE},
 };
 const size_t order_admin_api_nroutes =
     sizeof order_admin_api_routes / sizeof order_admin_api_routes[0];

@@ -115,15 +115,16 @@ static json_t *nullable_text(sqlite3_stmt *st, int col)
 
 static json_t *list_row(sqlite3_stmt *st)
 {
-	json_t *o = json_pack(
-	    "{ss ss sI ss sI sI sI ss ss ss sI}", "order_no", db_col_text(st, C_NO), "status",
-	    db_col_text(st, C_STATUS), "amount", (json_int_t)sqlite3_column_int64(st, C_AMOUNT),
-	    "currency", db_col_text(st, C_CURRENCY), "quantity",
-	    (json_int_t)sqlite3_column_int64(st, C_QTY), "product_id",
-	    (json_int_t)sqlite3_column_int64(st, C_PID), "created_at",
-	    (json_int_t)sqlite3_column_int64(st, C_CREATED), "product_name",
-	    db_col_text(st, C_PRODUCT), "email", db_col_text(st, C_EMAIL), "gateway",
-	    db_col_text(st, C_GATEWAY), "discount", (json_int_t)sqlite3_column_int64(st, C_DISCOUNT));
+	json_t *o = json_pack("{ss ss sI ss sI sI sI ss ss ss sI}", "order_no",
+	                      db_col_text(st, C_NO), "status", db_col_text(st, C_STATUS), "amount",
+	                      (json_int_t)sqlite3_column_int64(st, C_AMOUNT), "currency",
+	                      db_col_text(st, C_CURRENCY), "quantity",
+	                      (json_int_t)sqlite3_column_int64(st, C_QTY), "product_id",
+	                      (json_int_t)sqlite3_column_int64(st, C_PID), "created_at",
+	                      (json_int_t)sqlite3_column_int64(st, C_CREATED), "product_name",
+	                      db_col_text(st, C_PRODUCT), "email", db_col_text(st, C_EMAIL),
+	                      "gateway", db_col_text(st, C_GATEWAY), "discount",
+	                      (json_int_t)sqlite3_column_int64(st, C_DISCOUNT));
 	if (!o)
 		return NULL;
 	json_object_set_new(o, "paid_at", nullable_int(st, C_PAID));
@@ -370,9 +371,8 @@ static json_t *detail_row(sqlite3_stmt *st)
 }
 
 /* Sets the list of rows of sql (bound to :name = value) under key; -1 when it fails. */
-static int attach_rows(json_t *o, const char *key, const char *sql, const char *name,
-                       int64_t id, const char *text, json_t *(*row)(sqlite3_stmt *),
-                       struct shop_err *err)
+static int attach_rows(json_t *o, const char *key, const char *sql, const char *name, int64_t id,
+                       const char *text, json_t *(*row)(sqlite3_stmt *), struct shop_err *err)
 {
 	sqlite3_stmt *st = db_stmt(sql);
 	if (!st)
@@ -462,9 +462,8 @@ static const struct field note_fields[] = {
     {"note", F_STR, 0, NOTE_MAX, NULL, 0},
 };
 
-static const char *sql_release_keys =
-    "UPDATE card_keys SET status = 'available', order_id = NULL"
-    " WHERE order_id = :oid AND status = 'reserved'";
+static const char *sql_release_keys = "UPDATE card_keys SET status = 'available', order_id = NULL"
+                                      " WHERE order_id = :oid AND status = 'reserved'";
 /* The use taken when the order was placed goes back, as on expiry. */
 static const char *sql_coupon_back =
     "UPDATE coupons SET used = used - 1,"
