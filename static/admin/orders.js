@@ -781,6 +781,7 @@
     A.$('action-text').textContent = t('ask.' + name, {
       no: d.order_no, amount: A.formatMoney(d.amount, d.currency), email: d.email });
     A.$('action-confirm').textContent = t('action.' + name);
+    A.$('action-confirm').classList.toggle('danger', name === 'cancel' || name === 'refund');
     A.$('action-note').value = '';
     A.clearError(A.$('action-error'));
     if (typeof dialog.showModal === 'function') dialog.showModal();
