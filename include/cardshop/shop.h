@@ -221,7 +221,6 @@ int order_token_ok(const char *order_no, const char *token);
 json_t *order_view(const char *order_no, int with_keys, struct shop_err *err);
 /* Orders of email whose query password matches, newest first, each with its token. */
 json_t *order_lookup(const char *email, const char *query_password, struct shop_err *err);
-json_t *orders_admin_json(const char *status, const char *q, int64_t page, struct shop_err *err);
 /* Pending orders past their expiry paid through one of gateways (",epay,"), oldest first, at
  * most max: [{"order_no", "gateway"}]. */
 json_t *orders_due_json(int64_t now, const char *gateways, int max, struct shop_err *err);
@@ -270,6 +269,39 @@ const char *notify_outcome_name(enum notify_outcome o);
 enum notify_outcome payment_apply(const struct config *cfg, const struct notify *n);
 /* Stored notifies for the admin, newest first (100 a page); order_no "" = all. */
 json_t *payment_events_json(const char *order_no, int64_t page, struct shop_err *err);
+/* The merchant's orders (order_admin.c). A filter's strings are "" and its numbers 0 for
+ * "any"; all borrowed. */
+struct order_filter {
+	const char *status;  /* an order status name */
+	const char *gateway; /* the order's, or the payment's ("manual": confirmed by hand) */
+	const char *q;       /* part of an order number, an email or a trade number */
+	int64_t product_id;
+	int64_t from, to; /* created_at from..to, both included, epoch seconds */
+};
+/* {"orders": [...] (newest first, 50 a page), "page", "totals": {"count", "amount",
+ * "paid_count", "paid_amount"}} of the whole filter; NULL with err. */
+json_t *orders_admin_json(const struct order_filter *f, int64_t page, struct shop_err *err);
+/* Every order of the filter as CSV (malloc'd, *len bytes; RFC 4180, formula cells guarded),
+ * audit-logged; NULL with err. */
+char *orders_admin_csv(const struct actor *who, const struct order_filter *f, size_t *len,
+                       struct shop_err *err);
+/* One order for the merchant: its fields, "payment", "events" (stored notifies), "keys"
+ * (delivered ones, masked) and "history" (its audit entries); NULL with err. */
+json_t *order_admin_view(const char *order_no, struct shop_err *err);
+/* {"order_no", "keys": [...]}: the delivered keys in clear, audit-logged; NULL with err. */
+json_t *order_admin_keys(const struct actor *who, const char *order_no, struct shop_err *err);
+/* The merchant's actions, each one transaction with its audit line; in is the JSON body
+ * {"note"?} (borrowed, may be NULL). 0, or -1 with err: SHOP_NOT_FOUND for an unknown order,
+ * SHOP_CONFLICT for one whose status does not allow the action. cancel: pending only (keys
+ * back on sale, the coupon use given back); refund: paid, delivered or paid_undelivered (keys
+ * stay sold); resend: delivered only (the buyer's mail queued again). */
+int order_cancel(const struct actor *who, const char *order_no, json_t *in, struct shop_err *err);
+int order_refund(const struct actor *who, const char *order_no, json_t *in, struct shop_err *err);
+int order_resend(const struct actor *who, const char *order_no, json_t *in, struct shop_err *err);
+/* A pending or expired order paid as if by a verified notify (gateway "manual"); *outcome
+ * says what happened (NOTIFY_REPEAT: it was paid already and nothing changed). */
+int order_confirm_paid(const struct config *cfg, const struct actor *who, const char *order_no,
+                       json_t *in, enum notify_outcome *outcome, struct shop_err *err);
 /* The sandbox's "pay" button: checks the order's token, that it was placed for the sandbox
  * and is still pending, and queues the sandbox's signed notify for it. 0 or -1 with err. */
 int sandbox_pay_request(const char *order_no, const char *token, struct shop_err *err);

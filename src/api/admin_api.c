@@ -240,18 +240,6 @@ static void audit_list(struct http_req *req)
 		api_reply_view(req, "entries", audit_json(page, &err), &err);
 }
 
-static void orders_list(struct http_req *req)
-{
-	int64_t page;
-	if (api_admin_page(req, &page) != 0)
-		return;
-	const char *status = http_query_get(req, "status");
-	const char *q = http_query_get(req, "q");
-	struct shop_err err = {0};
-	api_reply_view(req, NULL, orders_admin_json(status ? status : "", q ? q : "", page, &err),
-	               &err);
-}
-
 static void coupons_list(struct http_req *req)
 {
 	struct shop_err err = {0};
@@ -319,7 +307,6 @@ const struct http_route admin_api_routes[] = {
      HTTP_SHEDDABLE},
     {"POST", "/api/admin/orders/{order_no}/deliver", order_deliver_handler,
      HTTP_BODY_UPLOAD | HTTP_GUARDED, HTTP_CORE},
-    {"GET", "/api/admin/orders", orders_list, HTTP_BODY_DEFAULT | HTTP_GUARDED, HTTP_SHEDDABLE},
     {"GET", "/api/admin/coupons", coupons_list, HTTP_BODY_DEFAULT | HTTP_GUARDED, HTTP_SHEDDABLE},
     {"POST", "/api/admin/coupons", coupon_add, HTTP_BODY_DEFAULT | HTTP_GUARDED, HTTP_CORE},
     {"POST", "/api/admin/login", login, HTTP_BODY_DEFAULT, HTTP_CORE},

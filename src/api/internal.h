@@ -14,6 +14,8 @@ extern const struct http_route system_api_routes[];
 extern const size_t system_api_nroutes;
 extern const struct http_route admin_api_routes[];
 extern const size_t admin_api_nroutes;
+extern const struct http_route order_admin_api_routes[];
+extern const size_t order_admin_api_nroutes;
 extern const struct http_route order_api_routes[];
 extern const size_t order_api_nroutes;
 extern const struct http_route pay_api_routes[];

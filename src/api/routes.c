@@ -21,6 +21,7 @@ static void build(void)
 	append(system_api_routes, system_api_nroutes);
 	append(shop_api_routes, shop_api_nroutes);
 	append(admin_api_routes, admin_api_nroutes);
+	append(order_admin_api_routes, order_admin_api_nroutes);
 	append(order_api_routes, order_api_nroutes);
 	append(pay_api_routes, pay_api_nroutes);
 }

@@ -149,7 +149,7 @@ int cardkey_import(const struct actor *who, int64_t product_id, const char *text
 }
 
 /* "ABCD****WXYZ": enough to recognise a key, not enough to use it. */
-static json_t *masked(const char *plain, size_t n)
+json_t *cardkey_mask(const char *plain, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if ((unsigned char)plain[i] >= 0x80)
@@ -187,7 +187,7 @@ static json_t *key_row(sqlite3_stmt *st)
 	size_t n = 0;
 	json_t *mask = sec_decrypt(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
 	                           &plain, &n) == 0
-	                   ? masked(plain, n)
+	                   ? cardkey_mask(plain, n)
 	                   : json_string("(unreadable)");
 	if (plain)
 		sec_wipe(plain, n);

@@ -66,6 +66,20 @@ struct sealed_key {
 struct sealed_key *cardkey_seal_text(const char *text, size_t len, size_t *count,
                                      int64_t *rejected);
 void cardkey_sealed_free(struct sealed_key *keys, size_t n);
+/* A key as the admin lists show it ("ABCD****WXYZ"): a new JSON string. */
+json_t *cardkey_mask(const char *plain, size_t n);
+/* payment.c: the gateway name of a payment the merchant confirmed by hand (confirm-paid). */
+#define PAYMENT_MANUAL "manual"
+struct payment_applied {
+	enum notify_outcome outcome;
+	int took_stock; /* free keys were taken (a late payment): the public stock moved */
+	int64_t product_id;
+};
+/* payment_apply's decision and its payment_events row, inside the caller's db_write
+ * transaction (the caller wakes the outbox and refreshes the stock after its commit). 0 with
+ * out filled, -1 on a database error (the caller rolls back). */
+int payment_apply_in_tx(const struct config *cfg, const struct notify *n,
+                        struct payment_applied *out);
 /* payment.c: settles an order that costs nothing, inside the creating transaction. */
 int payment_settle_free(int64_t order_id, int64_t quantity, int manual);
 

@@ -414,10 +414,6 @@ static const char *sql_order_keys = "SELECT secret FROM card_keys WHERE order_id
 static const char *sql_lookup =
     ORDER_COLUMNS " WHERE o.email = :email COLLATE NOCASE AND o.query_pw_hash = :h"
                   " ORDER BY o.id DESC LIMIT 50";
-static const char *sql_admin_orders =
-    ORDER_COLUMNS " WHERE (:status = '' OR o.status = :status)"
-                  " AND (:q = '' OR o.order_no = :q OR o.email = :q COLLATE NOCASE)"
-                  " ORDER BY o.id DESC LIMIT 50 OFFSET :off";
 
 static json_t *nullable_int(sqlite3_stmt *st, int col)
 {
@@ -532,41 +528,6 @@ json_t *order_lookup(const char *email, const char *query_password, struct shop_
 	db_bind_text(st, ":email", email);
 	db_bind_text(st, ":h", h);
 	return shop_rows_json(st, lookup_row, err);
-}
-
-static json_t *admin_row(sqlite3_stmt *st)
-{
-	json_t *o = order_row_json(st);
-	if (!o)
-		return NULL;
-	json_object_set_new(o, "email", json_string(db_col_text(st, 12)));
-	json_object_set_new(o, "discount", json_integer(sqlite3_column_int64(st, 14)));
-	json_object_set_new(o, "trade_no",
-	                    sqlite3_column_type(st, 15) == SQLITE_NULL
-	                        ? json_null()
-	                        : json_string(db_col_text(st, 15)));
-	return o;
-}
-
-json_t *orders_admin_json(const char *status, const char *q, int64_t page, struct shop_err *err)
-{
-	enum order_status s;
-	if (*status && order_status_parse(status, &s) != 0) {
-		shop_fail(err, SHOP_INVALID, "status: unknown order status");
-		return NULL;
-	}
-	sqlite3_stmt *st = db_stmt(sql_admin_orders);
-	if (!st) {
-		shop_fail(err, SHOP_ERROR, "internal error");
-		return NULL;
-	}
-	db_bind_text(st, ":status", status);
-	db_bind_text(st, ":q", q);
-	db_bind_int(st, ":off", shop_page_offset(page, 50));
-	json_t *list = shop_rows_json(st, admin_row, err);
-	return list
-	           ? json_pack("{so sI}", "orders", list, "page", (json_int_t)(page > 0 ? page : 1))
-	           : NULL;
 }
 
 /* ---- expiry ----

@@ -17,7 +17,10 @@ static const char *sql_event =
     ":now)";
 static const char *sql_pay_by_trade =
     "SELECT order_id FROM payments WHERE gateway = :g AND trade_no = :t";
-static const char *sql_pay_by_order = "SELECT 1 FROM payments WHERE order_id = :oid";
+/* 1: paid through a gateway, 2: confirmed by the merchant (PAYMENT_MANUAL). */
+static const char *sql_pay_by_order =
+    "SELECT CASE WHEN gateway = '" PAYMENT_MANUAL "' THEN 2 ELSE 1 END FROM payments"
+    " WHERE order_id = :oid";
 static const char *sql_pay_insert =
     "INSERT INTO payments (order_id, gateway, trade_no, amount, created_at)"
     " VALUES (:oid, :g, :t, :amount, :now)";
@@ -263,7 +266,17 @@ static int decide(struct apply_ctx *c)
 	}
 	if (owner > 0)
 		return reject(c, "trade number belongs to another order");
-	if (query_int(sql_pay_by_order, ":oid", c->o.id, NULL, NULL) > 0)
+	int64_t paid = query_int(sql_pay_by_order, ":oid", c->o.id, NULL, NULL);
+	if (paid < 0)
+		return -1;
+	/* The merchant saw this money arrive and confirmed it: the gateway's notify for it is the
+	 * same payment, answered as a repeat (no second key, no alert). */
+	if (paid == 2 && strcmp(n->gateway, PAYMENT_MANUAL) != 0) {
+		c->outcome = NOTIFY_REPEAT;
+		c->reason = "the merchant confirmed this payment";
+		return 0;
+	}
+	if (paid > 0)
 		return duplicate_payment(c);
 	if (record_payment(c) != 0 || move_order(c) != 0)
 		return -1;
@@ -277,6 +290,18 @@ static int apply_tx(sqlite3 *db, void *arg)
 	if (decide(c) != 0)
 		return -1;
 	return insert_event(c->n, c->outcome, c->reason);
+}
+
+int payment_apply_in_tx(const struct config *cfg, const struct notify *n,
+                        struct payment_applied *out)
+{
+	struct apply_ctx c = {.cfg = cfg, .n = n};
+	if (apply_tx(NULL, &c) != 0)
+		return -1;
+	out->outcome = c.outcome;
+	out->took_stock = c.took_stock;
+	out->product_id = c.o.product_id;
+	return 0;
 }
 
 struct event_ctx {

@@ -1,6 +1,13 @@
 /* Orders: /admin/orders (static/admin/orders.html). Newest first, 50 a page, filtered by
- * status and searched by an exact order number or email; the state lives in the URL
- * (?status=&q=&page=) so a filtered view can be bookmarked, reloaded and gone back to.
+ * status, product, gateway and a date range and searched by part of an order number, email or
+ * trade number, with the totals of the whole filter and a CSV export of it; the state lives in
+ * the URL (?status=&product_id=&gateway=&from=&to=&q=&page=) so a filtered view can be
+ * bookmarked, reloaded and gone back to.
+ *
+ * "Details" opens the order's detail (GET /api/admin/orders/{no}): its fields, payment,
+ * delivered keys masked (shown in clear on demand, which the audit log records), history and
+ * the merchant's actions (cancel, confirm paid, refund, resend), each behind a confirm dialog
+ * with a note for the audit log.
  *
  * Each row has actions that open a panel in a row under it: "Deliver" (orders paid and waiting
  * for keys: POST /api/admin/orders/{no}/deliver with the keys typed, or with no body to take
@@ -10,7 +17,89 @@
   'use strict';
   var A = window.CardshopAdmin;
   var el = A.el;
-  var PAGE_SIZE = 50; /* the server's page size; the answer has no total */
+  var PAGE_SIZE = 50; /* the server's page size */
+
+  /* The strings this page adds, in both languages, in one place. The language is the admin's
+   * i18n choice when the page has one (window.I18n), else the page's own. */
+  var STR = {
+    en: {
+      'filter.product': 'Product', 'filter.any_product': 'All products',
+      'filter.gateway': 'Gateway', 'filter.any_gateway': 'All gateways',
+      'filter.manual': 'Confirmed by hand', 'filter.from': 'From', 'filter.to': 'To',
+      'csv.link': 'Export CSV',
+      'totals.count': 'Matching orders', 'totals.amount': 'Amount', 'totals.paid': 'Paid',
+      'dialog.note': 'Note (kept in the audit log)', 'dialog.back': 'Back',
+      'detail.toggle': 'Details', 'detail.title': 'Order', 'detail.loading': 'Loading…',
+      'detail.buyer': 'Buyer', 'detail.ip': 'Address', 'detail.lang': 'Language',
+      'detail.unit': 'Unit price', 'detail.coupon': 'Coupon', 'detail.none': '—',
+      'detail.payment': 'Payment', 'detail.no_payment': 'No payment recorded.',
+      'detail.payment_line': '{amount} through {gateway}, trade {trade}, {time}',
+      'detail.created': 'Created', 'detail.expires': 'Expires', 'detail.paid': 'Paid',
+      'detail.delivered': 'Delivered', 'detail.cancelled': 'Cancelled', 'detail.refunded': 'Refunded',
+      'detail.keys': 'Delivered keys', 'detail.no_keys': 'No key delivered.',
+      'detail.show_keys': 'Show keys', 'detail.show_keys_hint': 'Shows the keys in clear; the audit log records it.',
+      'detail.events': 'Payment notifications', 'detail.no_events': 'No payment notification was stored for this order.',
+      'detail.history': 'History', 'detail.no_history': 'No merchant action yet.',
+      'detail.actions': 'Actions', 'detail.no_actions': 'No action applies to an order in this status.',
+      'action.cancel': 'Cancel order', 'action.confirm-paid': 'Confirm paid', 'action.refund': 'Mark refunded',
+      'action.resend': 'Resend mail',
+      'ask.cancel': 'Cancel order {no}? Its keys go back on sale and its coupon use is given back.',
+      'ask.confirm-paid': 'Confirm that the money for order {no} ({amount}) arrived? It is delivered exactly as if the gateway had told us.',
+      'ask.refund': 'Mark order {no} as refunded? Refund the money at the gateway yourself; delivered keys stay sold.',
+      'ask.resend': 'Mail the delivery of order {no} to {email} again?',
+      'done.cancel': 'Order {no} cancelled: its keys are back on sale.',
+      'done.confirm-paid': 'Order {no} confirmed paid: now {status}.',
+      'done.repeat': 'Order {no} was already paid: nothing changed.',
+      'done.refund': 'Order {no} marked refunded.',
+      'done.resend': 'The delivery mail of order {no} is queued again (see Mail).'
+    },
+    'zh-CN': {
+      'filter.product': '商品', 'filter.any_product': '全部商品',
+      'filter.gateway': '支付方式', 'filter.any_gateway': '全部支付方式',
+      'filter.manual': '人工确认收款', 'filter.from': '起始日期', 'filter.to': '截止日期',
+      'csv.link': '导出 CSV',
+      'totals.count': '符合条件的订单', 'totals.amount': '金额', 'totals.paid': '已付款',
+      'dialog.note': '备注（记入审计日志）', 'dialog.back': '返回',
+      'detail.toggle': '详情', 'detail.title': '订单', 'detail.loading': '加载中…',
+      'detail.buyer': '买家', 'detail.ip': '地址', 'detail.lang': '语言',
+      'detail.unit': '单价', 'detail.coupon': '优惠券', 'detail.none': '—',
+      'detail.payment': '付款', 'detail.no_payment': '没有付款记录。',
+      'detail.payment_line': '{amount}，经由 {gateway}，交易号 {trade}，{time}',
+      'detail.created': '创建', 'detail.expires': '过期', 'detail.paid': '付款',
+      'detail.delivered': '发货', 'detail.cancelled': '取消', 'detail.refunded': '退款',
+      'detail.keys': '已发卡密', 'detail.no_keys': '尚未发出卡密。',
+      'detail.show_keys': '显示卡密', 'detail.show_keys_hint': '明文显示卡密；此操作记入审计日志。',
+      'detail.events': '支付通知', 'detail.no_events': '此订单没有存储的支付通知。',
+      'detail.history': '操作记录', 'detail.no_history': '尚无商家操作。',
+      'detail.actions': '操作', 'detail.no_actions': '此状态的订单没有可用操作。',
+      'action.cancel': '取消订单', 'action.confirm-paid': '确认已收款', 'action.refund': '标记为已退款',
+      'action.resend': '重发邮件',
+      'ask.cancel': '取消订单 {no}？其卡密将重新上架，优惠券使用次数将退还。',
+      'ask.confirm-paid': '确认订单 {no}（{amount}）的款项已到账？订单将像收到支付平台通知一样发货。',
+      'ask.refund': '将订单 {no} 标记为已退款？请自行在支付平台退款；已发出的卡密仍为已售。',
+      'ask.resend': '再次向 {email} 发送订单 {no} 的发货邮件？',
+      'done.cancel': '订单 {no} 已取消：卡密已重新上架。',
+      'done.confirm-paid': '订单 {no} 已确认收款：当前状态 {status}。',
+      'done.repeat': '订单 {no} 已付款：未作任何更改。',
+      'done.refund': '订单 {no} 已标记为已退款。',
+      'done.resend': '订单 {no} 的发货邮件已重新排队（见“邮件”）。'
+    }
+  };
+  var LANG = (window.I18n && STR[window.I18n.lang]) ? window.I18n.lang
+    : (STR[document.documentElement.lang] ? document.documentElement.lang : 'en');
+
+  function t(key, vars) {
+    var s = STR[LANG][key] || STR.en[key] || key;
+    return s.replace(/\{(\w+)\}/g, function (m, name) {
+      return vars && Object.prototype.hasOwnProperty.call(vars, name) ? String(vars[name]) : m;
+    });
+  }
+
+  function applyStrings() {
+    Array.prototype.forEach.call(document.querySelectorAll('[data-t]'), function (n) {
+      n.textContent = t(n.dataset.t);
+    });
+  }
 
   /* Known statuses, in the order the summary lists them, with their labels. */
   var STATUSES = [
@@ -32,7 +121,16 @@
   var filterForm = A.$('filter-form');
   var clearButton = A.$('search-clear');
 
-  var state = { status: '', q: '', page: 1, currency: '' };
+  var productSelect = A.$('product-filter');
+  var gatewaySelect = A.$('gateway-filter');
+  var fromBox = A.$('from-filter');
+  var toBox = A.$('to-filter');
+  var csvLink = A.$('csv-link');
+  var dialog = A.$('action-dialog');
+
+  var state = { status: '', q: '', page: 1, currency: '', product_id: '', gateway: '', from: '', to: '' };
+  var FILTERS = ['status', 'product_id', 'gateway', 'from', 'to', 'q'];
+  var DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
   var seq = 0; /* answers to superseded requests are dropped */
   var current = []; /* the orders shown, in table order */
   var panels = {}; /* order_no -> {tr, deliver, payments}: the open panels under a row */
@@ -48,17 +146,52 @@
     state.status = Object.prototype.hasOwnProperty.call(LABELS, status) ? status : '';
     state.q = (A.query('q') || '').trim();
     state.page = Math.max(1, parseInt(A.query('page') || '1', 10) || 1);
+    state.product_id = /^\d+$/.test(A.query('product_id') || '') ? A.query('product_id') : '';
+    state.gateway = (A.query('gateway') || '').slice(0, 32);
+    state.from = DATE_RE.test(A.query('from') || '') ? A.query('from') : '';
+    state.to = DATE_RE.test(A.query('to') || '') ? A.query('to') : '';
     statusSelect.value = state.status;
     searchBox.value = state.q;
+    fromBox.value = state.from;
+    toBox.value = state.to;
+    selectValue(productSelect, state.product_id);
+    selectValue(gatewaySelect, state.gateway);
+  }
+
+  /* Sets a select's value, adding the option first when the list does not have it (yet). */
+  function selectValue(select, value) {
+    if (value && !Array.prototype.some.call(select.options, function (o) { return o.value === value; })) {
+      select.appendChild(el('option', { value: value }, value));
+    }
+    select.value = value;
+  }
+
+  function filtersActive() {
+    return FILTERS.some(function (k) { return !!state[k]; });
   }
 
   function urlOf() {
     var q = new URLSearchParams();
-    if (state.status) q.set('status', state.status);
-    if (state.q) q.set('q', state.q);
+    FILTERS.forEach(function (k) { if (state[k]) q.set(k, state[k]); });
     if (state.page > 1) q.set('page', String(state.page));
     var s = q.toString();
     return location.pathname + (s ? '?' + s : '');
+  }
+
+  /* A local calendar day as epoch seconds: its first second, or its last one. */
+  function daySeconds(text, end) {
+    var p = text.split('-').map(function (x) { return parseInt(x, 10); });
+    var d = end ? new Date(p[0], p[1] - 1, p[2], 23, 59, 59) : new Date(p[0], p[1] - 1, p[2], 0, 0, 0);
+    return String(Math.floor(d.getTime() / 1000));
+  }
+
+  /* The API's query for the current filter (dates as seconds). */
+  function apiQuery() {
+    var q = new URLSearchParams();
+    ['status', 'product_id', 'gateway', 'q'].forEach(function (k) { if (state[k]) q.set(k, state[k]); });
+    if (state.from) q.set('from', daySeconds(state.from, false));
+    if (state.to) q.set('to', daySeconds(state.to, true));
+    return q;
   }
 
   function statusLabel(status) {
@@ -153,6 +286,10 @@
       deliver.addEventListener('click', function () { toggleDeliver(o.order_no); });
       cell.appendChild(deliver);
     }
+    var detail = el('button', { type: 'button', className: 'small detail-toggle' }, t('detail.toggle'));
+    detail.setAttribute('aria-expanded', p.detail ? 'true' : 'false');
+    detail.addEventListener('click', function () { toggleDetail(o.order_no); });
+    cell.appendChild(detail);
     var pay = el('button', { type: 'button', className: 'secondary small payments-toggle' }, 'Payments');
     pay.setAttribute('aria-expanded', p.payments ? 'true' : 'false');
     pay.title = 'Payment notifications the gateways sent for this order';
@@ -229,14 +366,14 @@
     var empty = A.$('orders-empty');
     if (orders.length === 0) {
       if (state.page > 1) empty.textContent = 'No more orders: this is past the last page.';
-      else if (state.q || state.status) empty.textContent = 'No orders match this filter.';
+      else if (filtersActive()) empty.textContent = 'No orders match this filter.';
       else empty.textContent = 'No orders yet.';
     }
     empty.classList.toggle('hidden', orders.length > 0);
     A.$('page-info').textContent = 'Page ' + state.page;
     A.$('page-prev').disabled = state.page <= 1;
     A.$('page-next').disabled = orders.length < PAGE_SIZE;
-    clearButton.classList.toggle('hidden', !state.q && !state.status);
+    clearButton.classList.toggle('hidden', !filtersActive());
   }
 
   /* ---- panels under a row: delivery and payment notifications ---------------------------- */
@@ -262,7 +399,7 @@
    * then the payments panel. */
   function panelsOf(no) {
     var p = panels[no];
-    if (!p) p = panels[no] = { tr: null, cell: null, deliver: null, payments: null };
+    if (!p) p = panels[no] = { tr: null, cell: null, deliver: null, payments: null, detail: null };
     if (!p.tr) {
       var row = rowOf(no);
       p.cell = el('td', { className: 'detail-cell', colSpan: columnCount() });
@@ -275,7 +412,7 @@
 
   function dropIfEmpty(no) {
     var p = panels[no];
-    if (!p || p.deliver || p.payments) return;
+    if (!p || p.deliver || p.payments || p.detail) return;
     if (p.tr && p.tr.parentNode) p.tr.parentNode.removeChild(p.tr);
     var row = rowOf(no);
     if (row) row.classList.remove('has-detail');
@@ -404,7 +541,7 @@
     var row = orderRow(merged);
     row.classList.add('fresh');
     old.parentNode.replaceChild(row, old);
-    if (p && p.payments) row.classList.add('has-detail');
+    if (p && (p.payments || p.detail)) row.classList.add('has-detail');
     dropIfEmpty(no);
     renderSummary(current);
 
@@ -506,18 +643,194 @@
     return panel;
   }
 
+  /* ---- the order's detail: fields, payment, keys, history and actions ------------------- */
+
+  var ACTIONS = {
+    cancel: function (o) { return o.status === 'pending'; },
+    'confirm-paid': function (o) { return o.status === 'pending' || o.status === 'expired'; },
+    refund: function (o) { return o.status === 'paid' || o.status === 'delivered' || o.status === 'paid_undelivered'; },
+    resend: function (o) { return o.status === 'delivered'; }
+  };
+
+  function toggleDetail(no, focusFirst) {
+    var p = panels[no];
+    if (p && p.detail) {
+      p.detail.parentNode.removeChild(p.detail);
+      p.detail = null;
+      setExpanded(no, '.detail-toggle', false);
+      dropIfEmpty(no);
+      return;
+    }
+    if (!orderOf(no)) return;
+    p = panelsOf(no);
+    p.detail = el('section', { className: 'detail-panel', dataset: { orderNo: no },
+      attrs: { 'aria-label': t('detail.title') + ' ' + no, 'aria-busy': 'true' } },
+      el('p', { className: 'muted' }, t('detail.loading')));
+    p.cell.insertBefore(p.detail, p.cell.firstChild);
+    setExpanded(no, '.detail-toggle', true);
+    var panel = p.detail;
+    A.api('GET', '/api/admin/orders/' + encodeURIComponent(no)).then(function (d) {
+      if (panels[no] && panels[no].detail === panel) fillDetail(panel, d, focusFirst);
+    }).catch(function (err) {
+      A.clear(panel);
+      panel.appendChild(el('p', { className: 'error', attrs: { role: 'alert' } }, A.messageOf(err)));
+    }).then(function () { panel.removeAttribute('aria-busy'); });
+  }
+
+  function dlRow(dl, label, value) {
+    dl.appendChild(el('dt', null, label));
+    dl.appendChild(el('dd', null, value === null || value === undefined || value === '' ? t('detail.none') : value));
+  }
+
+  function fillDetail(panel, d, focusFirst) {
+    A.clear(panel);
+    panel.dataset.status = d.status;
+    panel.appendChild(el('h3', null, t('detail.title') + ' ', el('span', { className: 'mono' }, d.order_no),
+      ' ', badge(d.status)));
+    var dl = el('dl', { className: 'detail-fields' });
+    dlRow(dl, t('detail.buyer'), d.email);
+    dlRow(dl, t('detail.ip'), d.client_ip);
+    dlRow(dl, t('detail.lang'), d.lang);
+    dlRow(dl, t('detail.unit'), A.formatMoney(d.unit_price, d.currency) + ' × ' + d.quantity);
+    dlRow(dl, t('detail.coupon'), d.coupon ? d.coupon + ' (−' + A.formatMoney(d.discount, '') + ')' : null);
+    [['created', d.created_at], ['expires', d.status === 'pending' ? d.expires_at : null], ['paid', d.paid_at],
+     ['delivered', d.delivered_at], ['cancelled', d.cancelled_at], ['refunded', d.refunded_at]]
+      .forEach(function (x) { if (x[1]) dlRow(dl, t('detail.' + x[0]), A.formatTime(x[1])); });
+    panel.appendChild(dl);
+
+    panel.appendChild(el('h4', null, t('detail.payment')));
+    panel.appendChild(d.payment
+      ? el('p', { className: 'detail-payment' }, t('detail.payment_line', {
+        amount: A.formatMoney(d.payment.amount, d.currency), gateway: d.payment.gateway,
+        trade: d.payment.trade_no, time: A.formatTime(d.payment.created_at) }))
+      : el('p', { className: 'muted detail-payment' }, t('detail.no_payment')));
+
+    panel.appendChild(keysBlock(d));
+    panel.appendChild(actionsBlock(d, focusFirst));
+
+    panel.appendChild(el('h4', null, t('detail.events')));
+    var events = Array.isArray(d.events) ? d.events : [];
+    var list = el('ol', { className: 'event-list' });
+    events.forEach(function (e) { list.appendChild(eventItem(e, d.currency)); });
+    panel.appendChild(events.length ? list : el('p', { className: 'muted' }, t('detail.no_events')));
+
+    panel.appendChild(el('h4', null, t('detail.history')));
+    var history = Array.isArray(d.history) ? d.history : [];
+    var hl = el('ul', { className: 'history-list' });
+    history.forEach(function (h) {
+      var note = h.detail && typeof h.detail.note === 'string' && h.detail.note ? ' — ' + h.detail.note : '';
+      hl.appendChild(el('li', { dataset: { action: h.action } },
+        el('span', { className: 'muted' }, A.formatTime(h.created_at) + ' '),
+        el('strong', null, h.action), ' ' + (h.admin || '') + note));
+    });
+    panel.appendChild(history.length ? hl : el('p', { className: 'muted' }, t('detail.no_history')));
+  }
+
+  function keysBlock(d) {
+    var box = el('div', { className: 'detail-keys' }, el('h4', null, t('detail.keys')));
+    var keys = Array.isArray(d.keys) ? d.keys : [];
+    if (!keys.length) {
+      box.appendChild(el('p', { className: 'muted' }, t('detail.no_keys')));
+      return box;
+    }
+    var list = el('ul', { className: 'key-list mono' });
+    keys.forEach(function (k) { list.appendChild(el('li', { className: 'masked' }, k.masked)); });
+    var error = el('p', { className: 'error hidden', attrs: { role: 'alert' } });
+    var show = el('button', { type: 'button', className: 'secondary small show-keys', title: t('detail.show_keys_hint') },
+      t('detail.show_keys'));
+    show.addEventListener('click', function () {
+      A.clearError(error);
+      show.disabled = true;
+      A.api('GET', '/api/admin/orders/' + encodeURIComponent(d.order_no) + '/keys').then(function (res) {
+        A.clear(list);
+        ((res && res.keys) || []).forEach(function (k) { list.appendChild(el('li', { className: 'clear-key' }, k)); });
+        show.parentNode.removeChild(show);
+      }).catch(function (err) {
+        show.disabled = false;
+        A.showError(error, err);
+      });
+    });
+    box.appendChild(list);
+    box.appendChild(show);
+    box.appendChild(error);
+    return box;
+  }
+
+  function actionsBlock(d, focusFirst) {
+    var box = el('div', { className: 'detail-actions actions' });
+    var any = false;
+    Object.keys(ACTIONS).forEach(function (name) {
+      if (!ACTIONS[name](d)) return;
+      any = true;
+      var b = el('button', { type: 'button', className: 'small order-action' + (name === 'cancel' || name === 'refund' ? ' danger' : ''),
+        dataset: { action: name } }, t('action.' + name));
+      b.addEventListener('click', function () { askAction(name, d, b); });
+      box.appendChild(b);
+    });
+    if (!any) box.appendChild(el('p', { className: 'muted' }, t('detail.no_actions')));
+    if (focusFirst && any) setTimeout(function () { box.querySelector('button').focus(); }, 0);
+    return el('div', null, el('h4', null, t('detail.actions')), box);
+  }
+
+  /* The confirm dialog: the question, a note, and the call once confirmed. */
+  var asking = null; /* {name, order, opener} while the dialog is open */
+
+  function askAction(name, d, opener) {
+    asking = { name: name, order: d, opener: opener };
+    A.$('action-title').textContent = t('action.' + name) + ' · ' + d.order_no;
+    A.$('action-text').textContent = t('ask.' + name, {
+      no: d.order_no, amount: A.formatMoney(d.amount, d.currency), email: d.email });
+    A.$('action-confirm').textContent = t('action.' + name);
+    A.$('action-confirm').classList.toggle('danger', name === 'cancel' || name === 'refund');
+    A.$('action-note').value = '';
+    A.clearError(A.$('action-error'));
+    if (typeof dialog.showModal === 'function') dialog.showModal();
+    else dialog.setAttribute('open', '');
+    A.$('action-note').focus();
+  }
+
+  function closeDialog() {
+    if (typeof dialog.close === 'function') dialog.close();
+    else dialog.removeAttribute('open');
+    if (asking && asking.opener && document.body.contains(asking.opener)) asking.opener.focus();
+    asking = null;
+  }
+
+  A.$('action-back').addEventListener('click', closeDialog);
+  dialog.addEventListener('cancel', function () { asking = null; });
+  A.$('action-form').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    if (!asking) return;
+    var job = asking;
+    var form = A.$('action-form');
+    A.clearError(A.$('action-error'));
+    var no = job.order.order_no;
+    A.busy(form, A.api('POST', '/api/admin/orders/' + encodeURIComponent(no) + '/' + job.name,
+      { note: A.$('action-note').value.trim() })).then(function (view) {
+      closeDialog();
+      var key = job.name === 'confirm-paid' && view && view.outcome === 'repeat' ? 'done.repeat' : 'done.' + job.name;
+      A.showNotice(pageNotice, t(key, { no: no, status: statusLabel(view && view.status) }));
+      keepNotice = true;
+      return load().then(function () { if (orderOf(no)) toggleDetail(no, true); });
+    }).catch(function (err) {
+      A.showError(A.$('action-error'), err);
+    });
+  });
+
   function load() {
     var mine = ++seq;
-    var q = new URLSearchParams();
-    q.set('status', state.status);
-    q.set('q', state.q);
+    var q = apiQuery();
+    var csv = q.toString();
+    csvLink.href = '/api/admin/orders.csv' + (csv ? '?' + csv : '');
     q.set('page', String(state.page));
     A.$('orders-table').setAttribute('aria-busy', 'true');
     return A.api('GET', '/api/admin/orders?' + q.toString()).then(function (res) {
       if (mine !== seq) return;
       A.clearError(pageError);
-      A.clearError(pageNotice);
+      if (!keepNotice) A.clearError(pageNotice);
+      keepNotice = false;
       render((res && Array.isArray(res.orders)) ? res.orders : []);
+      renderTotals(res && res.totals);
     }).catch(function (err) {
       if (mine !== seq) return;
       A.$('orders-loading').classList.add('hidden');
@@ -525,6 +838,27 @@
     }).then(function () {
       if (mine === seq) A.$('orders-table').removeAttribute('aria-busy');
     });
+  }
+
+  var keepNotice = false; /* the next load keeps the notice of the action that caused it */
+
+  function renderTotals(totals) {
+    var box = A.$('orders-totals');
+    if (!totals || typeof totals.count !== 'number') { box.classList.add('hidden'); return; }
+    A.$('total-count').textContent = String(totals.count);
+    A.$('total-amount').textContent = A.formatMoney(totals.amount, state.currency);
+    A.$('total-paid').textContent = String(totals.paid_count);
+    A.$('total-paid-amount').textContent = A.formatMoney(totals.paid_amount, state.currency);
+    box.classList.remove('hidden');
+  }
+
+  /* The filter as the form shows it. */
+  function formState() {
+    return {
+      status: statusSelect.value, q: searchBox.value.trim(), product_id: productSelect.value,
+      gateway: gatewaySelect.value, from: DATE_RE.test(fromBox.value) ? fromBox.value : '',
+      to: DATE_RE.test(toBox.value) ? toBox.value : '', page: 1
+    };
   }
 
   /* A new filter or page: remember it in the history, then load. */
@@ -537,18 +871,22 @@
     return load();
   }
 
-  statusSelect.addEventListener('change', function () {
-    go({ status: statusSelect.value, q: searchBox.value.trim(), page: 1 });
+  [statusSelect, productSelect, gatewaySelect, fromBox, toBox].forEach(function (c) {
+    c.addEventListener('change', function () { go(formState()); });
   });
   filterForm.addEventListener('submit', function (ev) {
     ev.preventDefault();
     searchBox.value = searchBox.value.trim();
-    go({ status: statusSelect.value, q: searchBox.value, page: 1 });
+    go(formState());
   });
   clearButton.addEventListener('click', function () {
     statusSelect.value = '';
     searchBox.value = '';
-    go({ status: '', q: '', page: 1 });
+    productSelect.value = '';
+    gatewaySelect.value = '';
+    fromBox.value = '';
+    toBox.value = '';
+    go(formState());
     searchBox.focus();
   });
   A.$('page-prev').addEventListener('click', function () {
@@ -557,11 +895,30 @@
   A.$('page-next').addEventListener('click', function () { go({ page: state.page + 1 }); });
   window.addEventListener('popstate', function () { fromUrl(); load(); });
 
+  /* The filter's choices: the products (admin list) and the configured gateways. */
+  function fillChoices(cfg) {
+    (cfg && Array.isArray(cfg.gateways) ? cfg.gateways : []).forEach(function (g) {
+      var name = typeof g === 'string' ? g : (g && (g.name || g.id));
+      if (name) selectValue(gatewaySelect, String(name));
+    });
+    gatewaySelect.value = state.gateway;
+    return A.api('GET', '/api/admin/products').then(function (res) {
+      ((res && res.products) || []).forEach(function (p) {
+        var id = String(p.id);
+        var known = Array.prototype.filter.call(productSelect.options, function (o) { return o.value === id; });
+        if (known.length) known[0].textContent = p.name;
+        else productSelect.appendChild(el('option', { value: id }, p.name));
+      });
+      productSelect.value = state.product_id;
+    }).catch(function () { /* the filter still works with an id from the URL */ });
+  }
+
+  applyStrings();
   fromUrl();
   A.requireSession().then(function () {
     return A.config().then(function (cfg) {
       state.currency = (cfg && cfg.currency) || '';
-      return load();
+      return Promise.all([load(), fillChoices(cfg)]);
     });
   }).catch(function (err) { A.showError(pageError, err); });
 })();
