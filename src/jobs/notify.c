@@ -13,6 +13,21 @@
 /* A receiver's reply is read (and dropped) up to this size; a bigger page is still a reply. */
 #define REPLY_MAX (256 * 1024)
 
+/* A receiver that did not answer at all (down, or a timeout) is not called again for
+ * PAUSE_S: each event would otherwise wait out its own timeout and hold the buyers' mail
+ * behind it on the one jobs thread. Jobs due meanwhile fail at once and keep their backoff.
+ * Only the jobs thread runs these handlers, so the marks need no lock. */
+#define PAUSE_S 30
+static int64_t webhook_paused_until, telegram_paused_until;
+
+static int paused(int64_t until, const char *what, char *err, size_t errlen)
+{
+	if (util_now() >= until)
+		return 0;
+	snprintf(err, errlen, "%s: receiver unreachable a moment ago; next try later", what);
+	return 1;
+}
+
 int job_webhook(const struct config *cfg, json_t *payload, char *err, size_t errlen)
 {
 	const char *body = json_string_value(json_object_get(payload, "body"));
@@ -45,12 +60,16 @@ int job_webhook(const struct config *cfg, json_t *payload, char *err, size_t err
 	struct fetch_reply reply;
 	char why[128];
 	int rc = -1;
-	if (fetch_http(&r, &reply, why, sizeof why) != 0)
+	if (paused(webhook_paused_until, "webhook", err, errlen))
+		return -1;
+	if (fetch_http(&r, &reply, why, sizeof why) != 0) {
 		snprintf(err, errlen, "webhook: %s", why);
-	else if (reply.status < 200 || reply.status > 299)
+		webhook_paused_until = util_now() + PAUSE_S;
+	} else if (reply.status < 200 || reply.status > 299) {
 		snprintf(err, errlen, "webhook answered %ld", reply.status);
-	else
+	} else {
 		rc = 0;
+	}
 	fetch_reply_cleanup(&reply);
 	return rc;
 }
@@ -84,6 +103,10 @@ int job_telegram(const struct config *cfg, json_t *payload, char *err, size_t er
 		snprintf(err, errlen, "telegram: cannot build the message");
 		return -1;
 	}
+	if (paused(telegram_paused_until, "telegram", err, errlen)) {
+		free(body);
+		return -1;
+	}
 	char *url =
 	    xasprintf("%s/bot%s/sendMessage", cfg->telegram_api_url, cfg->telegram_bot_token);
 	struct fetch_req r = {.url = url,
@@ -97,6 +120,7 @@ int job_telegram(const struct config *cfg, json_t *payload, char *err, size_t er
 	int rc = -1;
 	if (fetch_http(&r, &reply, why, sizeof why) != 0) {
 		snprintf(err, errlen, "telegram: %s", why);
+		telegram_paused_until = util_now() + PAUSE_S;
 	} else {
 		json_t *j = reply.body.len ? json_loads(reply.body.data, 0, NULL) : NULL;
 		if (reply.status == 200 && json_is_true(json_object_get(j, "ok")))

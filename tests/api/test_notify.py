@@ -189,6 +189,25 @@ def test_paid_undelivered_event_alert_and_telegram(make_server, epay, sink, hook
     assert late["order_no"] in alert.subject and "paid_undelivered" in alert.subject + alert.body
 
 
+def test_unreachable_receiver_is_paused_not_waited_for_per_event(make_server, epay, sink):  # noqa: F811
+    down = f"http://127.0.0.1:{harness.free_port()}/hook"  # nothing listens there
+    shop = start_shop(make_server, epay=epay, sink=sink,
+                      extra={"notify": {"webhook_url": down, "webhook_secret": SECRET}})
+    pid = shop.admin.product(price=700, keys=2)
+    o = buy(shop, pid)
+    # The buyer's mail is not held back by the receiver being down.
+    sink.wait_for(lambda m: o["order_no"] in m.subject, timeout=10)
+
+    def errors():
+        errs = [j["last_error"] for j in shop.jobs("webhook")]
+        return errs if len(errs) == 2 and all(errs) else None
+    errs = wait_until(errors, 10, message="both webhook jobs tried")
+    assert errs[0].startswith("webhook: ") and "unreachable" not in errs[0], errs
+    assert "unreachable a moment ago" in errs[1], errs
+    assert all(j["status"] == "queued" and j["attempts"] == 1 for j in shop.jobs("webhook"))
+    assert down not in shop.srv.log_text() and SECRET not in shop.srv.log_text()
+
+
 def test_nothing_is_sent_when_nothing_is_set_up(make_server, epay, sink):  # noqa: F811
     shop = start_shop(make_server, epay=epay, sink=sink, shop={"alert_email": ALERT_TO})
     pid = shop.admin.product(price=700, keys=2)
