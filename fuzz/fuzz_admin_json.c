@@ -15,6 +15,7 @@
 #include "cardshop/log.h"
 #include "cardshop/sec.h"
 #include "cardshop/shop.h"
+#include "cardshop/util.h"
 #include "fuzz.h"
 
 enum op { OP_PRODUCT_CREATE, OP_PRODUCT_UPDATE, OP_COUPON_CREATE, OP_CATEGORY_CREATE,
@@ -85,6 +86,7 @@ static void check_refusal(const struct shop_err *err)
 	FUZZ_CHECK(err->status == SHOP_INVALID || err->status == SHOP_CONFLICT);
 	const char *colon = strchr(err->message, ':');
 	FUZZ_CHECK(colon && colon > err->message);
+	FUZZ_CHECK(util_utf8_valid(err->message, strlen(err->message))); /* it goes into JSON */
 }
 
 static int64_t utf8_chars(const char *s)
