@@ -77,8 +77,8 @@ struct config {
 	char *telegram_bot_token;
 	char *telegram_chat_id;
 	char *telegram_api_url;
-	int notify_mail_on_sale;   /* a mail to [shop] alert_email for every paid order */
-	int64_t notify_low_stock;  /* default low-stock threshold of a product, 0 = off */
+	int notify_mail_on_sale;  /* a mail to [shop] alert_email for every paid order */
+	int64_t notify_low_stock; /* default low-stock threshold of a product, 0 = off */
 	/* [backup] */
 	char *backup_dir;
 	int64_t backup_interval; /* seconds, 0 = off */

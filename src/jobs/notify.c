@@ -36,7 +36,8 @@ int job_webhook(const struct config *cfg, json_t *payload, char *err, size_t err
 		return JOB_GIVE_UP;
 	}
 	if (!cfg->webhook_url[0] || !cfg->webhook_secret[0]) {
-		snprintf(err, errlen, "webhook is off: [notify] webhook_url or webhook_secret is empty");
+		snprintf(err, errlen,
+		         "webhook is off: [notify] webhook_url or webhook_secret is empty");
 		return JOB_GIVE_UP;
 	}
 	/* Signed at each try, so t is fresh for a receiver that checks its age; the body bytes
@@ -91,7 +92,8 @@ int job_telegram(const struct config *cfg, json_t *payload, char *err, size_t er
 		return JOB_GIVE_UP;
 	}
 	if (!cfg->telegram_bot_token[0] || !cfg->telegram_chat_id[0]) {
-		snprintf(err, errlen, "telegram is off: [notify] telegram_bot_token or chat_id is empty");
+		snprintf(err, errlen,
+		         "telegram is off: [notify] telegram_bot_token or chat_id is empty");
 		return JOB_GIVE_UP;
 	}
 	/* Plain text (no parse_mode), so a product name needs no escaping. */

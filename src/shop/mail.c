@@ -94,9 +94,9 @@ int order_mail_compose(const struct config *cfg, int64_t order_id, struct mail *
 
 static int sale_mail_text(const struct config *cfg, const struct order_row *o, struct mail *m)
 {
-	m->subject = xasprintf("[%s] Sale: order %s, %lld.%02lld %s", cfg->shop_name, o->order_no,
-	                       (long long)(o->amount / 100), (long long)(o->amount % 100),
-	                       o->currency);
+	m->subject =
+	    xasprintf("[%s] Sale: order %s, %lld.%02lld %s", cfg->shop_name, o->order_no,
+	              (long long)(o->amount / 100), (long long)(o->amount % 100), o->currency);
 	m->body = xasprintf("Order %s: %s x %lld, %lld.%02lld %s, paid through %s by %s.\r\n"
 	                    "Status: %s.\r\n",
 	                    o->order_no, o->product_name, (long long)o->quantity,

@@ -107,13 +107,15 @@ static int low_stock_check(int64_t product_id)
 	char *name = xstrdup(db_col_text(st, 0));
 	int64_t stock = sqlite3_column_int64(st, 1), threshold = sqlite3_column_int64(st, 2);
 	sqlite3_reset(st);
-	int marked = threshold > 0 && stock <= threshold ? low_stock_mark(product_id, threshold) : 0;
+	int marked =
+	    threshold > 0 && stock <= threshold ? low_stock_mark(product_id, threshold) : 0;
 	if (marked == 1) {
-		json_t *data = json_pack("{sI ss sI sI}", "id", (json_int_t)product_id, "name", name,
-		                         "stock", (json_int_t)stock, "low_stock",
-		                         (json_int_t)threshold);
-		char *text = xasprintf("[%s] Low stock: %s has %lld key(s) left (threshold %lld)",
-		                       ncfg->shop_name, name, (long long)stock, (long long)threshold);
+		json_t *data =
+		    json_pack("{sI ss sI sI}", "id", (json_int_t)product_id, "name", name, "stock",
+		              (json_int_t)stock, "low_stock", (json_int_t)threshold);
+		char *text =
+		    xasprintf("[%s] Low stock: %s has %lld key(s) left (threshold %lld)",
+		              ncfg->shop_name, name, (long long)stock, (long long)threshold);
 		marked = event_put(EVENT_PRODUCT_LOW_STOCK, data, text, 1);
 		free(text);
 	}
@@ -141,10 +143,10 @@ static char *order_text(enum shop_event ev, const struct order_row *o)
 static json_t *order_data(const struct order_row *o)
 {
 	return json_pack("{ss ss sI ss sI ss sI ss}", "order_no", o->order_no, "status",
-	                 order_status_name(o->status), "amount", (json_int_t)o->amount,
-	                 "currency", o->currency, "product_id", (json_int_t)o->product_id,
-	                 "product_name", o->product_name, "quantity", (json_int_t)o->quantity,
-	                 "gateway", o->gateway);
+	                 order_status_name(o->status), "amount", (json_int_t)o->amount, "currency",
+	                 o->currency, "product_id", (json_int_t)o->product_id, "product_name",
+	                 o->product_name, "quantity", (json_int_t)o->quantity, "gateway",
+	                 o->gateway);
 }
 
 static int sale_mail_put(const struct order_row *o)

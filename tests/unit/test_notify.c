@@ -16,9 +16,9 @@
 #include "cardshop/sec.h"
 #include "cardshop/shop.h"
 
-static const unsigned char secret[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
-                                         17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30,
-                                         31, 32};
+static const unsigned char secret[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
+                                         12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+                                         23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 static char tmpdir[256];
 static char dbpath[300];
 static struct config cfg;
@@ -80,9 +80,9 @@ static int64_t sql_int(const char *sql)
 static json_t *only_job(const char *kind)
 {
 	sqlite3_stmt *st;
-	ck_assert_int_eq(sqlite3_prepare_v2(db_conn(), "SELECT payload FROM jobs WHERE kind = ?",
-	                                    -1, &st, NULL),
-	                 SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_prepare_v2(db_conn(), "SELECT payload FROM jobs WHERE kind = ?", -1, &st, NULL),
+	    SQLITE_OK);
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
 	json_t *j = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
