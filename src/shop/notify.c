@@ -159,7 +159,8 @@ static int sale_mail_put(const struct order_row *o)
 
 int notify_order_event(int64_t order_id, enum shop_event ev)
 {
-	if (!ncfg || ev == EVENT_PRODUCT_LOW_STOCK)
+	/* product.low_stock is not the caller's to send: it follows a sale, from here. */
+	if (!ncfg || (int)ev < 0 || ev >= EVENT_PRODUCT_LOW_STOCK)
 		return 0;
 	int out = webhook_on() || telegram_on();
 	if (!out && !(ev == EVENT_ORDER_PAID && ncfg->notify_mail_on_sale))
