@@ -61,6 +61,7 @@ int app_start(const struct config *cfg)
 	 * jobs, and the web and jobs layers let go of database snapshots after each unit of work,
 	 * without either knowing the other (or the storage). */
 	outbox_set_wake_hook(jobs_wake);
+	notify_configure(cfg);
 	http_set_request_end_hook(db_release);
 	jobs_set_end_hook(db_release);
 	if (jobs_start(cfg) != 0)

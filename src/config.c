@@ -92,6 +92,13 @@ static const struct key keys[] = {
     S("payment.stripe", "secret_key", stripe_secret_key, ""),
     S("payment.stripe", "webhook_secret", stripe_webhook_secret, ""),
     B("payment.sandbox", "enabled", sandbox_enabled, "false"),
+    S("notify", "webhook_url", webhook_url, ""),
+    S("notify", "webhook_secret", webhook_secret, ""),
+    S("notify", "telegram_bot_token", telegram_bot_token, ""),
+    S("notify", "telegram_chat_id", telegram_chat_id, ""),
+    S("notify", "telegram_api_url", telegram_api_url, "https://api.telegram.org"),
+    B("notify", "mail_on_sale", notify_mail_on_sale, "false"),
+    I("notify", "low_stock", notify_low_stock, "0", 0, 1000000),
     S("backup", "dir", backup_dir, ""),
     I("backup", "interval", backup_interval, "0", 0, 31536000),
     I("backup", "keep", backup_keep, "7", 1, 10000),
@@ -240,6 +247,37 @@ static int check_smtp(const struct config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+static int is_http_url(const char *u)
+{
+	return strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0;
+}
+
+static int check_notify(struct config *cfg, char *err, size_t errlen)
+{
+	if (cfg->webhook_url[0] && !is_http_url(cfg->webhook_url)) {
+		snprintf(err, errlen, "[notify] webhook_url: must start with http:// or https://");
+		return -1;
+	}
+	/* An unsigned event cannot be told from a forged one: no URL without its secret. */
+	if (cfg->webhook_url[0] && !cfg->webhook_secret[0]) {
+		snprintf(err, errlen, "[notify] webhook_secret: required with webhook_url");
+		return -1;
+	}
+	if (!is_http_url(cfg->telegram_api_url)) {
+		snprintf(err, errlen,
+		         "[notify] telegram_api_url: must start with http:// or https://");
+		return -1;
+	}
+	size_t n = strlen(cfg->telegram_api_url);
+	while (n > 0 && cfg->telegram_api_url[n - 1] == '/')
+		cfg->telegram_api_url[--n] = '\0';
+	if (!cfg->telegram_bot_token[0] != !cfg->telegram_chat_id[0])
+		log_warn("[notify] telegram needs both telegram_bot_token and telegram_chat_id: "
+		         "no message is sent",
+		         NULL);
+	return 0;
+}
+
 static int check_semantics(struct config *cfg, char *err, size_t errlen)
 {
 	if (log_level_parse(cfg->log_level) < 0) {
@@ -259,7 +297,7 @@ static int check_semantics(struct config *cfg, char *err, size_t errlen)
 	size_t blen = strlen(cfg->base_url);
 	while (blen > 0 && cfg->base_url[blen - 1] == '/')
 		cfg->base_url[--blen] = '\0';
-	if (check_smtp(cfg, err, errlen) != 0)
+	if (check_smtp(cfg, err, errlen) != 0 || check_notify(cfg, err, errlen) != 0)
 		return -1;
 	if (strcmp(cfg->challenge, "auto") != 0 && strcmp(cfg->challenge, "off") != 0) {
 		snprintf(err, errlen, "[security] challenge: '%s' is not auto or off",

@@ -71,6 +71,14 @@ struct config {
 	char *stripe_webhook_secret;
 	/* [payment.sandbox] */
 	int sandbox_enabled;
+	/* [notify] outgoing notifications of order and stock events */
+	char *webhook_url;    /* POSTed signed events; "" = off */
+	char *webhook_secret; /* HMAC-SHA256 key of X-Cardshop-Signature; required with the URL */
+	char *telegram_bot_token;
+	char *telegram_chat_id;
+	char *telegram_api_url;
+	int notify_mail_on_sale;  /* a mail to [shop] alert_email for every paid order */
+	int64_t notify_low_stock; /* default low-stock threshold of a product, 0 = off */
 	/* [backup] */
 	char *backup_dir;
 	int64_t backup_interval; /* seconds, 0 = off */

@@ -15,6 +15,8 @@ struct fetch_req {
 	long connect_timeout_s;   /* 0: 5 s */
 	long timeout_s;           /* whole call, 0: 10 s */
 	size_t max_reply;         /* bytes kept of the reply body, 0: 64 KiB; more fails the call */
+	const char *const *headers; /* extra "Name: value" lines, NULL-terminated; may be NULL;
+	                             * may hold a secret (never logged) */
 };
 
 struct fetch_reply {

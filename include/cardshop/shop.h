@@ -48,13 +48,29 @@ enum order_status {
 };
 enum key_status { KEY_AVAILABLE, KEY_RESERVED, KEY_SOLD };
 enum job_status { JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_FAILED };
-enum job_kind { JOB_NOOP, JOB_ORDER_MAIL, JOB_ALERT_MAIL, JOB_SANDBOX_NOTIFY };
+enum job_kind {
+	JOB_NOOP,
+	JOB_ORDER_MAIL,
+	JOB_ALERT_MAIL,
+	JOB_SANDBOX_NOTIFY,
+	JOB_WEBHOOK,  /* one signed event POSTed to [notify] webhook_url */
+	JOB_TELEGRAM, /* one event as a Telegram sendMessage */
+};
+/* The events of the outgoing notifications ([notify]): names as sent ("order.paid"). */
+enum shop_event {
+	EVENT_ORDER_PAID,
+	EVENT_ORDER_DELIVERED,
+	EVENT_ORDER_PAID_UNDELIVERED,
+	EVENT_ORDER_REFUNDED,
+	EVENT_PRODUCT_LOW_STOCK,
+};
 const char *order_status_name(enum order_status s);
 int order_status_parse(const char *s, enum order_status *out);
 const char *key_status_name(enum key_status s);
 int key_status_parse(const char *s, enum key_status *out);
 const char *job_status_name(enum job_status s);
 int job_status_parse(const char *s, enum job_status *out);
+const char *shop_event_name(enum shop_event e);
 const char *job_kind_name(enum job_kind k);
 int job_kind_parse(const char *s, enum job_kind *out);
 /* How many times a job of this kind is tried before it is left failed. */
@@ -93,6 +109,24 @@ int outbox_prune(int64_t before);
 /* Jobs for the admin (newest first, 100 a page), filtered by kind and status ("" = any);
  * NULL with err on failure. */
 json_t *outbox_admin_json(const char *kind, const char *status, int64_t page, struct shop_err *err);
+
+/* Outgoing notifications: signed webhook events, Telegram messages, the merchant's sale mail
+ * and low-stock events, each a job put in the transaction that changed the order. */
+struct config;
+/* At start: the [notify] settings read when an event happens (borrowed for the process). */
+void notify_configure(const struct config *cfg);
+/* Inside the db_write transaction that moved the order (read again here, so the event shows
+ * it as committed): queues the event for every destination set up, the sale mail for
+ * order.paid when [notify] mail_on_sale is on, and, after a sale, product.low_stock when the
+ * product's free stock is at or below its threshold for the first time since it was above.
+ * Use the event that matches the change: order.paid when money arrived (also for an order
+ * delivered at once: then order.delivered follows), order.delivered when the keys went out,
+ * order.paid_undelivered, order.refunded. 0 or -1 (roll back). */
+int notify_order_event(int64_t order_id, enum shop_event ev);
+/* The X-Cardshop-Signature value for body at time t: "t=<t>,v1=<hex HMAC-SHA256 of
+ * "<t>.<body>" keyed with secret>" into out (at least NOTIFY_SIGNATURE_MAX bytes). */
+#define NOTIFY_SIGNATURE_MAX 96
+void notify_signature(const char *secret, int64_t t, const char *body, size_t len, char *out);
 
 /* Who performs an admin write: recorded in audit_log in the same transaction. */
 struct actor {
@@ -315,7 +349,8 @@ struct mail {
 /* The buyer's mail for the order's current state: 0 with m filled, 1 when there is nothing to
  * send (the order is gone), -1 when the order or a key cannot be read (retry later). */
 int order_mail_compose(const struct config *cfg, int64_t order_id, struct mail *m);
-/* The merchant's alert for an order that needs attention; 0, 1 when no alert_email is set or
+/* The merchant's alert for an order that needs attention (what: the outcome), or with what
+ * "sale" the news of a paid order ([notify] mail_on_sale); 0, 1 when no alert_email is set or
  * the order is gone, -1 on a database error. */
 int alert_mail_compose(const struct config *cfg, int64_t order_id, const char *what,
                        struct mail *m);

@@ -84,5 +84,7 @@ const struct job_handler jobs_handlers[] = {
     {JOB_ORDER_MAIL, job_order_mail},
     {JOB_ALERT_MAIL, job_alert_mail},
     {JOB_SANDBOX_NOTIFY, job_sandbox_notify},
+    {JOB_WEBHOOK, job_webhook},
+    {JOB_TELEGRAM, job_telegram},
 };
 const size_t jobs_handlers_count = sizeof jobs_handlers / sizeof jobs_handlers[0];

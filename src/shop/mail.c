@@ -92,6 +92,19 @@ int order_mail_compose(const struct config *cfg, int64_t order_id, struct mail *
 	return 0;
 }
 
+static int sale_mail_text(const struct config *cfg, const struct order_row *o, struct mail *m)
+{
+	m->subject =
+	    xasprintf("[%s] Sale: order %s, %lld.%02lld %s", cfg->shop_name, o->order_no,
+	              (long long)(o->amount / 100), (long long)(o->amount % 100), o->currency);
+	m->body = xasprintf("Order %s: %s x %lld, %lld.%02lld %s, paid through %s by %s.\r\n"
+	                    "Status: %s.\r\n",
+	                    o->order_no, o->product_name, (long long)o->quantity,
+	                    (long long)(o->amount / 100), (long long)(o->amount % 100), o->currency,
+	                    o->gateway, o->email, order_status_name(o->status));
+	return 0;
+}
+
 int alert_mail_compose(const struct config *cfg, int64_t order_id, const char *what, struct mail *m)
 {
 	if (!cfg->alert_email[0])
@@ -101,6 +114,8 @@ int alert_mail_compose(const struct config *cfg, int64_t order_id, const char *w
 	if (found <= 0)
 		return found < 0 ? -1 : 1;
 	m->to = xstrdup(cfg->alert_email);
+	if (strcmp(what, "sale") == 0) /* [notify] mail_on_sale: news, not an alert */
+		return sale_mail_text(cfg, &o, m);
 	m->subject = xasprintf("[%s] ALERT: order %s needs attention (%s)", cfg->shop_name,
 	                       o.order_no, what);
 	m->body = xasprintf("Order %s (%s x %lld, %lld.%02lld %s, buyer %s) is %s.\r\n"

@@ -211,6 +211,25 @@ static int queue_mail(struct apply_ctx *c)
 	return 0;
 }
 
+/* The outgoing events of a payment just applied (notify.c); an order delivered with its
+ * payment gets order.paid, then order.delivered. */
+static int queue_events(const struct apply_ctx *c)
+{
+	int64_t id = c->o.id;
+	switch (c->outcome) {
+	case NOTIFY_PAID:
+		return notify_order_event(id, EVENT_ORDER_PAID);
+	case NOTIFY_DELIVERED:
+		return notify_order_event(id, EVENT_ORDER_PAID) == 0
+		           ? notify_order_event(id, EVENT_ORDER_DELIVERED)
+		           : -1;
+	case NOTIFY_PAID_UNDELIVERED:
+		return notify_order_event(id, EVENT_ORDER_PAID_UNDELIVERED);
+	default:
+		return 0;
+	}
+}
+
 /* A second, different trade for an order already paid: the money is real, so the gateway gets
  * its success answer and the merchant an alert, once; repeats of that trade change nothing. */
 static int duplicate_payment(struct apply_ctx *c)
@@ -280,7 +299,9 @@ static int decide(struct apply_ctx *c)
 		return duplicate_payment(c);
 	if (record_payment(c) != 0 || move_order(c) != 0)
 		return -1;
-	return c->outcome == NOTIFY_REPEAT ? 0 : queue_mail(c);
+	if (c->outcome == NOTIFY_REPEAT)
+		return 0;
+	return queue_mail(c) == 0 ? queue_events(c) : -1;
 }
 
 static int apply_tx(sqlite3 *db, void *arg)
@@ -372,7 +393,7 @@ int payment_settle_free(int64_t order_id, int64_t quantity, int manual)
 	} else if (deliver(&c, ORDER_PENDING) != 0) {
 		return -1;
 	}
-	return queue_mail(&c);
+	return queue_mail(&c) == 0 ? queue_events(&c) : -1;
 }
 
 static const char *sql_insert_sold =
@@ -444,7 +465,7 @@ static int deliver_tx(sqlite3 *db, void *arg)
 	if (exec_order(sql_mark_delivered, c.o.id, ORDER_DELIVERED, from) != 1)
 		return -1;
 	c.outcome = NOTIFY_DELIVERED;
-	if (queue_mail(&c) != 0)
+	if (queue_mail(&c) != 0 || notify_order_event(c.o.id, EVENT_ORDER_DELIVERED) != 0)
 		return -1;
 	return audit_record(
 	    d->who, "order.deliver", d->order_no,

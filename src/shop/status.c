@@ -34,6 +34,16 @@ static const struct {
     [JOB_ORDER_MAIL] = {"order_mail", 12},
     [JOB_ALERT_MAIL] = {"alert_mail", 12},
     [JOB_SANDBOX_NOTIFY] = {"sandbox_notify", 5},
+    /* Backoff doubles from 2 s to 1 h: 30 tries span about 20 hours of a receiver down. */
+    [JOB_WEBHOOK] = {"webhook", 30},
+    [JOB_TELEGRAM] = {"telegram", 12},
+};
+static const char *const event_names[] = {
+    [EVENT_ORDER_PAID] = "order.paid",
+    [EVENT_ORDER_DELIVERED] = "order.delivered",
+    [EVENT_ORDER_PAID_UNDELIVERED] = "order.paid_undelivered",
+    [EVENT_ORDER_REFUNDED] = "order.refunded",
+    [EVENT_PRODUCT_LOW_STOCK] = "product.low_stock",
 };
 static const char *const outcome_names[] = {
     [NOTIFY_DELIVERED] = "delivered",
@@ -96,6 +106,11 @@ int job_status_parse(const char *s, enum job_status *out)
 		return -1;
 	*out = (enum job_status)i;
 	return 0;
+}
+
+const char *shop_event_name(enum shop_event e)
+{
+	return (int)e >= 0 && (int)e < COUNT(event_names) ? event_names[e] : "unknown";
 }
 
 const char *job_kind_name(enum job_kind k)

@@ -72,6 +72,11 @@ int shop_validate(json_t *in, const struct field *fields, size_t n, int creating
 		const char *key = json_object_iter_key(it);
 		json_t *v = json_object_iter_value(it);
 		const struct field *f = field_find(fields, n, key);
+		/* The message names the field: one that cannot be named in it whole (empty, or
+		 * long enough to be cut, maybe inside a character) is named as the body. */
+		if (!f && (!key[0] || strlen(key) > 64))
+			return shop_fail(err, SHOP_INVALID,
+			                 "body: a field name is empty or too long");
 		if (!f)
 			return shop_fail(err, SHOP_INVALID, "%s: unknown field", key);
 		if (check_one(f, v, err) != 0)
