@@ -550,7 +550,8 @@ static int refund_tx(sqlite3 *db, void *arg)
 	enum order_status s = c->o.status;
 	if (s != ORDER_PAID && s != ORDER_DELIVERED && s != ORDER_PAID_UNDELIVERED)
 		return refuse(c, "refunded");
-	if (order_exec(sql_mark_refunded, c->o.id) != 1)
+	if (order_exec(sql_mark_refunded, c->o.id) != 1 ||
+	    notify_order_event(c->o.id, EVENT_ORDER_REFUNDED) != 0)
 		return -1;
 	return audit_action(c, "order.refund", s, NULL);
 }
