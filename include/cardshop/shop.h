@@ -154,6 +154,9 @@ int product_delete(const struct actor *who, int64_t id, int *deleted, struct sho
 json_t *products_json(int admin_view, int64_t category_id, struct shop_err *err);
 json_t *product_json(int64_t id, int admin_view, struct shop_err *err); /* inactive: not found
                                                                          * in the public view */
+/* Active auto-delivery products whose free keys are at or below their low_stock threshold
+ * (0: off; loop products never): [{"id", "name", "stock", "threshold"}]. NULL with err. */
+json_t *products_low_stock_json(struct shop_err *err);
 
 /* The public catalog from memory (categories, products, each product's page data), so that
  * browsing never touches the database. Rebuilt after every committed change to products or
@@ -196,6 +199,7 @@ struct order_request {
 	const char *query_password; /* may be NULL */
 	const char *ip;
 	const char *lang; /* "en" or "zh-CN" (the buyer's mails); NULL = en */
+	json_t *fields;   /* the buyer's answers to the product's fields; borrowed, may be NULL */
 };
 struct order_created {
 	int64_t id;
