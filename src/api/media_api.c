@@ -118,8 +118,8 @@ static void upload_get(struct http_req *req)
 }
 
 const struct http_route media_api_routes[] = {
-    {"POST", "/api/admin/products/{id}/image", product_image_upload,
-     HTTP_BODY_IMAGE | HTTP_GUARDED, HTTP_CORE},
+    {"POST", "/api/admin/products/{id}/image", product_image_upload, HTTP_BODY_IMAGE | HTTP_GUARDED,
+     HTTP_CORE},
     {"DELETE", "/api/admin/products/{id}/image", product_image_delete,
      HTTP_BODY_NONE | HTTP_GUARDED, HTTP_CORE},
     {"POST", "/api/admin/logo", logo_upload, HTTP_BODY_IMAGE | HTTP_GUARDED, HTTP_CORE},

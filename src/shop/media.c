@@ -144,9 +144,8 @@ static const char *sql_img_old = "SELECT image FROM products WHERE id = :id";
 static const char *sql_img_set = "UPDATE products SET image = :name, updated_at = :now"
                                  " WHERE id = :id";
 static const char *sql_setting_get = "SELECT value FROM settings WHERE key = :k";
-static const char *sql_setting_put =
-    "INSERT INTO settings (key, value) VALUES (:k, :v)"
-    " ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+static const char *sql_setting_put = "INSERT INTO settings (key, value) VALUES (:k, :v)"
+                                     " ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 static const char *sql_setting_del = "DELETE FROM settings WHERE key = :k";
 
 #define LOGO_KEY "shop.logo"
@@ -184,7 +183,9 @@ static int image_tx(sqlite3 *db, void *arg)
 		return -1;
 	if (c->pid && !found)
 		return SHOP_NOT_FOUND;
-	sqlite3_stmt *st = db_stmt(c->pid ? sql_img_set : c->name ? sql_setting_put : sql_setting_del);
+	sqlite3_stmt *st = db_stmt(c->pid    ? sql_img_set
+	                           : c->name ? sql_setting_put
+	                                     : sql_setting_del);
 	if (!st)
 		return -1;
 	if (c->pid) {
@@ -212,8 +213,9 @@ static int image_change(const struct actor *who, const struct config *cfg, int64
 {
 	const struct media_kind *k = data ? kind_of(data, len) : NULL;
 	if (data && (!k || len > MEDIA_MAX))
-		return shop_fail(err, SHOP_INVALID, "body: must be a PNG, JPEG or WebP image of at"
-		                                    " most 2 MiB");
+		return shop_fail(err, SHOP_INVALID,
+		                 "body: must be a PNG, JPEG or WebP image of at"
+		                 " most 2 MiB");
 	char name[48];
 	if (k && media_store(cfg, k, data, len, name) != 0)
 		return shop_fail(err, SHOP_ERROR, "internal error");

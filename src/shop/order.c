@@ -18,8 +18,7 @@ static const struct field order_fields[] = {
     {"lang", F_ENUM, 0, 0, lang_choices, 0},     {"product_id", F_INT, 1, INT64_MAX, NULL, 1},
     {"quantity", F_INT, 1, 100000, NULL, 1},     {"email", F_NAME, 3, 254, NULL, 1},
     {"gateway", F_NAME, 1, 32, NULL, 1},         {"coupon", F_NAME, 0, 64, NULL, 0},
-    {"query_password", F_NAME, 0, 200, NULL, 0},
-    {"fields", F_ANY, 0, 0, NULL, 0}, /* checked against the product (product_extra.c) */
+    {"query_password", F_NAME, 0, 200, NULL, 0}, {"fields", F_ANY, 0, 0, NULL, 0},
 };
 
 static const char *sql_product = "SELECT name, price, currency, min_qty, max_qty, delivery, active"
@@ -74,7 +73,7 @@ int order_parse(json_t *in, struct order_request *req, struct shop_err *err)
 	req->coupon = shop_json_str(in, "coupon", NULL);
 	req->query_password = shop_json_str(in, "query_password", NULL);
 	req->lang = shop_json_str(in, "lang", NULL);
-	req->fields = json_object_get(in, "fields");
+	req->fields = json_object_get(in, "fields"); /* checked against the product's fields */
 	if (req->coupon && !*req->coupon)
 		req->coupon = NULL;
 	if (req->query_password && !*req->query_password)

@@ -424,8 +424,7 @@ static int deliver_tx(sqlite3 *db, void *arg)
 	} else if (c.o.loop) {
 		int r = loop_key_link(c.o.id, c.o.product_id);
 		if (r != 0)
-			return r < 0 ? -1
-			             : shop_fail(d->err, SHOP_OUT_OF_STOCK, "no key in stock");
+			return r < 0 ? -1 : shop_fail(d->err, SHOP_OUT_OF_STOCK, "no key in stock");
 	} else {
 		int r = order_reserve_keys(c.o.id, c.o.product_id, c.o.quantity);
 		if (r != 0)

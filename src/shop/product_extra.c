@@ -38,7 +38,8 @@ static const char *sql_low_stock =
 static int name_ok(const char *s)
 {
 	size_t n = strlen(s);
-	return n >= 1 && n <= FIELD_NAME_MAX && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+	return n >= 1 && n <= FIELD_NAME_MAX &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
 }
 
 static int text_ok(json_t *v, size_t min, size_t max, int single_line)
@@ -80,8 +81,8 @@ static json_t *field_def(json_t *f, size_t i, json_t *done, struct shop_err *err
 		shop_fail(err, SHOP_INVALID, "fields[%zu].required: must be true or false", i);
 	else if (max && (!json_is_integer(max) || json_integer_value(max) < 1 ||
 	                 json_integer_value(max) > FIELD_VALUE_MAX))
-		shop_fail(err, SHOP_INVALID, "fields[%zu].max_len: must be an integer from 1 to 1000",
-		          i);
+		shop_fail(err, SHOP_INVALID,
+		          "fields[%zu].max_len: must be an integer from 1 to 1000", i);
 	else if (json_object_get(done, json_string_value(name)))
 		shop_fail(err, SHOP_INVALID, "fields[%zu].name: used twice", i);
 	else
@@ -109,7 +110,8 @@ static json_t *fields_normalize(json_t *v, struct shop_err *err)
 			out = NULL;
 			break;
 		}
-		json_object_set_new(done, json_string_value(json_object_get(f, "name")), json_true());
+		json_object_set_new(done, json_string_value(json_object_get(f, "name")),
+		                    json_true());
 		json_array_append_new(out, f);
 	}
 	json_decref(done);
@@ -166,7 +168,8 @@ void product_extra_json(json_t *p, sqlite3_stmt *st, int col, int admin_view)
 	if (loop) /* one key for everyone: never sold out, no count to show */
 		json_object_set_new(p, "stock", json_null());
 	if (admin_view)
-		json_object_set_new(p, "low_stock", json_integer(sqlite3_column_int64(st, col + 3)));
+		json_object_set_new(p, "low_stock",
+		                    json_integer(sqlite3_column_int64(st, col + 3)));
 }
 
 json_t *products_low_stock_json(struct shop_err *err)
@@ -273,7 +276,8 @@ int order_extra_check(int64_t product_id, int64_t qty, int manual, json_t *answe
 		if (rc != SQLITE_DONE)
 			db_log_error("product extras read failed");
 		return shop_fail(err, rc == SQLITE_DONE ? SHOP_NOT_FOUND : SHOP_ERROR, "%s",
-		                 rc == SQLITE_DONE ? "product_id: no such product" : "internal error");
+		                 rc == SQLITE_DONE ? "product_id: no such product"
+		                                   : "internal error");
 	}
 	x->loop = loop && !manual; /* the merchant fulfils manual orders: no key to share */
 	json_t *out = NULL;
