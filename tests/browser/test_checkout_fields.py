@@ -70,3 +70,51 @@ def test_checkout_asks_the_products_field(driver, make_server):
     logs = [e["message"] for e in driver.get_log("browser")
             if e.get("level") == "SEVERE" and "favicon" not in e["message"]]
     assert logs == []
+
+
+def test_admin_edits_loop_fields_and_picture_and_sees_the_answers(driver, make_server, tmp_path):
+    srv = make_server({"payment.sandbox": {"enabled": True}}, name="admin")
+    r = srv.post("/api/admin/login", json={"username": ADMIN_USER, "password": ADMIN_PASSWORD})
+    h = {"X-CSRF-Token": r.json()["csrf_token"]}
+    pid = srv.post("/api/admin/products", headers=h, json={"name": "Account", "price": 100}).json()["id"]
+
+    driver.get(srv.url("/admin/"))
+    wait(driver).until(EC.visibility_of_element_located((By.ID, "login-form")))
+    driver.find_element(By.ID, "username").send_keys(ADMIN_USER)
+    driver.find_element(By.ID, "password").send_keys(ADMIN_PASSWORD)
+    driver.find_element(By.ID, "login-submit").click()
+    wait(driver).until(EC.url_contains("/admin/products"))
+    row = wait(driver).until(EC.visibility_of_element_located((By.CSS_SELECTOR, f"#products-body tr[data-id='{pid}']")))
+    row.find_element(By.CSS_SELECTOR, ".edit-button").click()
+    form = wait(driver).until(EC.visibility_of_element_located((By.CSS_SELECTOR, ".edit-row form")))
+    form.find_element(By.ID, f"edit-{pid}-loop").click()
+    low = form.find_element(By.ID, f"edit-{pid}-low_stock")
+    low.clear()
+    low.send_keys("4")
+    form.find_element(By.XPATH, ".//button[text()='Add field']").click()
+    form.find_element(By.CSS_SELECTOR, ".field-row .f-name").send_keys("server")
+    form.find_element(By.CSS_SELECTOR, ".field-row .f-label").send_keys("Server 区服")
+    form.find_element(By.CSS_SELECTOR, ".field-row .f-required").click()
+    picture = tmp_path / "p.png"
+    picture.write_bytes(PNG)
+    form.find_element(By.CSS_SELECTOR, ".image-controls input[type='file']").send_keys(str(picture))
+    form.find_element(By.XPATH, ".//button[text()='Upload picture']").click()
+    wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".edit-row .image-controls img.admin-thumb"))
+    form.find_element(By.XPATH, ".//button[text()='Save changes']").click()
+    wait(driver).until(lambda d: json.loads(srv.get(f"/api/admin/products/{pid}", headers=h).text)["loop"])
+    p = json.loads(srv.get(f"/api/admin/products/{pid}", headers=h).text)
+    assert p["low_stock"] == 4 and p["image_url"].startswith("/uploads/")
+    assert p["fields"] == [{"name": "server", "label": "Server 区服", "required": True, "max_len": 200}]
+    row = wait(driver).until(EC.visibility_of_element_located((By.CSS_SELECTOR, f"#products-body tr[data-id='{pid}']")))
+    wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, f"#products-body tr[data-id='{pid}'] td.stock").text == "loop")
+
+    # A buyer's answer shows in the orders list, as text.
+    srv.post(f"/api/admin/products/{pid}/keys", body="ACC-1\n", headers={**h, "Content-Type": "text/plain"})
+    srv.request("PATCH", f"/api/admin/products/{pid}", headers=h, json={"delivery": "manual"})
+    r = srv.post("/api/orders", json={"product_id": pid, "quantity": 1, "email": "b@example.com",
+                                      "gateway": "sandbox", "fields": {"server": "<i>EU-1</i>"}})
+    assert r.status == 201, r
+    driver.get(srv.url("/admin/orders"))
+    dd = wait(driver).until(EC.visibility_of_element_located((By.CSS_SELECTOR, ".order-fields dd")))
+    assert dd.text == "<i>EU-1</i>"
+    assert driver.find_element(By.CSS_SELECTOR, ".order-fields dt").text == "server"
