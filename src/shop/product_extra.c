@@ -281,7 +281,7 @@ int order_extra_check(int64_t product_id, int64_t qty, int manual, json_t *answe
 	}
 	x->loop = loop && !manual; /* the merchant fulfils manual orders: no key to share */
 	json_t *out = NULL;
-	if (x->loop && qty != 1)
+	if (loop && qty != 1) /* the contract's rule, whoever delivers */
 		shop_fail(err, SHOP_INVALID, "quantity: this product is sold one at a time");
 	else
 		out = answers_check(json_is_array(defs) ? defs : NULL, answers, err);

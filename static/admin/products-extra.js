@@ -39,9 +39,42 @@
       contact: 'Contact link (https://, mailto: or tg://)',
       save: 'Save header',
       saved: 'Shop header saved.'
+    },
+    'zh-CN': {
+      extras: '卡密、下单信息与图片',
+      loop: '循环卡密：每位买家都得到同一个（第一个）卡密；每单一个，永不售罄',
+      low_stock: '低库存提醒阈值（0 = 关闭）',
+      fields: '下单时填写的信息（向买家询问）',
+      field_name: '字段名（a-z、0-9、_）',
+      field_label: '显示给买家的名称',
+      field_max: '最多字符数',
+      field_required: '必填',
+      field_add: '添加字段',
+      field_remove: '删除',
+      image: '商品图片（PNG、JPEG 或 WebP，最大 2 MiB）',
+      image_upload: '上传图片',
+      image_remove: '删除图片',
+      image_done: '图片已保存。',
+      image_removed: '图片已删除。',
+      bad_low: '低库存提醒：请输入 0 或更大的整数。',
+      bad_name: '字段名：1 至 32 个 a-z、0-9 或 _。',
+      bad_label: '字段名称：必填。',
+      bad_max: '最多字符数：1 至 1000。',
+      too_big: '图片：最大 2 MiB。',
+      loop_badge: '循环',
+      stock_loop: '循环',
+      shop_title: '店铺页眉',
+      logo: '店铺 Logo（PNG、JPEG 或 WebP，最大 2 MiB）',
+      logo_upload: '上传 Logo',
+      logo_remove: '删除 Logo',
+      notice: '公告（显示在店铺页眉下方）',
+      contact: '联系方式链接（https://、mailto: 或 tg://）',
+      save: '保存页眉',
+      saved: '店铺页眉已保存。'
     }
   };
-  var lang = 'en';
+  /* The admin's language once the admin has one (static/assets/i18n.js), else English. */
+  var lang = window.I18n && STR[window.I18n.lang] ? window.I18n.lang : 'en';
   function s(key) { return (STR[lang] && STR[lang][key]) || STR.en[key] || key; }
 
   function fieldRow(f) {

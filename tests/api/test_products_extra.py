@@ -74,6 +74,9 @@ def test_loop_product_refuses_any_quantity_but_one(make_server, epay, qty):  # n
     r = shop.order(pid, qty)
     assert r.status == 400 and error_of(r)["code"] == "invalid_request"
     assert "quantity" in error_of(r)["message"]
+    manual = shop.admin.product(name="Loop by hand", price=300, loop=True, max_qty=10, delivery="manual")
+    r = shop.order(manual, qty)
+    assert r.status == 400 and "quantity" in error_of(r)["message"]
     assert shop.value("SELECT count(*) FROM orders") == 0
 
 
