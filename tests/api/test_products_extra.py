@@ -112,6 +112,22 @@ def test_loop_free_order_and_late_payment_deliver_the_key(make_server, epay):  #
     assert counters(shop, pid) == (1, 0, 0)
 
 
+def test_loop_key_gone_before_payment_is_paid_undelivered_then_delivered_by_hand(make_server, epay):  # noqa: F811
+    shop = start_shop(make_server, epay=epay)
+    pid = shop.admin.product(name="Loop", price=300, loop=True, keys=["FIRST-LOOP"])
+    o = shop.order_ok(pid, 1)
+    kid = shop.value("SELECT id FROM card_keys WHERE product_id = ?", (pid,))
+    assert shop.admin.call("DELETE", f"/api/admin/products/{pid}/keys/{kid}").status == 200
+    assert shop.pay(o) == "success"
+    assert shop.status(o["order_no"]) == "paid_undelivered"
+    assert shop.view_ok(o)["keys"] == []
+    shop.admin.add_keys(pid, ["SECOND-LOOP"])
+    r = shop.admin.call("POST", f"/api/admin/orders/{o['order_no']}/deliver", body="")
+    assert r.status == 200 and r.json()["status"] == "delivered", r
+    assert shop.view_ok(o)["keys"] == ["SECOND-LOOP"]
+    assert counters(shop, pid) == (1, 0, 0)
+
+
 # ---- custom input fields --------------------------------------------------------------------
 
 FIELDS = [{"name": "game_id", "label": "Game ID <b>", "required": True, "max_len": 5},
