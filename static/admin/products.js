@@ -289,6 +289,11 @@
     A.busy(productFormEl, A.api('POST', '/api/admin/products', body)).then(function (res) {
       var category = A.$('np-category').value;
       productFormEl.reset();
+      if (newExtra) { /* fresh extras too: no field rows of the last product */
+        A.clear(A.$('np-extra'));
+        newExtra = window.ProductsExtra.editor({}, 'np-');
+        A.$('np-extra').appendChild(newExtra.node);
+      }
       A.$('np-category').value = category;
       notice('Product “' + body.name + '” created' +
         (body.delivery === 'auto' ? ': add its card keys with the Keys button.' : '.'));
