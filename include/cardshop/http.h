@@ -22,8 +22,10 @@ enum http_body_limit {
 	HTTP_BODY_DEFAULT = 0,
 	HTTP_BODY_UPLOAD = 1,
 	HTTP_BODY_NONE = 2,
+	HTTP_BODY_IMAGE = 3, /* HTTP_IMAGE_MAX: product pictures, the shop logo */
 	HTTP_GUARDED = 0x10
 };
+#define HTTP_IMAGE_MAX (2 * 1024 * 1024) /* = MEDIA_MAX in shop.h */
 
 /* Under overload ([server] max_inflight requests in flight), sheddable routes answer 503 at
  * once so that the core ones (the default) keep their place. */
@@ -84,6 +86,9 @@ void http_reply_text(struct http_req *req, unsigned status, const char *content_
                      const char *text, size_t len);
 void http_reply_redirect(struct http_req *req, unsigned status, const char *location);
 int http_replied(const struct http_req *req);
+/* Replies with the open file fd (size bytes), closed by http/ once sent. */
+void http_reply_fd(struct http_req *req, unsigned status, const char *content_type, int fd,
+                   uint64_t size);
 /* Extra headers on whatever reply is sent. */
 void http_add_header(struct http_req *req, const char *name, const char *value);
 

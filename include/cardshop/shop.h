@@ -188,6 +188,9 @@ int product_delete(const struct actor *who, int64_t id, int *deleted, struct sho
 json_t *products_json(int admin_view, int64_t category_id, struct shop_err *err);
 json_t *product_json(int64_t id, int admin_view, struct shop_err *err); /* inactive: not found
                                                                          * in the public view */
+/* Active auto-delivery products whose free keys are at or below their low_stock threshold
+ * (0: off; loop products never): [{"id", "name", "stock", "threshold"}]. NULL with err. */
+json_t *products_low_stock_json(struct shop_err *err);
 
 /* The public catalog from memory (categories, products, each product's page data), so that
  * browsing never touches the database. Rebuilt after every committed change to products or
@@ -231,6 +234,7 @@ struct order_request {
 	const char *ip;
 	const char *lang;    /* "en" or "zh-CN" (the buyer's mails); NULL = en */
 	const char *channel; /* the wallet inside the gateway (e.g. EPay `type`); NULL = default */
+	json_t *fields;      /* the buyer's answers to the product's fields; borrowed, may be NULL */
 };
 struct order_created {
 	int64_t id;
@@ -359,6 +363,36 @@ void mail_free(struct mail *m);
 /* Coupons. */
 int coupon_create(const struct actor *who, json_t *in, int64_t *id, struct shop_err *err);
 json_t *coupons_json(struct shop_err *err);
+
+/* Images the merchant uploads (product pictures, the shop logo): PNG, JPEG or WebP judged by
+ * their first bytes, at most MEDIA_MAX bytes, stored 0600 under <database folder>/uploads/
+ * (0700) with a random name, never the client's, and served at /uploads/<name>. A new upload
+ * gets a new name, so the URL of a file never changes what it shows. */
+#define MEDIA_MAX (2 * 1024 * 1024) /* = HTTP_IMAGE_MAX: refused from the head above it */
+struct config;
+/* The MIME type of an image by its magic bytes; NULL when it is not one we take. */
+const char *media_type_of(const void *data, size_t len);
+/* Opens a stored file by its public name: an fd (the caller closes it) with *type and *size,
+ * or -1 when the name is not one of ours or the file is gone. */
+int media_open(const struct config *cfg, const char *name, const char **type, uint64_t *size);
+/* Stores data (borrowed) as the product's image, replacing (and removing) the previous one;
+ * clear removes it. 0, or -1 with err (SHOP_NOT_FOUND, SHOP_INVALID for a non-image). */
+int product_image_set(const struct actor *who, const struct config *cfg, int64_t product_id,
+                      const void *data, size_t len, struct shop_err *err);
+int product_image_clear(const struct actor *who, const struct config *cfg, int64_t product_id,
+                        struct shop_err *err);
+int shop_logo_set(const struct actor *who, const struct config *cfg, const void *data, size_t len,
+                  struct shop_err *err);
+int shop_logo_clear(const struct actor *who, const struct config *cfg, struct shop_err *err);
+/* The shop's notice and contact link (settings shop.notice, shop.contact_url): in is
+ * {"notice"?, "contact_url"?} (borrowed); contact_url is http(s)://, mailto: or tg:// (or ""
+ * for none). 0 or -1 with err naming the field. */
+int shop_info_update(const struct actor *who, json_t *in, struct shop_err *err);
+/* {"logo_url", "notice", "contact_url"} from memory, loaded on first use and after each
+ * change here: a new reference, never NULL. */
+json_t *shop_info_json(void);
+/* Re-reads them, after a change of those settings made elsewhere (e.g. the settings API). */
+void shop_info_reload(void);
 
 /* Demo data: categories, products, keys and an admin with a fresh password, once per database;
  * announce prints the URL and the login. */

@@ -24,6 +24,7 @@ static void build(void)
 	append(order_admin_api_routes, order_admin_api_nroutes);
 	append(order_api_routes, order_api_nroutes);
 	append(pay_api_routes, pay_api_nroutes);
+	append(media_api_routes, media_api_nroutes);
 }
 
 const struct http_route *api_routes(size_t *count)

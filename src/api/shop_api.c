@@ -55,6 +55,7 @@ static void shop_config(struct http_req *req)
 		json_array_append_new(gw, json_string("sandbox"));
 	json_t *j = json_pack("{ss ss so sb}", "name", cfg->shop_name, "currency", cfg->currency,
 	                      "gateways", gw, "sandbox", cfg->sandbox_enabled);
+	json_object_update_new(j, shop_info_json()); /* logo_url, notice, contact_url */
 	char *text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	api_reply_cached_json(req, text ? text : "{}", text ? strlen(text) : 2);

@@ -314,6 +314,8 @@ static size_t body_limit_of(const struct http_req *req)
 		return 0;
 	if (body == HTTP_BODY_UPLOAD)
 		return (size_t)req->cfg->max_upload;
+	if (body == HTTP_BODY_IMAGE)
+		return HTTP_IMAGE_MAX;
 	return (size_t)req->cfg->max_body;
 }
 

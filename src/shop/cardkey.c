@@ -21,8 +21,11 @@ static const char *sql_key_page =
     " ORDER BY id DESC LIMIT 100 OFFSET :off";
 static const char *sql_key_count = "SELECT count(*) FROM card_keys WHERE product_id = :pid"
                                    " AND (:status = '' OR status = :status)";
+/* A loop key already given to buyers stays: their delivery pages show it. */
 static const char *sql_key_delete = "DELETE FROM card_keys WHERE id = :id AND product_id = :pid"
-                                    " AND status = 'available'";
+                                    " AND status = 'available'"
+                                    " AND NOT EXISTS (SELECT 1 FROM order_keys"
+                                    "  WHERE key_id = card_keys.id)";
 static const char *sql_key_exists = "SELECT 1 FROM card_keys WHERE id = :id AND product_id = :pid";
 static const char *sql_key_available = "SELECT secret FROM card_keys WHERE product_id = :pid"
                                        " AND status = 'available' ORDER BY id";

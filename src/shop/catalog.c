@@ -22,6 +22,10 @@ static const struct field product_fields[] = {
     {"delivery", F_ENUM, 0, 0, delivery_choices, 0},
     {"active", F_BOOL, 0, 1, NULL, 0},
     {"sort", F_INT, -1000000, 1000000, NULL, 0},
+    /* product_extra.c */
+    {"loop", F_BOOL, 0, 1, NULL, 0},
+    {"fields", F_ANY, 0, 0, NULL, 0},
+    {"low_stock", F_INT, 0, 100000000, NULL, 0},
 };
 
 #define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
@@ -167,7 +171,8 @@ static const char *sql_prod_deactivate = "UPDATE products SET active = 0, update
 #define PRODUCT_COLUMNS                                                                            \
 	"SELECT p.id, p.name, p.category_id, p.price, p.currency, p.min_qty, p.max_qty,"           \
 	" p.delivery, p.description, p.active, p.sort, coalesce(s.available, 0),"                  \
-	" coalesce(s.reserved, 0), coalesce(s.sold, 0)"                                            \
+	" coalesce(s.reserved, 0), coalesce(s.sold, 0),"                                           \
+	" p.loop_key, p.fields, p.image, p.low_stock"                                              \
 	" FROM products p LEFT JOIN product_stock s ON s.product_id = p.id"
 
 static const char *sql_prod_list =
@@ -270,6 +275,8 @@ static int prod_tx(sqlite3 *db, void *arg)
 		return SHOP_NOT_FOUND;
 	if (c->creating)
 		c->id = sqlite3_last_insert_rowid(db);
+	if (product_extra_write(c->id, c->in) != 0)
+		return -1;
 	char target[32];
 	snprintf(target, sizeof target, "product:%lld", (long long)c->id);
 	return audit_record(c->who, c->creating ? "product.create" : "product.update", target,
@@ -297,7 +304,8 @@ static int prod_result(int rc, struct shop_err *err)
 int product_create(const struct actor *who, const char *currency, json_t *in, int64_t *id,
                    struct shop_err *err)
 {
-	if (shop_validate(in, product_fields, NFIELDS(product_fields), 1, err) != 0)
+	if (shop_validate(in, product_fields, NFIELDS(product_fields), 1, err) != 0 ||
+	    product_extra_validate(in, err) != 0)
 		return -1;
 	struct prod_ctx c = {.who = who, .in = in, .currency = currency, .creating = 1};
 	if (prod_result(db_write(prod_tx, &c), err) != 0)
@@ -308,7 +316,8 @@ int product_create(const struct actor *who, const char *currency, json_t *in, in
 
 int product_update(const struct actor *who, int64_t id, json_t *in, struct shop_err *err)
 {
-	if (shop_validate(in, product_fields, NFIELDS(product_fields), 0, err) != 0)
+	if (shop_validate(in, product_fields, NFIELDS(product_fields), 0, err) != 0 ||
+	    product_extra_validate(in, err) != 0)
 		return -1;
 	struct prod_ctx c = {.who = who, .in = in, .id = id};
 	return prod_result(db_write(prod_tx, &c), err);
@@ -392,7 +401,9 @@ static json_t *product_row(sqlite3_stmt *st, int admin_view, int with_descriptio
 		json_object_set_new(p, "sort", json_integer(sqlite3_column_int64(st, 10)));
 		json_object_set_new(p, "reserved", json_integer(sqlite3_column_int64(st, 12)));
 		json_object_set_new(p, "sold", json_integer(sqlite3_column_int64(st, 13)));
+		json_object_set_new(p, "available", json_integer(sqlite3_column_int64(st, 11)));
 	}
+	product_extra_json(p, st, 14, admin_view);
 	return p;
 }
 

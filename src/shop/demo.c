@@ -62,6 +62,16 @@ static int seed_catalog(const struct config *cfg)
 	     "{\"name\":\"Custom licence (manual)\",\"price\":5000,\"delivery\":\"manual\","
 	     "\"description\":\"Delivered by the merchant after payment.\"}",
 	     0},
+	    {0,
+	     "{\"name\":\"Game top-up 60 (asks your ID)\",\"price\":600,\"delivery\":\"manual\","
+	     "\"fields\":[{\"name\":\"game_id\",\"label\":\"Game ID\",\"required\":true,"
+	     "\"max_len\":20},{\"name\":\"server\",\"label\":\"Server\",\"max_len\":40}],"
+	     "\"description\":\"Topped up by the merchant to the game ID you give.\"}",
+	     0},
+	    {1,
+	     "{\"name\":\"Shared demo account (loop key)\",\"price\":100,\"loop\":true,"
+	     "\"description\":\"Every buyer gets the same login.\"}",
+	     1},
 	};
 	struct actor who = {.username = "demo", .ip = ""};
 	struct shop_err err;

@@ -6,7 +6,8 @@
 #include "cardshop/shop.h"
 #include "cardshop/util.h"
 
-enum fkind { F_STR, F_NAME, F_INT, F_INT_NULL, F_BOOL, F_ENUM };
+/* F_ANY: any JSON value, checked by the caller (a structured field such as products' fields). */
+enum fkind { F_STR, F_NAME, F_INT, F_INT_NULL, F_BOOL, F_ENUM, F_ANY };
 
 struct field {
 	const char *name;
@@ -35,6 +36,7 @@ struct order_row {
 	int64_t id, amount, product_id, quantity;
 	enum order_status status;
 	int manual;
+	int loop; /* a loop order: its key is linked in order_keys, never reserved */
 	char order_no[33];
 	char gateway[33];
 	char currency[4];
@@ -82,6 +84,31 @@ int payment_apply_in_tx(const struct config *cfg, const struct notify *n,
                         struct payment_applied *out);
 /* payment.c: settles an order that costs nothing, inside the creating transaction. */
 int payment_settle_free(int64_t order_id, int64_t quantity, int manual);
+
+/* product_extra.c: loop keys, checkout fields, image and low-stock threshold of products. */
+/* Checks "fields" of a product input and rewrites it in full (every key set). 0 or -1. */
+int product_extra_validate(json_t *in, struct shop_err *err);
+/* Inside the product's write transaction: stores loop, fields, low_stock when present. */
+int product_extra_write(int64_t id, json_t *in);
+/* Adds loop, fields, image_url (and low_stock for the admin) to p from st's columns col..col+3
+ * (loop_key, fields, image, low_stock); a loop product's stock becomes null. */
+void product_extra_json(json_t *p, sqlite3_stmt *st, int col, int admin_view);
+/* What an order pins beyond the product row: loop delivery and the buyer's answers. */
+struct order_extra {
+	int loop;
+	char *fields; /* JSON object text, malloc'd; order_extra_cleanup */
+};
+/* Inside the order transaction: the loop rule (quantity 1) and the answers (borrowed, may be
+ * NULL) against the product's fields. 0 with x filled, or -1 with err naming the field. */
+int order_extra_check(int64_t product_id, int64_t qty, int manual, json_t *answers,
+                      struct order_extra *x, struct shop_err *err);
+int order_extra_store(int64_t order_id, const struct order_extra *x); /* 0 or -1 */
+void order_extra_cleanup(struct order_extra *x);
+/* 1 when the loop product has a key to give, 0 when not, -1 on error. */
+int loop_key_free(int64_t product_id);
+/* Links the product's loop key to the order (the key stays available): 0, 1 when there is no
+ * key, -1 on error. */
+int loop_key_link(int64_t order_id, int64_t product_id);
 
 #define PRICE_MAX 1000000000 /* 10 million in major units: anything above is a typo */
 

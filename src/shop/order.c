@@ -18,7 +18,7 @@ static const struct field order_fields[] = {
     {"lang", F_ENUM, 0, 0, lang_choices, 0},     {"product_id", F_INT, 1, INT64_MAX, NULL, 1},
     {"quantity", F_INT, 1, 100000, NULL, 1},     {"email", F_NAME, 3, 254, NULL, 1},
     {"gateway", F_NAME, 1, 32, NULL, 1},         {"coupon", F_NAME, 0, 64, NULL, 0},
-    {"query_password", F_NAME, 0, 200, NULL, 0},
+    {"query_password", F_NAME, 0, 200, NULL, 0}, {"fields", F_ANY, 0, 0, NULL, 0},
 };
 
 static const char *sql_product = "SELECT name, price, currency, min_qty, max_qty, delivery, active"
@@ -73,6 +73,7 @@ int order_parse(json_t *in, struct order_request *req, struct shop_err *err)
 	req->coupon = shop_json_str(in, "coupon", NULL);
 	req->query_password = shop_json_str(in, "query_password", NULL);
 	req->lang = shop_json_str(in, "lang", NULL);
+	req->fields = json_object_get(in, "fields"); /* checked against the product's fields */
 	if (req->coupon && !*req->coupon)
 		req->coupon = NULL;
 	if (req->query_password && !*req->query_password)
@@ -135,6 +136,7 @@ struct create_ctx {
 	struct shop_err *err;
 	char pw_hash[65];
 	char net[48]; /* the client's network: an IPv4 address, an IPv6 /64 */
+	struct order_extra x;
 };
 
 /* One client is an IPv4 address or an IPv6 /64 (what one subscriber gets): anything finer and
@@ -292,6 +294,10 @@ static int create_tx(sqlite3 *db, void *arg)
 	struct product_row p = {0};
 	if (load_product(c, &p) != 0 || check_pending(c) != 0)
 		return -1;
+	order_extra_cleanup(&c->x);
+	if (order_extra_check(c->req->product_id, c->req->quantity, p.manual, c->req->fields, &c->x,
+	                      c->err) != 0)
+		return -1;
 	int64_t gross, discount = 0, coupon_id = 0;
 	if (__builtin_mul_overflow(p.price, c->req->quantity, &gross) ||
 	    gross > 100 * (int64_t)PRICE_MAX)
@@ -300,9 +306,15 @@ static int create_tx(sqlite3 *db, void *arg)
 	                                  &coupon_id, c->err) != 0)
 		return -1;
 	c->out->amount = gross - discount;
-	if (insert_order(c, p.price, discount, coupon_id, p.manual) != 0)
+	if (insert_order(c, p.price, discount, coupon_id, p.manual) != 0 ||
+	    order_extra_store(c->out->id, &c->x) != 0)
 		return shop_fail(c->err, SHOP_ERROR, "internal error");
-	if (!p.manual) {
+	if (c->x.loop) { /* nothing reserved: the key stays for every buyer */
+		int r = loop_key_free(c->req->product_id);
+		if (r != 1)
+			return r < 0 ? shop_fail(c->err, SHOP_ERROR, "internal error")
+			             : shop_fail(c->err, SHOP_OUT_OF_STOCK, "no key in stock");
+	} else if (!p.manual) {
 		int r = order_reserve_keys(c->out->id, c->req->product_id, c->req->quantity);
 		if (r != 0)
 			return r < 0 ? shop_fail(c->err, SHOP_ERROR, "internal error")
@@ -329,6 +341,7 @@ int order_create(const struct config *cfg, const struct order_request *req,
 	client_net(req->ip, c.net);
 	err->status = SHOP_OK;
 	int rc = db_write(create_tx, &c);
+	order_extra_cleanup(&c.x);
 	if (rc != 0) {
 		if (err->status == SHOP_OK)
 			shop_fail(err, SHOP_ERROR, "internal error");
@@ -348,7 +361,7 @@ int order_create(const struct config *cfg, const struct order_request *req,
 
 #define ROW_COLUMNS                                                                                \
 	"SELECT o.id, o.order_no, o.status, o.amount, o.currency, o.product_id, o.quantity,"       \
-	" o.delivery, o.gateway, o.email, p.name, o.lang"                                          \
+	" o.delivery, o.gateway, o.email, p.name, o.lang, o.loop_key"                              \
 	" FROM orders o JOIN products p ON p.id = o.product_id"
 static const char *sql_row_by_no = ROW_COLUMNS " WHERE o.order_no = :no";
 static const char *sql_row_by_id = ROW_COLUMNS " WHERE o.id = :id";
@@ -375,6 +388,7 @@ static int read_row(sqlite3_stmt *st, struct order_row *o)
 		snprintf(o->email, sizeof o->email, "%s", db_col_text(st, 9));
 		snprintf(o->product_name, sizeof o->product_name, "%s", db_col_text(st, 10));
 		snprintf(o->lang, sizeof o->lang, "%s", db_col_text(st, 11));
+		o->loop = sqlite3_column_int(st, 12);
 	} else if (rc != SQLITE_DONE) {
 		found = db_log_error("order load failed");
 	}
@@ -405,12 +419,14 @@ int order_load_id(int64_t id, struct order_row *o)
 #define ORDER_COLUMNS                                                                              \
 	"SELECT o.id, o.order_no, o.status, o.amount, o.currency, o.quantity, o.product_id,"       \
 	" o.created_at, o.paid_at, o.expires_at, o.delivered_at, p.name, o.email, o.gateway,"      \
-	" o.discount, (SELECT trade_no FROM payments WHERE order_id = o.id)"                       \
+	" o.discount, (SELECT trade_no FROM payments WHERE order_id = o.id), o.fields"             \
 	" FROM orders o JOIN products p ON p.id = o.product_id"
 
 static const char *sql_order_by_no = ORDER_COLUMNS " WHERE o.order_no = :no";
-static const char *sql_order_keys = "SELECT secret FROM card_keys WHERE order_id = :oid"
-                                    " AND status = 'sold' ORDER BY id";
+/* Its own sold keys, and the loop key it was given (linked, still available to others). */
+static const char *sql_order_keys =
+    "SELECT secret FROM card_keys WHERE (order_id = :oid AND status = 'sold')"
+    " OR id IN (SELECT key_id FROM order_keys WHERE order_id = :oid) ORDER BY id";
 static const char *sql_lookup =
     ORDER_COLUMNS " WHERE o.email = :email COLLATE NOCASE AND o.query_pw_hash = :h"
                   " ORDER BY o.id DESC LIMIT 50";

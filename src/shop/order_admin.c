@@ -36,7 +36,7 @@
 	"SELECT o.id, o.order_no, o.status, o.amount, o.currency, o.quantity, o.product_id,"       \
 	" o.created_at, o.paid_at, o.expires_at, o.delivered_at, p.name, o.email, o.gateway,"      \
 	" o.discount, pay.trade_no, o.unit_price, o.cancelled_at, o.refunded_at, pay.gateway,"     \
-	" o.lang, o.client_ip, c.code, pay.amount, pay.created_at"
+	" o.lang, o.client_ip, c.code, pay.amount, pay.created_at, o.fields"
 
 static const char *sql_list =
     ADMIN_COLUMNS ADMIN_FROM ADMIN_WHERE " ORDER BY o.id DESC LIMIT :limit OFFSET :off";
@@ -73,6 +73,7 @@ enum col {
 	C_COUPON,
 	C_PAY_AMOUNT,
 	C_PAY_CREATED,
+	C_FIELDS,
 };
 
 static int filter_check(const struct order_filter *f, struct shop_err *err)
@@ -133,6 +134,10 @@ static json_t *list_row(sqlite3_stmt *st)
 	json_object_set_new(o, "cancelled_at", nullable_int(st, C_CANCELLED));
 	json_object_set_new(o, "refunded_at", nullable_int(st, C_REFUNDED));
 	json_object_set_new(o, "trade_no", nullable_text(st, C_TRADE));
+	/* The buyer's answers to the product's checkout fields (stored as a JSON object). */
+	json_t *fields = json_loads(db_col_text(st, C_FIELDS), 0, NULL);
+	json_object_set_new(o, "fields", json_is_object(fields) ? json_incref(fields) : json_object());
+	json_decref(fields);
 	return o;
 }
 

@@ -142,9 +142,25 @@ static int record_payment(struct apply_ctx *c)
 	return db_step(st) == SQLITE_DONE ? 0 : db_log_error("payment insert failed");
 }
 
+/* A loop order gets the product's shared key linked; none left (deleted by the merchant):
+ * paid, undelivered, and the merchant is alerted like for any order without a key. */
+static int deliver_loop(struct apply_ctx *c, enum order_status from)
+{
+	int r = loop_key_link(c->o.id, c->o.product_id);
+	if (r < 0)
+		return -1;
+	enum order_status to = r == 0 ? ORDER_DELIVERED : ORDER_PAID_UNDELIVERED;
+	if (exec_order(sql_mark, c->o.id, (int)to, from) != 1)
+		return -1;
+	c->outcome = r == 0 ? NOTIFY_DELIVERED : NOTIFY_PAID_UNDELIVERED;
+	return 0;
+}
+
 /* Sells the order's reserved keys and marks it delivered; both must hit exactly. */
 static int deliver(struct apply_ctx *c, enum order_status from)
 {
+	if (c->o.loop)
+		return deliver_loop(c, from);
 	if (exec_order(sql_sell, c->o.id, NO_MOVE, 0) != c->o.quantity)
 		return -1;
 	if (exec_order(sql_mark, c->o.id, ORDER_DELIVERED, from) != 1)
@@ -196,7 +212,7 @@ static int move_order(struct apply_ctx *c)
 		c->outcome = NOTIFY_PAID;
 		return 0;
 	}
-	return late ? reclaim(c, s) : deliver(c, s);
+	return late && !c->o.loop ? reclaim(c, s) : deliver(c, s);
 }
 
 static int queue_mail(struct apply_ctx *c)
@@ -386,6 +402,8 @@ enum notify_outcome payment_apply(const struct config *cfg, const struct notify 
 int payment_settle_free(int64_t order_id, int64_t quantity, int manual)
 {
 	struct apply_ctx c = {.o = {.id = order_id, .quantity = quantity, .manual = manual}};
+	if (order_load_id(order_id, &c.o) != 1) /* inside the creating transaction: it is there */
+		return -1;
 	if (manual) {
 		if (exec_order(sql_mark, order_id, ORDER_PAID, ORDER_PENDING) != 1)
 			return -1;
@@ -452,6 +470,10 @@ static int deliver_tx(sqlite3 *db, void *arg)
 	if (d->nkeys > 0) {
 		if (attach_keys(d, &c.o) != 0)
 			return -1;
+	} else if (c.o.loop) {
+		int r = loop_key_link(c.o.id, c.o.product_id);
+		if (r != 0)
+			return r < 0 ? -1 : shop_fail(d->err, SHOP_OUT_OF_STOCK, "no key in stock");
 	} else {
 		int r = order_reserve_keys(c.o.id, c.o.product_id, c.o.quantity);
 		if (r != 0)

@@ -51,6 +51,8 @@ static int check_one(const struct field *f, json_t *v, struct shop_err *err)
 		if (!json_is_boolean(v))
 			return shop_fail(err, SHOP_INVALID, "%s: must be true or false", f->name);
 		return 0;
+	case F_ANY:
+		return 0;
 	case F_ENUM:
 		if (json_is_string(v)) {
 			for (const char *const *c = f->choices; *c; c++) {

@@ -265,6 +265,7 @@
     row.appendChild(timeCell(o.created_at, 'created'));
     row.appendChild(timeCell(o.paid_at, 'paid'));
     row.appendChild(actionsCell(o));
+    if (window.OrderFields) window.OrderFields.decorate(row, o); /* the buyer's checkout fields */
     labelCells(row);
     return row;
   }

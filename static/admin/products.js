@@ -152,6 +152,7 @@
     function field(key, label) {
       return el('div', null, el('label', { htmlFor: prefix + key }, label), f[key]);
     }
+    var extra = window.ProductsExtra ? window.ProductsExtra.editor(p, prefix) : null; /* loop, fields, low stock, image */
     var errorBox = el('p', { className: 'error hidden', attrs: { role: 'alert' } });
     var cancel = el('button', { type: 'button', className: 'secondary' }, 'Cancel');
     var form = el('form', { className: 'edit-form', noValidate: true },
@@ -166,6 +167,7 @@
         field('max', 'Max. per order (0 = any)'),
         field('sort', 'Sort order')),
       field('description', 'Description'),
+      extra ? extra.node : null,
       errorBox,
       el('div', { className: 'actions' }, el('button', { type: 'submit' }, 'Save changes'), cancel));
     cancel.addEventListener('click', function () { onDone(false); });
@@ -173,7 +175,10 @@
       ev.preventDefault();
       A.clearError(errorBox);
       var body;
-      try { body = readProduct(f); } catch (e) { fail(errorBox, e); return; }
+      try {
+        body = readProduct(f);
+        if (extra) extra.read(body, Invalid);
+      } catch (e) { fail(errorBox, e); return; }
       A.busy(form, A.api('PATCH', '/api/admin/products/' + p.id, body)).then(function () {
         notice('Saved “' + body.name + '”.');
         onDone(true);
@@ -238,6 +243,7 @@
 
     var nameCell = el('td', { className: 'name-cell' },
       el('span', { className: 'product-name' }, p.name),
+      window.ProductsExtra ? window.ProductsExtra.badge(p) : null,
       el('span', { className: 'sub muted' },
         '#' + p.id + (p.delivery === 'manual' ? ' · manual delivery' : '') +
         (p.max_qty ? ' · ' + p.min_qty + '–' + p.max_qty + ' per order' :
@@ -245,7 +251,8 @@
     row.appendChild(nameCell);
     row.appendChild(el('td', null, p.category_id == null ? el('span', { className: 'muted' }, '—') : categoryName(p.category_id)));
     row.appendChild(el('td', { className: 'num price' }, A.formatMoney(p.price, p.currency)));
-    row.appendChild(el('td', { className: 'num stock' + (p.stock === 0 && p.delivery !== 'manual' ? ' out' : '') }, String(p.stock)));
+    row.appendChild(el('td', { className: 'num stock' + (p.stock === 0 && p.delivery !== 'manual' ? ' out' : '') },
+      window.ProductsExtra ? window.ProductsExtra.stockText(p) : String(p.stock)));
     row.appendChild(el('td', { className: 'num reserved' }, String(p.reserved)));
     row.appendChild(el('td', { className: 'num sold' }, String(p.sold)));
     row.appendChild(el('td', { className: 'active' }, active));
@@ -262,6 +269,9 @@
   }
 
   var productFormEl = A.$('product-form');
+  var newExtra = window.ProductsExtra ? window.ProductsExtra.editor({}, 'np-') : null;
+  if (newExtra) A.$('np-extra').appendChild(newExtra.node);
+  if (window.ProductsExtra && A.$('shop-header')) window.ProductsExtra.shopCard(A.$('shop-header'));
   productFormEl.addEventListener('submit', function (ev) {
     ev.preventDefault();
     var box = A.$('product-form-error');
@@ -273,11 +283,17 @@
         description: A.$('np-description'), min: A.$('np-min'), max: A.$('np-max'),
         delivery: A.$('np-delivery'), sort: A.$('np-sort'), active: A.$('np-active')
       });
+      if (newExtra) newExtra.read(body, Invalid);
     } catch (e) { fail(box, e); return; }
     if (body.category_id === null) delete body.category_id;
     A.busy(productFormEl, A.api('POST', '/api/admin/products', body)).then(function (res) {
       var category = A.$('np-category').value;
       productFormEl.reset();
+      if (newExtra) { /* fresh extras too: no field rows of the last product */
+        A.clear(A.$('np-extra'));
+        newExtra = window.ProductsExtra.editor({}, 'np-');
+        A.$('np-extra').appendChild(newExtra.node);
+      }
       A.$('np-category').value = category;
       notice('Product “' + body.name + '” created' +
         (body.delivery === 'auto' ? ': add its card keys with the Keys button.' : '.'));

@@ -137,7 +137,10 @@
     var h = { Accept: 'application/json' };
     var payload;
     if (body !== undefined && body !== null) {
-      if (typeof body === 'string') {
+      if (typeof Blob !== 'undefined' && body instanceof Blob) { /* a file: sent as it is */
+        h['Content-Type'] = body.type || 'application/octet-stream';
+        payload = body;
+      } else if (typeof body === 'string') {
         h['Content-Type'] = 'text/plain; charset=utf-8';
         payload = body;
       } else {

@@ -50,6 +50,11 @@
       'stock.manual': 'On request',
       'delivery.auto': 'Instant delivery',
       'delivery.manual': 'Delivered by the merchant',
+      'stock.loop': 'Always in stock',
+      'extra.contact': 'Contact us',
+      'extra.optional': '(optional)',
+      'extra.field_required': '{label}: required',
+      'extra.field_too_long': '{label}: at most {n} characters',
 
       'product.title': 'Product',
       'product.missing_id': 'No product selected.',
@@ -203,6 +208,11 @@
       'stock.manual': '人工发货',
       'delivery.auto': '自动发货',
       'delivery.manual': '商家人工发货',
+      'stock.loop': '库存充足',
+      'extra.contact': '联系我们',
+      'extra.optional': '（可选）',
+      'extra.field_required': '{label}：必填',
+      'extra.field_too_long': '{label}：最多 {n} 个字符',
 
       'product.title': '商品',
       'product.missing_id': '未选择商品。',

@@ -38,12 +38,14 @@
   }
 
   function stockText(p) {
+    if (p.loop === true) return t('stock.loop');
     if (p.stock === null || p.stock === undefined) return t('stock.manual');
     if (p.stock <= 0) return t('stock.out');
     return t('stock.in', { n: p.stock });
   }
 
   function stockClass(p) {
+    if (p.loop === true) return 'stock in';
     if (p.stock === null || p.stock === undefined) return 'stock manual';
     return p.stock <= 0 ? 'stock out' : 'stock in';
   }
@@ -196,6 +198,7 @@
         for (var j = 0; j < names.length; j++) names[j].textContent = cfg.name;
         setTitle(titlePart);
       }
+      if (window.ShopExtra) window.ShopExtra.chrome(cfg); /* logo, notice, contact link */
       if (cfg.sandbox === true) C.demoBanner(t('banner.demo'), { attrs: { role: 'note' } });
       return cfg;
     });
@@ -208,6 +211,7 @@
     var soldOut = p.stock !== null && p.stock !== undefined && p.stock <= 0;
     return el('article', { className: 'card product-card' + (soldOut ? ' sold-out' : ''),
                            dataset: { productId: p.id } },
+      window.ShopExtra ? window.ShopExtra.cardImage(p) : null,
       categoryName ? el('p', { className: 'product-category' }, categoryName) : null,
       el('h2', { className: 'product-name' }, el('a', { href: href }, String(p.name))),
       el('p', { className: 'price' }, money(p.price, p.currency)),
@@ -314,6 +318,7 @@
       var min = Math.max(1, Number(product.min_qty) || 1);
       var max = Number(product.max_qty) > 0 ? Number(product.max_qty) : QTY_CEILING;
       if (product.stock !== null && product.stock !== undefined) max = Math.min(max, Number(product.stock));
+      if (product.loop === true) max = min = 1; /* one shared key: one at a time */
       return { min: min, max: max };
     }
 
@@ -357,6 +362,7 @@
       setText(st, stockText(p));
       setText($('p-delivery'), p.delivery === 'manual' ? t('delivery.manual') : t('delivery.auto'));
       setText($('p-description'), p.description || '');
+      if (window.ShopExtra) window.ShopExtra.product(p); /* image, checkout fields */
       var b = bounds();
       qty.min = String(b.min);
       qty.max = String(Math.max(b.min, b.max));
@@ -441,6 +447,11 @@
       var coupon = $('coupon').value.trim();
       if (coupon) body.coupon = coupon;
       if (qp) body.query_password = qp;
+      var fieldError = window.ShopExtra ? window.ShopExtra.collect(product, body) : null;
+      if (fieldError) {
+        showError(errorBox, fieldError);
+        return;
+      }
       submit.disabled = true;
       setText(submit, t('product.submitting'));
       api('POST', '/api/orders', body).then(function (r) {
@@ -452,7 +463,10 @@
         var fields = [];
         if (err.code === 'invalid_request') fields = fieldMessage(err.message).fields;
         if (err.code === 'unprocessable') fields = ['coupon'];
-        fail(friendly(err, { notFound: t('product.not_found') }), fields);
+        var own = err.code === 'invalid_request' && window.ShopExtra
+          ? window.ShopExtra.serverMessage(product, err.message) : null;
+        if (own) showError(errorBox, own);
+        else fail(friendly(err, { notFound: t('product.not_found') }), fields);
         if (err.code === 'out_of_stock' || err.code === 'not_found') reload();
       });
     }

@@ -235,3 +235,20 @@ def test_webhook_url_needs_its_secret(tmp_path):
                                                        "notify": notify})
         p = harness.run_cli(["--config", str(ini), "migrate"], cwd=tmp_path, timeout=10)
         assert p.returncode != 0 and needle in p.stderr, (notify, p.stderr)
+
+
+def test_refund_sends_order_refunded(make_server, epay, sink, hook):  # noqa: F811
+    shop = notify_shop(make_server, epay, sink, hook)
+    pid = shop.admin.product(name="Refund me", price=700, keys=2)
+    o = buy(shop, pid)
+    wait_event(hook, "order.delivered", o["order_no"])
+    r = shop.admin.call("POST", f"/api/admin/orders/{o['order_no']}/refund", json={"note": "asked"})
+    assert r.status == 200, r.body
+    ev = wait_event(hook, "order.refunded", o["order_no"])[0]
+    check_signature(ev)
+    data = ev.json()["data"]
+    assert data["status"] == "refunded" and data["amount"] == 700 and data["product_id"] == pid
+    # A refused repeat sends nothing more.
+    assert shop.admin.call("POST", f"/api/admin/orders/{o['order_no']}/refund", json={}).status == 409
+    time.sleep(1.5)
+    assert len({r.json()["id"] for r in events(hook, "order.refunded", o["order_no"])}) == 1
