@@ -234,7 +234,7 @@ struct order_request {
 	const char *ip;
 	const char *lang;    /* "en" or "zh-CN" (the buyer's mails); NULL = en */
 	const char *channel; /* the wallet inside the gateway (e.g. EPay `type`); NULL = default */
-	json_t *fields;      /* the buyer's answers to the product's fields; borrowed, may be NULL */
+	json_t *fields; /* the buyer's answers to the product's fields; borrowed, may be NULL */
 };
 struct order_created {
 	int64_t id;

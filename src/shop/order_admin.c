@@ -136,7 +136,8 @@ static json_t *list_row(sqlite3_stmt *st)
 	json_object_set_new(o, "trade_no", nullable_text(st, C_TRADE));
 	/* The buyer's answers to the product's checkout fields (stored as a JSON object). */
 	json_t *fields = json_loads(db_col_text(st, C_FIELDS), 0, NULL);
-	json_object_set_new(o, "fields", json_is_object(fields) ? json_incref(fields) : json_object());
+	json_object_set_new(o, "fields",
+	                    json_is_object(fields) ? json_incref(fields) : json_object());
 	json_decref(fields);
 	return o;
 }
