@@ -21,14 +21,18 @@ static const struct field order_fields[] = {
     {"query_password", F_NAME, 0, 200, NULL, 0},
 };
 
-static const char *sql_product = "SELECT name, price, currency, min_qty, max_qty, delivery, active"
-                                 " FROM products WHERE id = :id";
+/* "active" is whether it is on sale: a product of a hidden category is not. */
+static const char *sql_product =
+    "SELECT p.name, p.price, p.currency, p.min_qty, p.max_qty, p.delivery,"
+    " p.active AND (p.category_id IS NULL OR"
+    "  EXISTS (SELECT 1 FROM categories c WHERE c.id = p.category_id AND c.active = 1))"
+    " FROM products p WHERE p.id = :id";
 static const char *sql_order_insert =
     "INSERT INTO orders (order_no, product_id, quantity, unit_price, discount, amount, currency,"
     " email, query_pw_hash, gateway, coupon_id, status, client_ip, client_net, created_at,"
-    " expires_at, delivery, lang)"
+    " expires_at, delivery, lang, coupon_uses)"
     " VALUES (:no, :pid, :qty, :unit, :discount, :amount, :currency, :email, :pw, :gateway,"
-    " :coupon, 'pending', :ip, :net, :now, :exp, :delivery, :lang)";
+    " :coupon, 'pending', :ip, :net, :now, :exp, :delivery, :lang, :coupon_uses)";
 /* Unpaid orders still holding keys, of one client network and of one email, and when the
  * first of them frees its place. */
 static const char *sql_pending_net =
@@ -235,8 +239,7 @@ static int load_product(struct create_ctx *c, struct product_row *p)
 	return 0;
 }
 
-static int insert_order(struct create_ctx *c, int64_t unit, int64_t discount, int64_t coupon_id,
-                        int manual)
+static int insert_order(struct create_ctx *c, const struct price *pr, int manual)
 {
 	int64_t now = util_now();
 	new_order_no(c->out->order_no);
@@ -246,15 +249,16 @@ static int insert_order(struct create_ctx *c, int64_t unit, int64_t discount, in
 	db_bind_text(st, ":no", c->out->order_no);
 	db_bind_int(st, ":pid", c->req->product_id);
 	db_bind_int(st, ":qty", c->req->quantity);
-	db_bind_int(st, ":unit", unit);
-	db_bind_int(st, ":discount", discount);
+	db_bind_int(st, ":unit", pr->unit);
+	db_bind_int(st, ":discount", pr->discount);
+	db_bind_int(st, ":coupon_uses", pr->coupon_uses);
 	db_bind_int(st, ":amount", c->out->amount);
 	db_bind_text(st, ":currency", c->out->currency);
 	db_bind_text(st, ":email", c->req->email);
 	db_bind_text(st, ":pw", c->req->query_password ? c->pw_hash : NULL);
 	db_bind_text(st, ":gateway", c->req->gateway);
-	if (coupon_id)
-		db_bind_int(st, ":coupon", coupon_id);
+	if (pr->coupon_id)
+		db_bind_int(st, ":coupon", pr->coupon_id);
 	else
 		db_bind_null(st, ":coupon");
 	db_bind_text(st, ":ip", c->req->ip ? c->req->ip : "");
@@ -292,15 +296,12 @@ static int create_tx(sqlite3 *db, void *arg)
 	struct product_row p = {0};
 	if (load_product(c, &p) != 0 || check_pending(c) != 0)
 		return -1;
-	int64_t gross, discount = 0, coupon_id = 0;
-	if (__builtin_mul_overflow(p.price, c->req->quantity, &gross) ||
-	    gross > 100 * (int64_t)PRICE_MAX)
-		return shop_fail(c->err, SHOP_INVALID, "quantity: total too large");
-	if (c->req->coupon && coupon_take(c->req->coupon, c->req->product_id, gross, &discount,
-	                                  &coupon_id, c->err) != 0)
+	struct price pr;
+	if (pricing_compute(c->req->product_id, p.price, c->req->quantity, c->req->coupon, 1, &pr,
+	                    c->err) != 0)
 		return -1;
-	c->out->amount = gross - discount;
-	if (insert_order(c, p.price, discount, coupon_id, p.manual) != 0)
+	c->out->amount = pr.amount;
+	if (insert_order(c, &pr, p.manual) != 0)
 		return shop_fail(c->err, SHOP_ERROR, "internal error");
 	if (!p.manual) {
 		int r = order_reserve_keys(c->out->id, c->req->product_id, c->req->quantity);
@@ -341,6 +342,42 @@ int order_create(const struct config *cfg, const struct order_request *req,
 	else
 		outbox_wake(); /* settled at once: its mail is queued */
 	metrics_inc(M_ORDERS_CREATED, 1);
+	return 0;
+}
+
+/* ---- the quote ---- */
+
+/* The quote takes the order body without email; a stand-in address lets it pass through the
+ * very same order_parse, so it is refused exactly where the order would be. It is never
+ * stored: a quote writes nothing. */
+int order_parse_quote(json_t *in, struct order_request *req, struct shop_err *err)
+{
+	if (json_is_object(in) && !json_object_get(in, "email"))
+		json_object_set_new(in, "email", json_string("quote@quote.invalid"));
+	return order_parse(in, req, err);
+}
+
+int order_quote(const struct config *cfg, const struct order_request *req, struct order_price *out,
+                struct shop_err *err)
+{
+	memset(out, 0, sizeof *out);
+	struct order_created scratch = {0};
+	struct create_ctx c = {.cfg = cfg, .req = req, .out = &scratch, .err = err};
+	struct product_row p = {0};
+	err->status = SHOP_OK;
+	struct price pr;
+	if (load_product(&c, &p) != 0 || pricing_compute(req->product_id, p.price, req->quantity,
+	                                                 req->coupon, 0, &pr, err) != 0) {
+		if (err->status == SHOP_OK)
+			shop_fail(err, SHOP_ERROR, "internal error");
+		return -1;
+	}
+	out->unit_price = pr.unit;
+	out->quantity = req->quantity;
+	out->subtotal = pr.subtotal;
+	out->discount = pr.discount;
+	out->amount = pr.amount;
+	memcpy(out->currency, scratch.currency, sizeof out->currency);
 	return 0;
 }
 
@@ -589,7 +626,7 @@ static const char *sql_expire_keys =
 static const char *sql_expire_coupons =
     "UPDATE coupons SET used = used - n.c,"
     " uses_left = CASE WHEN uses_left IS NULL THEN NULL ELSE uses_left + n.c END"
-    " FROM (SELECT coupon_id, count(*) AS c FROM orders WHERE id IN (" DUE_ORDERS ")"
+    " FROM (SELECT coupon_id, sum(coupon_uses) AS c FROM orders WHERE id IN (" DUE_ORDERS ")"
     "       AND coupon_id IS NOT NULL GROUP BY coupon_id) AS n"
     " WHERE coupons.id = n.coupon_id";
 static const char *sql_expire_orders =

@@ -40,7 +40,7 @@ def test_percent_coupon(shop):
     row = shop.order_row(o["order_no"])
     assert row["amount"] == 2376 and row["discount"] == 594 and row["unit_price"] == 990
     assert row["coupon_id"] == coupon_row(shop, "SPRING20")["id"]
-    assert coupon_row(shop, "SPRING20")["used"] == 1
+    assert coupon_row(shop, "SPRING20")["used"] == 3  # one use per unit at the discount
     assert shop.view_ok(o)["amount"] == 2376
     # The gateway is paid the discounted amount, and that is what the shop accepts.
     assert shop.pay(o) == "success"
@@ -72,17 +72,18 @@ def test_percent_coupon_of_100_settles_the_order_at_once(shop):
     shop.admin.coupon("ALL", "percent", 100)
     o = shop.order_ok(pid, 2, coupon="ALL")
     assert_settled_free(shop, o, pid, stock=1)
-    assert coupon_row(shop, "ALL")["used"] == 1
+    assert coupon_row(shop, "ALL")["used"] == 2
 
 
 def test_fixed_coupon(shop):
+    """A use is one unit at the discount: a fixed coupon takes its value off each unit."""
     pid = shop.admin.product(price=990, keys=5)
     shop.admin.coupon("MINUS5", "fixed", 500)
-    o = shop.order_ok(pid, 2, coupon="MINUS5")  # 1980 - 500
-    assert o["amount"] == 1480
-    assert parse_url_params(o["pay_url"])["money"] == "14.80"
+    o = shop.order_ok(pid, 2, coupon="MINUS5")  # 1980 - 2 x 500
+    assert o["amount"] == 980
+    assert parse_url_params(o["pay_url"])["money"] == "9.80"
     row = shop.order_row(o["order_no"])
-    assert row["discount"] == 500 and row["amount"] == 1480
+    assert row["discount"] == 1000 and row["amount"] == 980 and row["coupon_uses"] == 2
     assert shop.pay(o) == "success"
     assert shop.status(o["order_no"]) == "delivered"
     # A fixed discount never takes the amount below zero.
