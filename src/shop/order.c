@@ -357,6 +357,27 @@ int order_parse_quote(json_t *in, struct order_request *req, struct shop_err *er
 	return order_parse(in, req, err);
 }
 
+static const char *sql_quote_stock = "SELECT available FROM product_stock WHERE product_id = :pid";
+
+/* The order's last refusal, from the counter instead of a reservation: 0, or -1 with err. */
+static int quote_stock(int64_t product_id, int64_t quantity, struct shop_err *err)
+{
+	sqlite3_stmt *st = db_stmt(sql_quote_stock);
+	if (!st)
+		return shop_fail(err, SHOP_ERROR, "internal error");
+	db_bind_int(st, ":pid", product_id);
+	int rc = db_step(st);
+	int64_t available = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		db_log_error("quote stock read failed");
+		return shop_fail(err, SHOP_ERROR, "internal error");
+	}
+	if (available < quantity)
+		return shop_fail(err, SHOP_OUT_OF_STOCK, "not enough keys in stock");
+	return 0;
+}
+
 int order_quote(const struct config *cfg, const struct order_request *req, struct order_price *out,
                 struct shop_err *err)
 {
@@ -366,8 +387,11 @@ int order_quote(const struct config *cfg, const struct order_request *req, struc
 	struct product_row p = {0};
 	err->status = SHOP_OK;
 	struct price pr;
-	if (load_product(&c, &p) != 0 || pricing_compute(req->product_id, p.price, req->quantity,
-	                                                 req->coupon, 0, &pr, err) != 0) {
+	/* In the order's own sequence: product and quantity, price and coupon, then stock. */
+	if (load_product(&c, &p) != 0 ||
+	    pricing_compute(req->product_id, p.price, req->quantity, req->coupon, 0, &pr, err) !=
+	        0 ||
+	    (!p.manual && quote_stock(req->product_id, req->quantity, err) != 0)) {
 		if (err->status == SHOP_OK)
 			shop_fail(err, SHOP_ERROR, "internal error");
 		return -1;
