@@ -199,3 +199,23 @@ def test_late_payment_of_an_expired_order_keeps_its_coupon_used(make_server, epa
     assert (c["uses_left"], c["used"]) == (0, 1), c
     r = shop.order(pid, 1, coupon="ONCE")
     assert r.status == 422, r
+
+
+def test_expiry_and_late_payment_move_every_use_an_order_took(make_server, epay):  # noqa: F811
+    """An order of 3 covered by a coupon takes 3 uses; expiry gives the 3 back, and a payment
+    arriving after that takes them again (never below zero)."""
+    shop = start_shop(make_server, epay=epay, shop={"order_ttl": 2})
+    pid = shop.admin.product(price=1000, keys=10)
+    shop.admin.coupon("FIVE", "fixed", 100, uses=5)
+    o = shop.order_ok(pid, 3, coupon="FIVE")
+    assert o["amount"] == 2700
+    c = coupon_row(shop, "FIVE")
+    assert (c["used"], c["uses_left"]) == (3, 2), c
+    shop.open_pay_url(o)
+    shop.wait_status(o["order_no"], "expired", timeout=8)
+    c = coupon_row(shop, "FIVE")
+    assert (c["used"], c["uses_left"]) == (0, 5), c
+    assert shop.epay.pay(o["order_no"]) == "success"
+    assert shop.status(o["order_no"]) == "delivered"
+    c = coupon_row(shop, "FIVE")
+    assert (c["used"], c["uses_left"]) == (3, 2), c
