@@ -303,7 +303,9 @@ void mail_free(struct mail *m);
 /* Coupons. */
 int coupon_create(const struct actor *who, json_t *in, int64_t *id, struct shop_err *err);
 json_t *coupons_json(struct shop_err *err);
-json_t *coupon_json(int64_t id, struct shop_err *err); /* NULL with err: SHOP_NOT_FOUND... */
+/* One coupon as coupons_json lists it (a new reference), or NULL with err (SHOP_NOT_FOUND,
+ * SHOP_ERROR). */
+json_t *coupon_json(int64_t id, struct shop_err *err);
 /* PATCH: any of active, uses (the total; not below the uses taken; null: unlimited),
  * expires_at, max_discount (null: none). Audit-logged. 0, or -1 with err. */
 int coupon_update(const struct actor *who, int64_t id, json_t *in, struct shop_err *err);

@@ -303,7 +303,12 @@ int coupon_apply(const char *code, int64_t product_id, int64_t unit, int64_t qua
 			return shop_fail(err, SHOP_ERROR, "internal error");
 		db_bind_int(st, ":id", r.id);
 		db_bind_int(st, ":n", units);
-		if (db_step(st) != SQLITE_DONE || sqlite3_changes(db_conn()) != 1)
+		if (db_step(st) != SQLITE_DONE) {
+			db_log_error("coupon take failed");
+			return shop_fail(err, SHOP_ERROR, "internal error");
+		}
+		/* Read and taken in one write transaction: nobody took them in between. */
+		if (sqlite3_changes(db_conn()) != 1)
 			return shop_fail(err, SHOP_UNPROCESSABLE, "coupon: used up");
 	}
 	/* unit <= PRICE_MAX * 100 and units <= 100000: no overflow. */
