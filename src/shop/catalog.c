@@ -403,10 +403,10 @@ static json_t *product_row(sqlite3_stmt *st, int admin_view, int with_descriptio
 		json_object_set_new(p, "reserved", json_integer(sqlite3_column_int64(st, 12)));
 		json_object_set_new(p, "sold", json_integer(sqlite3_column_int64(st, 13)));
 	}
+	/* Never shown without its tiers: a list skips it, a single read fails. */
 	if (p && pricing_tiers_attach(p, sqlite3_column_int64(st, 0)) != 0) {
 		json_decref(p);
-		return NULL; /* a list skips it, a single read fails: never shown without its tiers
-		              */
+		return NULL;
 	}
 	return p;
 }

@@ -388,10 +388,13 @@ int order_quote(const struct config *cfg, const struct order_request *req, struc
 	err->status = SHOP_OK;
 	struct price pr;
 	/* In the order's own sequence: product and quantity, price and coupon, then stock. */
-	if (load_product(&c, &p) != 0 ||
-	    pricing_compute(req->product_id, p.price, req->quantity, req->coupon, 0, &pr, err) !=
-	        0 ||
-	    (!p.manual && quote_stock(req->product_id, req->quantity, err) != 0)) {
+	int rc = load_product(&c, &p);
+	if (rc == 0)
+		rc = pricing_compute(req->product_id, p.price, req->quantity, req->coupon, 0, &pr,
+		                     err);
+	if (rc == 0 && !p.manual)
+		rc = quote_stock(req->product_id, req->quantity, err);
+	if (rc != 0) {
 		if (err->status == SHOP_OK)
 			shop_fail(err, SHOP_ERROR, "internal error");
 		return -1;
