@@ -316,3 +316,15 @@ def test_hidden_category_hides_its_products(shop):
     shop.admin.call("PATCH", f"/api/admin/categories/{cat}", json={"active": True})
     assert listed() == {inside, outside}
     assert shop.order_ok(inside, 1)["amount"] == 500
+
+
+def test_quote_has_its_own_rate_limit(make_server, epay):  # noqa: F811
+    """Three times the orders' budget a minute (the page asks as the buyer types), never the
+    orders' own: quoting does not use up the buyer's orders."""
+    shop = start_shop(make_server, epay=epay, server={"rate_limit": 2})
+    pid = shop.admin.product(price=1000, keys=5)
+    for _ in range(6):
+        assert quote(shop, pid, 1).status == 200
+    r = quote(shop, pid, 1)
+    assert r.status == 429 and error_of(r)["code"] == "rate_limited" and r.headers.get("retry-after"), r
+    assert shop.order(pid, 1).status == 201
