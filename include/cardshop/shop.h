@@ -213,9 +213,9 @@ int order_parse(json_t *in, struct order_request *req, struct shop_err *err);
 int order_create(const struct config *cfg, const struct order_request *req,
                  struct order_created *out, struct shop_err *err);
 /* The price of an order (minor units): unit_price from the tiers, subtotal = unit_price x
- * quantity, the coupon's discount, amount = subtotal - discount. */
+ * quantity, the coupon's discount on the coupon_units it covers, amount = subtotal - discount. */
 struct order_price {
-	int64_t unit_price, quantity, subtotal, discount, amount;
+	int64_t unit_price, quantity, subtotal, discount, amount, coupon_units;
 	char currency[4];
 };
 /* Validates a quote body (the order body, email optional) into req (strings borrowed from in,

@@ -160,10 +160,11 @@ static void order_quote_handler(struct http_req *req)
 		return;
 	}
 	http_reply_json(req, 200,
-	                json_pack("{sI sI sI sI sI ss}", "unit_price", (json_int_t)q.unit_price,
+	                json_pack("{sI sI sI sI sI ss sI}", "unit_price", (json_int_t)q.unit_price,
 	                          "quantity", (json_int_t)q.quantity, "subtotal",
 	                          (json_int_t)q.subtotal, "discount", (json_int_t)q.discount,
-	                          "amount", (json_int_t)q.amount, "currency", q.currency));
+	                          "amount", (json_int_t)q.amount, "currency", q.currency,
+	                          "coupon_units", (json_int_t)q.coupon_units));
 }
 
 static int may_view(struct http_req *req, const char *order_no)

@@ -404,6 +404,7 @@ int order_quote(const struct config *cfg, const struct order_request *req, struc
 	out->subtotal = pr.subtotal;
 	out->discount = pr.discount;
 	out->amount = pr.amount;
+	out->coupon_units = pr.coupon_uses;
 	memcpy(out->currency, scratch.currency, sizeof out->currency);
 	return 0;
 }

@@ -374,7 +374,11 @@
         if (seq !== quoteSeq) return;
         var d = r.data;
         showPrice(d.unit_price, d.subtotal, d.discount, d.amount);
-        quoteNote(d.discount > 0 ? t('product.coupon_applied', { amount: money(d.discount, d.currency) }) : null);
+        var saved = money(d.discount, d.currency);
+        /* A coupon covers as many units as it has uses left: say so when that is not all. */
+        quoteNote(d.discount <= 0 ? null
+          : d.coupon_units < d.quantity ? t('product.coupon_partial', { n: d.coupon_units, amount: saved })
+          : t('product.coupon_applied', { amount: saved }));
         $('coupon').setAttribute('aria-invalid', 'false');
       }, function (err) {
         if (seq !== quoteSeq) return;

@@ -27,7 +27,9 @@ def quote_ok(shop, product_id, quantity=1, **extra):
     r = quote(shop, product_id, quantity, **extra)
     assert r.status == 200, r
     q = r.json()
-    assert set(q) == {"unit_price", "quantity", "subtotal", "discount", "amount", "currency"}, q
+    assert set(q) == {"unit_price", "quantity", "subtotal", "discount", "amount", "currency",
+                      "coupon_units"}, q
+    assert 0 <= q["coupon_units"] <= q["quantity"], q
     assert q["subtotal"] == q["unit_price"] * q["quantity"] and q["amount"] == q["subtotal"] - q["discount"], q
     return q
 
@@ -152,7 +154,7 @@ def test_quote_writes_nothing_and_needs_no_email(shop):
     before = shop.value("SELECT total_changes()")  # noqa: F841 (a fresh connection: 0)
     for _ in range(3):
         q = quote_ok(shop, pid, 2, coupon="ONCE")
-        assert (q["discount"], q["amount"]) == (1000, 1000), q  # one unit covered
+        assert (q["discount"], q["amount"], q["coupon_units"]) == (1000, 1000, 1), q  # one unit covered
     assert quote_ok(shop, pid, 1, email="someone@example.com")["amount"] == 1000
     assert shop.value("SELECT count(*) FROM orders") == 0
     c = coupon_of(shop, "ONCE")

@@ -36,6 +36,8 @@ def shop(make_server):
     assert r.status == 200, r
     r = srv.post("/api/admin/coupons", headers=h, json={"code": "SAVE10", "kind": "percent", "value": 10})
     assert r.status == 201, r
+    r = srv.post("/api/admin/coupons", headers=h, json={"code": "HALF1", "kind": "percent", "value": 50, "uses": 1})
+    assert r.status == 201, r
     return srv
 
 
@@ -84,8 +86,14 @@ def test_product_page_shows_the_quoted_price_with_a_coupon(driver, shop, lang):
     assert driver.find_element(By.ID, "quantity").get_attribute("value") == "9"
     assert "8" in text_of(driver, "quote-note")
 
-    # The order is placed at the quoted amount.
+    # A code with one use left covers one unit of three, and the page says so.
     set_field(driver, "quantity", "3")
+    set_field(driver, "coupon", "HALF1")
+    wait(driver).until(lambda d: text_of(d, "total") == "¥22.50")  # 27.00 - half of 9.00
+    assert "¥4.50" in text_of(driver, "quote-note") and "1" in text_of(driver, "quote-note")
+
+    # The order is placed at the quoted amount.
+    set_field(driver, "coupon", "SAVE10")
     wait(driver).until(lambda d: text_of(d, "total") == "¥24.30")  # 3 x 9.00 - 10 %
     set_field(driver, "email", "buyer@example.com")
     driver.find_element(By.ID, "order-submit").click()
