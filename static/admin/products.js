@@ -28,7 +28,8 @@
     bad: function (n) { return 'Volume prices, line ' + n + ': a quantity (at least 1) and a unit price such as 9.00.'; },
     order: 'Volume prices: quantities must increase from one line to the next.',
     many: 'Volume prices: at most ' + TIERS_MAX + ' lines.',
-    summary: function (n) { return n + (n === 1 ? ' volume price' : ' volume prices'); }
+    summary: function (n) { return n + (n === 1 ? ' volume price' : ' volume prices'); },
+    hiddenByCategory: 'not in the shop: its category is hidden'
   };
 
   function readTiers(box) {
@@ -101,6 +102,14 @@
       if (state.categories[i].id === id) return state.categories[i].name;
     }
     return id == null ? '' : '#' + id;
+  }
+
+  /* A product of a hidden category is hidden from the shop too, whatever its own switch. */
+  function categoryHidden(id) {
+    for (var i = 0; i < state.categories.length; i++) {
+      if (state.categories[i].id === id) return state.categories[i].active === false;
+    }
+    return false;
   }
 
   function fillCategorySelect(select, selected) {
@@ -276,7 +285,8 @@
         '#' + p.id + (p.delivery === 'manual' ? ' · manual delivery' : '') +
         (p.max_qty ? ' · ' + p.min_qty + '–' + p.max_qty + ' per order' :
           (p.min_qty > 1 ? ' · at least ' + p.min_qty + ' per order' : '')) +
-        (p.tiers && p.tiers.length ? ' · ' + TS.summary(p.tiers.length) : '')));
+        (p.tiers && p.tiers.length ? ' · ' + TS.summary(p.tiers.length) : '') +
+        (p.category_id != null && categoryHidden(p.category_id) ? ' · ' + TS.hiddenByCategory : '')));
     row.appendChild(nameCell);
     row.appendChild(el('td', null, p.category_id == null ? el('span', { className: 'muted' }, '—') : categoryName(p.category_id)));
     row.appendChild(el('td', { className: 'num price' }, A.formatMoney(p.price, p.currency)));

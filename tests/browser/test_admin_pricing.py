@@ -105,3 +105,17 @@ def test_coupon_edit_disable_enable_delete(driver, server):
     assert server.get("/api/admin/coupons").json()["coupons"] == []
     audit = [e["action"] for e in server.get("/api/admin/audit").json()["entries"]]
     assert audit[:3] == ["coupon.delete", "coupon.update", "coupon.update"], audit
+
+
+def test_products_page_says_when_a_hidden_category_hides_a_product(driver, server):
+    h = api(server)
+    cat = server.post("/api/admin/categories", headers=h, json={"name": "Winter"}).json()["id"]
+    assert server.post("/api/admin/products", headers=h,
+                       json={"name": "Sled", "price": 100, "category_id": cat}).status == 201
+    assert server.request("PATCH", f"/api/admin/categories/{cat}", json={"active": False},
+                          headers=h).status == 200
+    sign_in(driver, server)
+    row = wait(driver).until(lambda d: next((r for r in d.find_elements(By.CSS_SELECTOR, "#products-body tr[data-id]")
+                                             if r.find_element(By.CSS_SELECTOR, ".product-name").text == "Sled"), False))
+    assert "its category is hidden" in row.text
+    assert server.get("/api/products").json()["products"] == []
