@@ -71,6 +71,11 @@ def test_tier_edits(shop):
     audit = shop.value("SELECT count(*) FROM audit_log WHERE action = 'product.update'"
                        " AND detail LIKE '%tiers%'")
     assert audit == 2
+    # A product never ordered is deleted with its tiers.
+    gone = shop.admin.product(price=1000, tiers=TIERS)
+    r = shop.admin.call("DELETE", f"/api/admin/products/{gone}")
+    assert r.status == 200 and r.json()["deleted"] is True, r
+    assert shop.value("SELECT count(*) FROM product_tiers WHERE product_id = ?", (gone,)) == 0
 
 
 @pytest.mark.parametrize("tiers", [
