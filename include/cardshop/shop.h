@@ -251,6 +251,19 @@ int order_parse(json_t *in, struct order_request *req, struct shop_err *err);
 /* One BEGIN IMMEDIATE: prices, takes a coupon use, creates the order and reserves its keys. */
 int order_create(const struct config *cfg, const struct order_request *req,
                  struct order_created *out, struct shop_err *err);
+/* The price of an order (minor units): unit_price from the tiers, subtotal = unit_price x
+ * quantity, the coupon's discount on the coupon_units it covers, amount = subtotal - discount. */
+struct order_price {
+	int64_t unit_price, quantity, subtotal, discount, amount, coupon_units;
+	char currency[4];
+};
+/* Validates a quote body (the order body, email optional) into req (strings borrowed from in,
+ * which may gain a stand-in email). 0, or -1 with err as order_parse. */
+int order_parse_quote(json_t *in, struct order_request *req, struct shop_err *err);
+/* What order_create would charge for req, priced by the same code, or the error it would
+ * get (the hoarding cap aside: a quote holds nothing). Reads only. 0, or -1 with err. */
+int order_quote(const struct config *cfg, const struct order_request *req, struct order_price *out,
+                struct shop_err *err);
 /* The order's access token (derived from the instance secret). */
 void order_token(const char *order_no, char out[33]);
 int order_token_ok(const char *order_no, const char *token);
@@ -363,6 +376,14 @@ void mail_free(struct mail *m);
 /* Coupons. */
 int coupon_create(const struct actor *who, json_t *in, int64_t *id, struct shop_err *err);
 json_t *coupons_json(struct shop_err *err);
+/* One coupon as coupons_json lists it (a new reference), or NULL with err (SHOP_NOT_FOUND,
+ * SHOP_ERROR). */
+json_t *coupon_json(int64_t id, struct shop_err *err);
+/* PATCH: any of active, uses (the total; not below the uses taken; null: unlimited),
+ * expires_at, max_discount (null: none). Audit-logged. 0, or -1 with err. */
+int coupon_update(const struct actor *who, int64_t id, json_t *in, struct shop_err *err);
+/* Deletes a coupon no order ever named; one that was used: -1 with SHOP_CONFLICT. */
+int coupon_delete(const struct actor *who, int64_t id, struct shop_err *err);
 
 /* Images the merchant uploads (product pictures, the shop logo): PNG, JPEG or WebP judged by
  * their first bytes, at most MEDIA_MAX bytes, stored 0600 under <database folder>/uploads/

@@ -105,6 +105,18 @@ static int create_payment(const struct config *cfg, const struct gateway *gw,
 	return -1;
 }
 
+/* The gateway the body names, if it can take payments now; NULL after a 400 was sent. */
+static const struct gateway *order_gateway(struct http_req *req, const char *name)
+{
+	const struct config *cfg = http_config(req);
+	const struct gateway *gw = pay_gateway(cfg, name);
+	if (!gw || (gw->ready && !gw->ready(cfg))) {
+		http_reply_error(req, 400, "invalid_request", "gateway: not available");
+		return NULL;
+	}
+	return gw;
+}
+
 static void order_create_handler(struct http_req *req)
 {
 	const struct config *cfg = http_config(req);
@@ -121,11 +133,9 @@ static void order_create_handler(struct http_req *req)
 		api_reply_shop_err(req, &err);
 		return;
 	}
-	const struct gateway *gw = pay_gateway(cfg, r.gateway);
-	if (!gw || (gw->ready && !gw->ready(cfg))) {
-		http_reply_error(req, 400, "invalid_request", "gateway: not available");
+	const struct gateway *gw = order_gateway(req, r.gateway);
+	if (!gw)
 		return;
-	}
 	r.ip = http_client_ip(req);
 	if (!r.lang)
 		r.lang = lang_from_header(http_header(req, "Accept-Language"));
@@ -153,6 +163,39 @@ static void order_create_handler(struct http_req *req)
 	                          "currency", o.currency, "expires_at", (json_int_t)o.expires_at,
 	                          "pay_url", url));
 	pay_created_cleanup(&pay);
+}
+
+/* The price the order would be charged, from the same pricing code, before it is placed.
+ * It writes nothing and holds nothing, so it is not under the order's limits; it has its own,
+ * generous enough for a page that asks as the buyer types, tight enough that it is no
+ * faster way to guess coupon codes than placing orders. */
+static void order_quote_handler(struct http_req *req)
+{
+	const struct config *cfg = http_config(req);
+	if (api_rate_limit(req, "quote", 3 * cfg->rate_limit, 60) != 0)
+		return;
+	json_t *in = http_json(req);
+	if (!in)
+		return;
+	struct order_request r;
+	struct shop_err err = {0};
+	struct order_price q;
+	if (order_parse_quote(in, &r, &err) != 0) {
+		api_reply_shop_err(req, &err);
+		return;
+	}
+	if (!order_gateway(req, r.gateway))
+		return;
+	if (order_quote(cfg, &r, &q, &err) != 0) {
+		api_reply_shop_err(req, &err);
+		return;
+	}
+	http_reply_json(req, 200,
+	                json_pack("{sI sI sI sI sI ss sI}", "unit_price", (json_int_t)q.unit_price,
+	                          "quantity", (json_int_t)q.quantity, "subtotal",
+	                          (json_int_t)q.subtotal, "discount", (json_int_t)q.discount,
+	                          "amount", (json_int_t)q.amount, "currency", q.currency,
+	                          "coupon_units", (json_int_t)q.coupon_units));
 }
 
 static int may_view(struct http_req *req, const char *order_no)
@@ -227,6 +270,7 @@ const struct http_route order_api_routes[] = {
     {"POST", "/api/orders", order_create_handler, HTTP_BODY_DEFAULT, HTTP_CORE},
     {"GET", "/api/orders", orders_recent_handler, HTTP_BODY_DEFAULT, HTTP_CORE},
     {"POST", "/api/orders/lookup", order_lookup_handler, HTTP_BODY_DEFAULT, HTTP_SHEDDABLE},
+    {"POST", "/api/orders/quote", order_quote_handler, HTTP_BODY_DEFAULT, HTTP_SHEDDABLE},
     {"GET", "/api/orders/{order_no}", order_get_handler, HTTP_BODY_DEFAULT, HTTP_CORE},
 };
 const size_t order_api_nroutes = sizeof order_api_routes / sizeof order_api_routes[0];

@@ -25,6 +25,7 @@ static void build(void)
 	append(order_api_routes, order_api_nroutes);
 	append(pay_api_routes, pay_api_nroutes);
 	append(media_api_routes, media_api_nroutes);
+	append(coupon_api_routes, coupon_api_nroutes);
 }
 
 const struct http_route *api_routes(size_t *count)

@@ -26,6 +26,7 @@ static const struct field product_fields[] = {
     {"loop", F_BOOL, 0, 1, NULL, 0},
     {"fields", F_ANY, 0, 0, NULL, 0},
     {"low_stock", F_INT, 0, 100000000, NULL, 0},
+    {"tiers", F_ARRAY, 0, 20, NULL, 0}, /* items: pricing.c */
 };
 
 #define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
@@ -175,10 +176,15 @@ static const char *sql_prod_deactivate = "UPDATE products SET active = 0, update
 	" p.loop_key, p.fields, p.image, p.low_stock"                                              \
 	" FROM products p LEFT JOIN product_stock s ON s.product_id = p.id"
 
-static const char *sql_prod_list =
-    PRODUCT_COLUMNS " WHERE (p.active = 1 OR :all) AND (:cat = 0 OR p.category_id = :cat)"
-                    " ORDER BY p.sort, p.id";
-static const char *sql_prod_one = PRODUCT_COLUMNS " WHERE p.id = :id AND (p.active = 1 OR :all)";
+/* The public views hide the products of a hidden (inactive) category, as they hide it. */
+#define CATEGORY_SHOWN                                                                             \
+	" AND (:all OR p.category_id IS NULL"                                                      \
+	" OR p.category_id IN (SELECT id FROM categories WHERE active = 1))"
+static const char *sql_prod_list = PRODUCT_COLUMNS
+    " WHERE (p.active = 1 OR :all) AND (:cat = 0 OR p.category_id = :cat)" CATEGORY_SHOWN
+    " ORDER BY p.sort, p.id";
+static const char *sql_prod_one =
+    PRODUCT_COLUMNS " WHERE p.id = :id AND (p.active = 1 OR :all)" CATEGORY_SHOWN;
 
 struct prod_ctx {
 	const struct actor *who;
@@ -275,7 +281,7 @@ static int prod_tx(sqlite3 *db, void *arg)
 		return SHOP_NOT_FOUND;
 	if (c->creating)
 		c->id = sqlite3_last_insert_rowid(db);
-	if (product_extra_write(c->id, c->in) != 0)
+	if (product_extra_write(c->id, c->in) != 0 || pricing_tiers_store(c->id, c->in) != 0)
 		return -1;
 	char target[32];
 	snprintf(target, sizeof target, "product:%lld", (long long)c->id);
@@ -305,7 +311,7 @@ int product_create(const struct actor *who, const char *currency, json_t *in, in
                    struct shop_err *err)
 {
 	if (shop_validate(in, product_fields, NFIELDS(product_fields), 1, err) != 0 ||
-	    product_extra_validate(in, err) != 0)
+	    product_extra_validate(in, err) != 0 || pricing_tiers_check(in, err) != 0)
 		return -1;
 	struct prod_ctx c = {.who = who, .in = in, .currency = currency, .creating = 1};
 	if (prod_result(db_write(prod_tx, &c), err) != 0)
@@ -317,7 +323,7 @@ int product_create(const struct actor *who, const char *currency, json_t *in, in
 int product_update(const struct actor *who, int64_t id, json_t *in, struct shop_err *err)
 {
 	if (shop_validate(in, product_fields, NFIELDS(product_fields), 0, err) != 0 ||
-	    product_extra_validate(in, err) != 0)
+	    product_extra_validate(in, err) != 0 || pricing_tiers_check(in, err) != 0)
 		return -1;
 	struct prod_ctx c = {.who = who, .in = in, .id = id};
 	return prod_result(db_write(prod_tx, &c), err);
@@ -404,6 +410,11 @@ static json_t *product_row(sqlite3_stmt *st, int admin_view, int with_descriptio
 		json_object_set_new(p, "available", json_integer(sqlite3_column_int64(st, 11)));
 	}
 	product_extra_json(p, st, 14, admin_view);
+	/* Never shown without its tiers: a list skips it, a single read fails. */
+	if (p && pricing_tiers_attach(p, sqlite3_column_int64(st, 0)) != 0) {
+		json_decref(p);
+		return NULL;
+	}
 	return p;
 }
 

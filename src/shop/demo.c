@@ -48,6 +48,7 @@ static int seed_catalog(const struct config *cfg)
 	} products[] = {
 	    {0,
 	     "{\"name\":\"Steam Wallet 50 CNY\",\"price\":4800,\"max_qty\":5,"
+	     "\"tiers\":[{\"min_qty\":3,\"unit_price\":4650},{\"min_qty\":5,\"unit_price\":4500}],"
 	     "\"description\":\"A 50 CNY Steam Wallet code. Redeem at store.steampowered.com.\"}",
 	     25},
 	    {0,
@@ -93,7 +94,13 @@ static int seed_catalog(const struct config *cfg)
 		if (rc != 0 || (products[i].keys && seed_keys(&who, pid, products[i].keys) != 0))
 			return -1;
 	}
-	return 0;
+	/* A code to try on the product page: the quote shows its discount before the order. */
+	json_t *coupon = json_pack("{ss ss si si si}", "code", "DEMO10", "kind", "percent", "value",
+	                           10, "uses", 100, "max_discount", 1000);
+	int64_t cid;
+	int rc = coupon_create(&who, coupon, &cid, &err);
+	json_decref(coupon);
+	return rc;
 }
 
 int shop_demo_seed(const struct config *cfg)

@@ -7,12 +7,13 @@
 #include "cardshop/util.h"
 
 /* F_ANY: any JSON value, checked by the caller (a structured field such as products' fields). */
-enum fkind { F_STR, F_NAME, F_INT, F_INT_NULL, F_BOOL, F_ENUM, F_ANY };
+enum fkind { F_STR, F_NAME, F_INT, F_INT_NULL, F_BOOL, F_ENUM, F_ANY, F_ARRAY };
 
 struct field {
 	const char *name;
 	enum fkind kind;
-	int64_t min, max;           /* characters for strings, value for integers */
+	int64_t min, max;           /* characters for strings, value for integers, items for
+	                             * F_ARRAY (whose items the owner checks) */
 	const char *const *choices; /* F_ENUM, NULL-terminated */
 	int required;               /* when creating */
 };
@@ -54,9 +55,30 @@ int order_reserve_keys(int64_t order_id, int64_t product_id, int64_t qty);
 /* The decrypted keys of a delivered order into *out (a new array): 0, or -1 when a key cannot
  * be read or decrypted (logged) — a delivery is never shown or mailed with a key missing. */
 int order_keys_json(int64_t order_id, json_t **out);
-/* coupon.c: inside the order transaction, validates code for the product and takes one use. */
-int coupon_take(const char *code, int64_t product_id, int64_t gross, int64_t *discount,
-                int64_t *coupon_id, struct shop_err *err);
+/* coupon.c: validates code for the product and prices it for quantity units of unit: the
+ * units it covers (at most its uses left), and the discount. With take (inside the order
+ * transaction), those uses are taken. 0, or -1 with err (SHOP_UNPROCESSABLE naming coupon). */
+struct coupon_price {
+	int64_t discount, coupon_id, uses;
+};
+int coupon_apply(const char *code, int64_t product_id, int64_t unit, int64_t quantity, int take,
+                 struct coupon_price *out, struct shop_err *err);
+
+/* pricing.c: the one pricing of an order (tiers, then the coupon), for the order (take: the
+ * coupon's uses are taken, inside its transaction) and the quote (reads only). 0, or -1 with
+ * err: the same error either way. */
+struct price {
+	int64_t unit, subtotal, discount, amount, coupon_id, coupon_uses;
+};
+int pricing_compute(int64_t product_id, int64_t price, int64_t quantity, const char *coupon,
+                    int take, struct price *out, struct shop_err *err);
+/* The product input's "tiers" (when present): at most 20 {min_qty, unit_price}, min_qty
+ * strictly increasing from 1. 0, or -1 with err naming tiers. */
+int pricing_tiers_check(json_t *in, struct shop_err *err);
+/* Inside the product's write: replaces its tiers with in's "tiers" when present. 0 or -1. */
+int pricing_tiers_store(int64_t product_id, json_t *in);
+/* Sets p's "tiers" (a new array, by min_qty). 0, or -1 on a database error. */
+int pricing_tiers_attach(json_t *p, int64_t product_id);
 
 /* cardkey.c: parses an upload (BOM, CRLF, blanks tolerated) into encrypted keys + lookup
  * hashes, outside any transaction. Lines that cannot be keys are counted in *rejected. */

@@ -21,14 +21,18 @@ static const struct field order_fields[] = {
     {"query_password", F_NAME, 0, 200, NULL, 0}, {"fields", F_ANY, 0, 0, NULL, 0},
 };
 
-static const char *sql_product = "SELECT name, price, currency, min_qty, max_qty, delivery, active"
-                                 " FROM products WHERE id = :id";
+/* "active" is whether it is on sale: a product of a hidden category is not. */
+static const char *sql_product =
+    "SELECT p.name, p.price, p.currency, p.min_qty, p.max_qty, p.delivery,"
+    " p.active AND (p.category_id IS NULL OR"
+    "  EXISTS (SELECT 1 FROM categories c WHERE c.id = p.category_id AND c.active = 1))"
+    " FROM products p WHERE p.id = :id";
 static const char *sql_order_insert =
     "INSERT INTO orders (order_no, product_id, quantity, unit_price, discount, amount, currency,"
     " email, query_pw_hash, gateway, coupon_id, status, client_ip, client_net, created_at,"
-    " expires_at, delivery, lang)"
+    " expires_at, delivery, lang, coupon_uses)"
     " VALUES (:no, :pid, :qty, :unit, :discount, :amount, :currency, :email, :pw, :gateway,"
-    " :coupon, 'pending', :ip, :net, :now, :exp, :delivery, :lang)";
+    " :coupon, 'pending', :ip, :net, :now, :exp, :delivery, :lang, :coupon_uses)";
 /* Unpaid orders still holding keys, of one client network and of one email, and when the
  * first of them frees its place. */
 static const char *sql_pending_net =
@@ -237,8 +241,7 @@ static int load_product(struct create_ctx *c, struct product_row *p)
 	return 0;
 }
 
-static int insert_order(struct create_ctx *c, int64_t unit, int64_t discount, int64_t coupon_id,
-                        int manual)
+static int insert_order(struct create_ctx *c, const struct price *pr, int manual)
 {
 	int64_t now = util_now();
 	new_order_no(c->out->order_no);
@@ -248,15 +251,16 @@ static int insert_order(struct create_ctx *c, int64_t unit, int64_t discount, in
 	db_bind_text(st, ":no", c->out->order_no);
 	db_bind_int(st, ":pid", c->req->product_id);
 	db_bind_int(st, ":qty", c->req->quantity);
-	db_bind_int(st, ":unit", unit);
-	db_bind_int(st, ":discount", discount);
+	db_bind_int(st, ":unit", pr->unit);
+	db_bind_int(st, ":discount", pr->discount);
+	db_bind_int(st, ":coupon_uses", pr->coupon_uses);
 	db_bind_int(st, ":amount", c->out->amount);
 	db_bind_text(st, ":currency", c->out->currency);
 	db_bind_text(st, ":email", c->req->email);
 	db_bind_text(st, ":pw", c->req->query_password ? c->pw_hash : NULL);
 	db_bind_text(st, ":gateway", c->req->gateway);
-	if (coupon_id)
-		db_bind_int(st, ":coupon", coupon_id);
+	if (pr->coupon_id)
+		db_bind_int(st, ":coupon", pr->coupon_id);
 	else
 		db_bind_null(st, ":coupon");
 	db_bind_text(st, ":ip", c->req->ip ? c->req->ip : "");
@@ -298,16 +302,12 @@ static int create_tx(sqlite3 *db, void *arg)
 	if (order_extra_check(c->req->product_id, c->req->quantity, p.manual, c->req->fields, &c->x,
 	                      c->err) != 0)
 		return -1;
-	int64_t gross, discount = 0, coupon_id = 0;
-	if (__builtin_mul_overflow(p.price, c->req->quantity, &gross) ||
-	    gross > 100 * (int64_t)PRICE_MAX)
-		return shop_fail(c->err, SHOP_INVALID, "quantity: total too large");
-	if (c->req->coupon && coupon_take(c->req->coupon, c->req->product_id, gross, &discount,
-	                                  &coupon_id, c->err) != 0)
+	struct price pr;
+	if (pricing_compute(c->req->product_id, p.price, c->req->quantity, c->req->coupon, 1, &pr,
+	                    c->err) != 0)
 		return -1;
-	c->out->amount = gross - discount;
-	if (insert_order(c, p.price, discount, coupon_id, p.manual) != 0 ||
-	    order_extra_store(c->out->id, &c->x) != 0)
+	c->out->amount = pr.amount;
+	if (insert_order(c, &pr, p.manual) != 0 || order_extra_store(c->out->id, &c->x) != 0)
 		return shop_fail(c->err, SHOP_ERROR, "internal error");
 	if (c->x.loop) { /* nothing reserved: the key stays for every buyer */
 		int r = loop_key_free(c->req->product_id);
@@ -354,6 +354,80 @@ int order_create(const struct config *cfg, const struct order_request *req,
 	else
 		outbox_wake(); /* settled at once: its mail is queued */
 	metrics_inc(M_ORDERS_CREATED, 1);
+	return 0;
+}
+
+/* ---- the quote ---- */
+
+/* The quote takes the order body without email; a stand-in address lets it pass through the
+ * very same order_parse, so it is refused exactly where the order would be. It is never
+ * stored: a quote writes nothing. */
+int order_parse_quote(json_t *in, struct order_request *req, struct shop_err *err)
+{
+	if (json_is_object(in) && !json_object_get(in, "email"))
+		json_object_set_new(in, "email", json_string("quote@quote.invalid"));
+	return order_parse(in, req, err);
+}
+
+static const char *sql_quote_stock = "SELECT available FROM product_stock WHERE product_id = :pid";
+
+/* The order's last refusal, from the counter instead of a reservation: 0, or -1 with err. */
+static int quote_stock(int64_t product_id, int64_t quantity, struct shop_err *err)
+{
+	sqlite3_stmt *st = db_stmt(sql_quote_stock);
+	if (!st)
+		return shop_fail(err, SHOP_ERROR, "internal error");
+	db_bind_int(st, ":pid", product_id);
+	int rc = db_step(st);
+	int64_t available = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		db_log_error("quote stock read failed");
+		return shop_fail(err, SHOP_ERROR, "internal error");
+	}
+	if (available < quantity)
+		return shop_fail(err, SHOP_OUT_OF_STOCK, "not enough keys in stock");
+	return 0;
+}
+
+int order_quote(const struct config *cfg, const struct order_request *req, struct order_price *out,
+                struct shop_err *err)
+{
+	memset(out, 0, sizeof *out);
+	struct order_created scratch = {0};
+	struct create_ctx c = {.cfg = cfg, .req = req, .out = &scratch, .err = err};
+	struct product_row p = {0};
+	err->status = SHOP_OK;
+	struct price pr;
+	/* In the order's own sequence: product and quantity, price and coupon, then stock. */
+	int rc = load_product(&c, &p);
+	if (rc == 0)
+		rc = order_extra_check(req->product_id, req->quantity, p.manual, req->fields, &c.x,
+		                       err);
+	if (rc == 0)
+		rc = pricing_compute(req->product_id, p.price, req->quantity, req->coupon, 0, &pr,
+		                     err);
+	if (rc == 0 && c.x.loop) { /* one key for every buyer: there or not */
+		int r = loop_key_free(req->product_id);
+		rc = r == 1 ? 0
+		            : shop_fail(err, r < 0 ? SHOP_ERROR : SHOP_OUT_OF_STOCK,
+		                        r < 0 ? "internal error" : "no key in stock");
+	} else if (rc == 0 && !p.manual) {
+		rc = quote_stock(req->product_id, req->quantity, err);
+	}
+	order_extra_cleanup(&c.x);
+	if (rc != 0) {
+		if (err->status == SHOP_OK)
+			shop_fail(err, SHOP_ERROR, "internal error");
+		return -1;
+	}
+	out->unit_price = pr.unit;
+	out->quantity = req->quantity;
+	out->subtotal = pr.subtotal;
+	out->discount = pr.discount;
+	out->amount = pr.amount;
+	out->coupon_units = pr.coupon_uses;
+	memcpy(out->currency, scratch.currency, sizeof out->currency);
 	return 0;
 }
 
@@ -566,7 +640,7 @@ static const char *sql_expire_keys =
 static const char *sql_expire_coupons =
     "UPDATE coupons SET used = used - n.c,"
     " uses_left = CASE WHEN uses_left IS NULL THEN NULL ELSE uses_left + n.c END"
-    " FROM (SELECT coupon_id, count(*) AS c FROM orders WHERE id IN (" DUE_ORDERS ")"
+    " FROM (SELECT coupon_id, sum(coupon_uses) AS c FROM orders WHERE id IN (" DUE_ORDERS ")"
     "       AND coupon_id IS NOT NULL GROUP BY coupon_id) AS n"
     " WHERE coupons.id = n.coupon_id";
 static const char *sql_expire_orders =

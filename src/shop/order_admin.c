@@ -470,11 +470,12 @@ static const struct field note_fields[] = {
 
 static const char *sql_release_keys = "UPDATE card_keys SET status = 'available', order_id = NULL"
                                       " WHERE order_id = :oid AND status = 'reserved'";
-/* The use taken when the order was placed goes back, as on expiry. */
+/* The uses taken when the order was placed (one per discounted unit) go back, as on expiry. */
 static const char *sql_coupon_back =
-    "UPDATE coupons SET used = used - 1,"
-    " uses_left = CASE WHEN uses_left IS NULL THEN NULL ELSE uses_left + 1 END"
-    " WHERE id = (SELECT coupon_id FROM orders WHERE id = :oid)";
+    "UPDATE coupons SET used = used - n.uses,"
+    " uses_left = CASE WHEN uses_left IS NULL THEN NULL ELSE uses_left + n.uses END"
+    " FROM (SELECT coupon_id, coupon_uses AS uses FROM orders WHERE id = :oid) AS n"
+    " WHERE coupons.id = n.coupon_id";
 static const char *sql_mark_cancelled =
     "UPDATE orders SET status = 'cancelled', cancelled_at = :now"
     " WHERE id = :oid AND status = 'pending'";

@@ -32,9 +32,10 @@ static const char *sql_mark = "UPDATE orders SET status = :to, paid_at = :now,"
 static const char *sql_mark_delivered = "UPDATE orders SET status = :to, delivered_at = :now"
                                         " WHERE id = :oid AND status = :from";
 static const char *sql_coupon_retake =
-    "UPDATE coupons SET used = used + 1,"
-    " uses_left = CASE WHEN uses_left IS NULL THEN NULL ELSE max(uses_left - 1, 0) END"
-    " WHERE id = (SELECT coupon_id FROM orders WHERE id = :oid)";
+    "UPDATE coupons SET used = used + n.uses,"
+    " uses_left = CASE WHEN uses_left IS NULL THEN NULL ELSE max(uses_left - n.uses, 0) END"
+    " FROM (SELECT coupon_id, coupon_uses AS uses FROM orders WHERE id = :oid) AS n"
+    " WHERE coupons.id = n.coupon_id";
 static const char *sql_dup_seen =
     "SELECT count(*) FROM payment_events WHERE order_no = :no AND gateway = :g"
     " AND trade_no = :t AND outcome LIKE 'duplicate_payment%'";

@@ -61,6 +61,11 @@ static int check_one(const struct field *f, json_t *v, struct shop_err *err)
 			}
 		}
 		return shop_fail(err, SHOP_INVALID, "%s: not an allowed value", f->name);
+	case F_ARRAY:
+		if (!json_is_array(v) || (int64_t)json_array_size(v) > f->max)
+			return shop_fail(err, SHOP_INVALID, "%s: an array of at most %lld items",
+			                 f->name, (long long)f->max);
+		return 0;
 	}
 	return shop_fail(err, SHOP_ERROR, "internal error");
 }

@@ -1,11 +1,29 @@
 /* Coupons: /admin/coupons (static/admin/coupons.html). Lists the coupons and creates new ones:
  * percent (whole 1-100) or fixed (typed as a decimal amount, sent in minor units), optional
- * number of uses, expiry (local date-time -> UTC seconds) and product. */
+ * number of uses, expiry (local date-time -> UTC seconds), product and cap per unit; edits
+ * (uses, expiry, cap, active), disables, enables and deletes (only when no order used it). */
 (function () {
   'use strict';
   var A = window.CardshopAdmin;
   var el = A.el;
   var USES_MAX = 100000000; /* the server's limit */
+
+  /* The strings of the edit, disable and delete actions, in one place for translation. */
+  var S = {
+    edit: 'Edit', disable: 'Disable', enable: 'Enable', del: 'Delete',
+    none: 'none', capped: function (m) { return 'at most ' + m + ' a unit'; },
+    editTitle: function (code) { return 'Edit coupon “' + code + '”'; },
+    saved: function (code) { return 'Coupon “' + code + '” saved.'; },
+    disabled: function (code) { return 'Coupon “' + code + '” disabled: it is refused like an unknown code.'; },
+    enabled: function (code) { return 'Coupon “' + code + '” enabled.'; },
+    deleted: function (code) { return 'Coupon “' + code + '” deleted.'; },
+    confirmDelete: function (code) { return 'Delete coupon “' + code + '”? This cannot be undone.'; },
+    usedCannotDelete: 'A coupon that orders used cannot be deleted: disable it instead.',
+    badUses: function (used) { return 'Uses: a whole number, at least the ' + used + ' already used, or blank for unlimited.'; },
+    badMax: 'Max off: an amount such as 5.00 (more than zero), or blank for no cap.',
+    badExpires: 'Expires: a complete date and time, or blank for never.',
+    nothing: 'Nothing changed.'
+  };
 
   var state = { coupons: [], products: [], currency: '' };
   var pageError = A.$('page-error');
@@ -14,7 +32,7 @@
   var formError = A.$('coupon-form-error');
   var f = {
     code: A.$('nc-code'), kind: A.$('nc-kind'), value: A.$('nc-value'), uses: A.$('nc-uses'),
-    expires_at: A.$('nc-expires'), product_id: A.$('nc-product')
+    expires_at: A.$('nc-expires'), product_id: A.$('nc-product'), max_discount: A.$('nc-max')
   };
 
   function Invalid(message, field) {
@@ -147,6 +165,12 @@
 
     var pid = productValue();
     if (pid !== null) body.product_id = pid;
+    var maxText = String(f.max_discount.value).trim();
+    if (maxText !== '') {
+      var max = A.parseMoney(maxText);
+      if (max === null || max < 1) throw new Invalid(S.badMax, f.max_discount);
+      body.max_discount = max;
+    }
     return body;
   }
 
@@ -203,10 +227,128 @@
       exp.appendChild(el('span', { className: 'muted' }, 'Never'));
     }
     row.appendChild(exp);
+    row.appendChild(el('td', { className: 'num max-discount' },
+      c.max_discount == null ? el('span', { className: 'muted' }, S.none)
+                             : A.formatMoney(c.max_discount, currencyFor(c.product_id))));
     row.appendChild(el('td', { className: 'status' },
       el('span', { className: 'badge coupon-status cs-' + st[0] }, st[1])));
+    row.appendChild(el('td', { className: 'actions' },
+      el('button', { type: 'button', className: 'small secondary', dataset: { action: 'edit' },
+                     on: { click: function () { openEdit(c); } } }, S.edit),
+      el('button', { type: 'button', className: 'small secondary', dataset: { action: 'toggle' },
+                     on: { click: function (ev) { toggle(c, ev.target); } } }, c.active ? S.disable : S.enable),
+      el('button', { type: 'button', className: 'small quiet-danger', dataset: { action: 'delete' },
+                     disabled: c.used > 0, title: c.used > 0 ? S.usedCannotDelete : '',
+                     on: { click: function (ev) { remove(c, ev.target); } } }, S.del)));
     labelCells(row);
     return row;
+  }
+
+  /* ---- edit, disable, delete ------------------------------------------------------------ */
+
+  var editing = null;
+  var edit = {
+    box: A.$('edit-coupon'), form: A.$('edit-form'), error: A.$('edit-form-error'),
+    uses: A.$('ec-uses'), expires_at: A.$('ec-expires'), max_discount: A.$('ec-max'), active: A.$('ec-active')
+  };
+
+  function pad(n) { return (n < 10 ? '0' : '') + n; }
+
+  /* UTC seconds -> "2030-01-02T03:04" in the browser's time zone (for datetime-local). */
+  function localInput(seconds) {
+    if (typeof seconds !== 'number') return '';
+    var d = new Date(seconds * 1000);
+    return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + 'T' +
+      pad(d.getHours()) + ':' + pad(d.getMinutes());
+  }
+
+  function openEdit(c) {
+    editing = c;
+    A.clearError(edit.error);
+    A.$('ec-title').textContent = S.editTitle(c.code);
+    edit.uses.value = c.uses == null ? '' : String(c.uses);
+    edit.uses.min = String(c.used);
+    edit.expires_at.value = localInput(c.expires_at);
+    edit.max_discount.value = c.max_discount == null ? '' : A.moneyInput(c.max_discount);
+    edit.active.checked = !!c.active;
+    edit.box.classList.remove('hidden');
+    edit.uses.focus();
+  }
+
+  function closeEdit() {
+    editing = null;
+    edit.box.classList.add('hidden');
+  }
+
+  /* Only what changed goes to PATCH: a field the merchant did not touch is left alone. */
+  function readEdit(c) {
+    var body = {};
+    var usesText = String(edit.uses.value).trim();
+    var uses = usesText === '' ? null : A.parseCount(usesText);
+    if ((usesText !== '' && (uses === null || uses < c.used || uses > USES_MAX)) ||
+        (usesText === '' && edit.uses.validity && edit.uses.validity.badInput)) {
+      throw new Invalid(S.badUses(c.used), edit.uses);
+    }
+    if (uses !== c.uses) body.uses = uses;
+    var expText = String(edit.expires_at.value).trim();
+    var exp = expText === '' ? null : parseLocal(expText);
+    if (expText !== '' && exp === null) throw new Invalid(S.badExpires, edit.expires_at);
+    if (expText !== localInput(c.expires_at)) body.expires_at = exp;
+    var maxText = String(edit.max_discount.value).trim();
+    var max = maxText === '' ? null : A.parseMoney(maxText);
+    if (maxText !== '' && (max === null || max < 1)) throw new Invalid(S.badMax, edit.max_discount);
+    if (max !== c.max_discount) body.max_discount = max;
+    if (edit.active.checked !== !!c.active) body.active = edit.active.checked;
+    return body;
+  }
+
+  function patch(c, body) {
+    return A.api('PATCH', '/api/admin/coupons/' + encodeURIComponent(c.id), body);
+  }
+
+  edit.form.addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    if (!editing) return;
+    var c = editing, body;
+    A.clearError(edit.error);
+    try { body = readEdit(c); } catch (e) {
+      A.showError(edit.error, e.message);
+      if (e.field) e.field.focus();
+      return;
+    }
+    if (!Object.keys(body).length) { A.showError(edit.error, S.nothing); return; }
+    A.busy(edit.form, patch(c, body)).then(function () {
+      closeEdit();
+      A.showNotice(pageNotice, S.saved(c.code));
+      return load();
+    }).catch(function (err) { A.showError(edit.error, err); });
+  });
+  A.$('ec-cancel').addEventListener('click', closeEdit);
+
+  function toggle(c, button) {
+    button.disabled = true;
+    A.clearError(pageError);
+    patch(c, { active: !c.active }).then(function () {
+      A.showNotice(pageNotice, c.active ? S.disabled(c.code) : S.enabled(c.code));
+      return load();
+    }).catch(function (err) {
+      button.disabled = false;
+      A.showError(pageError, err);
+    });
+  }
+
+  function remove(c, button) {
+    if (!window.confirm(S.confirmDelete(c.code))) return;
+    button.disabled = true;
+    A.clearError(pageError);
+    A.api('DELETE', '/api/admin/coupons/' + encodeURIComponent(c.id)).then(function () {
+      if (editing && editing.id === c.id) closeEdit();
+      A.showNotice(pageNotice, S.deleted(c.code));
+      return load();
+    }).catch(function (err) {
+      button.disabled = false;
+      A.showError(pageError, err && err.code === 'conflict' ? S.usedCannotDelete : err);
+    });
   }
 
   /* Each cell carries its column's name: the narrow layout shows it in front of the value. */

@@ -21,6 +21,38 @@
     this.field = field;
   }
 
+  /* Volume prices are typed one a line, "quantity price": "5 9.00" = 9.00 each from 5 on. */
+  var TIERS_MAX = 20; /* the server's limit */
+  var TS = {
+    label: 'Volume prices (one a line: quantity and unit price, e.g. “5 9.00”)',
+    bad: function (n) { return 'Volume prices, line ' + n + ': a quantity (at least 1) and a unit price such as 9.00.'; },
+    order: 'Volume prices: quantities must increase from one line to the next.',
+    many: 'Volume prices: at most ' + TIERS_MAX + ' lines.',
+    summary: function (n) { return n + (n === 1 ? ' volume price' : ' volume prices'); },
+    hiddenByCategory: 'not in the shop: its category is hidden'
+  };
+
+  function readTiers(box) {
+    var tiers = [];
+    var lines = String(box.value || '').split(/\r?\n/);
+    for (var i = 0; i < lines.length; i++) {
+      var line = lines[i].trim();
+      if (!line) continue;
+      var m = /^(\d{1,6})\s*(?:[:=x×]\s*|\s+)(\S+)$/.exec(line);
+      var qty = m ? A.parseCount(m[1]) : null;
+      var unit = m ? A.parseMoney(m[2]) : null;
+      if (qty === null || qty < 1 || unit === null) throw new Invalid(TS.bad(i + 1), box);
+      if (tiers.length && qty <= tiers[tiers.length - 1].min_qty) throw new Invalid(TS.order, box);
+      tiers.push({ min_qty: qty, unit_price: unit });
+    }
+    if (tiers.length > TIERS_MAX) throw new Invalid(TS.many, box);
+    return tiers;
+  }
+
+  function tiersText(tiers) {
+    return (tiers || []).map(function (t) { return t.min_qty + ' ' + A.moneyInput(t.unit_price); }).join('\n');
+  }
+
   /* fields: {name, price, category, description, min, max, delivery, sort, active?} inputs.
    * Returns the JSON body, or throws Invalid naming the field. */
   function readProduct(f) {
@@ -50,6 +82,7 @@
       sort: sortText === '' ? 0 : parseInt(sortText, 10)
     };
     if (f.active) body.active = !!f.active.checked;
+    if (f.tiers) body.tiers = readTiers(f.tiers);
     return body;
   }
 
@@ -69,6 +102,14 @@
       if (state.categories[i].id === id) return state.categories[i].name;
     }
     return id == null ? '' : '#' + id;
+  }
+
+  /* A product of a hidden category is hidden from the shop too, whatever its own switch. */
+  function categoryHidden(id) {
+    for (var i = 0; i < state.categories.length; i++) {
+      if (state.categories[i].id === id) return state.categories[i].active === false;
+    }
+    return false;
   }
 
   function fillCategorySelect(select, selected) {
@@ -143,7 +184,8 @@
       delivery: el('select', null,
         el('option', { value: 'auto' }, 'Automatic (card keys)'),
         el('option', { value: 'manual' }, 'Manual (by the merchant)')),
-      sort: el('input', { type: 'number', step: 1, value: String(p.sort || 0) })
+      sort: el('input', { type: 'number', step: 1, value: String(p.sort || 0) }),
+      tiers: el('textarea', { rows: 3, value: tiersText(p.tiers), spellcheck: false })
     };
     fillCategorySelect(f.category, p.category_id);
     f.delivery.value = p.delivery === 'manual' ? 'manual' : 'auto';
@@ -167,6 +209,7 @@
         field('max', 'Max. per order (0 = any)'),
         field('sort', 'Sort order')),
       field('description', 'Description'),
+      field('tiers', TS.label),
       extra ? extra.node : null,
       errorBox,
       el('div', { className: 'actions' }, el('button', { type: 'submit' }, 'Save changes'), cancel));
@@ -247,7 +290,9 @@
       el('span', { className: 'sub muted' },
         '#' + p.id + (p.delivery === 'manual' ? ' · manual delivery' : '') +
         (p.max_qty ? ' · ' + p.min_qty + '–' + p.max_qty + ' per order' :
-          (p.min_qty > 1 ? ' · at least ' + p.min_qty + ' per order' : ''))));
+          (p.min_qty > 1 ? ' · at least ' + p.min_qty + ' per order' : '')) +
+        (p.tiers && p.tiers.length ? ' · ' + TS.summary(p.tiers.length) : '') +
+        (p.category_id != null && categoryHidden(p.category_id) ? ' · ' + TS.hiddenByCategory : '')));
     row.appendChild(nameCell);
     row.appendChild(el('td', null, p.category_id == null ? el('span', { className: 'muted' }, '—') : categoryName(p.category_id)));
     row.appendChild(el('td', { className: 'num price' }, A.formatMoney(p.price, p.currency)));
@@ -281,7 +326,8 @@
       body = readProduct({
         name: A.$('np-name'), price: A.$('np-price'), category: A.$('np-category'),
         description: A.$('np-description'), min: A.$('np-min'), max: A.$('np-max'),
-        delivery: A.$('np-delivery'), sort: A.$('np-sort'), active: A.$('np-active')
+        delivery: A.$('np-delivery'), sort: A.$('np-sort'), active: A.$('np-active'),
+        tiers: A.$('np-tiers')
       });
       if (newExtra) newExtra.read(body, Invalid);
     } catch (e) { fail(box, e); return; }

@@ -332,15 +332,105 @@
       return /^\d+$/.test(v) ? parseInt(v, 10) : NaN;
     }
 
+    function quantityHint(b) {
+      return b.max >= QTY_CEILING ? t('product.quantity_hint_min', { min: b.min })
+                                  : t('product.quantity_hint', { min: b.min, max: b.max });
+    }
+
+    /* The unit price of the highest tier the quantity reaches (tiers come sorted), else the
+     * price: shown at once, then confirmed by the server's quote. */
+    function tierUnit(q) {
+      var unit = Number(product.price);
+      (product.tiers || []).forEach(function (tier) {
+        if (q >= Number(tier.min_qty)) unit = Number(tier.unit_price);
+      });
+      return unit;
+    }
+
+    function quoteNote(text, isError) {
+      var note = $('quote-note');
+      if (!text) { hide(note); return; }
+      setText(note, text);
+      note.className = isError ? 'hint quote-error' : 'hint';
+      show(note);
+    }
+
+    function showPrice(unit, subtotal, discount, amount) {
+      setText($('q-unit'), money(unit, product.currency));
+      setText($('q-subtotal'), money(subtotal, product.currency));
+      setText($('q-discount'), '−' + money(discount, product.currency));
+      if (discount > 0) show($('q-discount-row')); else hide($('q-discount-row'));
+      setText($('total'), money(amount, product.currency));
+    }
+
+    /* POST /api/orders/quote: the price the order will be charged (tiers and coupon), or the
+     * refusal it would get, asked a moment after the buyer stops typing. Answers that come
+     * back after a newer question are dropped. */
+    var quoteTimer = null, quoteSeq = 0;
+    function askQuote(q) {
+      var picked = form.querySelector('input[name="gateway"]:checked');
+      var gateway = picked ? picked.value : gatewayNames[0];
+      if (!gateway) return;
+      var body = { product_id: Number(id), quantity: q, gateway: gateway };
+      var coupon = $('coupon').value.trim();
+      if (coupon) body.coupon = coupon;
+      var seq = ++quoteSeq;
+      api('POST', '/api/orders/quote', body).then(function (r) {
+        if (seq !== quoteSeq) return;
+        var d = r.data;
+        showPrice(d.unit_price, d.subtotal, d.discount, d.amount);
+        var saved = money(d.discount, d.currency);
+        /* A coupon covers as many units as it has uses left: say so when that is not all. */
+        quoteNote(d.discount <= 0 ? null
+          : d.coupon_units < d.quantity ? t('product.coupon_partial', { n: d.coupon_units, amount: saved })
+          : t('product.coupon_applied', { amount: saved }));
+        $('coupon').setAttribute('aria-invalid', 'false');
+      }, function (err) {
+        if (seq !== quoteSeq) return;
+        var known = { invalid_request: 1, unprocessable: 1, out_of_stock: 1, not_found: 1 };
+        quoteNote(known[err.code] ? friendly(err, { notFound: t('product.not_found') }) : t('product.quote_failed'),
+                  !!known[err.code]);
+        $('coupon').setAttribute('aria-invalid', err.code === 'unprocessable' ? 'true' : 'false');
+      });
+    }
+
     function updateTotal() {
       var q = quantity();
       var b = bounds();
       var ok = !isNaN(q) && q >= b.min && q <= b.max;
-      setText($('total'), ok ? money(product.price * q, product.currency) : '—');
+      quoteSeq++; /* whatever is in flight describes another question */
+      if (quoteTimer) window.clearTimeout(quoteTimer);
+      if (ok) {
+        var unit = tierUnit(q);
+        showPrice(unit, unit * q, 0, unit * q);
+        quoteNote(null);
+        quoteTimer = window.setTimeout(function () { askQuote(q); }, 250);
+      } else {
+        setText($('total'), '—');
+        hide($('q-discount-row'));
+        /* Refused, never changed behind the buyer's back: say what is allowed. */
+        quoteNote(isNaN(q) ? null : fieldLabel('quantity') + ': ' + quantityHint(b), true);
+      }
       qty.setAttribute('aria-invalid', ok ? 'false' : 'true');
       $('qty-dec').disabled = !available() || isNaN(q) || q <= b.min;
       $('qty-inc').disabled = !available() || (!isNaN(q) && q >= b.max);
-      if ($('coupon').value.trim()) show($('coupon-note')); else hide($('coupon-note'));
+    }
+
+    function renderTiers() {
+      var tiers = product.tiers || [];
+      var body = $('tier-table').querySelector('tbody');
+      clear(body);
+      if (!tiers.length) { hide($('p-tiers')); return; }
+      var rows = [{ min_qty: Math.max(1, Number(product.min_qty) || 1), unit_price: product.price }];
+      tiers.forEach(function (tier) {
+        if (Number(tier.min_qty) <= rows[0].min_qty) rows[0] = tier; else rows.push(tier);
+      });
+      rows.forEach(function (tier) {
+        body.appendChild(el('tr', null,
+          el('td', null, t('product.tier_from', { n: tier.min_qty })),
+          el('td', null, money(tier.unit_price, product.currency))));
+      });
+      show($('p-tiers'));
     }
 
     function step(delta) {
@@ -366,11 +456,9 @@
       var b = bounds();
       qty.min = String(b.min);
       qty.max = String(Math.max(b.min, b.max));
-      var q = quantity();
-      if (isNaN(q) || q < b.min) qty.value = String(b.min);
-      else if (q > b.max && b.max >= b.min) qty.value = String(b.max);
-      setText($('qty-hint'), b.max >= QTY_CEILING ? t('product.quantity_hint_min', { min: b.min })
-                                                  : t('product.quantity_hint', { min: b.min, max: b.max }));
+      if (isNaN(quantity())) qty.value = String(b.min);
+      setText($('qty-hint'), quantityHint(b));
+      renderTiers();
       var open = available() && gatewayNames.length > 0;
       if (!available()) { show($('sold-out')); } else { hide($('sold-out')); }
       var inputs = form.querySelectorAll('input, button');
@@ -424,8 +512,7 @@
       var b = bounds();
       var q = quantity();
       if (isNaN(q) || q < b.min || q > b.max) {
-        fail(fieldLabel('quantity') + ': ' + (b.max >= QTY_CEILING ? t('product.quantity_hint_min', { min: b.min })
-                                              : t('product.quantity_hint', { min: b.min, max: b.max })), ['quantity']);
+        fail(fieldLabel('quantity') + ': ' + quantityHint(b), ['quantity']);
         return;
       }
       var email = $('email').value.trim();
@@ -471,13 +558,11 @@
       });
     }
 
+    /* A quantity out of bounds stays as typed and is refused with the reason (it used to be
+     * changed to the maximum on blur, so a buyer could pay for fewer than he asked). */
     qty.addEventListener('input', updateTotal);
-    qty.addEventListener('change', function () {
-      var q = quantity(), b = bounds();
-      if (!isNaN(q) && available()) qty.value = String(Math.min(b.max, Math.max(b.min, q)));
-      updateTotal();
-    });
     $('coupon').addEventListener('input', updateTotal);
+    $('gateways').addEventListener('change', updateTotal);
     $('qty-dec').addEventListener('click', function () { step(-1); });
     $('qty-inc').addEventListener('click', function () { step(1); });
     $('qty-dec').setAttribute('aria-label', fieldLabel('quantity') + ' −1');

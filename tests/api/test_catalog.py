@@ -9,7 +9,7 @@ import pytest
 USER = "root"
 PASSWORD = "correct horse battery staple"
 PUBLIC_FIELDS = {"id", "name", "category_id", "price", "currency", "stock", "min_qty", "max_qty",
-                 "delivery", "loop", "fields", "image_url"}
+                 "delivery", "loop", "fields", "image_url", "tiers"}
 
 
 # ---- helpers --------------------------------------------------------------------------------
@@ -188,7 +188,8 @@ def test_product_defaults_and_public_views(admin):
     listed = public_products(srv)
     assert listed == [{"id": pid, "name": "Steam 100", "category_id": None, "price": 990,
                        "currency": "CNY", "stock": 0, "min_qty": 1, "max_qty": 0,
-                       "delivery": "auto", "loop": False, "fields": [], "image_url": None}]
+                       "delivery": "auto", "loop": False, "fields": [], "image_url": None,
+                       "tiers": []}]
     r = srv.get(f"/api/products/{pid}", use_cookies=False)
     assert r.status == 200
     one = r.json()
@@ -209,7 +210,7 @@ def test_product_with_every_field(admin):
     assert one == {"id": pid, "name": "Game pass", "category_id": cat, "price": 12345,
                    "currency": "CNY", "stock": None, "min_qty": 2, "max_qty": 10,
                    "delivery": "manual", "description": desc, "loop": False, "fields": [],
-                   "image_url": None}
+                   "image_url": None, "tiers": []}
     assert public_products(srv)[0]["stock"] is None, "manual delivery: stock is not counted"
     adm = admin.get(f"/api/admin/products/{pid}").json()
     assert adm["sort"] == -3 and adm["active"] is True and adm["description"] == desc

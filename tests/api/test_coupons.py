@@ -40,7 +40,7 @@ def test_percent_coupon(shop):
     row = shop.order_row(o["order_no"])
     assert row["amount"] == 2376 and row["discount"] == 594 and row["unit_price"] == 990
     assert row["coupon_id"] == coupon_row(shop, "SPRING20")["id"]
-    assert coupon_row(shop, "SPRING20")["used"] == 1
+    assert coupon_row(shop, "SPRING20")["used"] == 3  # one use per unit at the discount
     assert shop.view_ok(o)["amount"] == 2376
     # The gateway is paid the discounted amount, and that is what the shop accepts.
     assert shop.pay(o) == "success"
@@ -72,17 +72,18 @@ def test_percent_coupon_of_100_settles_the_order_at_once(shop):
     shop.admin.coupon("ALL", "percent", 100)
     o = shop.order_ok(pid, 2, coupon="ALL")
     assert_settled_free(shop, o, pid, stock=1)
-    assert coupon_row(shop, "ALL")["used"] == 1
+    assert coupon_row(shop, "ALL")["used"] == 2
 
 
 def test_fixed_coupon(shop):
+    """A use is one unit at the discount: a fixed coupon takes its value off each unit."""
     pid = shop.admin.product(price=990, keys=5)
     shop.admin.coupon("MINUS5", "fixed", 500)
-    o = shop.order_ok(pid, 2, coupon="MINUS5")  # 1980 - 500
-    assert o["amount"] == 1480
-    assert parse_url_params(o["pay_url"])["money"] == "14.80"
+    o = shop.order_ok(pid, 2, coupon="MINUS5")  # 1980 - 2 x 500
+    assert o["amount"] == 980
+    assert parse_url_params(o["pay_url"])["money"] == "9.80"
     row = shop.order_row(o["order_no"])
-    assert row["discount"] == 500 and row["amount"] == 1480
+    assert row["discount"] == 1000 and row["amount"] == 980 and row["coupon_uses"] == 2
     assert shop.pay(o) == "success"
     assert shop.status(o["order_no"]) == "delivered"
     # A fixed discount never takes the amount below zero.
@@ -198,3 +199,23 @@ def test_late_payment_of_an_expired_order_keeps_its_coupon_used(make_server, epa
     assert (c["uses_left"], c["used"]) == (0, 1), c
     r = shop.order(pid, 1, coupon="ONCE")
     assert r.status == 422, r
+
+
+def test_expiry_and_late_payment_move_every_use_an_order_took(make_server, epay):  # noqa: F811
+    """An order of 3 covered by a coupon takes 3 uses; expiry gives the 3 back, and a payment
+    arriving after that takes them again (never below zero)."""
+    shop = start_shop(make_server, epay=epay, shop={"order_ttl": 2})
+    pid = shop.admin.product(price=1000, keys=10)
+    shop.admin.coupon("FIVE", "fixed", 100, uses=5)
+    o = shop.order_ok(pid, 3, coupon="FIVE")
+    assert o["amount"] == 2700
+    c = coupon_row(shop, "FIVE")
+    assert (c["used"], c["uses_left"]) == (3, 2), c
+    shop.open_pay_url(o)
+    shop.wait_status(o["order_no"], "expired", timeout=8)
+    c = coupon_row(shop, "FIVE")
+    assert (c["used"], c["uses_left"]) == (0, 5), c
+    assert shop.epay.pay(o["order_no"]) == "success"
+    assert shop.status(o["order_no"]) == "delivered"
+    c = coupon_row(shop, "FIVE")
+    assert (c["used"], c["uses_left"]) == (3, 2), c

@@ -523,3 +523,14 @@ def test_csv_export_quotes_and_defuses_formulas(shop):
     assert '"rows":3' in exports[0]["detail"]
     assert '"rows":1' in exports[1]["detail"] and '"status":"pending"' in exports[1]["detail"]
     assert f'"product_id":{pid}' in exports[1]["detail"]
+
+
+def test_cancel_gives_back_every_coupon_use_the_order_took(shop):
+    # A use is one discounted unit: an order of three took three, and cancelling gives three back.
+    pid = shop.admin.product("Multi", price=1000, keys=4)
+    shop.admin.coupon("MULTI", "fixed", 100, uses=5)
+    o = shop.order_ok(pid, 3, coupon="MULTI")
+    assert o["amount"] == 2700
+    assert shop.rows("SELECT used, uses_left FROM coupons") == [{"used": 3, "uses_left": 2}]
+    act_ok(shop, o["order_no"], "cancel")
+    assert shop.rows("SELECT used, uses_left FROM coupons") == [{"used": 0, "uses_left": 5}]

@@ -110,7 +110,7 @@ START_TEST(test_cancel_is_one_transaction)
 	pending_order(no, &amount);
 	struct shop_err err = {0};
 	/* The coupon step fails after the keys were released: all of it is rolled back. */
-	db_fault_inject("UPDATE coupons SET used = used - 1");
+	db_fault_inject("UPDATE coupons SET used = used - n.uses");
 	ck_assert_int_eq(order_cancel(&merchant, no, NULL, &err), -1);
 	ck_assert_int_eq(err.status, SHOP_ERROR);
 	assert_untouched();

@@ -607,6 +607,47 @@ START_TEST(test_lists_report_database_errors)
 }
 END_TEST
 
+/* A tier that cannot be read fails the price: never the base price in its place. */
+START_TEST(test_pricing_reports_a_database_error_as_an_error)
+{
+	struct config cfg;
+	config_defaults(&cfg);
+	json_t *in = json_pack("{ss si ss s[{si si}]}", "name", "Bulk", "price", 1000, "delivery",
+	                       "manual", "tiers", "min_qty", 2, "unit_price", 800);
+	struct shop_err err = {0};
+	int64_t pid = 0;
+	ck_assert_int_eq(product_create(&tester, "CNY", in, &pid, &err), 0);
+	json_decref(in);
+	struct order_request req = {.product_id = pid,
+	                            .quantity = 3,
+	                            .email = "b@example.com",
+	                            .gateway = "epay",
+	                            .ip = "192.0.2.7"};
+	struct order_price q;
+	ck_assert_int_eq(order_quote(&cfg, &req, &q, &err), 0);
+	ck_assert_int_eq(q.unit_price, 800);
+	ck_assert_int_eq(q.amount, 2400);
+
+	db_fault_inject("product_tiers WHERE product_id = :pid AND min_qty");
+	memset(&err, 0, sizeof err);
+	ck_assert_int_eq(order_quote(&cfg, &req, &q, &err), -1);
+	ck_assert_int_eq(err.status, SHOP_ERROR);
+	struct order_created out;
+	memset(&err, 0, sizeof err);
+	ck_assert_int_eq(order_create(&cfg, &req, &out, &err), -1);
+	ck_assert_int_eq(err.status, SHOP_ERROR);
+	db_fault_inject("SELECT min_qty, unit_price FROM product_tiers");
+	memset(&err, 0, sizeof err);
+	ck_assert_ptr_null(product_json(pid, 1, &err));
+	ck_assert_int_eq(err.status, SHOP_ERROR);
+	db_fault_inject(NULL);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM orders"), 0);
+	ck_assert_int_eq(order_create(&cfg, &req, &out, &err), 0);
+	ck_assert_int_eq(out.amount, 2400);
+	config_cleanup(&cfg);
+}
+END_TEST
+
 START_TEST(test_status_tables_round_trip)
 {
 	for (int i = ORDER_PENDING; i <= ORDER_CANCELLED; i++) {
@@ -696,6 +737,7 @@ static Suite *shop_suite(void)
 	tcase_add_test(errs, test_payment_on_an_unreadable_order_is_an_error_not_unknown);
 	tcase_add_test(errs, test_undecryptable_key_stops_the_mail_and_the_view);
 	tcase_add_test(errs, test_lists_report_database_errors);
+	tcase_add_test(errs, test_pricing_reports_a_database_error_as_an_error);
 	tcase_add_test(errs, test_status_tables_round_trip);
 	tcase_add_test(errs, test_unreachable_gateway_grace_is_bounded);
 	tcase_add_test(errs, test_grace_ends_after_five_minutes);
