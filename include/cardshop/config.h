@@ -107,7 +107,7 @@ void config_copy(struct config *dst, const struct config *src);
 /* ---- the keys, for the admin's settings ---- */
 enum config_kind { CONFIG_STR, CONFIG_INT, CONFIG_BOOL };
 enum config_flag {
-	CONFIG_LIVE = 1,  /* the merchant may change it in the settings; applied at once */
+	CONFIG_LIVE = 1,     /* the merchant may change it in the settings; applied at once */
 	CONFIG_SECRET = 2,   /* never shown */
 	CONFIG_MULTILINE = 4 /* a text: line breaks allowed (only through the settings) */
 };

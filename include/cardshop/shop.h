@@ -137,8 +137,8 @@ struct config;
 /* totp (may be NULL) is the second factor's code once the admin enabled one: missing →
  * SHOP_TOTP_REQUIRED, wrong or used before → SHOP_UNAUTHORIZED. */
 int admin_login(const struct config *cfg, const char *username, const char *password,
-                const char *totp, const char *ip, const char *old_cookie,
-                struct admin_session *out, struct shop_err *err);
+                const char *totp, const char *ip, const char *old_cookie, struct admin_session *out,
+                struct shop_err *err);
 /* 0 and fills out when cookie names a live session (and refreshes its idle timer); -1 if not. */
 int admin_session_get(const struct config *cfg, const char *cookie, struct admin_session *out);
 void admin_logout(const char *cookie);

@@ -77,8 +77,9 @@ static void totp_setup(struct http_req *req)
 	}
 	char *svg = qr_svg(uri);
 	http_add_header(req, "Cache-Control", "no-store");
-	http_reply_json(req, 200,
-	                json_pack("{ss ss ss?}", "secret", secret, "otpauth_uri", uri, "qr_svg", svg));
+	http_reply_json(
+	    req, 200,
+	    json_pack("{ss ss ss?}", "secret", secret, "otpauth_uri", uri, "qr_svg", svg));
 	sec_wipe(secret, sizeof secret);
 	sec_wipe(uri, strlen(uri));
 	free(uri);

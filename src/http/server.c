@@ -258,9 +258,8 @@ static size_t body_limit_of(const struct http_req *req)
 {
 	if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)
 		return 0;
-	unsigned body =
-	    req->route ? req->route->limit & ~(unsigned)(HTTP_GUARDED | HTTP_OWNER)
-	               : HTTP_BODY_DEFAULT;
+	unsigned body = req->route ? req->route->limit & ~(unsigned)(HTTP_GUARDED | HTTP_OWNER)
+	                           : HTTP_BODY_DEFAULT;
 	if (body == HTTP_BODY_NONE)
 		return 0;
 	if (body == HTTP_BODY_UPLOAD)

@@ -180,8 +180,8 @@ static int64_t find_admin(const char *username, char **hash)
 }
 
 int admin_login(const struct config *cfg, const char *username, const char *password,
-                const char *totp, const char *ip, const char *old_cookie,
-                struct admin_session *out, struct shop_err *err)
+                const char *totp, const char *ip, const char *old_cookie, struct admin_session *out,
+                struct shop_err *err)
 {
 	/* No admin has a longer name (admin_create): refused before it is stored or hashed. */
 	if (strlen(username) > ADMIN_USERNAME_MAX)

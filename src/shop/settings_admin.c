@@ -146,12 +146,11 @@ json_t *settings_json(struct shop_err *err)
 		char name[128];
 		dotted_name(i, name, sizeof name);
 		int restart = !(k.flags & CONFIG_LIVE);
-		json_object_set_new(out, name,
-		                    json_pack("{so sb sb ss sb}", "value", value_json(cfg, i), "fixed",
-		                              !changeable(i), "secret",
-		                              (k.flags & CONFIG_SECRET) != 0, "source",
-		                              source_name((enum config_origin)cfg->origin[i]),
-		                              "restart", restart));
+		json_object_set_new(
+		    out, name,
+		    json_pack("{so sb sb ss sb}", "value", value_json(cfg, i), "fixed",
+		              !changeable(i), "secret", (k.flags & CONFIG_SECRET) != 0, "source",
+		              source_name((enum config_origin)cfg->origin[i]), "restart", restart));
 	}
 	return out;
 }
@@ -188,13 +187,15 @@ static int change_text(size_t i, const char *name, json_t *v, char **text, struc
 		if ((*p < 0x20 && !(multiline && (*p == '\n' || *p == '\t'))) || *p == 0x7f) {
 			free(*text);
 			*text = NULL;
-			return shop_fail(err, SHOP_INVALID, "%s: control characters not allowed", name);
+			return shop_fail(err, SHOP_INVALID, "%s: control characters not allowed",
+			                 name);
 		}
 	}
 	if (n > VALUE_MAX || !util_utf8_valid(*text, n)) {
 		free(*text);
 		*text = NULL;
-		return shop_fail(err, SHOP_INVALID, "%s: at most %d bytes of UTF-8", name, VALUE_MAX);
+		return shop_fail(err, SHOP_INVALID, "%s: at most %d bytes of UTF-8", name,
+		                 VALUE_MAX);
 	}
 	return 0;
 }
@@ -248,7 +249,8 @@ static int update_tx(sqlite3 *db, void *arg)
 	for (size_t j = 0; j < c->n; j++) {
 		char name[128];
 		dotted_name(c->changes[j].key, name, sizeof name);
-		char *text = c->changes[j].text ? seal(c->changes[j].key, c->changes[j].text) : NULL;
+		char *text =
+		    c->changes[j].text ? seal(c->changes[j].key, c->changes[j].text) : NULL;
 		sqlite3_stmt *st = db_stmt(text ? sql_put : sql_del);
 		if (st) {
 			db_bind_text(st, ":k", name);

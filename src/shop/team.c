@@ -195,9 +195,9 @@ static int update_tx(sqlite3 *db, void *arg)
 		return db_log_error("update admin failed");
 	if (new_disabled && sessions_end(c->id, NULL) != 0)
 		return -1;
-	return audit_record(c->who, "admin.update", username,
-	                    json_pack("{ss sb}", "role", admin_role_name(new_role), "active",
-	                              !new_disabled));
+	return audit_record(
+	    c->who, "admin.update", username,
+	    json_pack("{ss sb}", "role", admin_role_name(new_role), "active", !new_disabled));
 }
 
 int admin_update(const struct actor *who, int64_t id, json_t *in, struct shop_err *err)
@@ -341,8 +341,8 @@ static int totp_spent(int64_t id, int on, int64_t step)
 static void uri_escape(struct buf *b, const char *s)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		    strchr("-._~", *p))
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-._~", *p))
 			buf_printf(b, "%c", *p);
 		else
 			buf_printf(b, "%%%02X", *p);
@@ -386,7 +386,8 @@ static int totp_tx(sqlite3 *db, void *arg)
 	} else if (c->op == TOTP_LOGIN && !c->code) {
 		shop_fail(c->err, SHOP_TOTP_REQUIRED, "totp: the second factor's code is required");
 	} else if ((c->op == TOTP_SETUP || c->op == TOTP_ENABLE) && r.enabled) {
-		shop_fail(c->err, SHOP_CONFLICT, "two-factor sign-in is on already: disable it first");
+		shop_fail(c->err, SHOP_CONFLICT,
+		          "two-factor sign-in is on already: disable it first");
 	} else if (c->op == TOTP_DISABLE && !r.enabled) {
 		shop_fail(c->err, SHOP_CONFLICT, "two-factor sign-in is not on");
 	} else if (c->op == TOTP_ENABLE && !r.has_key) {

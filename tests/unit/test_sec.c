@@ -631,8 +631,8 @@ START_TEST(test_totp_rfc6238_vectors)
 	static const struct {
 		int64_t t;
 		uint32_t code;
-	} v[] = {{59, 287082},         {1111111109, 81804}, {1111111111, 50471},
-	         {1234567890, 5924},   {2000000000, 279037}, {20000000000LL, 353130}};
+	} v[] = {{59, 287082},       {1111111109, 81804},  {1111111111, 50471},
+	         {1234567890, 5924}, {2000000000, 279037}, {20000000000LL, 353130}};
 	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
 		ck_assert_uint_eq(sec_totp_code(key, 20, v[i].t / SEC_TOTP_PERIOD), v[i].code);
 }
@@ -667,8 +667,13 @@ START_TEST(test_base32_rfc4648)
 	char out[64];
 	static const struct {
 		const char *in, *out;
-	} v[] = {{"", ""},          {"f", "MY"},          {"fo", "MZXQ"},      {"foo", "MZXW6"},
-	         {"foob", "MZXW6YQ"}, {"fooba", "MZXW6YTB"}, {"foobar", "MZXW6YTBOI"}};
+	} v[] = {{"", ""},
+	         {"f", "MY"},
+	         {"fo", "MZXQ"},
+	         {"foo", "MZXW6"},
+	         {"foob", "MZXW6YQ"},
+	         {"fooba", "MZXW6YTB"},
+	         {"foobar", "MZXW6YTBOI"}};
 	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
 		sec_base32((const unsigned char *)v[i].in, strlen(v[i].in), out);
 		ck_assert_str_eq(out, v[i].out);
