@@ -130,6 +130,7 @@ struct admin_session {
 	int64_t admin_id;
 	char username[ADMIN_USERNAME_MAX + 1];
 	enum admin_role role;
+	int totp; /* the second factor is on */
 	char csrf[65];
 	char cookie[65];
 };

@@ -54,8 +54,8 @@ static void login(struct http_req *req)
 /* The signed-in admin as the pages need it: name, role (what to show), CSRF token. */
 static json_t *session_json(const struct admin_session *s)
 {
-	return json_pack("{ss ss ss}", "username", s->username, "csrf_token", s->csrf, "role",
-	                 admin_role_name(s->role));
+	return json_pack("{ss ss ss sb}", "username", s->username, "csrf_token", s->csrf, "role",
+	                 admin_role_name(s->role), "totp", s->totp);
 }
 
 static void logout(struct http_req *req)

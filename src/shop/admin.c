@@ -91,7 +91,8 @@ static const char *sql_delete_session = "DELETE FROM sessions WHERE id_hash = :h
 static const char *sql_purge_sessions = "DELETE FROM sessions WHERE expires_at <= :now"
                                         " OR last_seen <= :idle_cutoff";
 static const char *sql_get_session =
-    "SELECT s.admin_id, a.username, s.csrf_token, s.last_seen, a.role FROM sessions s"
+    "SELECT s.admin_id, a.username, s.csrf_token, s.last_seen, a.role, a.totp_enabled"
+    " FROM sessions s"
     " JOIN admins a ON a.id = s.admin_id"
     " WHERE s.id_hash = :h AND s.expires_at > :now AND s.last_seen > :idle_cutoff"
     " AND a.disabled = 0";
@@ -256,6 +257,7 @@ int admin_session_get(const struct config *cfg, const char *cookie, struct admin
 	/* A role this build does not know gets the lesser rights. */
 	if (admin_role_parse(db_col_text(st, 4), &out->role) != 0)
 		out->role = ADMIN_STAFF;
+	out->totp = sqlite3_column_int(st, 5) != 0;
 	sqlite3_reset(st);
 	/* Refresh the idle timer at most once a minute (a write per request would be waste), and
 	 * sooner for short idle limits so activity always keeps a session alive. */

@@ -145,12 +145,12 @@ json_t *settings_json(struct shop_err *err)
 		struct config_key_info k = config_key_at(i);
 		char name[128];
 		dotted_name(i, name, sizeof name);
-		int restart = !(k.flags & CONFIG_LIVE);
-		json_object_set_new(
-		    out, name,
-		    json_pack("{so sb sb ss sb}", "value", value_json(cfg, i), "fixed",
-		              !changeable(i), "secret", (k.flags & CONFIG_SECRET) != 0, "source",
-		              source_name((enum config_origin)cfg->origin[i]), "restart", restart));
+		json_t *e = json_pack("{so sb sb ss}", "value", value_json(cfg, i), "fixed",
+		                      !changeable(i), "secret", (k.flags & CONFIG_SECRET) != 0,
+		                      "source", source_name((enum config_origin)cfg->origin[i]));
+		json_object_set_new(e, "restart", json_boolean(!(k.flags & CONFIG_LIVE)));
+		json_object_set_new(e, "multiline", json_boolean(k.flags & CONFIG_MULTILINE));
+		json_object_set_new(out, name, e);
 	}
 	return out;
 }

@@ -40,7 +40,8 @@ def public_config(shop):
 def test_listing_says_value_source_and_what_is_fixed(shop):
     s = settings(shop)
     assert s["shop.name"] == {"value": "cardshop", "fixed": False, "secret": False,
-                              "source": "default", "restart": False}
+                              "source": "default", "restart": False, "multiline": False}
+    assert s["shop.notice"]["multiline"] is True
     assert s["shop.order_ttl"]["value"] == 900
     assert s["payment.sandbox.enabled"]["value"] is True
     assert s["payment.sandbox.enabled"]["fixed"] is True  # set in the file
@@ -49,7 +50,7 @@ def test_listing_says_value_source_and_what_is_fixed(shop):
     assert s["shop.alert_email"]["source"] == "environment"
     assert s["server.port"]["fixed"] is True and s["server.port"]["restart"] is True
     assert s["smtp.password"] == {"value": "", "fixed": False, "secret": True,
-                                  "source": "default", "restart": False}
+                                  "source": "default", "restart": False, "multiline": False}
     assert s["payment.stripe.secret_key"]["secret"] is True
 
 

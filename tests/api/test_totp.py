@@ -49,6 +49,7 @@ def test_enable_then_sign_in_needs_a_fresh_code(make_server):
     assert r.status == 400, r
     assert admin.call("POST", "/api/admin/totp/enable", {"code": totp_code(sec, t - 1)}).status == 200
     assert srv.db().execute("SELECT totp_enabled FROM admins").fetchone()[0] == 1
+    assert admin.call("GET", "/api/admin/session").json()["totp"] is True
     # The secret is stored sealed, never as its base32 or raw bytes.
     blob = srv.db().execute("SELECT totp_secret FROM admins").fetchone()[0]
     assert base64.b32decode(sec) not in blob and sec.encode() not in blob
