@@ -1,4 +1,5 @@
 /* Admin API of the team and the shop's settings: admins, own password, TOTP, settings. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,22 @@ static int team_begin(struct http_req *req, struct actor *who, json_t **in)
 		return -1;
 	*who = api_actor(req, s);
 	return 0;
+}
+
+/* Guesses of a code or of the current password from inside a session (a stolen cookie wanting
+ * to turn 2FA off, or to learn the password) are limited per admin, whatever the address. */
+#define GUESSES_PER_ADMIN 20
+#define GUESS_WINDOW 300
+
+static int guess_limit(struct http_req *req, const struct actor *who)
+{
+	int64_t wait = sec_rate_hit("admin-guess", who->username, GUESSES_PER_ADMIN, GUESS_WINDOW);
+	if (wait <= 0)
+		return 0;
+	struct shop_err err = {.status = SHOP_RATE_LIMITED, .retry_after = wait};
+	snprintf(err.message, sizeof err.message, "too many attempts; try again later");
+	api_reply_shop_err(req, &err);
+	return -1;
 }
 
 static void admins_list(struct http_req *req)
@@ -55,7 +72,7 @@ static void password_change(struct http_req *req)
 	struct actor who;
 	json_t *in;
 	struct shop_err err = {0};
-	if (team_begin(req, &who, &in) != 0)
+	if (team_begin(req, &who, &in) != 0 || guess_limit(req, &who) != 0)
 		return;
 	if (admin_password_change(&who, http_cookie(req, ADMIN_COOKIE), in, &err) != 0)
 		api_reply_shop_err(req, &err);
@@ -92,7 +109,7 @@ static void totp_switch(struct http_req *req, int on)
 	struct actor who;
 	json_t *in;
 	struct shop_err err = {0};
-	if (team_begin(req, &who, &in) != 0)
+	if (team_begin(req, &who, &in) != 0 || guess_limit(req, &who) != 0)
 		return;
 	json_t *code = json_object_get(in, "code");
 	if (!json_is_string(code) || json_object_size(in) != 1) {

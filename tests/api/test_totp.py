@@ -114,3 +114,16 @@ def test_failed_codes_count_as_failed_sign_ins(make_server):
     # The right password with wrong codes is no better than a wrong password: a challenge now.
     r = login(srv, OWNER, OWNER_PW, totp=totp_code(s["secret"], t + 1), headers=ip)
     assert r.status == 428 and error_code(r) == "challenge_required", r
+
+
+def test_code_guesses_from_a_session_are_limited(make_server):
+    srv, admin, s = setup_totp(make_server)
+    t = fresh_step()
+    assert admin.call("POST", "/api/admin/totp/enable", {"code": totp_code(s["secret"], t)}).status == 200
+    wrong = "%06d" % ((int(totp_code(s["secret"], t + 1)) + 3) % 1000000)
+    statuses = [admin.call("POST", "/api/admin/totp/disable", {"code": wrong}).status
+                for _ in range(19)]
+    assert statuses == [400] * 19, statuses  # one attempt went to the enable
+    r = admin.call("POST", "/api/admin/totp/disable", {"code": totp_code(s["secret"], t + 1)})
+    assert r.status == 429 and int(r.headers["retry-after"]) > 0, r
+    assert srv.db().execute("SELECT totp_enabled FROM admins").fetchone()[0] == 1
