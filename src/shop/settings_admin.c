@@ -312,7 +312,7 @@ int settings_update(const struct actor *who, json_t *in, struct shop_err *err)
 		config_cleanup(cfg);
 		free(cfg);
 	}
-	changes_free(ch, n + (rc != 0 && n < json_object_size(in) ? 1 : 0));
+	changes_free(ch, json_object_size(in)); /* the one that failed may hold a text too */
 	pthread_mutex_unlock(&update_lock);
 	return rc;
 }

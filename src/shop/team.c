@@ -85,8 +85,10 @@ static int add_tx(sqlite3 *db, void *arg)
 	db_bind_int(st, ":now", util_now());
 	if (db_step(st) != SQLITE_DONE)
 		return db_log_error("insert admin failed");
-	if (sqlite3_changes(db) == 0)
-		return shop_fail(c->err, SHOP_CONFLICT, "username: already taken"), 1;
+	if (sqlite3_changes(db) == 0) {
+		shop_fail(c->err, SHOP_CONFLICT, "username: already taken");
+		return 1;
+	}
 	c->id = sqlite3_last_insert_rowid(db);
 	return audit_record(c->who, "admin.create", c->username,
 	                    json_pack("{ss}", "role", c->role));
@@ -167,8 +169,12 @@ static int update_tx(sqlite3 *db, void *arg)
 	char username[ADMIN_USERNAME_MAX + 1];
 	enum admin_role role = ADMIN_STAFF;
 	int disabled = 0, found = admin_get(c->id, username, &role, &disabled);
-	if (found <= 0)
-		return found < 0 ? -1 : (shop_fail(c->err, SHOP_NOT_FOUND, "admin: not found"), 1);
+	if (found < 0)
+		return -1;
+	if (found == 0) {
+		shop_fail(c->err, SHOP_NOT_FOUND, "admin: not found");
+		return 1;
+	}
 	enum admin_role new_role = role;
 	const char *r = shop_json_str(c->in, "role", NULL);
 	if (r)
@@ -180,10 +186,11 @@ static int update_tx(sqlite3 *db, void *arg)
 		int64_t n = other_owners(c->id);
 		if (n < 0)
 			return -1;
-		if (n == 0)
-			return shop_fail(c->err, SHOP_CONFLICT,
-			                 "the last active owner cannot be disabled or made staff"),
-			       1;
+		if (n == 0) {
+			shop_fail(c->err, SHOP_CONFLICT,
+			          "the last active owner cannot be disabled or made staff");
+			return 1;
+		}
 	}
 	sqlite3_stmt *st = db_stmt(sql_update);
 	if (!st)
