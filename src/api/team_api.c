@@ -164,7 +164,7 @@ const struct http_route team_api_routes[] = {
     {"POST", "/api/admin/admins", admins_add, OWNER, HTTP_CORE},
     {"PATCH", "/api/admin/admins/{id}", admins_patch, OWNER, HTTP_CORE},
     {"POST", "/api/admin/password", password_change, ANY_ADMIN, HTTP_CORE},
-    {"POST", "/api/admin/totp/setup", totp_setup, HTTP_BODY_NONE | HTTP_GUARDED, HTTP_CORE},
+    {"POST", "/api/admin/totp/setup", totp_setup, ANY_ADMIN, HTTP_CORE}, /* a body is ignored */
     {"POST", "/api/admin/totp/enable", totp_enable, ANY_ADMIN, HTTP_CORE},
     {"POST", "/api/admin/totp/disable", totp_disable, ANY_ADMIN, HTTP_CORE},
     {"GET", "/api/admin/settings", settings_get, OWNER, HTTP_CORE},
