@@ -57,7 +57,8 @@
   }
 
   function keyRow(key, s, controls) {
-    var label = el('label', { htmlFor: fieldId(key) }, nameOf(key));
+    var label = el('label', { htmlFor: fieldId(key), attrs: { title: key } },
+      T.has('key.' + key) ? T('key.' + key) : nameOf(key));
     if (s.fixed) {
       var shown = s.secret ? T(s.value ? 'settings.secret_set' : 'settings.secret_unset')
                            : String(s.value);

@@ -46,7 +46,19 @@
       'settings.restart_keys': 'Keys that need a restart',
       'settings.owner_only': 'Only an owner may see and change the settings.',
       'section.shop': 'Shop', 'section.smtp': 'Mail server (SMTP)',
-      'section.payment.epay': 'EPay (易支付)', 'section.payment.sandbox': 'Sandbox gateway'
+      'section.payment.epay': 'EPay (易支付)', 'section.payment.sandbox': 'Sandbox gateway',
+      'key.shop.name': 'Shop name', 'key.shop.notice': 'Notice on the shop\'s pages',
+      'key.shop.order_ttl': 'Seconds an unpaid order holds its keys',
+      'key.shop.pending_per_client': 'Unpaid orders one buyer may hold',
+      'key.shop.default_max_qty': 'Most keys per order (products without a limit)',
+      'key.shop.alert_email': 'Alert email (orders needing a hand)',
+      'key.smtp.url': 'Server URL (smtp:// or smtps://)', 'key.smtp.from': 'From address',
+      'key.smtp.username': 'Username', 'key.smtp.password': 'Password',
+      'key.smtp.timeout': 'Timeout (seconds)', 'key.smtp.tls': 'TLS (starttls, tls or none)',
+      'key.smtp.tls_verify': 'Check the server\'s certificate', 'key.smtp.ca_file': 'CA file',
+      'key.payment.epay.enabled': 'On', 'key.payment.epay.api_url': 'Platform URL',
+      'key.payment.epay.pid': 'Merchant ID (pid)', 'key.payment.epay.key': 'Merchant key',
+      'key.payment.sandbox.enabled': 'On (anyone can "pay": never in production)'
     },
     'zh-CN': {
       'nav.products': '商品', 'nav.orders': '订单', 'nav.coupons': '优惠券',
@@ -90,7 +102,19 @@
       'settings.restart_keys': '需要重启才能生效的项',
       'settings.owner_only': '只有所有者可以查看和修改设置。',
       'section.shop': '店铺', 'section.smtp': '邮件服务器（SMTP）',
-      'section.payment.epay': '易支付', 'section.payment.sandbox': '沙盒支付'
+      'section.payment.epay': '易支付', 'section.payment.sandbox': '沙盒支付',
+      'key.shop.name': '店铺名称', 'key.shop.notice': '店铺页面公告',
+      'key.shop.order_ttl': '未付款订单保留卡密的秒数',
+      'key.shop.pending_per_client': '每位买家最多未付款订单数',
+      'key.shop.default_max_qty': '每单最多卡密数（未设上限的商品）',
+      'key.shop.alert_email': '提醒邮箱（需要人工处理的订单）',
+      'key.smtp.url': '服务器地址（smtp:// 或 smtps://）', 'key.smtp.from': '发件人地址',
+      'key.smtp.username': '用户名', 'key.smtp.password': '密码',
+      'key.smtp.timeout': '超时（秒）', 'key.smtp.tls': 'TLS（starttls、tls 或 none）',
+      'key.smtp.tls_verify': '校验服务器证书', 'key.smtp.ca_file': 'CA 文件',
+      'key.payment.epay.enabled': '开启', 'key.payment.epay.api_url': '平台地址',
+      'key.payment.epay.pid': '商户号（pid）', 'key.payment.epay.key': '商户密钥',
+      'key.payment.sandbox.enabled': '开启（任何人都能"付款"：切勿用于生产环境）'
     }
   };
 
