@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from fakes.fixtures import epay  # noqa: F401 (pytest fixture)
+from fakes.fixtures import epay, sink  # noqa: F401 (pytest fixtures)
 from fakes.shop_setup import start_shop, wait_until
 from team_helpers import error_code
 
@@ -145,3 +145,44 @@ def test_gateway_switched_on_from_the_settings(make_server, epay):  # noqa: F811
     assert public_config(shop)["gateways"] == ["sandbox"]
     wait_until(lambda: shop.order(pid, 1, gateway="epay").status == 400, 2,
                message="epay refused once off")
+
+
+def test_mail_server_set_from_the_settings(make_server, sink):  # noqa: F811
+    # The file names no mail server and no sender: no mail goes out until the settings do.
+    shop = start_shop(make_server, sandbox=True, sink=sink,
+                      extra={"smtp": {"url": None, "from": None}, "shop": {"name": None}})
+    r = patch(shop, {"smtp.url": sink.url, "smtp.from": "Live Shop <live@example.com>",
+                     "shop.name": "Live Shop"})
+    assert r.status == 200, r
+    pid = shop.admin.product(name="Mailed", price=100, keys=1)
+    o = shop.order_ok(pid, 1, gateway="sandbox")
+    r = shop.srv.post("/pay/sandbox/pay", json={"order_no": o["order_no"], "token": o["token"]},
+                      use_cookies=False)
+    assert r.status in (200, 202, 303), r
+    m = sink.wait_for(lambda m: o["order_no"] in m.subject, timeout=15)[0]
+    assert "live@example.com" in m.from_header
+
+
+def test_reads_during_changes_see_one_whole_configuration(shop):
+    # Readers on every worker while the name changes: each answer is one of the names written,
+    # whole (a torn or freed string would show up as something else, or crash the server).
+    import threading
+    names = {"cardshop"} | {f"Name {i} " + "x" * (i * 7) for i in range(12)}
+    seen, stop = [], threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            seen.append(public_config(shop)["name"])
+
+    threads = [threading.Thread(target=reader) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        for n in sorted(names - {"cardshop"}):
+            assert patch(shop, {"shop.name": n}).status == 200
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert seen and set(seen) <= names, set(seen) - names
+    assert public_config(shop)["name"] == sorted(names - {"cardshop"})[-1]

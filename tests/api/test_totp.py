@@ -127,3 +127,23 @@ def test_code_guesses_from_a_session_are_limited(make_server):
     r = admin.call("POST", "/api/admin/totp/disable", {"code": totp_code(s["secret"], t + 1)})
     assert r.status == 429 and int(r.headers["retry-after"]) > 0, r
     assert srv.db().execute("SELECT totp_enabled FROM admins").fetchone()[0] == 1
+
+
+def test_one_code_signs_in_once_even_at_the_same_moment(make_server):
+    import threading
+    srv, admin, s = setup_totp(make_server)
+    t = fresh_step()
+    assert admin.call("POST", "/api/admin/totp/enable", {"code": totp_code(s["secret"], t - 1)}).status == 200
+    code, results = totp_code(s["secret"], t), []
+    start = threading.Barrier(4)
+
+    def attempt():
+        start.wait()
+        results.append(login(srv, OWNER, OWNER_PW, totp=code).status)
+
+    threads = [threading.Thread(target=attempt) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert sorted(results) == [200, 401, 401, 401], results
