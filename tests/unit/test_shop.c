@@ -1,6 +1,6 @@
 /* Unit tests of the shop domain on a temporary database: migrations (idempotence, a failing
  * migration rolled back), card-key import parsing and de-duplication, key storage, listing,
- * deletion and export, and product validation. */
+ * deletion and export, product validation, and the team (last owner, TOTP spending). */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
