@@ -57,6 +57,12 @@ int app_start(const struct config *cfg)
 		fprintf(stderr, "cardshop: cannot read the catalog\n");
 		return -1;
 	}
+	/* From here on every thread reads config_current(): the file's configuration with the
+	 * merchant's stored settings over it, replaced whole when they change. */
+	if (settings_load(cfg) != 0) {
+		fprintf(stderr, "cardshop: cannot read the stored settings\n");
+		return -1;
+	}
 	/* The layers meet here only: the domain wakes the jobs thread after a commit that put
 	 * jobs, and the web and jobs layers let go of database snapshots after each unit of work,
 	 * without either knowing the other (or the storage). */
@@ -85,6 +91,7 @@ void app_stop(void)
 	http_server_stop(10000);
 	jobs_stop();
 	catalog_snapshot_free();
+	config_published_free();
 }
 
 void app_close(void)

@@ -4,6 +4,8 @@
 
 #include <ctype.h>
 #include <ini.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,19 +23,51 @@ struct key {
 	size_t offset;
 	const char *def;
 	int64_t min, max; /* for K_INT */
+	unsigned flags;   /* CONFIG_LIVE, CONFIG_SECRET */
 };
 
 #define S(sec, name, field, def)                                                                   \
 	{                                                                                          \
-		sec, name, K_STR, offsetof(struct config, field), def, 0, 0                        \
+		sec, name, K_STR, offsetof(struct config, field), def, 0, 0, 0                     \
 	}
 #define I(sec, name, field, def, lo, hi)                                                           \
 	{                                                                                          \
-		sec, name, K_INT, offsetof(struct config, field), def, lo, hi                      \
+		sec, name, K_INT, offsetof(struct config, field), def, lo, hi, 0                   \
 	}
 #define B(sec, name, field, def)                                                                   \
 	{                                                                                          \
-		sec, name, K_BOOL, offsetof(struct config, field), def, 0, 1                       \
+		sec, name, K_BOOL, offsetof(struct config, field), def, 0, 1, 0                    \
+	}
+
+/* The same with flags: L* keys the merchant may change in the admin's settings, applied at once
+ * (the code reads them from config_current() at each use); X: a live secret, never shown. */
+#define SL(sec, name, field, def)                                                                  \
+	{                                                                                          \
+		sec, name, K_STR, offsetof(struct config, field), def, 0, 0, CONFIG_LIVE           \
+	}
+#define IL(sec, name, field, def, lo, hi)                                                          \
+	{                                                                                          \
+		sec, name, K_INT, offsetof(struct config, field), def, lo, hi, CONFIG_LIVE         \
+	}
+#define BL(sec, name, field, def)                                                                  \
+	{                                                                                          \
+		sec, name, K_BOOL, offsetof(struct config, field), def, 0, 1, CONFIG_LIVE          \
+	}
+#define X(sec, name, field, def)                                                                   \
+	{                                                                                          \
+		sec, name, K_STR, offsetof(struct config, field), def, 0, 0,                       \
+		    CONFIG_LIVE | CONFIG_SECRET                                                    \
+	}
+/* A live text of several lines (a notice, a mail template). */
+#define T(sec, name, field, def)                                                                   \
+	{                                                                                          \
+		sec, name, K_STR, offsetof(struct config, field), def, 0, 0,                       \
+		    CONFIG_LIVE | CONFIG_MULTILINE                                                 \
+	}
+/* A secret that needs a restart (shown masked, changed in the file only). */
+#define XR(sec, name, field, def)                                                                  \
+	{                                                                                          \
+		sec, name, K_STR, offsetof(struct config, field), def, 0, 0, CONFIG_SECRET         \
 	}
 
 static const struct key keys[] = {
@@ -64,24 +98,25 @@ static const struct key keys[] = {
     I("security", "challenge_difficulty", challenge_difficulty, "16", 1, 22),
     I("security", "challenge_orders_per_minute", challenge_orders_per_minute, "600", 0, 100000000),
     I("security", "challenge_lookups_per_minute", challenge_lookups_per_minute, "60", 0, 100000000),
-    S("shop", "name", shop_name, "cardshop"),
+    SL("shop", "name", shop_name, "cardshop"),
+    T("shop", "notice", shop_notice, ""),
     S("shop", "currency", currency, "CNY"),
-    I("shop", "order_ttl", order_ttl, "900", 1, 604800),
-    I("shop", "pending_per_client", pending_per_client, "2", 1, 1000000),
-    I("shop", "default_max_qty", default_max_qty, "10", 1, 100000),
-    S("shop", "alert_email", alert_email, ""),
-    S("smtp", "url", smtp_url, "smtp://127.0.0.1:25"),
-    S("smtp", "from", smtp_from, ""),
-    S("smtp", "username", smtp_username, ""),
-    S("smtp", "password", smtp_password, ""),
-    I("smtp", "timeout", smtp_timeout, "30", 1, 600),
-    S("smtp", "tls", smtp_tls, "starttls"),
-    B("smtp", "tls_verify", smtp_tls_verify, "true"),
-    S("smtp", "ca_file", smtp_ca_file, ""),
-    B("payment.epay", "enabled", epay_enabled, "false"),
-    S("payment.epay", "api_url", epay_api_url, ""),
-    S("payment.epay", "pid", epay_pid, ""),
-    S("payment.epay", "key", epay_key, ""),
+    IL("shop", "order_ttl", order_ttl, "900", 1, 604800),
+    IL("shop", "pending_per_client", pending_per_client, "2", 1, 1000000),
+    IL("shop", "default_max_qty", default_max_qty, "10", 1, 100000),
+    SL("shop", "alert_email", alert_email, ""),
+    SL("smtp", "url", smtp_url, "smtp://127.0.0.1:25"),
+    SL("smtp", "from", smtp_from, ""),
+    SL("smtp", "username", smtp_username, ""),
+    X("smtp", "password", smtp_password, ""),
+    IL("smtp", "timeout", smtp_timeout, "30", 1, 600),
+    SL("smtp", "tls", smtp_tls, "starttls"),
+    BL("smtp", "tls_verify", smtp_tls_verify, "true"),
+    SL("smtp", "ca_file", smtp_ca_file, ""),
+    BL("payment.epay", "enabled", epay_enabled, "false"),
+    SL("payment.epay", "api_url", epay_api_url, ""),
+    SL("payment.epay", "pid", epay_pid, ""),
+    X("payment.epay", "key", epay_key, ""),
     B("payment.alipay", "enabled", alipay_enabled, "false"),
     S("payment.alipay", "gateway_url", alipay_gateway_url, "https://openapi.alipay.com/gateway.do"),
     S("payment.alipay", "app_id", alipay_app_id, ""),
@@ -89,22 +124,23 @@ static const struct key keys[] = {
     S("payment.alipay", "alipay_public_key_file", alipay_public_key_file, ""),
     B("payment.stripe", "enabled", stripe_enabled, "false"),
     S("payment.stripe", "api_url", stripe_api_url, "https://api.stripe.com"),
-    S("payment.stripe", "secret_key", stripe_secret_key, ""),
-    S("payment.stripe", "webhook_secret", stripe_webhook_secret, ""),
-    B("payment.sandbox", "enabled", sandbox_enabled, "false"),
-    S("notify", "webhook_url", webhook_url, ""),
-    S("notify", "webhook_secret", webhook_secret, ""),
-    S("notify", "telegram_bot_token", telegram_bot_token, ""),
-    S("notify", "telegram_chat_id", telegram_chat_id, ""),
-    S("notify", "telegram_api_url", telegram_api_url, "https://api.telegram.org"),
-    B("notify", "mail_on_sale", notify_mail_on_sale, "false"),
-    I("notify", "low_stock", notify_low_stock, "0", 0, 1000000),
+    XR("payment.stripe", "secret_key", stripe_secret_key, ""),
+    XR("payment.stripe", "webhook_secret", stripe_webhook_secret, ""),
+    BL("payment.sandbox", "enabled", sandbox_enabled, "false"),
+    SL("notify", "webhook_url", webhook_url, ""),
+    X("notify", "webhook_secret", webhook_secret, ""),
+    X("notify", "telegram_bot_token", telegram_bot_token, ""),
+    SL("notify", "telegram_chat_id", telegram_chat_id, ""),
+    SL("notify", "telegram_api_url", telegram_api_url, "https://api.telegram.org"),
+    BL("notify", "mail_on_sale", notify_mail_on_sale, "false"),
+    IL("notify", "low_stock", notify_low_stock, "0", 0, 1000000),
     S("backup", "dir", backup_dir, ""),
     I("backup", "interval", backup_interval, "0", 0, 31536000),
     I("backup", "keep", backup_keep, "7", 1, 10000),
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])
+_Static_assert(NKEYS <= CONFIG_MAX_KEYS, "raise CONFIG_MAX_KEYS");
 
 static const struct key *key_find(const char *section, const char *name)
 {
@@ -213,6 +249,9 @@ static int on_ini_pair(void *user, const char *section, const char *name, const 
 		return 0;
 	if (!name) /* a section header alone: known sections are checked through their keys */
 		return 1;
+	const struct key *k = key_find(section, name);
+	if (k)
+		ctx->cfg->origin[k - keys] = CONFIG_FILE;
 	if (config_set(ctx->cfg, section, name, value, ctx->err, sizeof ctx->err) != 0) {
 		ctx->failed = 1;
 		ctx->err_line = ctx->line + 1 - (ctx->line > 0 && !feof(ctx->file) ? 1 : 0);
@@ -377,6 +416,7 @@ int config_apply_env(struct config *cfg, char *err, size_t errlen)
 			snprintf(err, errlen, "environment %s: %s", name, inner);
 			return -1;
 		}
+		cfg->origin[i] = CONFIG_ENV;
 	}
 	return check_semantics(cfg, err, errlen);
 }
@@ -391,4 +431,105 @@ void config_cleanup(struct config *cfg)
 			*slot = NULL;
 		}
 	}
+}
+
+int config_check(struct config *cfg, char *err, size_t errlen)
+{
+	return check_semantics(cfg, err, errlen);
+}
+
+void config_copy(struct config *dst, const struct config *src)
+{
+	memcpy(dst, src, sizeof *dst);
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (keys[i].kind == K_STR) {
+			char **slot = (char **)((char *)dst + keys[i].offset);
+			*slot = xstrdup(*slot);
+		}
+	}
+}
+
+size_t config_key_count(void)
+{
+	return NKEYS;
+}
+
+struct config_key_info config_key_at(size_t i)
+{
+	static const enum config_kind kinds[] = {
+	    [K_STR] = CONFIG_STR, [K_INT] = CONFIG_INT, [K_BOOL] = CONFIG_BOOL};
+	struct config_key_info k = {keys[i].section, keys[i].name, kinds[keys[i].kind],
+	                            keys[i].flags};
+	return k;
+}
+
+int config_key_find(const char *dotted)
+{
+	const char *dot = strrchr(dotted, '.');
+	if (!dot || dot == dotted || (size_t)(dot - dotted) >= 64)
+		return -1;
+	char section[64];
+	memcpy(section, dotted, (size_t)(dot - dotted));
+	section[dot - dotted] = '\0';
+	const struct key *k = key_find(section, dot + 1);
+	return k ? (int)(k - keys) : -1;
+}
+
+const char *config_str_at(const struct config *cfg, size_t i)
+{
+	if (keys[i].kind != K_STR)
+		return NULL;
+	return *(char *const *)((const char *)cfg + keys[i].offset);
+}
+
+int64_t config_int_at(const struct config *cfg, size_t i)
+{
+	const char *slot = (const char *)cfg + keys[i].offset;
+	if (keys[i].kind == K_BOOL)
+		return *(const int *)slot;
+	return keys[i].kind == K_INT ? *(const int64_t *)slot : 0;
+}
+
+int config_set_at(struct config *cfg, size_t i, const char *value, char *err, size_t errlen)
+{
+	return key_set(cfg, &keys[i], value, err, errlen);
+}
+
+/* Every configuration ever published, newest first: readers may still hold any of them. */
+struct published {
+	struct config *cfg;
+	struct published *next;
+};
+static _Atomic(struct config *) current;
+static struct published *published;
+static pthread_mutex_t publish_lock = PTHREAD_MUTEX_INITIALIZER;
+
+const struct config *config_current(void)
+{
+	return atomic_load_explicit(&current, memory_order_acquire);
+}
+
+void config_publish(struct config *cfg)
+{
+	struct published *p = xmalloc(sizeof *p);
+	pthread_mutex_lock(&publish_lock);
+	p->cfg = cfg;
+	p->next = published;
+	published = p;
+	atomic_store_explicit(&current, cfg, memory_order_release);
+	pthread_mutex_unlock(&publish_lock);
+}
+
+void config_published_free(void)
+{
+	pthread_mutex_lock(&publish_lock);
+	atomic_store(&current, NULL);
+	while (published) {
+		struct published *p = published;
+		published = p->next;
+		config_cleanup(p->cfg);
+		free(p->cfg);
+		free(p);
+	}
+	pthread_mutex_unlock(&publish_lock);
 }

@@ -5,6 +5,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Room for the keys of the table in config.c (a static assertion there keeps it true). */
+#define CONFIG_MAX_KEYS 192
+
+/* Where a key's value came from. A key set in the file or the environment is fixed: the
+ * admin's settings show it read-only. */
+enum config_origin { CONFIG_DEFAULT, CONFIG_STORED, CONFIG_FILE, CONFIG_ENV };
+
 struct config {
 	/* [server] */
 	char *listen;
@@ -38,6 +45,7 @@ struct config {
 	int64_t challenge_lookups_per_minute;
 	/* [shop] */
 	char *shop_name;
+	char *shop_notice; /* shown on the shop's pages */
 	char *currency;
 	int64_t order_ttl;
 	int64_t
@@ -85,6 +93,7 @@ struct config {
 	int64_t backup_keep;
 	/* not from the file: set by `cardshop demo` */
 	int demo;
+	unsigned char origin[CONFIG_MAX_KEYS]; /* enum config_origin, by key index */
 };
 
 /* Fills cfg with the built-in defaults. */
@@ -98,5 +107,43 @@ int config_apply_env(struct config *cfg, char *err, size_t errlen);
 int config_set(struct config *cfg, const char *section, const char *key, const char *value,
                char *err, size_t errlen);
 void config_cleanup(struct config *cfg);
+/* Runs the checks across keys (as after loading); -1 with a message. */
+int config_check(struct config *cfg, char *err, size_t errlen);
+/* A deep copy of src into dst (config_cleanup it). */
+void config_copy(struct config *dst, const struct config *src);
+
+/* ---- the keys, for the admin's settings ---- */
+enum config_kind { CONFIG_STR, CONFIG_INT, CONFIG_BOOL };
+enum config_flag {
+	CONFIG_LIVE = 1,     /* the merchant may change it in the settings; applied at once */
+	CONFIG_SECRET = 2,   /* never shown */
+	CONFIG_MULTILINE = 4 /* a text: line breaks allowed (only through the settings) */
+};
+struct config_key_info {
+	const char *section, *name;
+	enum config_kind kind;
+	unsigned flags;
+};
+size_t config_key_count(void);
+/* The i-th key (i < config_key_count()); borrowed strings. */
+struct config_key_info config_key_at(size_t i);
+/* The index of "section.key" (the section may hold dots: the key is after the last), or -1. */
+int config_key_find(const char *dotted);
+/* The i-th key's value in cfg: its string (borrowed), or its number (booleans 0/1). */
+const char *config_str_at(const struct config *cfg, size_t i);
+int64_t config_int_at(const struct config *cfg, size_t i);
+/* Sets the i-th key from text as config_set does. */
+int config_set_at(struct config *cfg, size_t i, const char *value, char *err, size_t errlen);
+
+/* ---- the configuration threads read ----
+ * Each published configuration is immutable and is never freed before exit, so a thread may
+ * keep using the pointer it got however long it runs, with no lock and no reference count;
+ * a change publishes a whole new copy (a few KiB per change of the settings). */
+/* The configuration now; NULL until one is published. */
+const struct config *config_current(void);
+/* Makes cfg (malloc'd, taken over) the current configuration. */
+void config_publish(struct config *cfg);
+/* At exit, after every thread that read one stopped: frees every published configuration. */
+void config_published_free(void);
 
 #endif

@@ -23,7 +23,10 @@ enum http_body_limit {
 	HTTP_BODY_UPLOAD = 1,
 	HTTP_BODY_NONE = 2,
 	HTTP_BODY_IMAGE = 3, /* HTTP_IMAGE_MAX: product pictures, the shop logo */
-	HTTP_GUARDED = 0x10
+	HTTP_GUARDED = 0x10,
+	/* With HTTP_GUARDED: the guard also asks for the owner role (staff get 403). http/
+	 * only carries the flag (http_route_flags); api/ decides. */
+	HTTP_OWNER = 0x20
 };
 #define HTTP_IMAGE_MAX (2 * 1024 * 1024) /* = MEDIA_MAX in shop.h */
 
@@ -70,7 +73,10 @@ json_t *http_json(struct http_req *req);
 int http_is_https(const struct http_req *req);
 /* 1 when Content-Type is want (parameters such as "; charset=" allowed), case-insensitively. */
 int http_content_type_is(const struct http_req *req, const char *want);
+/* The configuration current when the request began (the same for all of it). */
 const struct config *http_config(const struct http_req *req);
+/* HTTP_GUARDED and HTTP_OWNER as the matched route declares them (0: no route). */
+unsigned http_route_flags(const struct http_req *req);
 
 /* Request-scoped memory: freed when the request completes. */
 void *http_alloc(struct http_req *req, size_t n);

@@ -93,4 +93,15 @@ int sec_challenge_level_rate(int64_t rate, int64_t threshold, int base);
  * threshold failures beyond; capped at 22. */
 int sec_challenge_level_failures(int64_t failures, int64_t threshold, int base);
 
+/* ---- TOTP second factors (totp.c): RFC 6238, HMAC-SHA1, 6 digits, 30 s ---- */
+#define SEC_TOTP_PERIOD 30
+/* The code of one 30-second step (0..999999). */
+uint32_t sec_totp_code(const unsigned char *key, size_t keylen, int64_t step);
+/* The step code (6 digits) belongs to among now's step and one either side, and later than
+ * after_step (a code works once); -1 when none. */
+int64_t sec_totp_match(const unsigned char *key, size_t keylen, const char *code, int64_t now,
+                       int64_t after_step);
+/* RFC 4648 base32 without padding into out (needs (8*n+4)/5+1 bytes). */
+void sec_base32(const unsigned char *data, size_t n, char *out);
+
 #endif

@@ -21,6 +21,7 @@ enum shop_status {
 	SHOP_UNPROCESSABLE,    /* 422 */
 	SHOP_RATE_LIMITED,     /* 429: retry_after set */
 	SHOP_TOO_MANY_PENDING, /* 429 too_many_pending: retry_after set */
+	SHOP_TOTP_REQUIRED,    /* 401 totp_required: sign-in needs the second factor */
 	SHOP_UNAVAILABLE,      /* 503 */
 	SHOP_ERROR,            /* 500: details only in the log */
 };
@@ -48,6 +49,9 @@ enum order_status {
 };
 enum key_status { KEY_AVAILABLE, KEY_RESERVED, KEY_SOLD };
 enum job_status { JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_FAILED };
+enum admin_role { ADMIN_OWNER, ADMIN_STAFF };
+const char *admin_role_name(enum admin_role r);
+int admin_role_parse(const char *s, enum admin_role *out);
 enum job_kind {
 	JOB_NOOP,
 	JOB_ORDER_MAIL,
@@ -159,18 +163,57 @@ int admin_create(const char *username, const char *password, char *err, size_t e
 struct admin_session {
 	int64_t admin_id;
 	char username[ADMIN_USERNAME_MAX + 1];
+	enum admin_role role;
+	int totp; /* the second factor is on */
 	char csrf[65];
 	char cookie[65];
 };
 struct config;
+/* totp (may be NULL) is the second factor's code once the admin enabled one: missing →
+ * SHOP_TOTP_REQUIRED, wrong or used before → SHOP_UNAUTHORIZED. */
 int admin_login(const struct config *cfg, const char *username, const char *password,
-                const char *ip, const char *old_cookie, struct admin_session *out,
+                const char *totp, const char *ip, const char *old_cookie, struct admin_session *out,
                 struct shop_err *err);
 /* 0 and fills out when cookie names a live session (and refreshes its idle timer); -1 if not. */
 int admin_session_get(const struct config *cfg, const char *cookie, struct admin_session *out);
 void admin_logout(const char *cookie);
 /* Demo only: sets a new password for an existing user. */
 int admin_set_password(const char *username, const char *password);
+
+/* The team (team.c), every change audit-logged. The last active owner can be neither
+ * disabled nor made staff (SHOP_CONFLICT); a disabled admin's sessions end at once. */
+#define ADMIN_PASSWORD_MIN 10
+/* [{"id", "username", "role", "active", "totp", "created_at"}], oldest first. */
+json_t *admins_json(struct shop_err *err);
+/* {"username", "password", "role"?} (role default staff) → *id. */
+int admin_add(const struct actor *who, json_t *in, int64_t *id, struct shop_err *err);
+/* {"active"?, "role"?} */
+int admin_update(const struct actor *who, int64_t id, json_t *in, struct shop_err *err);
+/* {"current", "new"}: the admin's own password; ends the admin's other sessions (all but the
+ * one whose cookie is keep_cookie). */
+int admin_password_change(const struct actor *who, const char *keep_cookie, json_t *in,
+                          struct shop_err *err);
+/* TOTP enrolment: a new secret (base32 into secret) kept until enabled, and its otpauth://
+ * URI (malloc'd into *uri) naming issuer. SHOP_CONFLICT while one is enabled. */
+#define ADMIN_TOTP_SECRET_LEN 32 /* base32 characters of the 20-byte secret */
+int admin_totp_setup(const struct actor *who, const char *issuer,
+                     char secret[ADMIN_TOTP_SECRET_LEN + 1], char **uri, struct shop_err *err);
+/* With a current code of the set-up secret (which it spends): 2FA on for sign-in. */
+int admin_totp_enable(const struct actor *who, const char *code, struct shop_err *err);
+/* With a current code of the enabled secret: 2FA off, the secret forgotten. */
+int admin_totp_disable(const struct actor *who, const char *code, struct shop_err *err);
+
+/* The merchant's settings (settings_admin.c): the config file's keys marked CONFIG_LIVE,
+ * stored in the settings table (secrets encrypted) and applied by publishing a new
+ * configuration (config_publish). A key set in the file or the environment stays fixed. */
+/* At start: base (borrowed until exit: the file's and the environment's configuration) with
+ * the stored settings over it becomes the current configuration. 0 or -1 (base published). */
+int settings_load(const struct config *base);
+/* {"<section>.<key>": {"value", "fixed", "secret", "source", "restart"}}; secrets masked. */
+json_t *settings_json(struct shop_err *err);
+/* {"<section>.<key>": value or null (back to the file's or the built-in value), …}: all or
+ * nothing; fixed keys → SHOP_CONFLICT, bad values → SHOP_INVALID naming the key. */
+int settings_update(const struct actor *who, json_t *in, struct shop_err *err);
 
 /* Catalog. Inputs are JSON objects validated here: unknown fields, wrong types and out-of-range
  * values fail with SHOP_INVALID naming the field. */

@@ -14,9 +14,11 @@ static void login(struct http_req *req)
 	if (!in)
 		return;
 	json_t *u = json_object_get(in, "username"), *p = json_object_get(in, "password");
-	if (!json_is_string(u) || !json_is_string(p) || json_object_size(in) != 2) {
+	json_t *t = json_object_get(in, "totp");
+	if (!json_is_string(u) || !json_is_string(p) || (t && !json_is_string(t)) ||
+	    json_object_size(in) != 2u + (t != NULL)) {
 		http_reply_error(req, 400, "invalid_request",
-		                 "username, password: required strings");
+		                 "username, password: required strings; totp: a string");
 		return;
 	}
 	/* Checked before the limiter or argon2 see it: no admin has a longer name. */
@@ -29,11 +31,13 @@ static void login(struct http_req *req)
 		return;
 	struct admin_session s;
 	struct shop_err err = {0};
-	if (admin_login(http_config(req), user, json_string_value(p), http_client_ip(req),
+	if (admin_login(http_config(req), user, json_string_value(p),
+	                t ? json_string_value(t) : NULL, http_client_ip(req),
 	                http_cookie(req, ADMIN_COOKIE), &s, &err) != 0) {
 		/* Guessing is slowed by argon2id itself (~50 ms a try) and, past the failure
-		 * budget, by a challenge; a sleep here would only hold an HTTP worker hostage. */
-		if (err.status == SHOP_UNAUTHORIZED)
+		 * budget, by a challenge; a sleep here would only hold an HTTP worker hostage.
+		 * A wrong or missing second factor stays counted as a failed attempt. */
+		if (err.status == SHOP_UNAUTHORIZED || err.status == SHOP_TOTP_REQUIRED)
 			metrics_inc(M_LOGIN_FAILED, 1);
 		else
 			api_login_refused(req, user);
@@ -45,6 +49,13 @@ static void login(struct http_req *req)
 	               "Strict");
 	http_reply_json(req, 200,
 	                json_pack("{ss ss}", "csrf_token", s.csrf, "username", s.username));
+}
+
+/* The signed-in admin as the pages need it: name, role (what to show), CSRF token. */
+static json_t *session_json(const struct admin_session *s)
+{
+	return json_pack("{ss ss ss sb}", "username", s->username, "csrf_token", s->csrf, "role",
+	                 admin_role_name(s->role), "totp", s->totp);
 }
 
 static void logout(struct http_req *req)
@@ -60,8 +71,7 @@ static void session(struct http_req *req)
 {
 	const struct admin_session *s = api_require_admin(req);
 	if (s)
-		http_reply_json(
-		    req, 200, json_pack("{ss ss}", "username", s->username, "csrf_token", s->csrf));
+		http_reply_json(req, 200, session_json(s));
 }
 
 static void categories_list(struct http_req *req)
@@ -300,7 +310,9 @@ static void payment_events_list(struct http_req *req)
 	api_reply_view(req, "events", payment_events_json(no ? no : "", page, &err), &err);
 }
 
-/* Every route but sign-in needs a session: checked from the head, before any body. */
+/* Every route but sign-in needs a session: checked from the head, before any body.
+ * HTTP_OWNER marks what staff may not do (key export here; settings, gateways and the team in
+ * team_api.c): the guard refuses them from the head. */
 const struct http_route admin_api_routes[] = {
     {"GET", "/api/admin/jobs", jobs_list, HTTP_BODY_DEFAULT | HTTP_GUARDED, HTTP_SHEDDABLE},
     {"GET", "/api/admin/payment-events", payment_events_list, HTTP_BODY_DEFAULT | HTTP_GUARDED,
@@ -328,8 +340,8 @@ const struct http_route admin_api_routes[] = {
      HTTP_CORE},
     {"GET", "/api/admin/products/{id}/keys", keys_list, HTTP_BODY_DEFAULT | HTTP_GUARDED,
      HTTP_SHEDDABLE},
-    {"GET", "/api/admin/products/{id}/keys/export", keys_export, HTTP_BODY_DEFAULT | HTTP_GUARDED,
-     HTTP_CORE},
+    {"GET", "/api/admin/products/{id}/keys/export", keys_export,
+     HTTP_BODY_DEFAULT | HTTP_GUARDED | HTTP_OWNER, HTTP_CORE},
     {"DELETE", "/api/admin/products/{id}/keys/{key_id}", key_remove, HTTP_BODY_NONE | HTTP_GUARDED,
      HTTP_CORE},
     {"GET", "/api/admin/audit", audit_list, HTTP_BODY_DEFAULT | HTTP_GUARDED, HTTP_SHEDDABLE},

@@ -21,6 +21,7 @@ static const struct {
     [SHOP_UNPROCESSABLE] = {422, "unprocessable"},
     [SHOP_RATE_LIMITED] = {429, "rate_limited"},
     [SHOP_TOO_MANY_PENDING] = {429, "too_many_pending"},
+    [SHOP_TOTP_REQUIRED] = {401, "totp_required"},
     [SHOP_UNAVAILABLE] = {503, "unavailable"},
     [SHOP_ERROR] = {500, "internal"},
 };
@@ -140,6 +141,12 @@ const struct admin_session *api_require_admin(struct http_req *req)
 			http_reply_error(req, 403, "forbidden", "missing or wrong CSRF token");
 			return NULL;
 		}
+	}
+	/* The one place the role rule is decided: routes marked HTTP_OWNER are the owner's. */
+	if ((http_route_flags(req) & HTTP_OWNER) && s->role != ADMIN_OWNER) {
+		free_session(s);
+		http_reply_error(req, 403, "forbidden", "only an owner may do this");
+		return NULL;
 	}
 	http_set_user(req, s, free_session);
 	return s;

@@ -122,10 +122,14 @@ const struct http_route media_api_routes[] = {
      HTTP_CORE},
     {"DELETE", "/api/admin/products/{id}/image", product_image_delete,
      HTTP_BODY_NONE | HTTP_GUARDED, HTTP_CORE},
-    {"POST", "/api/admin/logo", logo_upload, HTTP_BODY_IMAGE | HTTP_GUARDED, HTTP_CORE},
-    {"DELETE", "/api/admin/logo", logo_delete, HTTP_BODY_NONE | HTTP_GUARDED, HTTP_CORE},
+    /* The shop's own header is the owner's, like the settings (staff get 403). */
+    {"POST", "/api/admin/logo", logo_upload, HTTP_BODY_IMAGE | HTTP_GUARDED | HTTP_OWNER,
+     HTTP_CORE},
+    {"DELETE", "/api/admin/logo", logo_delete, HTTP_BODY_NONE | HTTP_GUARDED | HTTP_OWNER,
+     HTTP_CORE},
     {"GET", "/api/admin/shop", shop_get, HTTP_BODY_DEFAULT | HTTP_GUARDED, HTTP_CORE},
-    {"PATCH", "/api/admin/shop", shop_patch, HTTP_BODY_DEFAULT | HTTP_GUARDED, HTTP_CORE},
+    {"PATCH", "/api/admin/shop", shop_patch, HTTP_BODY_DEFAULT | HTTP_GUARDED | HTTP_OWNER,
+     HTTP_CORE},
     {"GET", "/uploads/{name}", upload_get, HTTP_BODY_DEFAULT, HTTP_CORE},
 };
 const size_t media_api_nroutes = sizeof media_api_routes / sizeof media_api_routes[0];

@@ -91,6 +91,11 @@ const struct config *http_config(const struct http_req *req)
 	return req->cfg;
 }
 
+unsigned http_route_flags(const struct http_req *req)
+{
+	return req->route ? req->route->limit & (unsigned)(HTTP_GUARDED | HTTP_OWNER) : 0;
+}
+
 int http_is_https(const struct http_req *req)
 {
 	return strncmp(req->cfg->base_url, "https://", 8) == 0;

@@ -65,7 +65,8 @@ static void *uri_logger(void *cls, const char *uri, struct MHD_Connection *conn)
 	(void)cls;
 	struct http_req *req = xcalloc(1, sizeof *req);
 	req->conn = conn;
-	req->cfg = server_cfg;
+	/* One configuration for the whole request, however the settings change meanwhile. */
+	req->cfg = config_current() ? config_current() : server_cfg;
 	req->raw_uri = xstrdup(uri ? uri : "");
 	req->resp_fd = -1;
 	req->start_us = util_now_usec();
@@ -308,8 +309,8 @@ static size_t body_limit_of(const struct http_req *req)
 {
 	if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)
 		return 0;
-	unsigned body =
-	    req->route ? req->route->limit & ~(unsigned)HTTP_GUARDED : HTTP_BODY_DEFAULT;
+	unsigned body = req->route ? req->route->limit & ~(unsigned)(HTTP_GUARDED | HTTP_OWNER)
+	                           : HTTP_BODY_DEFAULT;
 	if (body == HTTP_BODY_NONE)
 		return 0;
 	if (body == HTTP_BODY_UPLOAD)

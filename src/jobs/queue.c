@@ -132,8 +132,10 @@ static void *loop(void *arg)
 	pthread_mutex_lock(&lock);
 	while (running) {
 		pthread_mutex_unlock(&lock);
-		jobs_run_due(jobs_cfg);
-		jobs_periodic(jobs_cfg);
+		/* The settings may have changed since the last tick: each tick reads the latest. */
+		const struct config *cfg = config_current() ? config_current() : jobs_cfg;
+		jobs_run_due(cfg);
+		jobs_periodic(cfg);
 		end_of_job();
 		pthread_mutex_lock(&lock);
 		if (!running)

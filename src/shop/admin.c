@@ -11,12 +11,13 @@
 #include "cardshop/config.h"
 #include "cardshop/shop.h"
 #include "cardshop/util.h"
+#include "internal.h"
 
 static const char *sql_insert_admin =
     "INSERT INTO admins (username, password_hash, created_at) VALUES (:u, :h, :now)"
     " ON CONFLICT (username) DO NOTHING";
 
-static int username_valid(const char *u)
+int admin_username_valid(const char *u)
 {
 	size_t n = strlen(u);
 	if (n < 1 || n > ADMIN_USERNAME_MAX)
@@ -54,7 +55,7 @@ static int create_tx(sqlite3 *db, void *arg)
 
 int admin_create(const char *username, const char *password, char *err, size_t errlen)
 {
-	if (!username_valid(username)) {
+	if (!admin_username_valid(username)) {
 		snprintf(err, errlen, "username must be 1-64 characters of A-Z a-z 0-9 _ . @ -");
 		return -1;
 	}
@@ -90,7 +91,8 @@ static const char *sql_delete_session = "DELETE FROM sessions WHERE id_hash = :h
 static const char *sql_purge_sessions = "DELETE FROM sessions WHERE expires_at <= :now"
                                         " OR last_seen <= :idle_cutoff";
 static const char *sql_get_session =
-    "SELECT s.admin_id, a.username, s.csrf_token, s.last_seen FROM sessions s"
+    "SELECT s.admin_id, a.username, s.csrf_token, s.last_seen, a.role, a.totp_enabled"
+    " FROM sessions s"
     " JOIN admins a ON a.id = s.admin_id"
     " WHERE s.id_hash = :h AND s.expires_at > :now AND s.last_seen > :idle_cutoff"
     " AND a.disabled = 0";
@@ -179,7 +181,7 @@ static int64_t find_admin(const char *username, char **hash)
 }
 
 int admin_login(const struct config *cfg, const char *username, const char *password,
-                const char *ip, const char *old_cookie, struct admin_session *out,
+                const char *totp, const char *ip, const char *old_cookie, struct admin_session *out,
                 struct shop_err *err)
 {
 	/* No admin has a longer name (admin_create): refused before it is stored or hashed. */
@@ -194,6 +196,12 @@ int admin_login(const struct config *cfg, const char *username, const char *pass
 		log_warn("admin login failed",
 		         json_pack("{ss ss}", "username", username, "ip", ip));
 		return shop_fail(err, SHOP_UNAUTHORIZED, "wrong username or password");
+	}
+	if (team_totp_login(id, totp, err) != 0) {
+		if (err->status == SHOP_UNAUTHORIZED)
+			log_warn("admin login failed: second factor",
+			         json_pack("{ss ss}", "username", username, "ip", ip));
+		return -1;
 	}
 	struct login_ctx c = {.cfg = cfg, .admin_id = id, .ip = ip};
 	sec_random_hex(out->cookie, 32);
@@ -246,6 +254,10 @@ int admin_session_get(const struct config *cfg, const char *cookie, struct admin
 	snprintf(out->csrf, sizeof out->csrf, "%s", db_col_text(st, 2));
 	snprintf(out->cookie, sizeof out->cookie, "%s", cookie);
 	int64_t last_seen = sqlite3_column_int64(st, 3);
+	/* A role this build does not know gets the lesser rights. */
+	if (admin_role_parse(db_col_text(st, 4), &out->role) != 0)
+		out->role = ADMIN_STAFF;
+	out->totp = sqlite3_column_int(st, 5) != 0;
 	sqlite3_reset(st);
 	/* Refresh the idle timer at most once a minute (a write per request would be waste), and
 	 * sooner for short idle limits so activity always keeps a session alive. */

@@ -134,4 +134,10 @@ int loop_key_link(int64_t order_id, int64_t product_id);
 
 #define PRICE_MAX 1000000000 /* 10 million in major units: anything above is a typo */
 
+/* admin.c: 1 when u is a valid admin name (1-64 of A-Z a-z 0-9 _ . @ -). */
+int admin_username_valid(const char *u);
+/* team.c: the second factor at sign-in for admin id: 0 when it has none or code is right and
+ * unused (now spent), else -1 with SHOP_TOTP_REQUIRED (no code) or SHOP_UNAUTHORIZED. */
+int team_totp_login(int64_t admin_id, const char *code, struct shop_err *err);
+
 #endif

@@ -303,10 +303,8 @@ static int info_tx(sqlite3 *db, void *arg)
 {
 	(void)db;
 	struct info_ctx *c = arg;
-	const char *notice = shop_json_str(c->in, "notice", NULL);
 	const char *contact = shop_json_str(c->in, "contact_url", NULL);
-	if ((notice && setting_put("shop.notice", notice) != 0) ||
-	    (contact && setting_put("shop.contact_url", contact) != 0))
+	if (contact && setting_put("shop.contact_url", contact) != 0)
 		return -1;
 	return audit_record(c->who, "shop.update", "shop", json_deep_copy(c->in));
 }
@@ -319,6 +317,16 @@ int shop_info_update(const struct actor *who, json_t *in, struct shop_err *err)
 	if (*contact && !contact_ok(contact))
 		return shop_fail(err, SHOP_INVALID,
 		                 "contact_url: must be an http(s)://, mailto: or tg:// link");
+	/* The notice is a setting like the shop's name: changed through the settings, so a value
+	 * fixed in the config file is refused (409) and the change is published at once. */
+	json_t *notice = json_object_get(in, "notice");
+	if (notice) {
+		json_t *change = json_pack("{sO}", "shop.notice", notice);
+		int rc = settings_update(who, change, err);
+		json_decref(change);
+		if (rc != 0)
+			return -1;
+	}
 	struct info_ctx c = {.who = who, .in = in};
 	if (db_write(info_tx, &c) != 0)
 		return shop_fail(err, SHOP_ERROR, "internal error");

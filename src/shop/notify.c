@@ -9,21 +9,28 @@
 #include "cardshop/sec.h"
 #include "internal.h"
 
-static const struct config *ncfg;
+static const struct config *start_cfg;
 
 void notify_configure(const struct config *cfg)
 {
-	ncfg = cfg;
+	start_cfg = cfg;
+}
+
+/* The settings may change while serving: each use reads the configuration published now. */
+static const struct config *ncfg_now(void)
+{
+	const struct config *c = config_current();
+	return c ? c : start_cfg;
 }
 
 static int webhook_on(void)
 {
-	return ncfg && ncfg->webhook_url[0] && ncfg->webhook_secret[0];
+	return ncfg_now() && ncfg_now()->webhook_url[0] && ncfg_now()->webhook_secret[0];
 }
 
 static int telegram_on(void)
 {
-	return ncfg && ncfg->telegram_bot_token[0] && ncfg->telegram_chat_id[0];
+	return ncfg_now() && ncfg_now()->telegram_bot_token[0] && ncfg_now()->telegram_chat_id[0];
 }
 
 void notify_signature(const char *secret, int64_t t, const char *body, size_t len, char *out)
@@ -98,7 +105,7 @@ static int low_stock_check(int64_t product_id)
 	if (!st)
 		return -1;
 	db_bind_int(st, ":pid", product_id);
-	db_bind_int(st, ":default_threshold", ncfg->notify_low_stock);
+	db_bind_int(st, ":default_threshold", ncfg_now()->notify_low_stock);
 	int rc = db_step(st);
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(st);
@@ -115,7 +122,7 @@ static int low_stock_check(int64_t product_id)
 		              (json_int_t)stock, "low_stock", (json_int_t)threshold);
 		char *text =
 		    xasprintf("[%s] Low stock: %s has %lld key(s) left (threshold %lld)",
-		              ncfg->shop_name, name, (long long)stock, (long long)threshold);
+		              ncfg_now()->shop_name, name, (long long)stock, (long long)threshold);
 		marked = event_put(EVENT_PRODUCT_LOW_STOCK, data, text, 1);
 		free(text);
 	}
@@ -134,10 +141,10 @@ static char *order_text(enum shop_event ev, const struct order_row *o)
 	    [EVENT_ORDER_REFUNDED] = "refunded",
 	    [EVENT_PRODUCT_LOW_STOCK] = "",
 	};
-	return xasprintf("[%s] Order %s %s: %s x %lld, %lld.%02lld %s (now %s)", ncfg->shop_name,
-	                 o->order_no, what[ev], o->product_name, (long long)o->quantity,
-	                 (long long)(o->amount / 100), (long long)(o->amount % 100), o->currency,
-	                 order_status_name(o->status));
+	return xasprintf("[%s] Order %s %s: %s x %lld, %lld.%02lld %s (now %s)",
+	                 ncfg_now()->shop_name, o->order_no, what[ev], o->product_name,
+	                 (long long)o->quantity, (long long)(o->amount / 100),
+	                 (long long)(o->amount % 100), o->currency, order_status_name(o->status));
 }
 
 static json_t *order_data(const struct order_row *o)
@@ -151,7 +158,7 @@ static json_t *order_data(const struct order_row *o)
 
 static int sale_mail_put(const struct order_row *o)
 {
-	if (!ncfg->notify_mail_on_sale || !ncfg->alert_email[0])
+	if (!ncfg_now()->notify_mail_on_sale || !ncfg_now()->alert_email[0])
 		return 0;
 	return outbox_put(JOB_ALERT_MAIL,
 	                  json_pack("{sI ss}", "order_id", (json_int_t)o->id, "what", "sale"), 0);
@@ -160,10 +167,10 @@ static int sale_mail_put(const struct order_row *o)
 int notify_order_event(int64_t order_id, enum shop_event ev)
 {
 	/* product.low_stock is not the caller's to send: it follows a sale, from here. */
-	if (!ncfg || (int)ev < 0 || ev >= EVENT_PRODUCT_LOW_STOCK)
+	if (!ncfg_now() || (int)ev < 0 || ev >= EVENT_PRODUCT_LOW_STOCK)
 		return 0;
 	int out = webhook_on() || telegram_on();
-	if (!out && !(ev == EVENT_ORDER_PAID && ncfg->notify_mail_on_sale))
+	if (!out && !(ev == EVENT_ORDER_PAID && ncfg_now()->notify_mail_on_sale))
 		return 0; /* nothing to send: not even a read of the order */
 	struct order_row o;
 	int found = order_load_id(order_id, &o);

@@ -45,6 +45,10 @@ static const char *const event_names[] = {
     [EVENT_ORDER_REFUNDED] = "order.refunded",
     [EVENT_PRODUCT_LOW_STOCK] = "product.low_stock",
 };
+static const char *const role_names[] = {
+    [ADMIN_OWNER] = "owner",
+    [ADMIN_STAFF] = "staff",
+};
 static const char *const outcome_names[] = {
     [NOTIFY_DELIVERED] = "delivered",
     [NOTIFY_PAID] = "paid",
@@ -137,4 +141,18 @@ int job_kind_parse(const char *s, enum job_kind *out)
 const char *notify_outcome_name(enum notify_outcome o)
 {
 	return (int)o >= 0 && (int)o < COUNT(outcome_names) ? outcome_names[o] : "unknown";
+}
+
+const char *admin_role_name(enum admin_role r)
+{
+	return (int)r >= 0 && (int)r < COUNT(role_names) ? role_names[r] : "unknown";
+}
+
+int admin_role_parse(const char *s, enum admin_role *out)
+{
+	int i = lookup(role_names, COUNT(role_names), s);
+	if (i < 0)
+		return -1;
+	*out = (enum admin_role)i;
+	return 0;
 }

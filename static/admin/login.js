@@ -20,6 +20,18 @@
     return '/admin/products';
   }
 
+  var T = window.TeamStrings;
+  var totpRow = A.$('totp-row');
+  if (T) T.apply(totpRow);
+
+  /* The server asked for the second factor: show its field and wait for the code. */
+  function askCode(message) {
+    totpRow.classList.remove('hidden');
+    A.showError(errorBox, message);
+    A.$('totp').value = '';
+    A.$('totp').focus();
+  }
+
   A.session({ noRedirect: true }).then(function () {
     location.replace(destination());
   }, function () { /* not signed in: stay on the form */ });
@@ -34,13 +46,27 @@
       (username ? A.$('password') : A.$('username')).focus();
       return;
     }
-    A.busy(form, A.api('POST', '/api/admin/login', { username: username, password: password },
-      { noRedirect: true, noToken: true }))
+    var body = { username: username, password: password };
+    var code = A.$('totp').value.replace(/\s+/g, '');
+    if (!totpRow.classList.contains('hidden')) {
+      if (!/^\d{6}$/.test(code)) { askCode(T ? T('login.code_needed') : 'Enter the 6-digit code.'); return; }
+      body.totp = code;
+    }
+    A.busy(form, A.api('POST', '/api/admin/login', body, { noRedirect: true, noToken: true }))
       .then(function (res) {
         A.saveToken(res && res.csrf_token);
         location.assign(destination());
       }, function (err) {
+        if (err && err.code === 'totp_required') {
+          askCode(T ? T('login.code_needed') : err);
+          return;
+        }
         A.showError(errorBox, err);
+        if (!totpRow.classList.contains('hidden')) {
+          A.$('totp').value = '';
+          A.$('totp').focus();
+          return;
+        }
         A.$('password').value = '';
         A.$('password').focus();
       });

@@ -256,7 +256,20 @@
     });
   }
 
+  /* The team and settings pages, on pages whose nav does not list them yet (a link already
+   * there is left alone). Text only. */
+  function addTeamLinks() {
+    var nav = document.querySelector('.admin-top nav');
+    if (!nav) return;
+    [['/admin/team', 'Team'], ['/admin/settings', 'Settings']].forEach(function (l) {
+      if (nav.querySelector('a[href="' + l[0] + '"]')) return;
+      var text = window.TeamStrings ? window.TeamStrings('nav.' + l[1].toLowerCase()) : l[1];
+      nav.appendChild(C.el('a', { href: l[0] }, text));
+    });
+  }
+
   function wirePage() {
+    addTeamLinks();
     Array.prototype.forEach.call(document.querySelectorAll('[data-action="logout"]'), function (b) {
       b.addEventListener('click', function (ev) {
         ev.preventDefault();

@@ -397,7 +397,7 @@ def test_session_endpoint_answers_user_and_csrf(make_server):
     srv, csrf = signed_in(make_server)
     r = srv.get("/api/admin/session")
     assert r.status == 200, r
-    assert r.json() == {"username": USER, "csrf_token": csrf}
+    assert r.json() == {"username": USER, "csrf_token": csrf, "role": "owner", "totp": False}
     assert_error(srv.get("/api/admin/session", use_cookies=False), 401, "unauthorized")
 
 

@@ -391,6 +391,55 @@ START_TEST(test_env_overrides_file)
 }
 END_TEST
 
+/* Where each key came from decides whether the admin's settings may change it. */
+START_TEST(test_origins_and_key_table)
+{
+	setenv("CARDSHOP_PAYMENT_EPAY_KEY", "from-env", 1);
+	ck_assert_msg(load("[shop]\nname = From file\n") == 0, "%s", err);
+	int name = config_key_find("shop.name"), key = config_key_find("payment.epay.key");
+	int ttl = config_key_find("shop.order_ttl"), port = config_key_find("server.port");
+	ck_assert_int_ge(name, 0);
+	ck_assert_int_ge(key, 0);
+	ck_assert_int_ge(ttl, 0);
+	ck_assert_int_ge(port, 0);
+	ck_assert_int_eq(cfg.origin[name], CONFIG_FILE);
+	ck_assert_int_eq(cfg.origin[key], CONFIG_ENV);
+	ck_assert_int_eq(cfg.origin[ttl], CONFIG_DEFAULT);
+	ck_assert_int_eq(config_key_find("payment.epay"), -1);
+	ck_assert_int_eq(config_key_find("shop.nope"), -1);
+	ck_assert_int_eq(config_key_find("noname"), -1);
+	struct config_key_info k = config_key_at((size_t)key);
+	ck_assert_str_eq(k.section, "payment.epay");
+	ck_assert_uint_eq(k.flags, CONFIG_LIVE | CONFIG_SECRET);
+	ck_assert_uint_eq(config_key_at((size_t)port).flags & CONFIG_LIVE, 0);
+	ck_assert_int_eq(config_key_at((size_t)ttl).kind, CONFIG_INT);
+	ck_assert_int_eq(config_int_at(&cfg, (size_t)ttl), 900);
+	ck_assert_str_eq(config_str_at(&cfg, (size_t)name), "From file");
+}
+END_TEST
+
+/* A published configuration is a deep copy: changing the next one leaves it as it was. */
+START_TEST(test_copy_and_publish)
+{
+	struct config *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+	config_copy(a, &cfg);
+	config_publish(a);
+	ck_assert_ptr_eq(config_current(), a);
+	config_copy(b, a);
+	ck_assert_int_eq(
+	    config_set_at(b, (size_t)config_key_find("shop.name"), "Next", err, sizeof err), 0);
+	ck_assert_int_ne(
+	    config_set_at(b, (size_t)config_key_find("shop.order_ttl"), "0", err, sizeof err), 0);
+	config_publish(b);
+	ck_assert_ptr_eq(config_current(), b);
+	ck_assert_str_eq(a->shop_name, "cardshop");
+	ck_assert_str_eq(b->shop_name, "Next");
+	ck_assert_int_eq(config_check(b, err, sizeof err), 0);
+	config_published_free();
+	ck_assert_ptr_null(config_current());
+}
+END_TEST
+
 START_TEST(test_env_apply_direct)
 {
 	setenv("CARDSHOP_SERVER_PORT", "1234", 1);
@@ -519,6 +568,8 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_syntax_error_line);
 	tcase_add_test(tc, test_long_value_not_truncated);
 	tcase_add_test(tc, test_env_overrides_file);
+	tcase_add_test(tc, test_origins_and_key_table);
+	tcase_add_test(tc, test_copy_and_publish);
 	tcase_add_test(tc, test_env_apply_direct);
 	tcase_add_test(tc, test_env_bad_value);
 	tcase_add_test(tc, test_config_set);

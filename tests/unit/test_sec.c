@@ -624,6 +624,63 @@ START_TEST(test_pressure_rate)
 }
 END_TEST
 
+/* RFC 6238 appendix B, the SHA-1 rows (key "12345678901234567890"), cut to 6 digits. */
+START_TEST(test_totp_rfc6238_vectors)
+{
+	static const unsigned char key[] = "12345678901234567890";
+	static const struct {
+		int64_t t;
+		uint32_t code;
+	} v[] = {{59, 287082},       {1111111109, 81804},  {1111111111, 50471},
+	         {1234567890, 5924}, {2000000000, 279037}, {20000000000LL, 353130}};
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+		ck_assert_uint_eq(sec_totp_code(key, 20, v[i].t / SEC_TOTP_PERIOD), v[i].code);
+}
+END_TEST
+
+START_TEST(test_totp_window_and_replay)
+{
+	static const unsigned char key[] = "12345678901234567890";
+	int64_t now = 1111111111, step = now / 30;
+	char code[8];
+	for (int d = -2; d <= 2; d++) {
+		snprintf(code, sizeof code, "%06u", (unsigned)sec_totp_code(key, 20, step + d));
+		int64_t got = sec_totp_match(key, 20, code, now, 0);
+		if (d >= -1 && d <= 1)
+			ck_assert_int_eq(got, step + d);
+		else
+			ck_assert_int_eq(got, -1);
+		/* a code is refused once its step (or a later one) was used */
+		ck_assert_int_eq(sec_totp_match(key, 20, code, now, step + d), -1);
+	}
+	snprintf(code, sizeof code, "%06u", (unsigned)sec_totp_code(key, 20, step));
+	ck_assert_int_eq(sec_totp_match(key, 20, code, now, step - 1), step);
+	ck_assert_int_eq(sec_totp_match(key, 20, "50471", now, 0), -1);
+	ck_assert_int_eq(sec_totp_match(key, 20, "0504711", now, 0), -1);
+	ck_assert_int_eq(sec_totp_match(key, 20, "05047a", now, 0), -1);
+	ck_assert_int_eq(sec_totp_match(key, 20, NULL, now, 0), -1);
+}
+END_TEST
+
+START_TEST(test_base32_rfc4648)
+{
+	char out[64];
+	static const struct {
+		const char *in, *out;
+	} v[] = {{"", ""},
+	         {"f", "MY"},
+	         {"fo", "MZXQ"},
+	         {"foo", "MZXW6"},
+	         {"foob", "MZXW6YQ"},
+	         {"fooba", "MZXW6YTB"},
+	         {"foobar", "MZXW6YTBOI"}};
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		sec_base32((const unsigned char *)v[i].in, strlen(v[i].in), out);
+		ck_assert_str_eq(out, v[i].out);
+	}
+}
+END_TEST
+
 static Suite *sec_suite(void)
 {
 	Suite *s = suite_create("sec");
@@ -631,6 +688,9 @@ static Suite *sec_suite(void)
 	tcase_add_test(basic, test_hex_and_random);
 	tcase_add_test(basic, test_equal);
 	tcase_add_test(basic, test_hashes_known_vectors);
+	tcase_add_test(basic, test_totp_rfc6238_vectors);
+	tcase_add_test(basic, test_totp_window_and_replay);
+	tcase_add_test(basic, test_base32_rfc4648);
 	suite_add_tcase(s, basic);
 
 	TCase *keys = tcase_create("keys");

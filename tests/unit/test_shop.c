@@ -1,6 +1,6 @@
 /* Unit tests of the shop domain on a temporary database: migrations (idempotence, a failing
  * migration rolled back), card-key import parsing and de-duplication, key storage, listing,
- * deletion and export, and product validation. */
+ * deletion and export, product validation, and the team (last owner, TOTP spending). */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -708,6 +708,105 @@ START_TEST(test_grace_ends_after_five_minutes)
 }
 END_TEST
 
+/* ---- the team ---- */
+
+static int64_t new_admin(const char *name)
+{
+	char err[200];
+	ck_assert_msg(admin_create(name, "team password 1234", err, sizeof err) == 0, "%s", err);
+	char sql[160];
+	snprintf(sql, sizeof sql, "SELECT id FROM admins WHERE username = '%s'", name);
+	return sql_int(sql);
+}
+
+START_TEST(test_last_active_owner_stays)
+{
+	int64_t a = new_admin("ann"), b = new_admin("bob");
+	struct shop_err err = {0};
+	json_t *staff = json_pack("{ss}", "role", "staff"), *off = json_pack("{sb}", "active", 0);
+	ck_assert_int_eq(admin_update(&tester, a, staff, &err), 0);
+	ck_assert_int_eq(admin_update(&tester, b, staff, &err), -1);
+	ck_assert_int_eq(err.status, SHOP_CONFLICT);
+	ck_assert_int_eq(admin_update(&tester, b, off, &err), -1);
+	ck_assert_int_eq(err.status, SHOP_CONFLICT);
+	ck_assert_int_eq(
+	    sql_int("SELECT count(*) FROM admins WHERE role = 'owner' AND disabled = 0"), 1);
+	/* a disabled owner is no owner to count on */
+	json_t *owner = json_pack("{ss}", "role", "owner");
+	ck_assert_int_eq(admin_update(&tester, a, owner, &err), 0);
+	ck_assert_int_eq(admin_update(&tester, a, off, &err), 0);
+	ck_assert_int_eq(admin_update(&tester, b, off, &err), -1);
+	ck_assert_int_eq(admin_update(&tester, 999, off, &err), -1);
+	ck_assert_int_eq(err.status, SHOP_NOT_FOUND);
+	json_decref(staff);
+	json_decref(off);
+	json_decref(owner);
+}
+END_TEST
+
+/* The TOTP key of an admin, decrypted from its row as the server would. */
+static void totp_key(int64_t id, unsigned char key[20])
+{
+	sqlite3_stmt *st;
+	ck_assert_int_eq(sqlite3_prepare_v2(db_conn(),
+	                                    "SELECT totp_secret FROM admins WHERE id = ?", -1, &st,
+	                                    NULL),
+	                 SQLITE_OK);
+	sqlite3_bind_int64(st, 1, id);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	char *plain = NULL;
+	size_t n = 0;
+	ck_assert_int_eq(sec_decrypt(sqlite3_column_blob(st, 0),
+	                             (size_t)sqlite3_column_bytes(st, 0), &plain, &n),
+	                 0);
+	ck_assert_uint_eq(n, 20);
+	memcpy(key, plain, 20);
+	free(plain);
+	sqlite3_finalize(st);
+}
+
+static void code_at(const unsigned char key[20], int64_t step, char out[8])
+{
+	snprintf(out, 8, "%06u", (unsigned)sec_totp_code(key, 20, step));
+}
+
+/* A code whose spending cannot be recorded does not sign in (no replay can slip through a
+ * failed write), and works once when the write works. */
+START_TEST(test_totp_code_spent_with_the_sign_in)
+{
+	int64_t id = new_admin("tess");
+	struct actor me = {.admin_id = id, .username = "tess", .ip = "192.0.2.1"};
+	struct shop_err err = {0};
+	char b32[ADMIN_TOTP_SECRET_LEN + 1], *uri = NULL, code[8];
+	ck_assert_int_eq(admin_totp_setup(&me, "Shop", b32, &uri, &err), 0);
+	ck_assert_str_eq(strstr(uri, "otpauth://totp/Shop:tess?secret=") ? "ok" : uri, "ok");
+	free(uri);
+	unsigned char key[20];
+	totp_key(id, key);
+	int64_t step = util_now() / 30;
+	code_at(key, step, code);
+	ck_assert_int_eq(admin_totp_enable(&me, code, &err), 0);
+	struct config cfg;
+	config_defaults(&cfg);
+	struct admin_session s;
+	const char *pw = "team password 1234";
+	ck_assert_int_eq(admin_login(&cfg, "tess", pw, NULL, "192.0.2.1", NULL, &s, &err), -1);
+	ck_assert_int_eq(err.status, SHOP_TOTP_REQUIRED);
+	ck_assert_int_eq(admin_login(&cfg, "tess", pw, code, "192.0.2.1", NULL, &s, &err), -1);
+	ck_assert_int_eq(err.status, SHOP_UNAUTHORIZED); /* the enabling code */
+	code_at(key, step + 1, code);
+	db_fault_inject("totp_last_step = :step");
+	ck_assert_int_eq(admin_login(&cfg, "tess", pw, code, "192.0.2.1", NULL, &s, &err), -1);
+	ck_assert_int_eq(err.status, SHOP_ERROR);
+	db_fault_inject(NULL);
+	ck_assert_int_eq(admin_login(&cfg, "tess", pw, code, "192.0.2.1", NULL, &s, &err), 0);
+	ck_assert_int_eq(admin_login(&cfg, "tess", pw, code, "192.0.2.1", NULL, &s, &err), -1);
+	ck_assert_int_eq(err.status, SHOP_UNAUTHORIZED);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM sessions"), 1);
+	config_cleanup(&cfg);
+}
+END_TEST
+
 static Suite *shop_suite(void)
 {
 	Suite *s = suite_create("shop");
@@ -748,6 +847,12 @@ static Suite *shop_suite(void)
 	tcase_add_test(cat, test_product_create_validation);
 	tcase_add_test(cat, test_product_update_validation);
 	suite_add_tcase(s, cat);
+
+	TCase *team = tcase_create("team");
+	tcase_add_checked_fixture(team, setup_db, teardown_db);
+	tcase_add_test(team, test_last_active_owner_stays);
+	tcase_add_test(team, test_totp_code_spent_with_the_sign_in);
+	suite_add_tcase(s, team);
 
 	TCase *ret = tcase_create("retention");
 	tcase_add_checked_fixture(ret, setup_db, teardown_db);
