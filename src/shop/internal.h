@@ -122,7 +122,8 @@ struct order_extra {
 };
 /* Inside the order transaction: the loop rule (quantity 1) and the answers (borrowed, may be
  * NULL) against the product's fields. 0 with x filled, or -1 with err naming the field. */
-int order_extra_check(int64_t product_id, int64_t qty, int manual, json_t *answers,
+/* answers_due 0: the answers are not judged (a quote without "fields"). */
+int order_extra_check(int64_t product_id, int64_t qty, int manual, json_t *answers, int answers_due,
                       struct order_extra *x, struct shop_err *err);
 int order_extra_store(int64_t order_id, const struct order_extra *x); /* 0 or -1 */
 void order_extra_cleanup(struct order_extra *x);

@@ -299,8 +299,8 @@ static int create_tx(sqlite3 *db, void *arg)
 	if (load_product(c, &p) != 0 || check_pending(c) != 0)
 		return -1;
 	order_extra_cleanup(&c->x);
-	if (order_extra_check(c->req->product_id, c->req->quantity, p.manual, c->req->fields, &c->x,
-	                      c->err) != 0)
+	if (order_extra_check(c->req->product_id, c->req->quantity, p.manual, c->req->fields, 1,
+	                      &c->x, c->err) != 0)
 		return -1;
 	struct price pr;
 	if (pricing_compute(c->req->product_id, p.price, c->req->quantity, c->req->coupon, 1, &pr,
@@ -402,8 +402,8 @@ int order_quote(const struct config *cfg, const struct order_request *req, struc
 	/* In the order's own sequence: product and quantity, price and coupon, then stock. */
 	int rc = load_product(&c, &p);
 	if (rc == 0)
-		rc = order_extra_check(req->product_id, req->quantity, p.manual, req->fields, &c.x,
-		                       err);
+		rc = order_extra_check(req->product_id, req->quantity, p.manual, req->fields,
+		                       req->fields != NULL, &c.x, err);
 	if (rc == 0)
 		rc = pricing_compute(req->product_id, p.price, req->quantity, req->coupon, 0, &pr,
 		                     err);

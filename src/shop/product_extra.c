@@ -260,7 +260,7 @@ fail:
 	return NULL;
 }
 
-int order_extra_check(int64_t product_id, int64_t qty, int manual, json_t *answers,
+int order_extra_check(int64_t product_id, int64_t qty, int manual, json_t *answers, int answers_due,
                       struct order_extra *x, struct shop_err *err)
 {
 	memset(x, 0, sizeof *x);
@@ -283,6 +283,8 @@ int order_extra_check(int64_t product_id, int64_t qty, int manual, json_t *answe
 	json_t *out = NULL;
 	if (loop && qty != 1) /* the contract's rule, whoever delivers */
 		shop_fail(err, SHOP_INVALID, "quantity: this product is sold one at a time");
+	else if (!answers_due) /* a quote asked before the buyer filled the fields in */
+		out = json_object();
 	else
 		out = answers_check(json_is_array(defs) ? defs : NULL, answers, err);
 	json_decref(defs);
