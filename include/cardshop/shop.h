@@ -113,6 +113,13 @@ int shop_stock_check(int repair);
 /* Appends shop gauges (stock, pending orders, queued jobs) to a Prometheus exposition. */
 void shop_metrics_render(struct buf *out);
 
+/* The dashboard (stats.c). Days are those of the zone given once at start, before any thread
+ * exists (it sets TZ for a moment): 0, or -1 when the name cannot be used. */
+int stats_timezone_load(const char *tz);
+/* GET /api/admin/stats for the `days` (1-366) local days ending with the one holding now:
+ * {"today", "days", "top_products", "low_stock", ...}. A new reference, or NULL with err. */
+json_t *stats_json(int64_t now, int days, struct shop_err *err);
+
 /* The longest admin user name, in bytes; sign-in refuses longer ones before anything else. */
 #define ADMIN_USERNAME_MAX 64
 

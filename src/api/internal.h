@@ -20,6 +20,8 @@ extern const struct http_route pay_api_routes[];
 extern const size_t pay_api_nroutes;
 extern const struct http_route shop_api_routes[];
 extern const size_t shop_api_nroutes;
+extern const struct http_route stats_api_routes[];
+extern const size_t stats_api_nroutes;
 
 /* Replies with the status and code that match a domain error. */
 void api_reply_shop_err(struct http_req *req, const struct shop_err *err);
