@@ -94,9 +94,29 @@ static char *build_message(const char *from_name, const char *from_addr, const s
 	encode_words(&b, m->subject);
 	buf_printf(&b, "\r\nMessage-ID: <%s%s>\r\nMIME-Version: 1.0\r\n", id,
 	           strchr(from_addr, '@'));
-	buf_puts(&b, "Content-Type: text/plain; charset=UTF-8\r\n"
-	             "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
-	encode_qp(&b, m->body);
+	if (m->lang[0])
+		buf_printf(&b, "Content-Language: %s\r\n", m->lang);
+	if (!m->html) {
+		buf_puts(&b, "Content-Type: text/plain; charset=UTF-8\r\n"
+		             "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+		encode_qp(&b, m->body);
+		return buf_release(&b);
+	}
+	/* Quoted-printable never yields "=_", so the boundary cannot occur inside a part. */
+	char boundary[48];
+	sec_random_hex(id, 16);
+	snprintf(boundary, sizeof boundary, "=_cardshop_%s", id);
+	buf_printf(&b, "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n", boundary);
+	buf_puts(&b, "This is a multi-part message in MIME format.\r\n");
+	const char *types[2] = {"text/plain", "text/html"}, *parts[2] = {m->body, m->html};
+	for (int i = 0; i < 2; i++) {
+		buf_printf(&b,
+		           "\r\n--%s\r\nContent-Type: %s; charset=UTF-8\r\n"
+		           "Content-Transfer-Encoding: quoted-printable\r\n\r\n",
+		           boundary, types[i]);
+		encode_qp(&b, parts[i]);
+	}
+	buf_printf(&b, "\r\n--%s--\r\n", boundary);
 	return buf_release(&b);
 }
 

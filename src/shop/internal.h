@@ -69,6 +69,19 @@ void cardkey_sealed_free(struct sealed_key *keys, size_t n);
 /* payment.c: settles an order that costs nothing, inside the creating transaction. */
 int payment_settle_free(int64_t order_id, int64_t quantity, int manual);
 
+/* mail_template.c: the values a buyer's mail template is filled with (borrowed). */
+struct mail_values {
+	const char *shop_name, *order_no, *product, *quantity, *amount, *order_url, *status;
+	const char *lang;
+	json_t *keys; /* array of strings; NULL or empty outside the delivery mail */
+};
+/* The template name's text for lang: the merchant's (settings) or the built-in one, into *out
+ * (malloc'd). 0, or -1 on a database error or an unknown name or language. */
+int mail_template_get(const char *name, const char *lang, char **out);
+/* tpl with its placeholders filled: plain text (CRLF lines) or, with html, an HTML document in
+ * which every value is escaped. Malloc'd. */
+char *mail_template_render(const char *tpl, const struct mail_values *v, int html);
+
 #define PRICE_MAX 1000000000 /* 10 million in major units: anything above is a typo */
 
 #endif
