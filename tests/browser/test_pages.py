@@ -61,7 +61,7 @@ def sign_in(driver, srv):
     driver.find_element(By.CSS_SELECTOR, "#username").send_keys(ADMIN_USER)
     driver.find_element(By.CSS_SELECTOR, "#password").send_keys(ADMIN_PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "#login-submit").click()
-    wait(driver).until(EC.url_contains("/admin/products"))
+    wait(driver).until(EC.url_contains("/admin/dashboard"))
 
 
 def has_banner(driver):
@@ -95,7 +95,7 @@ def test_every_page_runs_without_script_errors(driver, make_server):
     for rel, url, lib in pages():
         driver.get(srv.url(url))
         if rel == "admin/index.html":  # signed in: the form sends the browser on
-            wait(driver).until(EC.url_contains("/admin/products"))
+            wait(driver).until(EC.url_contains("/admin/dashboard"))
         wait(driver).until(has_banner, f"{rel}: no demo banner")
         assert driver.execute_script("return typeof window.Cardshop.el") == "function", rel
         assert driver.execute_script(f"return typeof window.{lib}") == "object", rel
