@@ -82,6 +82,9 @@ int mail_template_get(const char *name, const char *lang, char **out);
  * which every value is escaped. Malloc'd. */
 char *mail_template_render(const char *tpl, const struct mail_values *v, int html);
 
+/* demo_sales.c: a fortnight of demo orders (sold keys, payments) for the dashboard. 0 or -1. */
+int shop_demo_sales(void);
+
 #define PRICE_MAX 1000000000 /* 10 million in major units: anything above is a typo */
 
 #endif

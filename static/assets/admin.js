@@ -305,7 +305,11 @@
 
   /* ---- header: shop name, navigation, language switch ------------------------------------ */
 
-  var shopName = 'cardshop';
+  /* The name of the last visit until /api/config answers, so the header does not flicker. */
+  var NAME_KEY = 'cardshop.admin.shop_name';
+  var shopName = (function () {
+    try { return window.sessionStorage.getItem(NAME_KEY) || 'cardshop'; } catch (e) { return 'cardshop'; }
+  })();
 
   function setTitle() {
     var key = document.body.getAttribute('data-title');
@@ -394,6 +398,7 @@
     return config().then(function (cfg) {
       if (typeof cfg.name !== 'string' || !cfg.name) return;
       shopName = cfg.name;
+      try { window.sessionStorage.setItem(NAME_KEY, shopName); } catch (e) { /* ignored */ }
       Array.prototype.forEach.call(document.querySelectorAll('[data-shop-name]'), function (n) {
         n.textContent = shopName;
       });
