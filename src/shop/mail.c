@@ -35,6 +35,16 @@ static int compose_parts(const char *kind, const struct mail_values *v, struct m
 	return 0;
 }
 
+/* {status} in the buyer's words (the mails go out for these two states). */
+static const char *status_text(enum order_status s, int zh)
+{
+	if (s == ORDER_DELIVERED)
+		return zh ? "已发货" : "delivered";
+	if (s == ORDER_PAID || s == ORDER_PAID_UNDELIVERED)
+		return zh ? "已付款" : "paid";
+	return order_status_name(s);
+}
+
 int order_mail_compose(const struct config *cfg, int64_t order_id, struct mail *m)
 {
 	struct order_row o;
@@ -52,16 +62,17 @@ int order_mail_compose(const struct config *cfg, int64_t order_id, struct mail *
 	         (long long)(o.amount % 100), o.currency);
 	char *url =
 	    xasprintf("%s/shop/order?order_no=%s&token=%s", cfg->base_url, o.order_no, token);
-	const char *lang = strcmp(o.lang, "zh-CN") == 0 ? "zh-CN" : "en";
-	struct mail_values v = {cfg->shop_name,
-	                        o.order_no,
-	                        o.product_name,
-	                        qty,
-	                        amount,
-	                        url,
-	                        order_status_name(o.status),
-	                        lang,
-	                        keys};
+	int zh = strcmp(o.lang, "zh-CN") == 0;
+	const char *lang = zh ? "zh-CN" : "en";
+	struct mail_values v = {.shop_name = cfg->shop_name,
+	                        .order_no = o.order_no,
+	                        .product = o.product_name,
+	                        .quantity = qty,
+	                        .amount = amount,
+	                        .order_url = url,
+	                        .status = status_text(o.status, zh),
+	                        .lang = lang,
+	                        .keys = keys};
 	int rc = compose_parts(delivered ? "delivery" : "paid", &v, m);
 	json_decref(keys);
 	free(url);

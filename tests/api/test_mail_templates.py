@@ -88,15 +88,16 @@ def test_merchant_templates_override_the_defaults_per_language(make_server, epay
     shop = start_shop(make_server, epay=epay, sink=sink)
     with shop.srv.db() as c:
         c.executemany("INSERT INTO settings (key, value) VALUES (?, ?)", [
-            ("mail.template.delivery_subject.en", "Your {product} from {shop_name} ({order_no})"),
+            ("mail.template.delivery_subject.en", "Your {product} from {shop_name} ({order_no}, {status})"),
             ("mail.template.delivery_body.en",
              "Hello!\n\n{product} x {quantity} for {amount}:\n{keys}\nSee {order_url}\n"),
             # a stored text with an unknown placeholder (edited by hand) is not used
             ("mail.template.delivery_body.zh-CN", "{bogus} {keys} {order_url}"),
+            ("mail.template.delivery_subject.zh-CN", "{status}：{order_no}"),
         ])
     keys = make_keys(1, "TPL")
     o, m = buy(shop, sink, name=NASTY, keys=keys)
-    assert m.subject == f"Your {NASTY} from Test Shop ({o['order_no']})"
+    assert m.subject == f"Your {NASTY} from Test Shop ({o['order_no']}, delivered)"
     parts, _ = parts_of(m)
     text = parts["text/plain"].get_content().replace("\r\n", "\n")
     assert text.startswith("Hello!\n\n") and f"{NASTY} x 1 for 12.34 CNY:" in text
@@ -109,6 +110,7 @@ def test_merchant_templates_override_the_defaults_per_language(make_server, epay
 
     zh, mzh = buy(shop, sink, name="Z", keys=make_keys(1, "TZH"), lang="zh-CN")
     assert "{bogus}" not in mzh.body and "您的卡密" in mzh.body  # the built-in text instead
+    assert mzh.subject == f"已发货：{zh['order_no']}"  # {status} in the buyer's language
 
 
 def test_manual_product_gets_the_paid_mail_without_keys(make_server, epay, sink):  # noqa: F811
