@@ -87,7 +87,9 @@ static const char *sql_top =
     "SELECT p.id, p.name, count(*), sum(o.amount) FROM orders o"
     " JOIN products p ON p.id = o.product_id WHERE o.paid_at >= :lo AND o.paid_at < :hi"
     " GROUP BY p.id ORDER BY 4 DESC, 3 DESC, p.id LIMIT 10";
-/* Products that sell from stock and hold at most their threshold of free keys. */
+/* Products that sell from stock and hold at most their threshold of free keys. When products
+ * carry their own threshold, the condition becomes s.available <= coalesce(p.low_stock,
+ * :threshold): the one line to change. */
 static const char *sql_low =
     "SELECT p.id, p.name, s.available FROM products p JOIN product_stock s ON s.product_id = p.id"
     " WHERE p.active = 1 AND p.delivery = 'auto' AND s.available <= :threshold"
