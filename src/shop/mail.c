@@ -58,11 +58,16 @@ int order_mail_compose(const struct config *cfg, int64_t order_id, struct mail *
 	char token[33], qty[24], amount[48];
 	order_token(o.order_no, token);
 	snprintf(qty, sizeof qty, "%lld", (long long)o.quantity);
-	snprintf(amount, sizeof amount, "%lld.%02lld %s", (long long)(o.amount / 100),
-	         (long long)(o.amount % 100), o.currency);
+	int zh = strcmp(o.lang, "zh-CN") == 0;
+	/* as the shop's pages write it: "¥12.34" for a Chinese buyer, "12.34 CNY" otherwise */
+	if (zh && strcmp(o.currency, "CNY") == 0)
+		snprintf(amount, sizeof amount, "¥%lld.%02lld", (long long)(o.amount / 100),
+		         (long long)(o.amount % 100));
+	else
+		snprintf(amount, sizeof amount, "%lld.%02lld %s", (long long)(o.amount / 100),
+		         (long long)(o.amount % 100), o.currency);
 	char *url =
 	    xasprintf("%s/shop/order?order_no=%s&token=%s", cfg->base_url, o.order_no, token);
-	int zh = strcmp(o.lang, "zh-CN") == 0;
 	const char *lang = zh ? "zh-CN" : "en";
 	struct mail_values v = {.shop_name = cfg->shop_name,
 	                        .order_no = o.order_no,

@@ -80,6 +80,7 @@ def test_zh_order_gets_chinese_in_both_parts(make_server, epay, sink):  # noqa: 
     assert "已发货" in m.subject and "卡密小店" in m.subject
     parts, _ = parts_of(m)
     assert "您的卡密" in parts["text/plain"].get_content()
+    assert "¥12.34" in parts["text/plain"].get_content()  # the amount as the shop writes it
     page = parts["text/html"].get_content().replace("\r\n", "\n")
     assert "您的卡密" in page and 'lang="zh-CN"' in page and "Your keys" not in page
 
