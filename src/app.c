@@ -54,14 +54,14 @@ int app_start(const struct config *cfg)
 		fprintf(stderr, "cardshop: cannot read the catalog\n");
 		return -1;
 	}
-	/* The layers meet here only: the domain wakes the jobs thread after a commit that put
-	 * jobs, and the web and jobs layers let go of database snapshots after each unit of work,
-	 * without either knowing the other (or the storage). */
 	/* Before jobs_start: the first thread after this one must find TZ as it was. */
 	if (stats_timezone_load(cfg->timezone) != 0) {
 		fprintf(stderr, "cardshop: [shop] timezone: cannot use '%s'\n", cfg->timezone);
 		return -1;
 	}
+	/* The layers meet here only: the domain wakes the jobs thread after a commit that put
+	 * jobs, and the web and jobs layers let go of database snapshots after each unit of work,
+	 * without either knowing the other (or the storage). */
 	outbox_set_wake_hook(jobs_wake);
 	http_set_request_end_hook(db_release);
 	jobs_set_end_hook(db_release);
