@@ -1,7 +1,6 @@
 /* The buyer's mail templates: built-in texts per language, overridden by the settings keys
  * `mail.template.<name>.<lang>`, and rendered as plain text and as HTML (every value escaped,
  * the keys in a monospace block). A template is plain text with {placeholders}. */
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,21 +191,16 @@ static void html_escape(struct buf *b, const char *s, size_t n)
 
 static const char *value_of(const struct mail_values *v, const char *name, size_t n)
 {
-	static const struct {
-		const char *name;
-		size_t off;
+	const struct {
+		const char *name, *value;
 	} map[] = {
-	    {"shop_name", offsetof(struct mail_values, shop_name)},
-	    {"order_no", offsetof(struct mail_values, order_no)},
-	    {"product", offsetof(struct mail_values, product)},
-	    {"quantity", offsetof(struct mail_values, quantity)},
-	    {"amount", offsetof(struct mail_values, amount)},
-	    {"order_url", offsetof(struct mail_values, order_url)},
-	    {"status", offsetof(struct mail_values, status)},
+	    {"shop_name", v->shop_name}, {"order_no", v->order_no}, {"product", v->product},
+	    {"quantity", v->quantity},   {"amount", v->amount},     {"order_url", v->order_url},
+	    {"status", v->status},
 	};
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
 		if (strlen(map[i].name) == n && memcmp(map[i].name, name, n) == 0)
-			return *(const char *const *)((const char *)v + map[i].off);
+			return map[i].value;
 	return NULL;
 }
 
