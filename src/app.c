@@ -57,6 +57,11 @@ int app_start(const struct config *cfg)
 		fprintf(stderr, "cardshop: cannot read the catalog\n");
 		return -1;
 	}
+	/* Before jobs_start: the first thread after this one must find TZ as it was. */
+	if (stats_timezone_load(cfg->timezone) != 0) {
+		fprintf(stderr, "cardshop: [shop] timezone: cannot use '%s'\n", cfg->timezone);
+		return -1;
+	}
 	/* From here on every thread reads config_current(): the file's configuration with the
 	 * merchant's stored settings over it, replaced whole when they change. */
 	if (settings_load(cfg) != 0) {

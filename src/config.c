@@ -105,6 +105,7 @@ static const struct key keys[] = {
     IL("shop", "pending_per_client", pending_per_client, "2", 1, 1000000),
     IL("shop", "default_max_qty", default_max_qty, "10", 1, 100000),
     SL("shop", "alert_email", alert_email, ""),
+    S("shop", "timezone", timezone, "UTC"),
     SL("smtp", "url", smtp_url, "smtp://127.0.0.1:25"),
     SL("smtp", "from", smtp_from, ""),
     SL("smtp", "username", smtp_username, ""),
@@ -317,6 +318,29 @@ static int check_notify(struct config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+/* glibc reads an unknown TZ as UTC without a word: a typo would shift every dashboard day, so
+ * the name must be a file of the system's zone database. */
+static int check_timezone(const struct config *cfg, char *err, size_t errlen)
+{
+	const char *tz = cfg->timezone, *dir = getenv("TZDIR");
+	char path[512];
+	struct stat st;
+	int ok = tz[0] && tz[0] != '/' && strstr(tz, "..") == NULL &&
+	         strspn(tz, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+-") ==
+	             strlen(tz);
+	if (ok && strcmp(tz, "UTC") != 0) {
+		const char *base = dir && dir[0] ? dir : "/usr/share/zoneinfo";
+		snprintf(path, sizeof path, "%s/%s", base, tz);
+		ok = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	}
+	if (!ok)
+		snprintf(err, errlen,
+		         "[shop] timezone: '%s' is not an IANA time zone of this system (e.g. "
+		         "Asia/Shanghai, UTC)",
+		         tz);
+	return ok ? 0 : -1;
+}
+
 static int check_semantics(struct config *cfg, char *err, size_t errlen)
 {
 	if (log_level_parse(cfg->log_level) < 0) {
@@ -336,7 +360,8 @@ static int check_semantics(struct config *cfg, char *err, size_t errlen)
 	size_t blen = strlen(cfg->base_url);
 	while (blen > 0 && cfg->base_url[blen - 1] == '/')
 		cfg->base_url[--blen] = '\0';
-	if (check_smtp(cfg, err, errlen) != 0 || check_notify(cfg, err, errlen) != 0)
+	if (check_smtp(cfg, err, errlen) != 0 || check_notify(cfg, err, errlen) != 0 ||
+	    check_timezone(cfg, err, errlen) != 0)
 		return -1;
 	if (strcmp(cfg->challenge, "auto") != 0 && strcmp(cfg->challenge, "off") != 0) {
 		snprintf(err, errlen, "[security] challenge: '%s' is not auto or off",

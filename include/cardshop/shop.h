@@ -151,6 +151,13 @@ int shop_stock_check(int repair);
 /* Appends shop gauges (stock, pending orders, queued jobs) to a Prometheus exposition. */
 void shop_metrics_render(struct buf *out);
 
+/* The dashboard (stats.c). Days are those of the zone given once at start, before any thread
+ * exists (it sets TZ for a moment): 0, or -1 when the name cannot be used. */
+int stats_timezone_load(const char *tz);
+/* GET /api/admin/stats for the `days` (1-366) local days ending with the one holding now:
+ * {"today", "days", "top_products", "low_stock", ...}. A new reference, or NULL with err. */
+json_t *stats_json(int64_t now, int days, struct shop_err *err);
+
 /* The longest admin user name, in bytes; sign-in refuses longer ones before anything else. */
 #define ADMIN_USERNAME_MAX 64
 
@@ -404,7 +411,9 @@ int sandbox_pay_request(const char *order_no, const char *token, struct shop_err
 struct mail {
 	char *to;
 	char *subject;
-	char *body;
+	char *body;   /* text/plain */
+	char *html;   /* text/html alternative of body, or NULL for a plain-text mail */
+	char lang[8]; /* Content-Language ("en", "zh-CN"), or "" */
 };
 /* The buyer's mail for the order's current state: 0 with m filled, 1 when there is nothing to
  * send (the order is gone), -1 when the order or a key cannot be read (retry later). */
@@ -415,6 +424,20 @@ int order_mail_compose(const struct config *cfg, int64_t order_id, struct mail *
 int alert_mail_compose(const struct config *cfg, int64_t order_id, const char *what,
                        struct mail *m);
 void mail_free(struct mail *m);
+
+/* The buyer's mail templates (settings keys `mail.template.<name>.<lang>`, lang "en" or
+ * "zh-CN"). Names: delivery_subject, delivery_body, paid_subject, paid_body; placeholders
+ * {shop_name} {order_no} {product} {quantity} {amount} {order_url} {status}, and {keys} in
+ * delivery_body. mail_template_name(i) lists the names (NULL past the last). */
+const char *mail_template_name(size_t i);
+/* The built-in text (static), or NULL for an unknown name or language. */
+const char *mail_template_default(const char *name, const char *lang);
+/* 0 when text may be stored as template name; -1 with err (an unknown placeholder, a subject
+ * on two lines, a body without {order_url}, a delivery body without {keys}). */
+int mail_template_validate(const char *name, const char *text, char *err, size_t errlen);
+/* For the settings PATCH: key must be mail.template.<name>.<lang> and value valid for it.
+ * 0, or -1 with err (SHOP_INVALID naming the key). */
+int mail_template_setting_check(const char *key, const char *value, struct shop_err *err);
 
 /* Coupons. */
 int coupon_create(const struct actor *who, json_t *in, int64_t *id, struct shop_err *err);

@@ -28,6 +28,8 @@ extern const struct http_route media_api_routes[];
 extern const size_t media_api_nroutes;
 extern const struct http_route coupon_api_routes[];
 extern const size_t coupon_api_nroutes;
+extern const struct http_route stats_api_routes[];
+extern const size_t stats_api_nroutes;
 
 /* Replies with the status and code that match a domain error. */
 void api_reply_shop_err(struct http_req *req, const struct shop_err *err);

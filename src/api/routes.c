@@ -27,6 +27,7 @@ static void build(void)
 	append(media_api_routes, media_api_nroutes);
 	append(coupon_api_routes, coupon_api_nroutes);
 	append(team_api_routes, team_api_nroutes);
+	append(stats_api_routes, stats_api_nroutes);
 }
 
 const struct http_route *api_routes(size_t *count)

@@ -73,6 +73,32 @@ static void encode_qp(struct buf *b, const char *body)
 	}
 }
 
+/* The body: plain text alone, or the text and its HTML twin as multipart/alternative. */
+static void put_content(struct buf *b, const struct mail *m)
+{
+	static const char part_head[] = "Content-Type: %s; charset=UTF-8\r\n"
+	                                "Content-Transfer-Encoding: quoted-printable\r\n\r\n";
+	if (!m->html) {
+		buf_printf(b, part_head, "text/plain");
+		encode_qp(b, m->body);
+		return;
+	}
+	/* Quoted-printable never yields "=_", so the boundary cannot occur inside a part. */
+	char id[33];
+	sec_random_hex(id, 16);
+	buf_printf(b,
+	           "Content-Type: multipart/alternative; boundary=\"=_cardshop_%s\"\r\n\r\n"
+	           "This is a multi-part message in MIME format.\r\n",
+	           id);
+	const char *types[2] = {"text/plain", "text/html"}, *parts[2] = {m->body, m->html};
+	for (int i = 0; i < 2; i++) {
+		buf_printf(b, "\r\n--=_cardshop_%s\r\n", id);
+		buf_printf(b, part_head, types[i]);
+		encode_qp(b, parts[i]);
+	}
+	buf_printf(b, "\r\n--=_cardshop_%s--\r\n", id);
+}
+
 static char *build_message(const char *from_name, const char *from_addr, const struct mail *m)
 {
 	struct buf b;
@@ -94,9 +120,9 @@ static char *build_message(const char *from_name, const char *from_addr, const s
 	encode_words(&b, m->subject);
 	buf_printf(&b, "\r\nMessage-ID: <%s%s>\r\nMIME-Version: 1.0\r\n", id,
 	           strchr(from_addr, '@'));
-	buf_puts(&b, "Content-Type: text/plain; charset=UTF-8\r\n"
-	             "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
-	encode_qp(&b, m->body);
+	if (m->lang[0])
+		buf_printf(&b, "Content-Language: %s\r\n", m->lang);
+	put_content(&b, m);
 	return buf_release(&b);
 }
 

@@ -107,7 +107,7 @@ int shop_demo_seed(const struct config *cfg)
 {
 	char err[200];
 	sec_random_hex(demo_password, 8);
-	if (count(sql_product_count) == 0 && seed_catalog(cfg) != 0) {
+	if (count(sql_product_count) == 0 && (seed_catalog(cfg) != 0 || shop_demo_sales() != 0)) {
 		log_error("demo catalog seeding failed", NULL);
 		return -1;
 	}

@@ -132,6 +132,21 @@ int loop_key_free(int64_t product_id);
 /* Links the product's loop key to the order (the key stays available): 0, 1 when there is no
  * key, -1 on error. */
 int loop_key_link(int64_t order_id, int64_t product_id);
+/* mail_template.c: the values a buyer's mail template is filled with (borrowed). */
+struct mail_values {
+	const char *shop_name, *order_no, *product, *quantity, *amount, *order_url, *status;
+	const char *lang;
+	json_t *keys; /* array of strings; NULL or empty outside the delivery mail */
+};
+/* The template name's text for lang: the merchant's (settings) or the built-in one, into *out
+ * (malloc'd). 0, or -1 on a database error or an unknown name or language. */
+int mail_template_get(const char *name, const char *lang, char **out);
+/* tpl with its placeholders filled: plain text (CRLF lines) or, with html, an HTML document in
+ * which every value is escaped. Malloc'd. */
+char *mail_template_render(const char *tpl, const struct mail_values *v, int html);
+
+/* demo_sales.c: a fortnight of demo orders (sold keys, payments) for the dashboard. 0 or -1. */
+int shop_demo_sales(void);
 
 #define PRICE_MAX 1000000000 /* 10 million in major units: anything above is a typo */
 

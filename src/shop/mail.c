@@ -1,5 +1,6 @@
 /* Mail contents for orders: the buyer's delivery mail (in the language the order was placed
  * in) and the merchant's alerts. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,55 +8,41 @@
 #include "cardshop/sec.h"
 #include "internal.h"
 
-/* The buyer's mail texts, in the language the order was placed in. */
-struct mail_text {
-	const char *thanks, *order, *product, *amount, *keys, *pending, *page, *delivered, *paid,
-	    *subject;
-};
-static const struct mail_text text_en = {
-    "Thank you for your order at %s.",
-    "Order:    ",
-    "Product:  ",
-    "Amount:   ",
-    "Your keys:",
-    "Your payment is received. The merchant will deliver your order shortly.",
-    "Your order page: ",
-    "delivered",
-    "paid",
-    "[%s] Order %s %s",
-};
-static const struct mail_text text_zh = {
-    "感谢您在 %s 购买。",
-    "订单号：",
-    "商品：",
-    "金额：",
-    "您的卡密：",
-    "已收到您的付款，商家将尽快为您发货。",
-    "订单页面：",
-    "已发货",
-    "已付款",
-    "[%s] 订单 %s %s",
-};
-
-/* 0 when the order's keys were written into b, -1 when one cannot be read. */
-static int append_keys(struct buf *b, int64_t order_id, const struct mail_text *t)
+static void wipe_str(char *s)
 {
-	json_t *keys;
-	if (order_keys_json(order_id, &keys) != 0)
+	if (s) {
+		sec_wipe(s, strlen(s));
+		free(s);
+	}
+}
+
+/* The three templates of the order's state, rendered into m. 0, or -1 (nothing set). */
+static int compose_parts(const char *kind, const struct mail_values *v, struct mail *m)
+{
+	char subject_name[32], body_name[32], *subject = NULL, *body = NULL;
+	snprintf(subject_name, sizeof subject_name, "%s_subject", kind);
+	snprintf(body_name, sizeof body_name, "%s_body", kind);
+	if (mail_template_get(subject_name, v->lang, &subject) != 0 ||
+	    mail_template_get(body_name, v->lang, &body) != 0) {
+		free(subject);
 		return -1;
-	buf_printf(b, "%s\r\n\r\n", t->keys);
-	for (size_t i = 0; i < json_array_size(keys); i++)
-		buf_printf(b, "  %s\r\n", json_string_value(json_array_get(keys, i)));
-	json_decref(keys);
-	buf_puts(b, "\r\n");
+	}
+	m->subject = mail_template_render(subject, v, 0);
+	m->body = mail_template_render(body, v, 0);
+	m->html = mail_template_render(body, v, 1);
+	free(subject);
+	free(body);
 	return 0;
 }
 
-static void wipe_buf(struct buf *b)
+/* {status} in the buyer's words (the mails go out for these two states). */
+static const char *status_text(enum order_status s, int zh)
 {
-	if (b->data)
-		sec_wipe(b->data, b->len);
-	buf_cleanup(b);
+	if (s == ORDER_DELIVERED)
+		return zh ? "已发货" : "delivered";
+	if (s == ORDER_PAID || s == ORDER_PAID_UNDELIVERED)
+		return zh ? "已付款" : "paid";
+	return order_status_name(s);
 }
 
 int order_mail_compose(const struct config *cfg, int64_t order_id, struct mail *m)
@@ -64,31 +51,42 @@ int order_mail_compose(const struct config *cfg, int64_t order_id, struct mail *
 	int found = order_load_id(order_id, &o);
 	if (found <= 0)
 		return found < 0 ? -1 : 1;
-	const struct mail_text *t = strcmp(o.lang, "zh-CN") == 0 ? &text_zh : &text_en;
-	char token[33];
-	order_token(o.order_no, token);
-	struct buf b;
-	buf_init(&b);
 	int delivered = o.status == ORDER_DELIVERED;
-	buf_printf(&b, t->thanks, cfg->shop_name);
-	buf_puts(&b, "\r\n\r\n");
-	buf_printf(&b, "%s%s\r\n%s%s x %lld\r\n%s%lld.%02lld %s\r\n\r\n", t->order, o.order_no,
-	           t->product, o.product_name, (long long)o.quantity, t->amount,
-	           (long long)(o.amount / 100), (long long)(o.amount % 100), o.currency);
-	if (delivered) {
-		if (append_keys(&b, order_id, t) != 0) {
-			wipe_buf(&b); /* a delivery mail missing a key must not go out */
-			return -1;
-		}
-	} else {
-		buf_printf(&b, "%s\r\n\r\n", t->pending);
+	json_t *keys = NULL;
+	if (delivered && order_keys_json(order_id, &keys) != 0)
+		return -1; /* a delivery mail missing a key must not go out */
+	char token[33], qty[24], amount[48];
+	order_token(o.order_no, token);
+	snprintf(qty, sizeof qty, "%lld", (long long)o.quantity);
+	int zh = strcmp(o.lang, "zh-CN") == 0;
+	/* as the shop's pages write it: "¥12.34" for a Chinese buyer, "12.34 CNY" otherwise */
+	if (zh && strcmp(o.currency, "CNY") == 0)
+		snprintf(amount, sizeof amount, "¥%lld.%02lld", (long long)(o.amount / 100),
+		         (long long)(o.amount % 100));
+	else
+		snprintf(amount, sizeof amount, "%lld.%02lld %s", (long long)(o.amount / 100),
+		         (long long)(o.amount % 100), o.currency);
+	char *url =
+	    xasprintf("%s/shop/order?order_no=%s&token=%s", cfg->base_url, o.order_no, token);
+	const char *lang = zh ? "zh-CN" : "en";
+	struct mail_values v = {.shop_name = cfg->shop_name,
+	                        .order_no = o.order_no,
+	                        .product = o.product_name,
+	                        .quantity = qty,
+	                        .amount = amount,
+	                        .order_url = url,
+	                        .status = status_text(o.status, zh),
+	                        .lang = lang,
+	                        .keys = keys};
+	int rc = compose_parts(delivered ? "delivery" : "paid", &v, m);
+	json_decref(keys);
+	free(url);
+	if (rc != 0) {
+		mail_free(m);
+		return -1;
 	}
-	buf_printf(&b, "%s%s/shop/order?order_no=%s&token=%s\r\n", t->page, cfg->base_url,
-	           o.order_no, token);
 	m->to = xstrdup(o.email);
-	m->subject =
-	    xasprintf(t->subject, cfg->shop_name, o.order_no, delivered ? t->delivered : t->paid);
-	m->body = buf_release(&b);
+	snprintf(m->lang, sizeof m->lang, "%s", lang);
 	return 0;
 }
 
@@ -128,10 +126,9 @@ int alert_mail_compose(const struct config *cfg, int64_t order_id, const char *w
 
 void mail_free(struct mail *m)
 {
-	if (m->body)
-		sec_wipe(m->body, strlen(m->body));
+	wipe_str(m->body); /* both hold the keys */
+	wipe_str(m->html);
 	free(m->to);
 	free(m->subject);
-	free(m->body);
 	memset(m, 0, sizeof *m);
 }

@@ -29,7 +29,7 @@
           el('td', { className: 'mono' }, e.ip)));
       });
       A.$('audit-empty').classList.toggle('hidden', entries.length > 0);
-      A.$('page-info').textContent = 'Page ' + page;
+      A.$('page-info').textContent = A.t('common.page', { n: page });
       A.$('page-prev').disabled = page <= 1;
       A.$('page-next').disabled = entries.length < PAGE_SIZE;
       A.clearError(pageError);

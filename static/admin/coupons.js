@@ -6,6 +6,7 @@
   'use strict';
   var A = window.CardshopAdmin;
   var el = A.el;
+  var t = A.t;
   var USES_MAX = 100000000; /* the server's limit */
 
   /* The strings of the edit, disable and delete actions, in one place for translation. */
@@ -70,18 +71,18 @@
   }
 
   function discountText(c) {
-    if (c.kind === 'percent') return c.value + '% off';
-    if (c.kind === 'fixed') return A.formatMoney(c.value, currencyFor(c.product_id)) + ' off';
+    if (c.kind === 'percent') return t('coupons.pct', { n: c.value });
+    if (c.kind === 'fixed') return t('coupons.amount', { amount: A.formatMoney(c.value, currencyFor(c.product_id)) });
     return String(c.kind) + ' ' + String(c.value);
   }
 
   function now() { return Math.floor(Date.now() / 1000); }
 
   function couponStatus(c) {
-    if (!c.active) return ['inactive', 'Inactive'];
-    if (typeof c.expires_at === 'number' && c.expires_at <= now()) return ['expired', 'Expired'];
-    if (typeof c.uses_left === 'number' && c.uses_left <= 0) return ['used-up', 'Used up'];
-    return ['active', 'Active'];
+    if (!c.active) return ['inactive', t('coupons.st_inactive')];
+    if (typeof c.expires_at === 'number' && c.expires_at <= now()) return ['expired', t('coupons.st_expired')];
+    if (typeof c.uses_left === 'number' && c.uses_left <= 0) return ['used-up', t('coupons.st_used_up')];
+    return ['active', t('coupons.st_active')];
   }
 
   /* "2030-01-02T03:04" (datetime-local, the browser's time zone) -> UTC seconds, or null. */
@@ -111,7 +112,7 @@
   function syncKind() {
     var fixed = f.kind.value === 'fixed';
     var label = A.$('nc-value-label');
-    label.textContent = fixed ? 'Amount off (' + (currencyFor(productValue()) || 'major units') + ')' : 'Percent off (1–100)';
+    label.textContent = fixed ? t('coupons.amount_off', { currency: currencyFor(productValue()) || t('products.major_units') }) : t('coupons.percent_off');
     f.value.placeholder = fixed ? '5.00' : '10';
     f.value.inputMode = fixed ? 'decimal' : 'numeric';
   }
@@ -122,44 +123,44 @@
 
   function readCoupon() {
     var code = f.code.value.trim();
-    if (!code) throw new Invalid('Code: required.', f.code);
-    if (code.length > 64) throw new Invalid('Code: at most 64 characters.', f.code);
+    if (!code) throw new Invalid(t('coupons.err.code'), f.code);
+    if (code.length > 64) throw new Invalid(t('coupons.err.code_long'), f.code);
     var kind = f.kind.value === 'fixed' ? 'fixed' : 'percent';
     var value;
     var raw = String(f.value.value).trim();
     if (kind === 'percent') {
       value = /^\d{1,3}$/.test(raw) ? parseInt(raw, 10) : null;
       if (value === null || value < 1 || value > 100) {
-        throw new Invalid('Percent off: a whole number from 1 to 100.', f.value);
+        throw new Invalid(t('coupons.err.percent'), f.value);
       }
     } else {
       value = A.parseMoney(raw);
       if (value === null || value < 1) {
-        throw new Invalid('Amount off: an amount such as 5.00 (digits, at most two decimals, more than zero).', f.value);
+        throw new Invalid(t('coupons.err.amount'), f.value);
       }
     }
     var body = { code: code, kind: kind, value: value };
 
     var usesText = String(f.uses.value).trim();
     if (usesText === '' && f.uses.validity && f.uses.validity.badInput) {
-      throw new Invalid('Uses: a whole number, or blank for unlimited.', f.uses);
+      throw new Invalid(t('coupons.err.uses'), f.uses);
     }
     if (usesText !== '') {
       var uses = A.parseCount(usesText);
       if (uses === null || uses < 1 || uses > USES_MAX) {
-        throw new Invalid('Uses: a whole number from 1 to ' + USES_MAX + ', or blank for unlimited.', f.uses);
+        throw new Invalid(t('coupons.err.uses_range', { max: USES_MAX }), f.uses);
       }
       body.uses = uses;
     }
 
     var expText = String(f.expires_at.value).trim();
     if (expText === '' && f.expires_at.validity && f.expires_at.validity.badInput) {
-      throw new Invalid('Expires: a complete date and time, or blank for never.', f.expires_at);
+      throw new Invalid(t('coupons.err.expires'), f.expires_at);
     }
     if (expText !== '') {
       var exp = parseLocal(expText);
-      if (exp === null) throw new Invalid('Expires: a complete date and time, or blank for never.', f.expires_at);
-      if (exp <= now()) throw new Invalid('Expires: that time has already passed.', f.expires_at);
+      if (exp === null) throw new Invalid(t('coupons.err.expires'), f.expires_at);
+      if (exp <= now()) throw new Invalid(t('coupons.err.past'), f.expires_at);
       body.expires_at = exp;
     }
 
@@ -185,7 +186,7 @@
       f.kind.value = kind;
       syncKind();
       A.clearError(pageError);
-      A.showNotice(pageNotice, 'Coupon “' + body.code + '” created: ' + discountText(body) + '.');
+      A.showNotice(pageNotice, t('coupons.created', { code: body.code, discount: discountText(body) }));
       return load().then(function () {
         var row = res && res.id ? document.querySelector('#coupons-body tr[data-id="' + Number(res.id) + '"]') : null;
         if (row) row.classList.add('fresh');
@@ -206,25 +207,25 @@
 
     var productCell = el('td', { className: 'product' });
     if (c.product_id == null) {
-      productCell.appendChild(el('span', { className: 'muted' }, 'Any product'));
+      productCell.appendChild(el('span', { className: 'muted' }, t('coupons.any_product')));
     } else {
       var p = product(c.product_id);
       productCell.appendChild(el('a', { href: '/admin/keys?product=' + encodeURIComponent(c.product_id) },
-        p ? p.name : 'Product #' + c.product_id));
-      if (!p) productCell.appendChild(el('span', { className: 'sub muted' }, 'deleted'));
+        p ? p.name : t('coupons.product_n', { id: c.product_id })));
+      if (!p) productCell.appendChild(el('span', { className: 'sub muted' }, t('coupons.deleted')));
     }
     row.appendChild(productCell);
 
     row.appendChild(el('td', { className: 'num used' }, String(c.used)));
     row.appendChild(el('td', { className: 'num left' },
-      c.uses_left == null ? el('span', { className: 'muted' }, 'unlimited') : String(c.uses_left)));
+      c.uses_left == null ? el('span', { className: 'muted' }, t('coupons.unlimited')) : String(c.uses_left)));
 
     var exp = el('td', { className: 'nowrap expires' });
     if (typeof c.expires_at === 'number') {
       exp.textContent = A.formatTime(c.expires_at);
       exp.title = new Date(c.expires_at * 1000).toString();
     } else {
-      exp.appendChild(el('span', { className: 'muted' }, 'Never'));
+      exp.appendChild(el('span', { className: 'muted' }, t('coupons.never')));
     }
     row.appendChild(exp);
     row.appendChild(el('td', { className: 'num max-discount' },
@@ -375,10 +376,10 @@
     var select = f.product_id;
     var chosen = select.value;
     A.clear(select);
-    select.appendChild(el('option', { value: '' }, 'Any product'));
+    select.appendChild(el('option', { value: '' }, t('coupons.any_product')));
     state.products.forEach(function (p) {
       select.appendChild(el('option', { value: String(p.id) },
-        p.name + ' (#' + p.id + (p.active === false ? ', inactive' : '') + ')'));
+        p.name + ' (#' + p.id + (p.active === false ? t('coupons.inactive_suffix') : '') + ')'));
     });
     select.value = chosen && product(parseInt(chosen, 10)) ? chosen : '';
     syncKind();
@@ -399,7 +400,7 @@
     });
   }
 
-  A.$('nc-tz-hint').textContent = 'Expiry is in your local time (' + zoneText() + ').';
+  A.$('nc-tz-hint').textContent = t('coupons.tz_hint', { zone: zoneText() });
   syncKind();
   A.requireSession().then(function () {
     return A.config().then(function (cfg) {

@@ -4,6 +4,8 @@
   'use strict';
   var A = window.CardshopAdmin;
   var el = A.el;
+  var t = A.t;
+  var I18n = window.I18n;
   var PAGE_SIZE = 100; /* the server's page size */
 
   var pageError = A.$('page-error');
@@ -35,13 +37,13 @@
     return A.api('GET', base).then(function (p) {
       state.product = p;
       A.$('product-name').textContent = p.name;
-      document.title = 'Keys: ' + p.name + ' · cardshop admin';
+      A.titled(t('keys.title_of', { name: p.name }));
       A.$('stat-price').textContent = A.formatMoney(p.price, p.currency);
       A.$('stat-stock').textContent = String(p.stock);
       A.$('stat-reserved').textContent = String(p.reserved);
       A.$('stat-sold').textContent = String(p.sold);
-      A.$('stat-active').textContent = (p.active ? 'active' : 'inactive') +
-        (p.delivery === 'manual' ? ', manual delivery' : '');
+      A.$('stat-active').textContent = t(p.active ? 'keys.active' : 'keys.inactive') +
+        (p.delivery === 'manual' ? t('keys.manual_suffix') : '');
       return p;
     });
   }
@@ -51,9 +53,9 @@
   function keyRow(k) {
     var del = null;
     if (k.status === 'available') {
-      del = el('button', { type: 'button', className: 'quiet-danger small delete-key' }, 'Delete');
+      del = el('button', { type: 'button', className: 'quiet-danger small delete-key' }, t('common.delete'));
       del.addEventListener('click', function () {
-        if (!window.confirm('Delete key ' + k.masked + '? It cannot be sold afterwards.')) return;
+        if (!window.confirm(t('keys.confirm_delete', { key: k.masked }))) return;
         del.disabled = true;
         A.clearError(keysError);
         A.api('DELETE', base + '/keys/' + k.id).then(function () {
@@ -67,7 +69,8 @@
     return el('tr', { dataset: { id: k.id, status: k.status } },
       el('td', { className: 'num' }, String(k.id)),
       el('td', { className: 'mono masked' }, k.masked),
-      el('td', null, el('span', { className: 'badge ' + (/^(available|reserved|sold)$/.test(k.status) ? k.status : '') }, k.status)),
+      el('td', null, el('span', { className: 'badge ' + (/^(available|reserved|sold)$/.test(k.status) ? k.status : '') },
+        I18n.has('keys.st.' + k.status) ? t('keys.st.' + k.status) : k.status)),
       el('td', { className: 'nowrap' }, A.formatTime(k.created_at)),
       el('td', null, k.order_id != null ? '#' + k.order_id : ''),
       el('td', { className: 'nowrap' }, k.sold_at ? A.formatTime(k.sold_at) : ''),
@@ -91,8 +94,8 @@
       A.clear(body);
       keys.forEach(function (k) { body.appendChild(keyRow(k)); });
       A.$('keys-empty').classList.toggle('hidden', keys.length > 0);
-      A.$('page-info').textContent = 'Page ' + state.page + ' of ' + pages + ' · ' + state.total +
-        (state.total === 1 ? ' key' : ' keys');
+      A.$('page-info').textContent = t(state.total === 1 ? 'keys.page_one' : 'keys.page_info',
+        { page: state.page, pages: pages, n: state.total });
       A.$('page-prev').disabled = state.page <= 1;
       A.$('page-next').disabled = state.page >= pages;
       A.clearError(keysError);
@@ -142,7 +145,7 @@
     ev.preventDefault();
     var area = A.$('keys-text');
     if (!area.value.trim()) {
-      A.showError(uploadError, 'Paste at least one key, one per line.');
+      A.showError(uploadError, t('keys.err.paste'));
       area.focus();
       return;
     }
@@ -153,7 +156,7 @@
     return new Promise(function (resolve, reject) {
       var reader = new FileReader();
       reader.onload = function () { resolve(String(reader.result || '')); };
-      reader.onerror = function () { reject(new Error('Cannot read ' + file.name + '.')); };
+      reader.onerror = function () { reject(new Error(t('keys.err.read', { file: file.name }))); };
       reader.readAsText(file, 'utf-8');
     });
   }
@@ -164,13 +167,13 @@
     var input = A.$('keys-file');
     var file = input.files && input.files[0];
     if (!file) {
-      A.showError(uploadError, 'Choose a text file first.');
+      A.showError(uploadError, t('keys.err.choose'));
       input.focus();
       return;
     }
     A.clearError(uploadError);
     readFile(file).then(function (text) {
-      if (!text.trim()) throw new Error(file.name + ' is empty.');
+      if (!text.trim()) throw new Error(t('keys.err.empty', { file: file.name }));
       return upload(fileForm, text).then(function () { input.value = ''; }, function () { /* shown */ });
     }).catch(function (err) { A.showError(uploadError, err); });
   });
@@ -179,7 +182,7 @@
 
   if (!pid) {
     A.$('product-name').textContent = '?';
-    A.showError(pageError, 'No product chosen: open the keys of a product from the products page.');
+    A.showError(pageError, t('keys.err.none'));
     ['upload', 'key-list'].forEach(function (id) { A.$(id).classList.add('hidden'); });
     A.requireSession();
     return;
@@ -194,7 +197,7 @@
         if (err.status === 404) {
           A.$('product-name').textContent = '#' + pid;
           ['upload', 'key-list'].forEach(function (id) { A.$(id).classList.add('hidden'); });
-          A.showError(pageError, 'Product #' + pid + ' does not exist (it may have been deleted).');
+          A.showError(pageError, t('keys.err.missing', { id: pid }));
         } else {
           A.showError(pageError, err);
         }

@@ -17,7 +17,7 @@
         }
       } catch (e) { /* ignored: the default below */ }
     }
-    return '/admin/products';
+    return A.home;
   }
 
   var T = window.TeamStrings;
@@ -42,7 +42,7 @@
     var username = A.$('username').value.trim();
     var password = A.$('password').value;
     if (!username || !password) {
-      A.showError(errorBox, 'Enter your username and password.');
+      A.showError(errorBox, A.t('login.missing'));
       (username ? A.$('password') : A.$('username')).focus();
       return;
     }

@@ -8,14 +8,17 @@
   'use strict';
   var A = window.CardshopAdmin;
   var el = A.el;
+  var t = A.t;
   var PAGE_SIZE = 100; /* the server's page size; the answer has no total */
   var MAIL_KINDS = ['order_mail', 'alert_mail'];
 
-  var KINDS = { mail: 'Mail', all: 'All jobs', order_mail: 'Order mail', alert_mail: 'Alert mail',
-    sandbox_notify: 'Sandbox notify' };
-  var KIND_LABELS = { order_mail: 'Order mail', alert_mail: 'Alert mail', sandbox_notify: 'Sandbox notify' };
-  var STATUSES = { queued: 'Queued', running: 'Running', done: 'Done', failed: 'Failed' };
-  var ALERTS = { paid_undelivered: 'paid, no key left', duplicate_payment: 'paid twice' };
+  var KINDS = { mail: t('nav.mail'), all: t('mail.kind_all'), order_mail: t('mail.kind_order_mail'),
+    alert_mail: t('mail.kind_alert_mail'), sandbox_notify: t('mail.kind_sandbox_notify') };
+  var KIND_LABELS = { order_mail: t('mail.kind_order_mail'), alert_mail: t('mail.kind_alert_mail'),
+    sandbox_notify: t('mail.kind_sandbox_notify') };
+  var STATUSES = { queued: t('mail.st.queued'), running: t('mail.st.running'), done: t('mail.st.done'),
+    failed: t('mail.st.failed') };
+  var ALERTS = { paid_undelivered: t('mail.alert_paid_undelivered'), duplicate_payment: t('mail.alert_duplicate') };
 
   var pageError = A.$('page-error');
   var kindSelect = A.$('kind-filter');
@@ -56,8 +59,9 @@
   /* When a queued job runs next, next to the clock: "in 34 s", "in 5 min", "due now". */
   function untilText(seconds, now) {
     var d = Math.round(seconds - now);
-    if (d < 2) return 'due now';
-    return 'in ' + (d < 90 ? d + ' s' : d < 5400 ? Math.round(d / 60) + ' min' : Math.round(d / 3600) + ' h');
+    if (d < 2) return t('mail.due_now');
+    return t(d < 90 ? 'mail.in_s' : d < 5400 ? 'mail.in_min' : 'mail.in_h',
+             { n: d < 90 ? d : d < 5400 ? Math.round(d / 60) : Math.round(d / 3600) });
   }
 
   function timeCell(seconds, className, sub) {
@@ -86,8 +90,8 @@
     var b = el('span', { className: 'badge job-status js-' + safeClass(j.status) + (retrying(j) ? ' js-retrying' : '') },
       label);
     b.dataset.status = String(j.status);
-    if (retrying(j)) b.title = 'The last attempt failed; it will be tried again.';
-    else if (j.status === 'failed') b.title = 'Every attempt failed; it will not be tried again.';
+    if (retrying(j)) b.title = t('mail.retrying_title');
+    else if (j.status === 'failed') b.title = t('mail.failed_title');
     return b;
   }
 
@@ -100,7 +104,7 @@
     } else if (typeof p.order_no === 'string' && p.order_no) {
       var a = el('a', { className: 'mono order-no', href: '/admin/orders?q=' + encodeURIComponent(p.order_no) },
         p.order_no);
-      a.title = 'This order on the orders page';
+      a.title = t('mail.order_link_title');
       cell.appendChild(a);
     } else {
       cell.appendChild(el('span', { className: 'muted' }, '—'));
@@ -115,7 +119,7 @@
     var p = (j.payload && typeof j.payload === 'object') ? j.payload : {};
 
     row.appendChild(el('td', { className: 'mono job-id' }, '#' + j.id,
-      el('span', { className: 'sub muted' }, 'created ' + A.formatTime(j.created_at))));
+      el('span', { className: 'sub muted' }, t('mail.created', { time: A.formatTime(j.created_at) }))));
     var what = typeof p.what === 'string' && p.what
       ? el('span', { className: 'sub muted what' }, has(ALERTS, p.what) ? p.what + ': ' + ALERTS[p.what] : p.what)
       : null;
@@ -126,7 +130,7 @@
     row.appendChild(el('td', { className: 'status' }, statusBadge(j)));
 
     var attempts = el('td', { className: 'num attempts' }, String(j.attempts) + '/' + String(j.max_attempts));
-    attempts.title = j.attempts + ' of at most ' + j.max_attempts + ' attempts made';
+    attempts.title = t('mail.attempts_title', { n: j.attempts, max: j.max_attempts });
     row.appendChild(attempts);
 
     row.appendChild(el('td', { className: 'last-error' },
@@ -135,7 +139,7 @@
     if (j.status === 'queued') {
       row.appendChild(timeCell(j.run_at, 'next-run', untilText(j.run_at, now)));
     } else {
-      var note = j.status === 'running' ? 'running now' : j.status === 'failed' ? 'gave up' : '—';
+      var note = j.status === 'running' ? t('mail.running_now') : j.status === 'failed' ? t('mail.gave_up') : '—';
       row.appendChild(el('td', { className: 'time-cell next-run' }, el('span', { className: 'muted' }, note)));
     }
     row.appendChild(timeCell(j.updated_at, 'updated'));
@@ -163,9 +167,9 @@
 
     var empty = A.$('jobs-empty');
     if (jobs.length === 0) {
-      if (state.page > 1) empty.textContent = 'No more jobs: this is past the last page.';
-      else if (state.status || state.kind !== 'all') empty.textContent = 'No jobs match this filter.';
-      else empty.textContent = 'No background jobs yet.';
+      if (state.page > 1) empty.textContent = t('mail.past_last');
+      else if (state.status || state.kind !== 'all') empty.textContent = t('mail.no_match');
+      else empty.textContent = t('mail.none');
     }
     empty.classList.toggle('hidden', jobs.length > 0);
 
@@ -173,18 +177,17 @@
     var waiting = jobs.filter(retrying).length;
     var note = A.$('jobs-note');
     var parts = [];
-    if (failed) parts.push(failed === 1 ? '1 job failed for good' : failed + ' jobs failed for good');
-    if (waiting) parts.push(waiting === 1 ? '1 job is waiting to be retried' : waiting + ' jobs are waiting to be retried');
-    note.textContent = parts.length ? 'On this page: ' + parts.join('; ') +
-      '. Check the mail server settings ([smtp] in the configuration) if this keeps happening.' : '';
+    if (failed) parts.push(t(failed === 1 ? 'mail.failed_one' : 'mail.failed_many', { n: failed }));
+    if (waiting) parts.push(t(waiting === 1 ? 'mail.waiting_one' : 'mail.waiting_many', { n: waiting }));
+    note.textContent = parts.length ? t('mail.note', { parts: parts.join(t('mail.sep')) }) : '';
     note.classList.toggle('hidden', parts.length === 0);
     note.classList.toggle('warn', failed === 0);
 
-    A.$('page-info').textContent = 'Page ' + state.page;
+    A.$('page-info').textContent = t('common.page', { n: state.page });
     A.$('page-prev').disabled = state.page <= 1;
     A.$('page-next').disabled = !more;
     A.$('page-hint').classList.toggle('hidden', state.kind !== 'mail');
-    A.$('jobs-updated').textContent = 'As of ' + timeWithSeconds(Math.floor(now)).split(' ')[1];
+    A.$('jobs-updated').textContent = t('mail.as_of', { time: timeWithSeconds(Math.floor(now)).split(' ')[1] });
   }
 
   function fetchKind(kind) {

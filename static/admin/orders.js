@@ -88,8 +88,10 @@
   var LANG = (window.I18n && STR[window.I18n.lang]) ? window.I18n.lang
     : (STR[document.documentElement.lang] ? document.documentElement.lang : 'en');
 
+  /* This page's strings first, then the admin dictionary (static/assets/admin-i18n.js). */
   function t(key, vars) {
-    var s = STR[LANG][key] || STR.en[key] || key;
+    var s = STR[LANG][key] || STR.en[key];
+    if (!s) return A.t(key, vars);
     return s.replace(/\{(\w+)\}/g, function (m, name) {
       return vars && Object.prototype.hasOwnProperty.call(vars, name) ? String(vars[name]) : m;
     });
@@ -103,13 +105,13 @@
 
   /* Known statuses, in the order the summary lists them, with their labels. */
   var STATUSES = [
-    ['paid_undelivered', 'Paid, not delivered'],
-    ['paid', 'Paid (to deliver)'],
-    ['pending', 'Pending'],
-    ['delivered', 'Delivered'],
-    ['expired', 'Expired'],
-    ['refunded', 'Refunded'],
-    ['cancelled', 'Cancelled']
+    ['paid_undelivered', t('orders.st.paid_undelivered')],
+    ['paid', t('orders.st.paid')],
+    ['pending', t('orders.st.pending')],
+    ['delivered', t('orders.st.delivered')],
+    ['expired', t('orders.st.expired')],
+    ['refunded', t('orders.st.refunded')],
+    ['cancelled', t('orders.st.cancelled')]
   ];
   var LABELS = {};
   STATUSES.forEach(function (s) { LABELS[s[0]] = s[1]; });
@@ -203,9 +205,9 @@
       statusLabel(status));
     b.dataset.status = String(status);
     if (status === 'paid_undelivered') {
-      b.title = 'Paid after the order expired, with no key left for it: deliver by hand or refund.';
+      b.title = t('orders.paid_undelivered_title');
     } else if (status === 'paid') {
-      b.title = 'Paid; waiting for the merchant to deliver (manual delivery).';
+      b.title = t('orders.paid_title');
     }
     return b;
   }
@@ -233,9 +235,9 @@
     });
 
     var sub = null;
-    if (o.status === 'pending' && o.expires_at) sub = 'expires ' + A.formatTime(o.expires_at);
+    if (o.status === 'pending' && o.expires_at) sub = t('orders.expires', { time: A.formatTime(o.expires_at) });
     else if (o.status === 'delivered' && o.delivered_at && o.delivered_at !== o.paid_at) {
-      sub = 'delivered ' + A.formatTime(o.delivered_at);
+      sub = t('orders.delivered_at', { time: A.formatTime(o.delivered_at) });
     }
     row.appendChild(el('td', { className: 'order-cell' },
       el('span', { className: 'mono order-no' }, o.order_no),
@@ -243,7 +245,7 @@
 
     var product = el('a', { className: 'product-name', href: '/admin/keys?product=' + encodeURIComponent(o.product_id) },
       o.product_name || ('#' + o.product_id));
-    product.title = 'Card keys of this product';
+    product.title = t('orders.product_title');
     row.appendChild(el('td', { className: 'product-cell' }, product,
       el('span', { className: 'sub muted' }, '#' + o.product_id)));
 
@@ -253,7 +255,7 @@
       el('span', { className: 'amount-value' }, A.formatMoney(o.amount, o.currency)));
     if (typeof o.discount === 'number' && o.discount > 0) {
       amount.appendChild(el('span', { className: 'sub muted discount' },
-        'coupon −' + A.formatMoney(o.discount, '')));
+        t('orders.coupon', { amount: A.formatMoney(o.discount, '') })));
     }
     row.appendChild(amount);
 
@@ -281,9 +283,9 @@
     var p = panels[o.order_no] || {};
     var cell = el('td', { className: 'actions row-actions' });
     if (deliverable(o)) {
-      var deliver = el('button', { type: 'button', className: 'small deliver-toggle' }, 'Deliver');
+      var deliver = el('button', { type: 'button', className: 'small deliver-toggle' }, t('orders.deliver'));
       deliver.setAttribute('aria-expanded', p.deliver ? 'true' : 'false');
-      deliver.title = 'Deliver this order: paste its keys or take them from stock';
+      deliver.title = t('orders.deliver_title');
       deliver.addEventListener('click', function () { toggleDeliver(o.order_no); });
       cell.appendChild(deliver);
     }
@@ -291,9 +293,9 @@
     detail.setAttribute('aria-expanded', p.detail ? 'true' : 'false');
     detail.addEventListener('click', function () { toggleDetail(o.order_no); });
     cell.appendChild(detail);
-    var pay = el('button', { type: 'button', className: 'secondary small payments-toggle' }, 'Payments');
+    var pay = el('button', { type: 'button', className: 'secondary small payments-toggle' }, t('orders.payments'));
     pay.setAttribute('aria-expanded', p.payments ? 'true' : 'false');
-    pay.title = 'Payment notifications the gateways sent for this order';
+    pay.title = t('orders.payments_title');
     pay.addEventListener('click', function () { togglePayments(o.order_no); });
     cell.appendChild(pay);
     return cell;
@@ -347,8 +349,7 @@
     var note = A.$('attention-note');
     var n = counts.paid_undelivered || 0;
     if (n > 0) {
-      note.textContent = (n === 1 ? '1 order on this page was' : n + ' orders on this page were') +
-        ' paid after expiring, with no key left: deliver by hand or refund.';
+      note.textContent = t(n === 1 ? 'orders.attention_one' : 'orders.attention_many', { n: n });
       note.classList.remove('hidden');
     } else {
       note.textContent = '';
@@ -366,12 +367,12 @@
     A.$('orders-loading').classList.add('hidden');
     var empty = A.$('orders-empty');
     if (orders.length === 0) {
-      if (state.page > 1) empty.textContent = 'No more orders: this is past the last page.';
-      else if (filtersActive()) empty.textContent = 'No orders match this filter.';
-      else empty.textContent = 'No orders yet.';
+      if (state.page > 1) empty.textContent = t('orders.past_last');
+      else if (filtersActive()) empty.textContent = t('orders.no_match');
+      else empty.textContent = t('orders.none');
     }
     empty.classList.toggle('hidden', orders.length > 0);
-    A.$('page-info').textContent = 'Page ' + state.page;
+    A.$('page-info').textContent = t('common.page', { n: state.page });
     A.$('page-prev').disabled = state.page <= 1;
     A.$('page-next').disabled = orders.length < PAGE_SIZE;
     clearButton.classList.toggle('hidden', !filtersActive());
@@ -433,8 +434,14 @@
       .filter(function (l) { return l !== ''; });
   }
 
+  /* English only: for texts not moved to admin-i18n.js yet (use counted() for new ones). */
   function plural(n, one, many) {
     return n + ' ' + (n === 1 ? one : many);
+  }
+
+  /* "1 key" / "3 keys" in the admin's language: the pair orders.<what>_one / _many. */
+  function counted(n, what) {
+    return t('orders.' + what + (n === 1 ? '_one' : '_many'), { n: n });
   }
 
   function toggleDeliver(no) {
@@ -466,24 +473,24 @@
     });
     var count = el('span', { id: id + '-count', className: 'key-count', attrs: { 'aria-live': 'polite' } });
     var error = el('p', { className: 'error hidden deliver-error', attrs: { role: 'alert' } });
-    var send = el('button', { type: 'submit', className: 'small deliver-keys' }, 'Deliver these keys');
-    var stock = el('button', { type: 'button', className: 'secondary small deliver-stock' }, 'Deliver from stock');
-    var cancel = el('button', { type: 'button', className: 'secondary small deliver-cancel' }, 'Cancel');
+    var send = el('button', { type: 'submit', className: 'small deliver-keys' }, t('orders.deliver_keys'));
+    var stock = el('button', { type: 'button', className: 'secondary small deliver-stock' }, t('orders.deliver_stock'));
+    var cancel = el('button', { type: 'button', className: 'secondary small deliver-cancel' }, t('common.cancel'));
     var form = el('form', { className: 'deliver-form', noValidate: true, dataset: { orderNo: o.order_no } },
-      el('h3', null, 'Deliver order ', el('span', { className: 'mono' }, o.order_no)),
+      el('h3', null, t('orders.deliver_order'), el('span', { className: 'mono' }, o.order_no)),
       el('label', { htmlFor: id },
-        'Keys for ', el('strong', null, product), ': ',
-        el('span', { className: 'need' }, plural(need, 'key', 'keys')), ', one per line'),
+        t('orders.keys_for'), el('strong', null, product), t('orders.colon'),
+        el('span', { className: 'need' }, counted(need, 'key')), t('orders.one_per_line')),
       box,
       el('p', { className: 'hint muted' }, count,
-        ' · New keys are stored as sold with this product. ',
-        'Deliver from stock takes ' + plural(need, 'available key', 'available keys') + ' of the product instead.'),
+        t('orders.new_keys_hint'),
+        t('orders.stock_hint', { keys: counted(need, 'available_key') })),
       error,
       el('div', { className: 'actions' }, send, stock, cancel));
 
     function showCount() {
       var n = keyLines(box.value).length;
-      count.textContent = n + ' of ' + need + (need === 1 ? ' key' : ' keys');
+      count.textContent = t(need === 1 ? 'orders.count_one' : 'orders.count_many', { n: n, need: need });
       count.classList.toggle('ok', n === need);
       count.classList.toggle('off', n > 0 && n !== need);
     }
@@ -506,8 +513,7 @@
       var keys = keyLines(box.value);
       if (keys.length === 0) {
         /* an empty body would take keys from stock: never send one from this button */
-        A.showError(error, 'Type or paste ' + plural(need, 'key', 'keys') +
-          ', one per line, or use Deliver from stock.');
+        A.showError(error, t('orders.err.no_keys', { keys: counted(need, 'key') }));
         box.focus();
         return;
       }
@@ -546,10 +552,10 @@
     dropIfEmpty(no);
     renderSummary(current);
 
-    A.showNotice(pageNotice, 'Order ' + no + ' ' +
-      (merged.status === 'delivered' ? 'delivered' : 'is now ' + statusLabel(merged.status)) + ': ' +
-      plural(merged.quantity, 'key', 'keys') + (fromStock ? ' from stock' : '') +
-      '. The buyer\u2019s mail is queued (see Mail).');
+    A.showNotice(pageNotice, t(fromStock ? 'orders.delivered_notice_stock' : 'orders.delivered_notice', {
+      no: no, state: merged.status === 'delivered' ? t('orders.delivered_word')
+        : t('orders.is_now', { status: statusLabel(merged.status) }),
+      keys: counted(merged.quantity, 'key') }));
     var payBtn = row.querySelector('.payments-toggle');
     if (payBtn) payBtn.focus();
   }
@@ -600,29 +606,29 @@
     var item = el('li', { className: 'payment-event ' + (verified ? 'verified' : 'unverified'),
       dataset: { id: e.id } },
       el('div', { className: 'event-fields' },
-        field('Time', when, 'event-time'),
-        field('Gateway', e.gateway || '', 'event-gateway'),
-        field('Trade no.', e.trade_no ? el('span', { className: 'mono' }, e.trade_no)
+        field(t('orders.ev.time'), when, 'event-time'),
+        field(t('orders.gateway'), e.gateway || '', 'event-gateway'),
+        field(t('orders.trade_no'), e.trade_no ? el('span', { className: 'mono' }, e.trade_no)
           : el('span', { className: 'muted' }, '—'), 'event-trade'),
-        field('Amount', amount, 'event-amount'),
-        field('Verified', el('span', { className: 'badge ' + (verified ? 'ev-yes' : 'ev-no') },
-          verified ? 'Verified' : 'Not verified'), 'event-verified'),
-        field('Outcome', el('span', { className: 'badge event-outcome ' + outcomeClass(e.outcome) },
+        field(t('orders.amount'), amount, 'event-amount'),
+        field(t('orders.ev.verified'), el('span', { className: 'badge ' + (verified ? 'ev-yes' : 'ev-no') },
+          verified ? t('orders.ev.verified') : t('orders.ev.not_verified')), 'event-verified'),
+        field(t('orders.ev.outcome'), el('span', { className: 'badge event-outcome ' + outcomeClass(e.outcome) },
           e.outcome || '?'), 'event-outcome-field')));
     var raw = typeof e.raw === 'string' ? e.raw : '';
     item.appendChild(el('details', { className: 'event-raw' },
-      el('summary', null, 'Raw notify', e.ip ? el('span', { className: 'muted' }, ' from ' + e.ip) : null),
-      raw ? el('pre', { className: 'raw mono' }, raw) : el('p', { className: 'muted' }, '(empty)')));
+      el('summary', null, t('orders.ev.raw'), e.ip ? el('span', { className: 'muted' }, t('orders.ev.from', { ip: e.ip })) : null),
+      raw ? el('pre', { className: 'raw mono' }, raw) : el('p', { className: 'muted' }, t('orders.ev.empty'))));
     return item;
   }
 
   function paymentsPanel(o) {
     var list = el('ol', { className: 'event-list' });
-    var status = el('p', { className: 'muted events-status' }, 'Loading…');
+    var status = el('p', { className: 'muted events-status' }, t('common.loading'));
     var error = el('p', { className: 'error hidden', attrs: { role: 'alert' } });
     var panel = el('section', { className: 'payments-panel', dataset: { orderNo: o.order_no },
-      attrs: { 'aria-label': 'Payment notifications of order ' + o.order_no } },
-      el('h3', null, 'Payment notifications'), status, error, list);
+      attrs: { 'aria-label': t('orders.ev.label', { no: o.order_no }) } },
+      el('h3', null, t('orders.ev.title')), status, error, list);
     var q = new URLSearchParams();
     q.set('order_no', o.order_no);
     panel.setAttribute('aria-busy', 'true');
@@ -631,11 +637,11 @@
       A.clear(list);
       events.forEach(function (e) { list.appendChild(eventItem(e, o.currency)); });
       if (events.length === 0) {
-        status.textContent = 'No payment notification was stored for this order.';
+        status.textContent = t('orders.ev.none');
       } else if (events.length >= 100) {
-        status.textContent = 'The newest 100 notifications, newest first.';
+        status.textContent = t('orders.ev.newest100');
       } else {
-        status.textContent = plural(events.length, 'notification', 'notifications') + ', newest first.';
+        status.textContent = t('orders.ev.count', { n: counted(events.length, 'notification') });
       }
     }).catch(function (err) {
       status.classList.add('hidden');

@@ -4,6 +4,7 @@
   'use strict';
   var A = window.CardshopAdmin;
   var el = A.el;
+  var t = A.t;
 
   var state = { products: [], categories: [], currency: '' };
   var pageError = A.$('page-error');
@@ -57,20 +58,20 @@
    * Returns the JSON body, or throws Invalid naming the field. */
   function readProduct(f) {
     var name = f.name.value.trim();
-    if (!name) throw new Invalid('Name: required.', f.name);
+    if (!name) throw new Invalid(t('products.err.name'), f.name);
     var price = A.parseMoney(f.price.value);
     if (price === null) {
-      throw new Invalid('Price: enter an amount such as 9.90 (digits, at most two decimals).', f.price);
+      throw new Invalid(t('products.err.price'), f.price);
     }
     var min = A.parseCount(f.min.value);
-    if (min === null || min < 1) throw new Invalid('Min. per order: a whole number, at least 1.', f.min);
+    if (min === null || min < 1) throw new Invalid(t('products.err.min'), f.min);
     var max = A.parseCount(f.max.value);
-    if (max === null) throw new Invalid('Max. per order: a whole number (0 means any).', f.max);
+    if (max === null) throw new Invalid(t('products.err.max'), f.max);
     if (max !== 0 && max < min) {
-      throw new Invalid('Max. per order: 0 (any) or at least the minimum per order.', f.max);
+      throw new Invalid(t('products.err.max_min'), f.max);
     }
     var sortText = String(f.sort.value).trim();
-    if (sortText !== '' && !/^-?\d{1,7}$/.test(sortText)) throw new Invalid('Sort order: a whole number.', f.sort);
+    if (sortText !== '' && !/^-?\d{1,7}$/.test(sortText)) throw new Invalid(t('products.err.sort'), f.sort);
     var body = {
       name: name,
       price: price,
@@ -114,9 +115,9 @@
 
   function fillCategorySelect(select, selected) {
     A.clear(select);
-    select.appendChild(el('option', { value: '' }, '— none —'));
+    select.appendChild(el('option', { value: '' }, t('common.none')));
     state.categories.forEach(function (c) {
-      select.appendChild(el('option', { value: String(c.id) }, c.name + (c.active ? '' : ' (hidden)')));
+      select.appendChild(el('option', { value: String(c.id) }, c.name + (c.active ? '' : t('products.hidden_suffix'))));
     });
     select.value = selected == null ? '' : String(selected);
   }
@@ -128,12 +129,12 @@
     var list = A.$('categories-list');
     A.clear(list);
     state.categories.forEach(function (c) {
-      var toggle = el('button', { type: 'button', className: 'secondary small' }, c.active ? 'Hide' : 'Show');
-      toggle.title = c.active ? 'Hide this category in the shop' : 'Show this category in the shop';
+      var toggle = el('button', { type: 'button', className: 'secondary small' }, c.active ? t('products.hide') : t('products.show'));
+      toggle.title = c.active ? t('products.hide_title') : t('products.show_title');
       toggle.addEventListener('click', function () {
         toggle.disabled = true;
         A.api('PATCH', '/api/admin/categories/' + c.id, { active: !c.active }).then(function () {
-          notice('Category “' + c.name + '” is now ' + (c.active ? 'hidden.' : 'shown.'));
+          notice(t(c.active ? 'products.category_hidden' : 'products.category_shown', { name: c.name }));
           return load();
         }).catch(function (err) {
           toggle.disabled = false;
@@ -142,7 +143,7 @@
       });
       list.appendChild(el('li', { className: c.active ? '' : 'inactive', dataset: { id: c.id } },
         el('span', { className: 'category-name' }, c.name),
-        c.active ? null : el('span', { className: 'badge' }, 'hidden'),
+        c.active ? null : el('span', { className: 'badge' }, t('products.hidden')),
         toggle));
     });
     A.$('categories-empty').classList.toggle('hidden', state.categories.length > 0);
@@ -155,15 +156,15 @@
     A.clearError(box);
     var name = A.$('nc-name').value.trim();
     var sortText = A.$('nc-sort').value.trim();
-    if (!name) { fail(box, new Invalid('Name: required.', A.$('nc-name'))); return; }
+    if (!name) { fail(box, new Invalid(t('products.err.name'), A.$('nc-name'))); return; }
     if (sortText !== '' && !/^-?\d{1,7}$/.test(sortText)) {
-      fail(box, new Invalid('Sort order: a whole number.', A.$('nc-sort')));
+      fail(box, new Invalid(t('products.err.sort'), A.$('nc-sort')));
       return;
     }
     var body = { name: name, sort: sortText === '' ? 0 : parseInt(sortText, 10) };
     A.busy(categoryForm, A.api('POST', '/api/admin/categories', body)).then(function (res) {
       categoryForm.reset();
-      notice('Category “' + name + '” created.');
+      notice(t('products.category_created', { name: name }));
       return load().then(function () {
         /* the new category is most likely meant for the next product */
         if (res && res.id) A.$('np-category').value = String(res.id);
@@ -182,8 +183,8 @@
       min: el('input', { type: 'number', min: 1, step: 1, value: String(p.min_qty) }),
       max: el('input', { type: 'number', min: 0, step: 1, value: String(p.max_qty) }),
       delivery: el('select', null,
-        el('option', { value: 'auto' }, 'Automatic (card keys)'),
-        el('option', { value: 'manual' }, 'Manual (by the merchant)')),
+        el('option', { value: 'auto' }, t('products.delivery_auto')),
+        el('option', { value: 'manual' }, t('products.delivery_manual'))),
       sort: el('input', { type: 'number', step: 1, value: String(p.sort || 0) }),
       tiers: el('textarea', { rows: 3, value: tiersText(p.tiers), spellcheck: false })
     };
@@ -196,23 +197,23 @@
     }
     var extra = window.ProductsExtra ? window.ProductsExtra.editor(p, prefix) : null; /* loop, fields, low stock, image */
     var errorBox = el('p', { className: 'error hidden', attrs: { role: 'alert' } });
-    var cancel = el('button', { type: 'button', className: 'secondary' }, 'Cancel');
+    var cancel = el('button', { type: 'button', className: 'secondary' }, t('common.cancel'));
     var form = el('form', { className: 'edit-form', noValidate: true },
-      el('h3', null, 'Edit product'),
+      el('h3', null, t('products.edit')),
       el('div', { className: 'form-row' },
-        field('name', 'Name'),
-        field('price', 'Price (' + (p.currency || state.currency) + ')'),
-        field('category', 'Category')),
+        field('name', t('products.name')),
+        field('price', t('products.price') + ' (' + (p.currency || state.currency) + ')'),
+        field('category', t('products.category'))),
       el('div', { className: 'form-row' },
-        field('delivery', 'Delivery'),
-        field('min', 'Min. per order'),
-        field('max', 'Max. per order (0 = any)'),
-        field('sort', 'Sort order')),
-      field('description', 'Description'),
+        field('delivery', t('products.delivery')),
+        field('min', t('products.min')),
+        field('max', t('products.max')),
+        field('sort', t('products.sort'))),
+      field('description', t('products.description')),
       field('tiers', TS.label),
       extra ? extra.node : null,
       errorBox,
-      el('div', { className: 'actions' }, el('button', { type: 'submit' }, 'Save changes'), cancel));
+      el('div', { className: 'actions' }, el('button', { type: 'submit' }, t('products.save')), cancel));
     cancel.addEventListener('click', function () { onDone(false); });
     form.addEventListener('submit', function (ev) {
       ev.preventDefault();
@@ -223,7 +224,7 @@
         if (extra) extra.read(body, Invalid);
       } catch (e) { fail(errorBox, e); return; }
       A.busy(form, A.api('PATCH', '/api/admin/products/' + p.id, body)).then(function () {
-        notice('Saved “' + body.name + '”.');
+        notice(t('products.saved', { name: body.name }));
         onDone(true);
       }).catch(function (err) { fail(errorBox, err); });
     });
@@ -233,12 +234,12 @@
   function productRow(p) {
     var row = el('tr', { className: p.active ? '' : 'inactive', dataset: { id: p.id } });
     var active = el('input', { type: 'checkbox', checked: !!p.active, className: 'active-toggle' });
-    active.setAttribute('aria-label', 'Active: ' + p.name);
+    active.setAttribute('aria-label', t('products.active_label', { name: p.name }));
     active.addEventListener('change', function () {
       var want = active.checked;
       active.disabled = true;
       A.api('PATCH', '/api/admin/products/' + p.id, { active: want }).then(function () {
-        notice('“' + p.name + '” is now ' + (want ? 'active (shown in the shop).' : 'inactive (hidden from the shop).'));
+        notice(t(want ? 'products.now_active' : 'products.now_inactive', { name: p.name }));
         return load();
       }).catch(function (err) {
         active.checked = !want;
@@ -247,9 +248,9 @@
       });
     });
 
-    var keys = el('a', { className: 'button small', href: '/admin/keys?product=' + encodeURIComponent(p.id) }, 'Keys');
-    var edit = el('button', { type: 'button', className: 'secondary small edit-button' }, 'Edit');
-    var del = el('button', { type: 'button', className: 'danger small delete-button' }, 'Delete');
+    var keys = el('a', { className: 'button small', href: '/admin/keys?product=' + encodeURIComponent(p.id) }, t('products.keys'));
+    var edit = el('button', { type: 'button', className: 'secondary small edit-button' }, t('common.edit'));
+    var del = el('button', { type: 'button', className: 'danger small delete-button' }, t('common.delete'));
 
     edit.addEventListener('click', function () {
       var open = row.nextSibling && row.nextSibling.classList && row.nextSibling.classList.contains('edit-row');
@@ -270,13 +271,11 @@
     });
 
     del.addEventListener('click', function () {
-      var question = 'Delete “' + p.name + '”?\n\nA product with orders is only deactivated; ' +
-        'otherwise it is removed together with its unsold keys.';
+      var question = t('products.confirm_delete', { name: p.name });
       if (!window.confirm(question)) return;
       del.disabled = true;
       A.api('DELETE', '/api/admin/products/' + p.id).then(function (res) {
-        notice(res && res.deleted ? 'Deleted “' + p.name + '”.'
-          : '“' + p.name + '” has orders, so it was deactivated instead of deleted.');
+        notice(t(res && res.deleted ? 'products.deleted' : 'products.deactivated', { name: p.name }));
         return load();
       }).catch(function (err) {
         del.disabled = false;
@@ -288,9 +287,9 @@
       el('span', { className: 'product-name' }, p.name),
       window.ProductsExtra ? window.ProductsExtra.badge(p) : null,
       el('span', { className: 'sub muted' },
-        '#' + p.id + (p.delivery === 'manual' ? ' · manual delivery' : '') +
-        (p.max_qty ? ' · ' + p.min_qty + '–' + p.max_qty + ' per order' :
-          (p.min_qty > 1 ? ' · at least ' + p.min_qty + ' per order' : '')) +
+        '#' + p.id + (p.delivery === 'manual' ? ' · ' + t('products.manual_delivery') : '') +
+        (p.max_qty ? ' · ' + t('products.per_order', { min: p.min_qty, max: p.max_qty }) :
+          (p.min_qty > 1 ? ' · ' + t('products.at_least', { min: p.min_qty }) : '')) +
         (p.tiers && p.tiers.length ? ' · ' + TS.summary(p.tiers.length) : '') +
         (p.category_id != null && categoryHidden(p.category_id) ? ' · ' + TS.hiddenByCategory : '')));
     row.appendChild(nameCell);
@@ -341,8 +340,7 @@
         A.$('np-extra').appendChild(newExtra.node);
       }
       A.$('np-category').value = category;
-      notice('Product “' + body.name + '” created' +
-        (body.delivery === 'auto' ? ': add its card keys with the Keys button.' : '.'));
+      notice(t(body.delivery === 'auto' ? 'products.created_auto' : 'products.created', { name: body.name }));
       return load().then(function () {
         var row = res && res.id ? document.querySelector('#products-body tr[data-id="' + Number(res.id) + '"]') : null;
         if (row) row.classList.add('fresh');
@@ -371,7 +369,7 @@
     A.config().then(function (cfg) {
       state.currency = (cfg && cfg.currency) || '';
       Array.prototype.forEach.call(document.querySelectorAll('.currency-label'), function (n) {
-        n.textContent = state.currency || 'major units';
+        n.textContent = state.currency || t('products.major_units');
       });
     });
     return load();

@@ -9,6 +9,9 @@
  *                             [data-i18n-aria-label] and [data-i18n-title] under root
  *   I18n.setLang(lang)        stores the choice (the caller reloads)
  *   I18n.other()              the language the switch link offers, with its label
+ *   I18n.extend(dict)         adds strings ({en: {...}, 'zh-CN': {...}}): the admin's own
+ *                             dictionary (admin-i18n.js) loads after this file on admin pages
+ *                             only, so shop pages never carry the admin's strings
  *
  * No markup ever comes from here: every string is set as text. */
 (function () {
@@ -425,7 +428,14 @@
     return { code: code, label: DICT[code]['lang.name'] };
   }
 
+  function extend(more) {
+    Object.keys(more).forEach(function (code) {
+      if (!Object.prototype.hasOwnProperty.call(DICT, code)) return; /* a language we do not offer */
+      Object.keys(more[code]).forEach(function (k) { DICT[code][k] = more[code][k]; });
+    });
+  }
+
   var api = { lang: lang, t: t, has: has, apply: apply, setLang: setLang, other: other,
-              serverMessage: serverMessage };
+              serverMessage: serverMessage, extend: extend };
   window.I18n = api;
 })();

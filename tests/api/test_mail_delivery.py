@@ -44,11 +44,14 @@ def test_long_key_lines_are_wrapped_and_the_body_is_7bit(make_server, epay, sink
     shop = start_shop(make_server, epay=epay, sink=sink)
     keys = ["K" * 3000 + "=end", "卡密" * 600]
     o, m = paid_mail(shop, sink, keys)
-    assert m.message["Content-Transfer-Encoding"] == "quoted-printable"
+    parts = [p for p in m.message.walk() if not p.is_multipart()]
+    assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
+    assert all(p["Content-Transfer-Encoding"] == "quoted-printable" for p in parts)
     assert_wire_safe(m.raw)
     body = m.body
     for k in keys:
         assert k in body.splitlines() or ("  " + k) in body.splitlines(), k[:20]
+        assert k in m.html, k[:20]
 
 
 def test_zh_order_gets_a_chinese_mail_and_en_stays_english(make_server, epay, sink):  # noqa: F811

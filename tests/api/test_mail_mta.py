@@ -36,6 +36,14 @@ def test_mail_lands_at_exim_over_starttls(make_server, epay, mta, how):  # noqa:
     text = mta.wait_for_message(lambda t: o["order_no"] in t)
     assert "<shop@example.com>" in text and key in text
     assert "buyer@example.com" in text
+    msg = EximMTA.parse_spooled(text)  # what a mail client reads: both parts, decoded
+    assert msg.get_content_type() == "multipart/alternative"
+    assert msg["Content-Language"] == "en"
+    plain, html = msg.get_body(("plain",)), msg.get_body(("html",))
+    assert plain.get_content_charset() == "utf-8" and html.get_content_charset() == "utf-8"
+    assert ("  " + key) in plain.get_content().splitlines()
+    assert f">{key}</pre>" in html.get_content()
+    assert "卡密小店" in str(msg["From"])
     wait_until(lambda: [j["status"] for j in shop.jobs("order_mail")] == ["done"], 10,
                message="the mail job to be done")
     assert "P=esmtps" in mta.log() and "X=TLS" in mta.log()  # it went over STARTTLS

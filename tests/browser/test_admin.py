@@ -43,7 +43,8 @@ def sign_in(driver, server, username=ADMIN_USER, password=ADMIN_PASSWORD):
 
 def signed_in(driver, server):
     sign_in(driver, server)
-    wait(driver).until(EC.url_contains("/admin/products"))
+    wait(driver).until(EC.url_contains("/admin/dashboard"))
+    driver.get(server.url("/admin/products"))
     wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-admin-user]").text == ADMIN_USER)
 
 
@@ -105,11 +106,11 @@ def test_wrong_password_shows_error(driver, server):
     sign_in(driver, server, password="not the right password")
     box = visible(driver, "#login-error")
     assert "wrong username or password" in box.text.lower()
-    assert "/admin/products" not in driver.current_url
+    assert "/admin/dashboard" not in driver.current_url
     # the right password still works afterwards
     fill(driver, "#password", ADMIN_PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "#login-submit").click()
-    wait(driver).until(EC.url_contains("/admin/products"))
+    wait(driver).until(EC.url_contains("/admin/dashboard"))
 
 
 def test_signed_out_pages_go_to_sign_in_and_back(driver, server):
@@ -122,9 +123,9 @@ def test_signed_out_pages_go_to_sign_in_and_back(driver, server):
     wait(driver).until(EC.url_contains("/admin/keys?product=1"))
     # product 1 does not exist in a fresh database: said so, visibly
     assert "does not exist" in visible(driver, "#page-error").text
-    # once signed in, the sign-in page goes straight on to the products
+    # once signed in, the sign-in page goes straight on to the dashboard
     driver.get(server.url("/admin/"))
-    wait(driver).until(EC.url_contains("/admin/products"))
+    wait(driver).until(EC.url_contains("/admin/dashboard"))
 
 
 def test_catalog_and_keys_flow(driver, server, tmp_path):

@@ -106,7 +106,7 @@ def test_manual_delivery_payments_and_mail(driver, shop, shots):
     fill(driver, "#username", ADMIN_USER)
     fill(driver, "#password", ADMIN_PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "#login-submit").click()
-    wait(driver).until(EC.url_contains("/admin/products"))
+    wait(driver).until(EC.url_contains("/admin/dashboard"))
     driver.find_element(By.CSS_SELECTOR, ".admin-top nav a[href='/admin/orders']").click()
     wait(driver).until(EC.url_contains("/admin/orders"))
     row = order_row(driver, no)

@@ -86,7 +86,7 @@ def test_cancel_then_confirm_paid_from_the_orders_page(driver, shop):
     driver.find_element(By.ID, "username").send_keys(ADMIN_USER)
     driver.find_element(By.ID, "password").send_keys(ADMIN_PASSWORD)
     driver.find_element(By.ID, "login-submit").click()
-    wait(driver).until(EC.url_contains("/admin/products"))
+    wait(driver).until(EC.url_contains("/admin/dashboard"))
     driver.get(shop.url("/admin/orders"))
 
     # The product filter (its options come from the catalog) with the totals of the filter.

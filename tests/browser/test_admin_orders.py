@@ -178,7 +178,7 @@ def test_coupons_and_orders_pages(driver, shop, shots):
     fill(driver, "#username", ADMIN_USER)
     fill(driver, "#password", ADMIN_PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "#login-submit").click()
-    wait(driver).until(EC.url_contains("/admin/products"))
+    wait(driver).until(EC.url_contains("/admin/dashboard"))
 
     # ---- coupons ----
     driver.find_element(By.CSS_SELECTOR, ".admin-top nav a[href='/admin/coupons']").click()

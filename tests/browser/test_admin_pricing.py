@@ -28,7 +28,8 @@ def sign_in(driver, server):
     fill(driver, "#username", ADMIN_USER)
     fill(driver, "#password", ADMIN_PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "#login-submit").click()
-    wait(driver).until(EC.url_contains("/admin/products"))
+    wait(driver).until(EC.url_contains("/admin/dashboard"))
+    driver.get(server.url("/admin/products"))
 
 
 def api(server):

@@ -55,7 +55,7 @@ def test_enrol_2fa_from_the_qr_code_then_sign_in_with_a_code(driver, server):
     assert "/admin/products" not in driver.current_url
     fill(driver, "#totp", totp_code(secret, t + 1))
     driver.find_element(By.CSS_SELECTOR, "#login-submit").click()
-    wait(driver).until(EC.url_contains("/admin/products"))
+    wait(driver).until(EC.url_contains("/admin/dashboard"))
     wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-admin-user]").text == ADMIN_USER)
 
 

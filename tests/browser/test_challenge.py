@@ -118,6 +118,6 @@ def test_admin_sign_in_solves_the_challenge(driver, make_server):
     driver.find_element(By.ID, "username").send_keys(ADMIN_USER)
     driver.find_element(By.ID, "password").send_keys(ADMIN_PASSWORD)
     driver.find_element(By.ID, "login-submit").click()
-    wait(driver).until(EC.url_contains("/admin/products"))
+    wait(driver).until(EC.url_contains("/admin/dashboard"))
     assert challenges(srv) == before + 1, "the sign-in was asked one challenge, and solved it"
     assert csp_violations(driver) == []

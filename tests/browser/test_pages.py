@@ -61,7 +61,7 @@ def sign_in(driver, srv):
     driver.find_element(By.CSS_SELECTOR, "#username").send_keys(ADMIN_USER)
     driver.find_element(By.CSS_SELECTOR, "#password").send_keys(ADMIN_PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "#login-submit").click()
-    wait(driver).until(EC.url_contains("/admin/products"))
+    wait(driver).until(EC.url_contains("/admin/dashboard"))
 
 
 def has_banner(driver):
@@ -84,6 +84,43 @@ def test_every_page_loads_common_js_before_its_library():
             assert (STATIC / src.lstrip("/")).is_file(), f"{rel} loads {src}, which is not in static/"
 
 
+def test_admin_pages_load_the_dictionaries_before_admin_js():
+    """The admin's strings (zh-CN and en) come from i18n.js + admin-i18n.js: a page that does
+    not load them before admin.js would show English only."""
+    admin = [(rel, scripts(STATIC / rel)) for rel, _, lib in pages() if lib == "CardshopAdmin"]
+    assert len(admin) >= 8, admin
+    for rel, srcs in admin:
+        order = [s for s in srcs if s in ("/assets/i18n.js", "/assets/admin-i18n.js", "/assets/admin.js")]
+        assert order == ["/assets/i18n.js", "/assets/admin-i18n.js", "/assets/admin.js"], (rel, srcs)
+    for rel, _, lib in pages():  # the shop's pages never carry the admin's strings
+        if lib == "CardshopShop":
+            assert "/assets/admin-i18n.js" not in scripts(STATIC / rel), rel
+
+
+DICT_ENTRY = re.compile(r"^\s*'([a-z0-9_.]+(?: [a-z][a-z ]*)?)': '", re.M)
+KEY_USES = (re.compile(r"data-i18n(?:-placeholder|-title|-aria-label)?=\"([^\"]+)\""),
+            re.compile(r"'((?:admin|nav|common|login|dash|audit|products|coupons|keys|mail|orders)"
+                       r"\.[a-z0-9_.]*[a-z0-9_])'"))
+
+
+def test_every_admin_string_has_both_languages():
+    text = (STATIC / "assets" / "admin-i18n.js").read_text(encoding="utf-8")
+    en_part, zh_part = text.split("var zh = {", 1)
+    en, zh = set(DICT_ENTRY.findall(en_part)), set(DICT_ENTRY.findall(zh_part))
+    assert en and en == zh, sorted(en ^ zh)
+    shop = set(DICT_ENTRY.findall((STATIC / "assets" / "i18n.js").read_text(encoding="utf-8")))
+    used = set()
+    files = list((STATIC / "admin").glob("*.html")) + list((STATIC / "admin").glob("*.js")) + \
+        [STATIC / "assets" / "admin.js"]
+    for f in files:
+        body = f.read_text(encoding="utf-8")
+        for pattern in KEY_USES:
+            used.update((k, f.name) for k in pattern.findall(body))
+    assert len(used) > 100
+    missing = sorted((k, name) for k, name in used if k not in en and k not in shop)
+    assert missing == [], missing
+
+
 # ---- the pages in a browser ---------------------------------------------------------------------
 
 def test_every_page_runs_without_script_errors(driver, make_server):
@@ -95,7 +132,7 @@ def test_every_page_runs_without_script_errors(driver, make_server):
     for rel, url, lib in pages():
         driver.get(srv.url(url))
         if rel == "admin/index.html":  # signed in: the form sends the browser on
-            wait(driver).until(EC.url_contains("/admin/products"))
+            wait(driver).until(EC.url_contains("/admin/dashboard"))
         wait(driver).until(has_banner, f"{rel}: no demo banner")
         assert driver.execute_script("return typeof window.Cardshop.el") == "function", rel
         assert driver.execute_script(f"return typeof window.{lib}") == "object", rel

@@ -12,7 +12,11 @@ world-traversable and the throwaway key readable."""
 
 from __future__ import annotations
 
+import email
+import email.message
+import email.policy
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -131,6 +135,22 @@ class EximMTA:
             if data.exists():
                 out.append(h.read_text(errors="replace") + data.read_text(errors="replace"))
         return out
+
+    @staticmethod
+    def parse_spooled(text: str) -> "email.message.EmailMessage":
+        """One spooled message (messages() text) as the email package's message: the -H
+        file's header lines ("NNNx Name: value", NNN the length, x '*' when exim dropped it)
+        followed by the -D file's body."""
+        head, _, data = text.partition("-D\n")
+        head = head.split("\n\n", 1)[-1]  # the headers follow the recipients' blank line
+        headers = []
+        for m in re.finditer(r"^(\d{3,})([A-Z* ]) ", head, re.M):
+            n, flag = int(m.group(1)), m.group(2)
+            line = head[m.end():m.end() + n]
+            if flag != "*":
+                headers.append(line)
+        raw = "".join(headers).replace("\n", "\r\n") + "\r\n" + data.replace("\n", "\r\n")
+        return email.message_from_bytes(raw.encode("utf-8", "replace"), policy=email.policy.default)
 
     def wait_for_message(self, pred: Callable[[str], bool], timeout: float = 15.0) -> str:
         deadline = time.monotonic() + timeout

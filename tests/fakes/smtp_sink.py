@@ -58,6 +58,12 @@ class ReceivedMail:
             return ""
         return part.get_content()
 
+    @property
+    def html(self) -> str:
+        """The HTML alternative, decoded; "" for a plain-text mail."""
+        part = self.message.get_body(preferencelist=("html",))
+        return "" if part is None else part.get_content()
+
     def __repr__(self) -> str:
         return f"<Mail from={self.mail_from!r} to={self.rcpt_tos!r} subject={self.subject!r}>"
 
