@@ -1,5 +1,5 @@
 # cardshop — plain Makefile. `make run` and `make test` are the two commands that matter.
-PKGS     := libmicrohttpd sqlite3 openssl jansson libcurl inih libargon2
+PKGS     := libmicrohttpd sqlite3 openssl jansson libcurl inih libargon2 libqrencode
 CC       ?= cc
 CSTD     := -std=c17 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \

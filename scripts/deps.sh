@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build_pkgs=(gcc make pkg-config libmicrohttpd-dev libsqlite3-dev libssl-dev libjansson-dev
-            libcurl4-openssl-dev libinih-dev libargon2-dev sqlite3)
+            libcurl4-openssl-dev libinih-dev libargon2-dev libqrencode-dev sqlite3)
 test_pkgs=(check python3 python3-pytest python3-aiosmtpd python3-selenium chromium chromium-driver
            exim4-daemon-light openssl
            curl nginx prometheus)

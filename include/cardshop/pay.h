@@ -96,6 +96,19 @@ void epay_sign(const struct kvlist *params, const char *key, char out[33]);
 int pay_parse_money(const char *s, int64_t *minor);
 void pay_format_money(int64_t minor, char out[32]);
 
+/* Alipay helpers, shared with tests and fuzz targets. The string RSA2 signs: the parameters
+ * sorted by name as k=v&k=v, without sign (and sign_type when notify), without empty values
+ * when skip_empty. malloc'd. */
+char *alipay_sign_content(const struct kvlist *params, int notify, int skip_empty);
+/* "yyyy-MM-dd HH:mm:ss" in Asia/Shanghai time. */
+void alipay_time_format(int64_t utc, char out[20]);
+/* Where the value of the top-level member key starts in a JSON object text, and its length
+ * (the bytes Alipay signs in an answer). 0, or -1 when absent or malformed. */
+int alipay_response_span(const char *text, size_t len, const char *key, size_t *start,
+                         size_t *vlen);
+/* 1 when params carry Alipay's valid RSA2 notify signature (alipay_public_key_file). */
+int alipay_notify_signed(const struct config *cfg, const struct kvlist *params);
+
 /* Sandbox: the signature the sandbox gateway puts on its notify. out: 33 bytes. */
 void sandbox_sign(const char *order_no, const char *trade_no, int64_t amount, char out[33]);
 
