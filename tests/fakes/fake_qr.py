@@ -125,6 +125,7 @@ class FakeAlipay(_NodeFake):
         merchant, platform = _rsa_key(), _rsa_key()
         # The shop gets its key as PKCS#1 and Alipay's as the bare base64 the console shows.
         self.merchant_private = self._write("app_private_pkcs1.pem", _private_pem(merchant, True))
+        self.merchant_private_pkcs8 = self._write("app_private_pkcs8.pem", _private_pem(merchant, False))
         self.merchant_public = self._write("app_public.pem", _public_pem(merchant))
         self.alipay_private = self._write("alipay_private.pem", _private_pem(platform, False))
         self.alipay_public_pem = self._write("alipay_public.pem", _public_pem(platform))
