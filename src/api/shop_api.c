@@ -55,6 +55,8 @@ static void shop_config(struct http_req *req)
 		json_array_append_new(gw, json_string("sandbox"));
 	if (cfg->alipay_enabled)
 		json_array_append_new(gw, json_string("alipay"));
+	if (cfg->wechat_enabled)
+		json_array_append_new(gw, json_string("wechat"));
 	json_t *j = json_pack("{ss ss so sb}", "name", cfg->shop_name, "currency", cfg->currency,
 	                      "gateways", gw, "sandbox", cfg->sandbox_enabled);
 	char *text = json_dumps(j, JSON_COMPACT);
