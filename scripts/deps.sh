@@ -7,7 +7,7 @@ build_pkgs=(gcc make pkg-config libmicrohttpd-dev libsqlite3-dev libssl-dev libj
             libcurl4-openssl-dev libinih-dev libargon2-dev libqrencode-dev sqlite3)
 test_pkgs=(check python3 python3-pytest python3-aiosmtpd python3-selenium chromium chromium-driver
            exim4-daemon-light openssl
-           curl nginx prometheus nodejs python3-cryptography)
+           curl nginx prometheus nodejs python3-cryptography zbar-tools)
 bench_pkgs=(wrk)
 lint_pkgs=(clang-format cppcheck)
 
