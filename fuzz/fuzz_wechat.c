@@ -69,9 +69,12 @@ static void init_once(void)
 	FUZZ_CHECK(f && PEM_write_PUBKEY(f, platform_key) == 1);
 	fclose(f);
 	config_defaults(&cfg);
-	const char *kv[][2] = {{"enabled", "true"},         {"mchid", MCHID},
-	                       {"appid", APPID},            {"apiv3_key", APIV3},
-	                       {"platform_serial", SERIAL}, {"platform_public_key_file", pub}};
+	const char *kv[][2] = {{"enabled", "true"},
+	                       {"mchid", MCHID},
+	                       {"appid", APPID},
+	                       {"apiv3_key", APIV3},
+	                       {"platform_serial", SERIAL},
+	                       {"platform_public_key_file", pub}};
 	for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
 		if (config_set(&cfg, "payment.wechat", kv[i][0], kv[i][1], err, sizeof err) != 0)
 			abort();
@@ -85,8 +88,12 @@ static void init_once(void)
 
 static int verified(struct headers *h, const char *body, size_t len, struct notify *n)
 {
-	struct pay_notify_in in = {.method = "POST", .params = &(struct kvlist){0}, .body = body,
-	                           .body_len = len, .header = header, .header_ctx = h};
+	struct pay_notify_in in = {.method = "POST",
+	                           .params = &(struct kvlist){0},
+	                           .body = body,
+	                           .body_len = len,
+	                           .header = header,
+	                           .header_ctx = h};
 	memset(n, 0, sizeof *n);
 	gw->verify(&cfg, &in, n);
 	FUZZ_CHECK(n->verified || n->reason != NULL);
@@ -120,8 +127,8 @@ static char *notify_body(const char *plain, size_t len, int break_tag)
 		out[len + 15] ^= 1;
 	char *ct = pay_base64_encode(out, len + 16);
 	free(out);
-	json_t *j = json_pack("{ss s{ss ss ss ss}}", "event_type", "TRANSACTION.SUCCESS", "resource",
-	                      "algorithm", "AEAD_AES_256_GCM", "ciphertext", ct,
+	json_t *j = json_pack("{ss s{ss ss ss ss}}", "event_type", "TRANSACTION.SUCCESS",
+	                      "resource", "algorithm", "AEAD_AES_256_GCM", "ciphertext", ct,
 	                      "associated_data", aad, "nonce", nonce);
 	char *text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
@@ -143,8 +150,8 @@ static int acceptable(const char *plain, size_t len)
 	const char *m = json_string_value(json_object_get(t, "mchid"));
 	const char *a = json_string_value(json_object_get(t, "appid"));
 	const char *st = json_string_value(json_object_get(t, "trade_state"));
-	ok = ok && cur && *cur && strlen(cur) < 8 && m && !strcmp(m, MCHID) && a && !strcmp(a, APPID) &&
-	     st && !strcmp(st, "SUCCESS");
+	ok = ok && cur && *cur && strlen(cur) < 8 && m && !strcmp(m, MCHID) && a &&
+	     !strcmp(a, APPID) && st && !strcmp(st, "SUCCESS");
 	json_decref(t);
 	return ok;
 }
@@ -203,7 +210,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		snprintf(ts, sizeof ts, "%lld", (long long)util_now());
 		struct headers h = {ts, line[0], line[2], line[1]};
 		struct notify n;
-		/* As it came: the platform key was made at start-up, no input can be signed by it. */
+		/* As it came: the platform key was made at start-up, no input can be signed by it.
+		 */
 		FUZZ_CHECK(!verified(&h, rest, len, &n));
 		if (strlen(line[0]) < 64)
 			check_signed(rest, len, line[0]);

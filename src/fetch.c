@@ -108,7 +108,8 @@ int fetch_reply_header(const struct fetch_reply *r, const char *name, char *out,
 	while (p && p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		const char *line_end = eol ? eol : end;
-		if ((size_t)(line_end - p) > nlen && p[nlen] == ':' && strncasecmp(p, name, nlen) == 0) {
+		if ((size_t)(line_end - p) > nlen && p[nlen] == ':' &&
+		    strncasecmp(p, name, nlen) == 0) {
 			const char *v = p + nlen + 1, *ve = line_end;
 			while (v < ve && (*v == ' ' || *v == '\t'))
 				v++;

@@ -14,7 +14,8 @@ char *qr_svg_new(const char *text)
 {
 	if (!text)
 		return NULL;
-	QRcode *qr = QRcode_encodeData((int)strlen(text), (const unsigned char *)text, 0, QR_ECLEVEL_M);
+	QRcode *qr =
+	    QRcode_encodeData((int)strlen(text), (const unsigned char *)text, 0, QR_ECLEVEL_M);
 	if (!qr)
 		return NULL;
 	int w = qr->width, full = w + 2 * QUIET;

@@ -76,7 +76,8 @@ static const char *skip_value(const char *p, const char *end)
 				return NULL;
 			if (depth == 0)
 				return p + 1;
-		} else if (depth == 0 && (c == ',' || c == ' ' || c == '\n' || c == '\r' || c == '\t'))
+		} else if (depth == 0 &&
+		           (c == ',' || c == ' ' || c == '\n' || c == '\r' || c == '\t'))
 			return p;
 	}
 	return depth == 0 && !in_str ? p : NULL;
@@ -89,8 +90,7 @@ static const char *skip_ws(const char *p, const char *end)
 	return p;
 }
 
-int alipay_response_span(const char *text, size_t len, const char *key, size_t *start,
-                         size_t *vlen)
+int alipay_response_span(const char *text, size_t len, const char *key, size_t *start, size_t *vlen)
 {
 	const char *p = skip_ws(text, text + len), *end = text + len;
 	if (p >= end || *p++ != '{')
@@ -194,8 +194,7 @@ static char *request_body(const struct config *cfg, const char *method, const ch
 
 /* The named response object of an answer whose signature is Alipay's; NULL otherwise. The
  * signature covers the object's exact bytes, so they are cut from the text, not re-encoded. */
-static json_t *signed_response(const struct config *cfg, const struct buf *reply,
-                               const char *key)
+static json_t *signed_response(const struct config *cfg, const struct buf *reply, const char *key)
 {
 	const char *text = reply->data ? reply->data : "";
 	json_t *whole = json_loadb(text, reply->len, 0, NULL);
@@ -229,8 +228,8 @@ static const char *method_response_key(const char *method)
 }
 
 /* POSTs one call and returns its verified response object (NULL + err otherwise). */
-static json_t *call(const struct config *cfg, const char *method, const char *biz,
-                    int with_notify, char **raw, char *err, size_t errlen)
+static json_t *call(const struct config *cfg, const char *method, const char *biz, int with_notify,
+                    char **raw, char *err, size_t errlen)
 {
 	char *body = request_body(cfg, method, biz, with_notify);
 	if (!body) {
@@ -272,8 +271,8 @@ static char *precreate_biz(const struct config *cfg, const struct pay_order *o)
 	alipay_time_format(o->expires_at, expire);
 	(void)cfg;
 	json_t *biz = json_pack("{ss ss ss ss}", "out_trade_no", o->order_no, "total_amount", money,
-	                        "subject", o->product_name && *o->product_name ? o->product_name
-	                                                                       : o->order_no,
+	                        "subject",
+	                        o->product_name && *o->product_name ? o->product_name : o->order_no,
 	                        "time_expire", expire);
 	char *text = json_dumps(biz, JSON_COMPACT);
 	json_decref(biz);
@@ -349,8 +348,8 @@ static void verify(const struct config *cfg, const struct pay_notify_in *in, str
 	const char *money = kv_get(params, "total_amount");
 	const char *sign_type = kv_get(params, "sign_type");
 	n->verified = 0;
-	if (!pay_params_unique(params) || !kv_get(params, "sign") || !n->order_no ||
-	    !n->trade_no || !money || !app_id) {
+	if (!pay_params_unique(params) || !kv_get(params, "sign") || !n->order_no || !n->trade_no ||
+	    !money || !app_id) {
 		n->reason = "missing or repeated parameters";
 		return;
 	}

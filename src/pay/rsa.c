@@ -164,8 +164,9 @@ unsigned char *pay_base64_decode(const char *s, size_t len, size_t *outlen)
 		return NULL;
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
-		int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		         c == '+' || c == '/' || (c == '=' && i >= len - 2);
+		int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		         (c >= '0' && c <= '9') || c == '+' || c == '/' ||
+		         (c == '=' && i >= len - 2);
 		if (!ok || (c != '=' && i > 0 && s[i - 1] == '='))
 			return NULL;
 	}

@@ -107,9 +107,10 @@ static char *authorization(const struct config *cfg, const char *method, const c
 	free(msg);
 	if (!sig)
 		return NULL;
-	char *line = xasprintf("Authorization: WECHATPAY2-SHA256-RSA2048 mchid=\"%s\",nonce_str=\"%s\","
-	                       "signature=\"%s\",timestamp=\"%s\",serial_no=\"%s\"",
-	                       cfg->wechat_mchid, nonce, sig, ts, cfg->wechat_serial_no);
+	char *line =
+	    xasprintf("Authorization: WECHATPAY2-SHA256-RSA2048 mchid=\"%s\",nonce_str=\"%s\","
+	              "signature=\"%s\",timestamp=\"%s\",serial_no=\"%s\"",
+	              cfg->wechat_mchid, nonce, sig, ts, cfg->wechat_serial_no);
 	free(sig);
 	return line;
 }
@@ -146,8 +147,9 @@ static int answer_signed(const struct config *cfg, const struct fetch_reply *r)
 	    fetch_reply_header(r, "Wechatpay-Signature", sig, sizeof sig) != 0 ||
 	    fetch_reply_header(r, "Wechatpay-Serial", serial, sizeof serial) != 0)
 		return 0;
-	return timestamp_fresh(ts) && platform_signed(cfg, ts, nonce, sig, serial,
-	                                              r->body.data ? r->body.data : "", r->body.len);
+	return timestamp_fresh(ts) &&
+	       platform_signed(cfg, ts, nonce, sig, serial, r->body.data ? r->body.data : "",
+	                       r->body.len);
 }
 
 /* One signed call; the verified JSON answer (NULL + err when none). status gets the HTTP
@@ -162,8 +164,8 @@ static json_t *call(const struct config *cfg, const char *method, const char *pa
 	}
 	const char *base = cfg->wechat_api_url;
 	size_t blen = strlen(base);
-	char *url = xasprintf("%.*s%s", (int)(blen && base[blen - 1] == '/' ? blen - 1 : blen), base,
-	                      path);
+	char *url =
+	    xasprintf("%.*s%s", (int)(blen && base[blen - 1] == '/' ? blen - 1 : blen), base, path);
 	const char *headers[] = {auth, "Accept: application/json", "User-Agent: cardshop", NULL};
 	struct fetch_req r = {.url = url,
 	                      .body = body,
@@ -180,7 +182,8 @@ static json_t *call(const struct config *cfg, const char *method, const char *pa
 		return NULL;
 	json_t *j = NULL;
 	if (!answer_signed(cfg, &reply))
-		snprintf(err, errlen, "answer (HTTP %ld) not signed by the platform key", reply.status);
+		snprintf(err, errlen, "answer (HTTP %ld) not signed by the platform key",
+		         reply.status);
 	else if (!(j = json_loadb(reply.body.data ? reply.body.data : "", reply.body.len, 0, NULL)))
 		snprintf(err, errlen, "answer (HTTP %ld) is not JSON", reply.status);
 	*status = reply.status;
@@ -234,7 +237,8 @@ static int create(const struct config *cfg, const struct pay_order *o, struct pa
 	int rc = -1;
 	if (status != 200 || !code_url || !*code_url) {
 		const char *code = json_string_value(json_object_get(j, "code"));
-		snprintf(err, errlen, "native order refused (HTTP %ld, %s)", status, code ? code : "?");
+		snprintf(err, errlen, "native order refused (HTTP %ld, %s)", status,
+		         code ? code : "?");
 	} else {
 		out->qr = xstrdup(code_url);
 		out->url = pay_qr_page_url(o);
@@ -295,11 +299,10 @@ static json_t *decrypt_resource(const struct config *cfg, json_t *body)
 		return NULL;
 	char *plain;
 	size_t len;
-	if (wechat_gcm_decrypt(cfg->wechat_apiv3_key,
-	                       json_string_value(json_object_get(res, "nonce")),
-	                       json_string_value(json_object_get(res, "associated_data")),
-	                       json_string_value(json_object_get(res, "ciphertext")), &plain,
-	                       &len) != 0)
+	if (wechat_gcm_decrypt(
+	        cfg->wechat_apiv3_key, json_string_value(json_object_get(res, "nonce")),
+	        json_string_value(json_object_get(res, "associated_data")),
+	        json_string_value(json_object_get(res, "ciphertext")), &plain, &len) != 0)
 		return NULL;
 	json_t *t = json_loadb(plain, len, 0, NULL);
 	free(plain);
@@ -359,8 +362,8 @@ static void read_query(const struct config *cfg, const char *order_no, json_t *t
 	const char *appid = json_string_value(json_object_get(t, "appid"));
 	out->paid = state && strcmp(state, "SUCCESS") == 0 && no && strcmp(no, order_no) == 0 &&
 	            mchid && strcmp(mchid, cfg->wechat_mchid) == 0 && appid &&
-	            strcmp(appid, cfg->wechat_appid) == 0 && cur && strcmp(cur, cfg->currency) == 0 &&
-	            json_is_integer(total) && trade && *trade &&
+	            strcmp(appid, cfg->wechat_appid) == 0 && cur &&
+	            strcmp(cur, cfg->currency) == 0 && json_is_integer(total) && trade && *trade &&
 	            strlen(trade) < sizeof out->trade_no;
 	if (out->paid) {
 		out->amount = json_integer_value(total);

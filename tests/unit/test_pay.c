@@ -543,10 +543,13 @@ END_TEST
 
 START_TEST(test_alipay_sign_content_request_and_notify)
 {
-	static const char *const p[] = {"timestamp", "2026-12-02 08:50:24", "sign", "SIG",
-	                                "app_id", "2021000000000001", "sign_type", "RSA2",
-	                                "biz_content", "{\"a\":\"b c\"}", "charset", "utf-8",
-	                                "empty", ""};
+	static const char *const p[] = {"timestamp",   "2026-12-02 08:50:24",
+	                                "sign",        "SIG",
+	                                "app_id",      "2021000000000001",
+	                                "sign_type",   "RSA2",
+	                                "biz_content", "{\"a\":\"b c\"}",
+	                                "charset",     "utf-8",
+	                                "empty",       ""};
 	struct kvlist l;
 	KV_BUILD(&l, p);
 	char *req = alipay_sign_content(&l, 0, 1);
@@ -574,8 +577,9 @@ END_TEST
 START_TEST(test_alipay_response_span)
 {
 	const char *k = "alipay_trade_precreate_response";
-	const char *a = "{\"alipay_trade_precreate_response\":{\"code\":\"10000\",\"msg\":\"}\\\"{\"},"
-	                "\"sign\":\"abc\"}";
+	const char *a =
+	    "{\"alipay_trade_precreate_response\":{\"code\":\"10000\",\"msg\":\"}\\\"{\"},"
+	    "\"sign\":\"abc\"}";
 	size_t st, n;
 	ck_assert_int_eq(alipay_response_span(a, strlen(a), k, &st, &n), 0);
 	ck_assert_int_eq((int)st, 35);
@@ -588,7 +592,8 @@ START_TEST(test_alipay_response_span)
 	ck_assert_int_eq(memcmp(b + st, "{\"x\":[1,{\"y\":2}]}", n), 0);
 	/* (a text cut after the member still yields it: the whole answer must parse as JSON for
 	 * its sign to be read at all) */
-	const char *bad[] = {"", "[]", "{\"other\":{}}", "{\"alipay_trade_precreate_response\":}", "{\"a\"1}"};
+	const char *bad[] = {"", "[]", "{\"other\":{}}", "{\"alipay_trade_precreate_response\":}",
+	                     "{\"a\"1}"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		ck_assert_int_eq(alipay_response_span(bad[i], strlen(bad[i]), k, &st, &n), -1);
 }
@@ -643,9 +648,10 @@ START_TEST(test_alipay_notify_signature)
 {
 	char priv[128], pub[128], bare[128];
 	rsa_files(priv, pub, bare);
-	static const char *const p[] = {"app_id", "2021", "out_trade_no", "A1", "total_amount",
-	                                "9.90", "trade_status", "TRADE_SUCCESS", "subject",
-	                                "卡 & = +", "sign_type", "RSA2", "sign", "x"};
+	static const char *const p[] = {"app_id",       "2021",     "out_trade_no", "A1",
+	                                "total_amount", "9.90",     "trade_status", "TRADE_SUCCESS",
+	                                "subject",      "卡 & = +", "sign_type",    "RSA2",
+	                                "sign",         "x"};
 	struct kvlist l;
 	KV_BUILD(&l, p);
 	char *content = alipay_sign_content(&l, 1, 0);
@@ -679,7 +685,8 @@ START_TEST(test_wechat_messages)
 	/* WeChat Pay's documented example of a request to sign */
 	char *m = wechat_sign_message("GET", "/v3/certificates", "1554208460",
 	                              "593BEC0C930BF1AFEB40B4A08C8FB242", "");
-	ck_assert_str_eq(m, "GET\n/v3/certificates\n1554208460\n593BEC0C930BF1AFEB40B4A08C8FB242\n\n");
+	ck_assert_str_eq(m,
+	                 "GET\n/v3/certificates\n1554208460\n593BEC0C930BF1AFEB40B4A08C8FB242\n\n");
 	free(m);
 	m = wechat_sign_message("POST", "/v3/pay/transactions/native", "1", "n", "{\"a\":1}");
 	ck_assert_str_eq(m, "POST\n/v3/pay/transactions/native\n1\nn\n{\"a\":1}\n");
@@ -720,15 +727,16 @@ START_TEST(test_wechat_gcm)
 	ck_assert_uint_eq(n, strlen(plain));
 	free(plain);
 	ck_assert_int_eq(wechat_gcm_decrypt(key, "nonce1234567", "other", ct, &plain, &n), -1);
-	ck_assert_int_eq(wechat_gcm_decrypt(key, "nonce1234568", "transaction", ct, &plain, &n), -1);
-	ck_assert_int_eq(
-	    wechat_gcm_decrypt("0123456789abcdef0123456789abcdeF", "nonce1234567", "transaction", ct,
-	                       &plain, &n),
-	    -1);
+	ck_assert_int_eq(wechat_gcm_decrypt(key, "nonce1234568", "transaction", ct, &plain, &n),
+	                 -1);
+	ck_assert_int_eq(wechat_gcm_decrypt("0123456789abcdef0123456789abcdeF", "nonce1234567",
+	                                    "transaction", ct, &plain, &n),
+	                 -1);
 	ck_assert_int_eq(wechat_gcm_decrypt("short", "nonce1234567", "transaction", ct, &plain, &n),
 	                 -1);
 	ct[strlen(ct) - 3] = ct[strlen(ct) - 3] == 'A' ? 'B' : 'A'; /* the tag */
-	ck_assert_int_eq(wechat_gcm_decrypt(key, "nonce1234567", "transaction", ct, &plain, &n), -1);
+	ck_assert_int_eq(wechat_gcm_decrypt(key, "nonce1234567", "transaction", ct, &plain, &n),
+	                 -1);
 	ck_assert_ptr_null(plain);
 	ck_assert_int_eq(wechat_gcm_decrypt(key, "nonce1234567", "transaction", "!!!!", &plain, &n),
 	                 -1);
