@@ -138,7 +138,7 @@ static char *notify_body(const char *plain, size_t len, int break_tag)
 
 static int acceptable(const char *plain, size_t len)
 {
-	json_t *t = json_loadb(plain, len, 0, NULL);
+	json_t *t = json_loadb(plain, len, JSON_REJECT_DUPLICATES, NULL);
 	json_t *amount = json_object_get(t, "amount"), *total = json_object_get(amount, "total");
 	const char *s[] = {"out_trade_no", "transaction_id"};
 	int ok = json_is_object(t) && json_is_integer(total) && json_integer_value(total) >= 0;

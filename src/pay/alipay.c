@@ -193,11 +193,12 @@ static char *request_body(const struct config *cfg, const char *method, const ch
 }
 
 /* The named response object of an answer whose signature is Alipay's; NULL otherwise. The
- * signature covers the object's exact bytes, so they are cut from the text, not re-encoded. */
+ * signature covers the object's exact bytes, so they are cut from the text, not re-encoded;
+ * repeated names are refused so the object read is the one that was signed. */
 static json_t *signed_response(const struct config *cfg, const struct buf *reply, const char *key)
 {
 	const char *text = reply->data ? reply->data : "";
-	json_t *whole = json_loadb(text, reply->len, 0, NULL);
+	json_t *whole = json_loadb(text, reply->len, JSON_REJECT_DUPLICATES, NULL);
 	const char *sign = json_string_value(json_object_get(whole, "sign"));
 	size_t start, len;
 	json_t *resp = NULL;

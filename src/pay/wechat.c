@@ -184,7 +184,8 @@ static json_t *call(const struct config *cfg, const char *method, const char *pa
 	if (!answer_signed(cfg, &reply))
 		snprintf(err, errlen, "answer (HTTP %ld) not signed by the platform key",
 		         reply.status);
-	else if (!(j = json_loadb(reply.body.data ? reply.body.data : "", reply.body.len, 0, NULL)))
+	else if (!(j = json_loadb(reply.body.data ? reply.body.data : "", reply.body.len,
+	                          JSON_REJECT_DUPLICATES, NULL)))
 		snprintf(err, errlen, "answer (HTTP %ld) is not JSON", reply.status);
 	*status = reply.status;
 	if (raw)
@@ -304,7 +305,7 @@ static json_t *decrypt_resource(const struct config *cfg, json_t *body)
 	        json_string_value(json_object_get(res, "associated_data")),
 	        json_string_value(json_object_get(res, "ciphertext")), &plain, &len) != 0)
 		return NULL;
-	json_t *t = json_loadb(plain, len, 0, NULL);
+	json_t *t = json_loadb(plain, len, JSON_REJECT_DUPLICATES, NULL);
 	free(plain);
 	return t;
 }
@@ -325,7 +326,7 @@ static void verify(const struct config *cfg, const struct pay_notify_in *in, str
 		n->reason = "timestamp outside the 300 s window";
 		return;
 	}
-	json_t *body = json_loadb(in->body, in->body_len, 0, NULL);
+	json_t *body = json_loadb(in->body, in->body_len, JSON_REJECT_DUPLICATES, NULL);
 	json_t *t = body ? decrypt_resource(cfg, body) : NULL;
 	json_decref(body);
 	if (!json_is_object(t))

@@ -161,3 +161,20 @@ def test_alipay_without_keys_takes_no_orders(make_server, alipay, tmp_path):
     r = shop.order(pid, gateway="alipay")
     assert r.status == 400 and "gateway" in error_of(r)["message"]
     assert alipay.requests() == [] and shop.stock(pid) == 1
+
+
+def test_slow_gateway_is_waited_for_within_the_timeout(make_server, alipay):
+    shop = _shop(make_server, alipay)
+    pid = shop.admin.product(price=450, keys=1)
+    alipay.mode("slow", delay_ms=1500)
+    order = shop.order_ok(pid, gateway="alipay")
+    assert order["qr"].startswith("https://qr.alipay.com/")
+
+
+def test_alipay_takes_cny_only(make_server, alipay):
+    """An amount in another currency is never sent as yuan: the order is refused at create."""
+    shop = _shop(make_server, alipay, shop={"currency": "USD"})
+    pid = shop.admin.product(price=450, keys=1)
+    r = shop.order(pid, gateway="alipay")
+    assert r.status == 503 and error_of(r)["code"] == "gateway_unavailable"
+    assert alipay.requests() == [] and shop.stock(pid) == 1
