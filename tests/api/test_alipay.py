@@ -11,7 +11,7 @@ import time
 import pytest
 
 from fakes.fake_qr import FakeAlipay, node_available
-from fakes.shop_setup import error_of, start_shop, wait_until
+from fakes.shop_setup import error_of, start_shop
 
 pytestmark = pytest.mark.skipif(node_available() is not None, reason=str(node_available()))
 

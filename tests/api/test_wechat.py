@@ -6,7 +6,6 @@ nothing; a withheld notify is found by the out-trade-no query."""
 
 import json
 import re
-import time
 
 import pytest
 

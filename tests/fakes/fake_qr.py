@@ -18,6 +18,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any, Dict, List, Optional
