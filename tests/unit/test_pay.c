@@ -11,6 +11,7 @@
 #include "cardshop/config.h"
 #include "cardshop/kv.h"
 #include "cardshop/pay.h"
+#include "cardshop/qr.h"
 #include "cardshop/sec.h"
 #include "cardshop/util.h"
 #include "../../src/pay/internal.h"
@@ -767,6 +768,29 @@ START_TEST(test_base64_strict)
 }
 END_TEST
 
+START_TEST(test_qr_svg)
+{
+	char *svg = qr_svg_new("https://qr.alipay.com/bax03431ljhokirwl38f00a7");
+	ck_assert_ptr_nonnull(svg);
+	ck_assert_int_eq(
+	    strncmp(svg, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 ", 53), 0);
+	int side = atoi(svg + 53);
+	ck_assert_int_eq((side - 8 - 17) % 4, 0); /* 4 + (17 + 4 * version) + 4 modules */
+	const char *path = strstr(svg, "<path");
+	ck_assert_ptr_nonnull(path);
+	ck_assert_ptr_null(strstr(path + 1, "<path"));
+	ck_assert_ptr_nonnull(
+	    strstr(svg, "M4 4h7v1h-7z")); /* the top-left finder, after the zone */
+	free(svg);
+	char *big = xmalloc(3001);
+	memset(big, 'a', 3000);
+	big[3000] = '\0';
+	ck_assert_ptr_null(qr_svg_new(big)); /* more than a QR code holds */
+	ck_assert_ptr_null(qr_svg_new(NULL));
+	free(big);
+}
+END_TEST
+
 static Suite *pay_suite(void)
 {
 	Suite *s = suite_create("pay");
@@ -811,6 +835,7 @@ static Suite *pay_suite(void)
 	tcase_add_test(qr, test_wechat_messages);
 	tcase_add_test(qr, test_wechat_gcm);
 	tcase_add_test(qr, test_base64_strict);
+	tcase_add_test(qr, test_qr_svg);
 	suite_add_tcase(s, qr);
 	return s;
 }
