@@ -24,6 +24,8 @@ def _admin(server):
     return r.json()["csrf_token"]
 
 
+IPHONE_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+             "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1")
 GATEWAYS = {"alipay": (FakeAlipay, "https://qr.alipay.com/bax0"),
             "wechat": (FakeWeChat, "weixin://wxpay/bizpayurl?pr=")}
 
@@ -43,6 +45,8 @@ def test_qr_page_and_delivery(make_server, driver, tmp_path, name):
                         headers={**h, "Content-Type": "text/plain"})
         assert r.json()["added"] == 1
 
+        # A phone: the pay page also offers the app's own link next to the code.
+        driver.execute_cdp_cmd("Network.setUserAgentOverride", {"userAgent": IPHONE_UA})
         driver.get(server.base_url + f"/shop/product?id={pid}")
         wait = WebDriverWait(driver, 15)
         wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, f"#gateway-{name}"))).click()
@@ -64,6 +68,14 @@ def test_qr_page_and_delivery(make_server, driver, tmp_path, name):
             out = subprocess.run(["zbarimg", "--raw", "-q", str(png)], capture_output=True, text=True)
             assert out.stdout.strip() == view["qr"], (out.returncode, out.stderr)
         assert driver.find_element(By.CSS_SELECTOR, "#qr-amount").text.endswith("12.00")
+        link = driver.find_element(By.CSS_SELECTOR, "#qr-app")
+        assert link.is_displayed()
+        if name == "alipay":
+            want = ("alipays://platformapi/startapp?saId=10000007&qrcode="
+                    + urllib.parse.quote(view["qr"], safe="-_.!~*'()"))
+        else:
+            want = view["qr"]
+        assert link.get_attribute("href") == want
 
         assert gw.pay(order_no)["status"] in (200, 204)
         wait.until(EC.url_contains("/shop/order?"))
