@@ -202,7 +202,7 @@ static void order_get_handler(struct http_req *req)
 	api_reply_view(req, NULL, view, &err);
 }
 
-/* The pending order's QR payload as an SVG image, for the pay page's <img>. */
+/* The pending order's QR payload as an SVG image, for the pay page (and an <img>). */
 static void order_qr_handler(struct http_req *req)
 {
 	if (api_rate_limit(req, "order-view", 10 * http_config(req)->rate_limit, 60) != 0)

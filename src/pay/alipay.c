@@ -72,6 +72,9 @@ static const char *skip_value(const char *p, const char *end)
 		else if (c == '{' || c == '[')
 			depth++;
 		else if (c == '}' || c == ']') {
+			if (depth == 0)
+				return p; /* the end of a number or literal that closes its object
+				           */
 			if (--depth < 0)
 				return NULL;
 			if (depth == 0)

@@ -594,6 +594,13 @@ START_TEST(test_alipay_response_span)
 	ck_assert_int_eq(alipay_response_span(b, strlen(b), k, &st, &n), 0);
 	ck_assert_int_eq((int)n, (int)strlen("{\"x\":[1,{\"y\":2}]}"));
 	ck_assert_int_eq(memcmp(b + st, "{\"x\":[1,{\"y\":2}]}", n), 0);
+	/* numbers and literals end at the brace that closes their object */
+	const char *c = "{\"n\":12,\"alipay_trade_precreate_response\":{\"t\":true},\"z\":null}";
+	ck_assert_int_eq(alipay_response_span(c, strlen(c), k, &st, &n), 0);
+	ck_assert_int_eq(memcmp(c + st, "{\"t\":true}", n), 0);
+	const char *d = "{\"n\":12,\"z\":null,\"alipay_trade_precreate_response\":{\"t\":1}}";
+	ck_assert_int_eq(alipay_response_span(d, strlen(d), k, &st, &n), 0);
+	ck_assert_int_eq(memcmp(d + st, "{\"t\":1}", n), 0);
 	/* (a text cut after the member still yields it: the whole answer must parse as JSON for
 	 * its sign to be read at all) */
 	const char *bad[] = {"", "[]", "{\"other\":{}}", "{\"alipay_trade_precreate_response\":}",
