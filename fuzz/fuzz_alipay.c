@@ -1,7 +1,8 @@
 /* Fuzz target: an Alipay notify (POST form) checked by the gateway's verify, with an Alipay key
  * pair made at start-up. Checks that nothing verifies without Alipay's RSA2 signature (as sent,
  * signed by another key, or one character off), and that a notify signed by Alipay's key over
- * its sorted parameters verifies exactly when its fields are acceptable. */
+ * its sorted parameters verifies exactly when its fields are acceptable. The input is also read
+ * as a signed answer, whose signed span must lie inside it. */
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <stdio.h>
@@ -121,6 +122,11 @@ static void sign_with(struct kvlist *l, EVP_PKEY *key)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	init_once();
+	/* The same bytes as a signed answer: the span a signature is checked over stays inside. */
+	size_t st, vlen;
+	if (alipay_response_span((const char *)data, size, "alipay_trade_query_response", &st,
+	                         &vlen) == 0)
+		FUZZ_CHECK(vlen > 0 && st + vlen <= size);
 	struct kvlist l;
 	if (kv_parse((const char *)data, size, &l) != 0)
 		return 0;
