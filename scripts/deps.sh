@@ -7,21 +7,38 @@ build_pkgs=(gcc make pkg-config libmicrohttpd-dev libsqlite3-dev libssl-dev libj
             libcurl4-openssl-dev libinih-dev libargon2-dev libqrencode-dev sqlite3)
 test_pkgs=(check python3 python3-pytest python3-aiosmtpd python3-selenium chromium chromium-driver
            exim4-daemon-light openssl
-           curl nginx prometheus)
+           curl nginx prometheus nodejs python3-cryptography zbar-tools)
 bench_pkgs=(wrk)
 lint_pkgs=(clang-format cppcheck)
 
 want=()
+npm_fakes=0
 [ $# -eq 0 ] && set -- build
 for group in "$@"; do
   case "$group" in
     build) want+=("${build_pkgs[@]}") ;;
-    test)  want+=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+    test)  want+=("${build_pkgs[@]}" "${test_pkgs[@]}"); npm_fakes=1 ;;
     bench) want+=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
     lint)  want+=("${lint_pkgs[@]}") ;;
     *) echo "deps.sh: unknown group '$group' (build, test, bench, lint)" >&2; exit 2 ;;
   esac
 done
+
+# The gateway fakes' npm packages (the gateways' official SDKs), pinned by the committed
+# package-lock.json, into tests/fakes/node_modules; only when missing or the lock changed.
+install_npm_fakes() {
+  local dir stamp
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/fakes"
+  stamp="$dir/node_modules/.package-lock.json"
+  if ! command -v npm >/dev/null 2>&1; then  # Debian's nodejs comes without npm
+    [ "$(id -u)" -eq 0 ] || { echo "deps.sh: npm missing: apt-get install npm" >&2; exit 1; }
+    apt-get install -y -qq --no-install-recommends npm >/dev/null
+  fi
+  if [ ! -f "$stamp" ] || [ "$dir/package-lock.json" -nt "$stamp" ]; then
+    echo "deps.sh: npm ci in tests/fakes" >&2
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+}
 
 missing=()
 for p in "${want[@]}"; do
@@ -29,14 +46,17 @@ for p in "${want[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
 
-if [ "$(id -u)" -ne 0 ]; then
-  echo "deps.sh: missing Debian packages: ${missing[*]}" >&2
-  echo "deps.sh: run as root: apt-get install ${missing[*]}" >&2
-  exit 1
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "deps.sh: missing Debian packages: ${missing[*]}" >&2
+    echo "deps.sh: run as root: apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "deps.sh: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-echo "deps.sh: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+[ "$npm_fakes" -eq 1 ] && install_npm_fakes
+exit 0

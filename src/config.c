@@ -123,6 +123,15 @@ static const struct key keys[] = {
     S("payment.alipay", "app_id", alipay_app_id, ""),
     S("payment.alipay", "private_key_file", alipay_private_key_file, ""),
     S("payment.alipay", "alipay_public_key_file", alipay_public_key_file, ""),
+    B("payment.wechat", "enabled", wechat_enabled, "false"),
+    S("payment.wechat", "api_url", wechat_api_url, "https://api.mch.weixin.qq.com"),
+    S("payment.wechat", "mchid", wechat_mchid, ""),
+    S("payment.wechat", "appid", wechat_appid, ""),
+    S("payment.wechat", "serial_no", wechat_serial_no, ""),
+    S("payment.wechat", "private_key_file", wechat_private_key_file, ""),
+    S("payment.wechat", "apiv3_key", wechat_apiv3_key, ""),
+    S("payment.wechat", "platform_public_key_file", wechat_platform_public_key_file, ""),
+    S("payment.wechat", "platform_serial", wechat_platform_serial, ""),
     B("payment.stripe", "enabled", stripe_enabled, "false"),
     S("payment.stripe", "api_url", stripe_api_url, "https://api.stripe.com"),
     XR("payment.stripe", "secret_key", stripe_secret_key, ""),
@@ -374,12 +383,22 @@ static int check_semantics(struct config *cfg, char *err, size_t errlen)
 	}
 	/* Known keys (the contract names them) whose gateway this build does not have yet:
 	 * turning one on must not be silently ignored. */
-	if (cfg->alipay_enabled || cfg->stripe_enabled) {
-		snprintf(err, errlen, "[payment.%s] enabled: this build has no %s gateway yet",
-		         cfg->alipay_enabled ? "alipay" : "stripe",
-		         cfg->alipay_enabled ? "Alipay" : "Stripe");
+	if (cfg->stripe_enabled) {
+		snprintf(err, errlen,
+		         "[payment.stripe] enabled: this build has no Stripe gateway yet");
 		return -1;
 	}
+	if (cfg->alipay_enabled && (!cfg->alipay_app_id[0] || !cfg->alipay_private_key_file[0] ||
+	                            !cfg->alipay_public_key_file[0]))
+		log_warn("Alipay is enabled without app_id or key files: it takes no orders", NULL);
+	if (cfg->wechat_enabled &&
+	    (!cfg->wechat_mchid[0] || !cfg->wechat_appid[0] || !cfg->wechat_serial_no[0] ||
+	     !cfg->wechat_private_key_file[0] || strlen(cfg->wechat_apiv3_key) != 32 ||
+	     !cfg->wechat_platform_public_key_file[0] || !cfg->wechat_platform_serial[0]))
+		log_warn(
+		    "WeChat Pay is enabled without mchid, appid, serial_no, key files, a 32-byte "
+		    "apiv3_key or platform_serial: it takes no orders",
+		    NULL);
 	if (cfg->epay_enabled && (!cfg->epay_key[0] || !cfg->epay_pid[0] || !cfg->epay_api_url[0]))
 		log_warn(
 		    "EPay is enabled without key, pid or api_url: it takes no orders and every "

@@ -4,6 +4,9 @@
 #include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+
+#define HEAD_MAX 16384
 
 struct sink {
 	struct buf *b;
@@ -20,6 +23,19 @@ static size_t collect(char *data, size_t size, size_t nmemb, void *arg)
 		return 0; /* a runaway body ends the call */
 	}
 	buf_append(s->b, data, n);
+	return n;
+}
+
+/* Header lines of the last response only: a 100-continue or redirect starts them anew. */
+static size_t collect_head(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct buf *h = arg;
+	size_t n = size * nmemb;
+	if (n >= 5 && memcmp(data, "HTTP/", 5) == 0)
+		h->len = 0;
+	if (h->len + n > HEAD_MAX)
+		return 0;
+	buf_append(h, data, n);
 	return n;
 }
 
@@ -55,6 +71,7 @@ int fetch_http(const struct fetch_req *r, struct fetch_reply *out, char *err, si
 {
 	memset(out, 0, sizeof *out);
 	buf_init(&out->body);
+	buf_init(&out->head);
 	CURL *curl = curl_easy_init();
 	if (!curl) {
 		snprintf(err, errlen, "curl init failed");
@@ -63,6 +80,8 @@ int fetch_http(const struct fetch_req *r, struct fetch_reply *out, char *err, si
 	struct sink sink = {&out->body, r->max_reply ? r->max_reply : 65536, 0};
 	struct curl_slist *headers = NULL;
 	set_options(curl, r, &sink, &headers);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, collect_head);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &out->head);
 	CURLcode rc = curl_easy_perform(curl);
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out->status);
 	curl_easy_cleanup(curl);
@@ -80,5 +99,31 @@ int fetch_http(const struct fetch_req *r, struct fetch_reply *out, char *err, si
 void fetch_reply_cleanup(struct fetch_reply *r)
 {
 	buf_cleanup(&r->body);
+	buf_cleanup(&r->head);
 	r->status = 0;
+}
+
+int fetch_reply_header(const struct fetch_reply *r, const char *name, char *out, size_t n)
+{
+	size_t nlen = strlen(name);
+	const char *p = r->head.data, *end = p ? p + r->head.len : NULL;
+	while (p && p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *line_end = eol ? eol : end;
+		if ((size_t)(line_end - p) > nlen && p[nlen] == ':' &&
+		    strncasecmp(p, name, nlen) == 0) {
+			const char *v = p + nlen + 1, *ve = line_end;
+			while (v < ve && (*v == ' ' || *v == '\t'))
+				v++;
+			while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+				ve--;
+			if ((size_t)(ve - v) >= n)
+				return -1;
+			memcpy(out, v, (size_t)(ve - v));
+			out[ve - v] = '\0';
+			return 0;
+		}
+		p = eol ? eol + 1 : end;
+	}
+	return -1;
 }

@@ -73,6 +73,16 @@ struct config {
 	char *alipay_app_id;
 	char *alipay_private_key_file;
 	char *alipay_public_key_file;
+	/* [payment.wechat] (WeChat Pay API v3, Native) */
+	int wechat_enabled;
+	char *wechat_api_url;
+	char *wechat_mchid;
+	char *wechat_appid;
+	char *wechat_serial_no; /* our merchant certificate's serial */
+	char *wechat_private_key_file;
+	char *wechat_apiv3_key; /* 32 bytes: the AEAD_AES_256_GCM key of notify resources */
+	char *wechat_platform_public_key_file;
+	char *wechat_platform_serial; /* Wechatpay-Serial must name it */
 	/* [payment.stripe] */
 	int stripe_enabled;
 	char *stripe_api_url;

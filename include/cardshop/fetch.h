@@ -22,11 +22,15 @@ struct fetch_req {
 struct fetch_reply {
 	long status;     /* HTTP status of the reply */
 	struct buf body; /* the reply body, NUL-terminated when not empty; fetch_reply_cleanup */
+	struct buf head; /* the reply's header lines as received (of the last response) */
 };
 
 /* Performs the call. 0 when a reply arrived, whatever its status; -1 when none did (err says
  * why, e.g. "connect timed out", without the URL). out is initialised either way. */
 int fetch_http(const struct fetch_req *r, struct fetch_reply *out, char *err, size_t errlen);
 void fetch_reply_cleanup(struct fetch_reply *r);
+/* The value of reply header name (case-insensitive, surrounding blanks trimmed) copied into
+ * out; 0, or -1 when absent or longer than n - 1. */
+int fetch_reply_header(const struct fetch_reply *r, const char *name, char *out, size_t n);
 
 #endif

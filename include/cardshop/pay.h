@@ -96,6 +96,31 @@ void epay_sign(const struct kvlist *params, const char *key, char out[33]);
 int pay_parse_money(const char *s, int64_t *minor);
 void pay_format_money(int64_t minor, char out[32]);
 
+/* Alipay helpers, shared with tests and fuzz targets. The string RSA2 signs: the parameters
+ * sorted by name as k=v&k=v, without sign (and sign_type when notify), without empty values
+ * when skip_empty. malloc'd. */
+char *alipay_sign_content(const struct kvlist *params, int notify, int skip_empty);
+/* "yyyy-MM-dd HH:mm:ss" in Asia/Shanghai time. */
+void alipay_time_format(int64_t utc, char out[20]);
+/* Where the value of the top-level member key starts in a JSON object text, and its length
+ * (the bytes Alipay signs in an answer). 0, or -1 when absent or malformed. */
+int alipay_response_span(const char *text, size_t len, const char *key, size_t *start,
+                         size_t *vlen);
+/* 1 when params carry Alipay's valid RSA2 notify signature (alipay_public_key_file). */
+int alipay_notify_signed(const struct config *cfg, const struct kvlist *params);
+
+/* WeChat Pay v3 helpers, shared with tests and fuzz targets (all results malloc'd). The
+ * request signing message "METHOD\nURL_PATH\nTIMESTAMP\nNONCE\nBODY\n". */
+char *wechat_sign_message(const char *method, const char *url_path, const char *timestamp,
+                          const char *nonce, const char *body);
+/* The answer/notify message "TIMESTAMP\nNONCE\nBODY\n" (body may hold any bytes). */
+char *wechat_answer_message(const char *timestamp, const char *nonce, const char *body,
+                            size_t body_len);
+/* AEAD_AES_256_GCM of a notify resource: key the 32-byte APIv3 key, b64 = ciphertext||tag.
+ * 0 with *plain malloc'd (NUL-terminated), or -1 when the tag does not match. */
+int wechat_gcm_decrypt(const char *key, const char *nonce, const char *aad, const char *b64,
+                       char **plain, size_t *plain_len);
+
 /* Sandbox: the signature the sandbox gateway puts on its notify. out: 33 bytes. */
 void sandbox_sign(const char *order_no, const char *trade_no, int64_t amount, char out[33]);
 

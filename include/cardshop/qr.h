@@ -1,10 +1,10 @@
-/* QR codes (libqrencode) drawn as SVG: the 2FA enrolment code, and any payload a page shows. */
+/* QR codes as SVG images (libqrencode): order pay pages, TOTP enrolment. */
 #ifndef CARDSHOP_QR_H
 #define CARDSHOP_QR_H
 
-/* An SVG document of text as a QR code (error correction M, 4-module quiet zone). The SVG
- * holds only the drawing, never the text itself, so nothing in it needs escaping. malloc'd;
- * NULL when text does not fit a QR code. */
-char *qr_svg(const char *text);
+/* A standalone SVG document showing text as a QR code (byte mode, error correction level M,
+ * a 4-module quiet zone, the dark modules as one <path>); malloc'd, the caller frees it.
+ * NULL when the text does not fit in a QR code (over 2331 bytes at level M). */
+char *qr_svg_new(const char *text);
 
 #endif

@@ -331,6 +331,11 @@ json_t *orders_due_json(int64_t now, const char *gateways, int max, struct shop_
 int orders_expire(int64_t now, const char *skip_gateways);
 /* Expires one order if it is still pending and past its time. */
 int order_expire(const char *order_no, int64_t now);
+/* Stores the QR payload a QR gateway gave for a pending order (borrowed). 0 or -1. */
+int order_pay_qr_set(const char *order_no, const char *qr);
+/* The QR payload of a pending order: 1 with *qr malloc'd, 0 when none (or no longer
+ * pending), -1 on a database error. */
+int order_pay_qr_get(const char *order_no, char **qr);
 /* Drops unverified notify events older than SHOP_KEEP_UNVERIFIED_DAYS and expired, unpaid
  * orders holding no key older than SHOP_KEEP_EXPIRED_DAYS. The number of rows dropped, -1 on
  * error. */

@@ -8,6 +8,7 @@
 #include "cardshop/config.h"
 #include "cardshop/log.h"
 #include "cardshop/pay.h"
+#include "cardshop/qr.h"
 #include "internal.h"
 
 #define ORDERS_COOKIE "cs_orders"
@@ -96,12 +97,14 @@ static int create_payment(const struct config *cfg, const struct gateway *gw,
 	                       .channel = r->channel,
 	                       .expires_at = o->expires_at};
 	char err[256] = "";
-	if (gw->create(cfg, &po, out, err, sizeof err) == 0 && out->url)
+	if (gw->create(cfg, &po, out, err, sizeof err) == 0 && out->url &&
+	    (!out->qr || order_pay_qr_set(o->order_no, out->qr) == 0))
 		return 0;
 	log_warn("gateway create failed", json_pack("{ss ss ss}", "gateway", gw->name, "order_no",
 	                                            o->order_no, "error", err));
 	pay_created_cleanup(out);
-	order_expire(o->order_no, util_now());
+	/* At its own expiry time: the order has not reached the real one yet. */
+	order_expire(o->order_no, o->expires_at);
 	return -1;
 }
 
@@ -157,11 +160,12 @@ static void order_create_handler(struct http_req *req)
 	}
 	const char *url = pay.url;
 	remember_order(req, o.order_no, o.token);
-	http_reply_json(req, 201,
-	                json_pack("{ss ss ss sI ss sI ss}", "order_no", o.order_no, "token",
-	                          o.token, "status", o.status, "amount", (json_int_t)o.amount,
-	                          "currency", o.currency, "expires_at", (json_int_t)o.expires_at,
-	                          "pay_url", url));
+	json_t *res = json_pack("{ss ss ss sI ss sI ss}", "order_no", o.order_no, "token", o.token,
+	                        "status", o.status, "amount", (json_int_t)o.amount, "currency",
+	                        o.currency, "expires_at", (json_int_t)o.expires_at, "pay_url", url);
+	if (pay.qr)
+		json_object_set_new(res, "qr", json_string(pay.qr));
+	http_reply_json(req, 201, res);
 	pay_created_cleanup(&pay);
 }
 
@@ -198,6 +202,20 @@ static void order_quote_handler(struct http_req *req)
 	                          "coupon_units", (json_int_t)q.coupon_units));
 }
 
+/* A pending QR order shows its payload (the pay page draws it). 0 or -1. */
+static int qr_add(json_t *view, const char *order_no)
+{
+	const char *status = json_string_value(json_object_get(view, "status"));
+	if (!status || strcmp(status, "pending") != 0)
+		return 0;
+	char *qr;
+	int found = order_pay_qr_get(order_no, &qr);
+	if (found > 0)
+		json_object_set_new(view, "qr", json_string(qr));
+	free(qr);
+	return found < 0 ? -1 : 0;
+}
+
 static int may_view(struct http_req *req, const char *order_no)
 {
 	const char *token = http_query_get(req, "token");
@@ -218,7 +236,40 @@ static void order_get_handler(struct http_req *req)
 		http_reply_error(req, 404, "not_found", "order not found");
 		return;
 	}
-	api_reply_view(req, NULL, order_view(no, 1, &err), &err);
+	json_t *view = order_view(no, 1, &err);
+	if (view && qr_add(view, no) != 0) {
+		json_decref(view);
+		view = NULL;
+		shop_fail(&err, SHOP_ERROR, "internal error");
+	}
+	api_reply_view(req, NULL, view, &err);
+}
+
+/* The pending order's QR payload as an SVG image, for the pay page (and an <img>). */
+static void order_qr_handler(struct http_req *req)
+{
+	if (api_rate_limit(req, "order-view", 10 * http_config(req)->rate_limit, 60) != 0)
+		return;
+	const char *no = http_param(req, "order_no");
+	if (!http_query(req))
+		return;
+	if (!may_view(req, no)) {
+		http_reply_error(req, 404, "not_found", "order not found");
+		return;
+	}
+	char *qr;
+	int found = order_pay_qr_get(no, &qr);
+	char *svg = found > 0 ? qr_svg_new(qr) : NULL;
+	free(qr);
+	if (found < 0 || (found > 0 && !svg)) {
+		http_reply_error(req, 500, "internal", "internal error");
+	} else if (!svg) {
+		http_reply_error(req, 404, "not_found", "no QR code for this order");
+	} else {
+		http_add_header(req, "Cache-Control", "no-store");
+		http_reply_text(req, 200, "image/svg+xml", svg, strlen(svg));
+	}
+	free(svg);
 }
 
 static void order_lookup_handler(struct http_req *req)
@@ -272,5 +323,6 @@ const struct http_route order_api_routes[] = {
     {"POST", "/api/orders/lookup", order_lookup_handler, HTTP_BODY_DEFAULT, HTTP_SHEDDABLE},
     {"POST", "/api/orders/quote", order_quote_handler, HTTP_BODY_DEFAULT, HTTP_SHEDDABLE},
     {"GET", "/api/orders/{order_no}", order_get_handler, HTTP_BODY_DEFAULT, HTTP_CORE},
+    {"GET", "/api/orders/{order_no}/qr.svg", order_qr_handler, HTTP_BODY_DEFAULT, HTTP_CORE},
 };
 const size_t order_api_nroutes = sizeof order_api_routes / sizeof order_api_routes[0];

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cardshop/config.h"
 #include "cardshop/pay.h"
@@ -27,6 +28,10 @@ static int notify_params(struct http_req *req, struct kvlist *out, const char **
 		size_t len;
 		const char *body = http_body(req, &len);
 		*raw = body; /* the request keeps its body NUL-terminated */
+		/* A JSON notify (WeChat Pay v3) is read from the raw body by its gateway. */
+		const char *ct = http_header(req, "Content-Type");
+		if (ct && strncasecmp(ct, "application/json", 16) == 0)
+			return 0;
 		return kv_parse(body, len, out);
 	}
 	const char *q = http_raw_query(req);

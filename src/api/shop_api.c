@@ -53,6 +53,10 @@ static void shop_config(struct http_req *req)
 		json_array_append_new(gw, json_string("epay"));
 	if (cfg->sandbox_enabled)
 		json_array_append_new(gw, json_string("sandbox"));
+	if (cfg->alipay_enabled)
+		json_array_append_new(gw, json_string("alipay"));
+	if (cfg->wechat_enabled)
+		json_array_append_new(gw, json_string("wechat"));
 	json_t *j =
 	    json_pack("{ss ss ss so sb}", "name", cfg->shop_name, "notice", cfg->shop_notice,
 	              "currency", cfg->currency, "gateways", gw, "sandbox", cfg->sandbox_enabled);

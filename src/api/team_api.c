@@ -92,7 +92,7 @@ static void totp_setup(struct http_req *req)
 		api_reply_shop_err(req, &err);
 		return;
 	}
-	char *svg = qr_svg(uri);
+	char *svg = qr_svg_new(uri);
 	http_add_header(req, "Cache-Control", "no-store");
 	http_reply_json(
 	    req, 200,

@@ -7,7 +7,8 @@
 #include "cardshop/util.h"
 #include "internal.h"
 
-static const struct gateway *const gateways[] = {&epay_gateway, &sandbox_gateway};
+static const struct gateway *const gateways[] = {&epay_gateway, &sandbox_gateway, &alipay_gateway,
+                                                 &wechat_gateway};
 
 const struct gateway *pay_gateway(const struct config *cfg, const char *name)
 {

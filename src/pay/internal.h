@@ -6,6 +6,23 @@
 
 extern const struct gateway epay_gateway;
 extern const struct gateway sandbox_gateway;
+extern const struct gateway alipay_gateway;
+extern const struct gateway wechat_gateway;
 int pay_params_unique(const struct kvlist *params);
+/* The shop's pay page for a QR gateway's order (malloc'd). */
+char *pay_qr_page_url(const struct pay_order *o);
+
+/* ---- rsa.c: keys and SHA256withRSA for the RSA gateways ---- */
+typedef struct evp_pkey_st EVP_PKEY;
+/* The RSA key in a file (PEM: PKCS#1 or PKCS#8 private; public as PEM, certificate or bare
+ * base64), kept after the first read; a new reference (EVP_PKEY_free it) or NULL. */
+EVP_PKEY *pay_key_load(const char *path, int private_key);
+/* Base64 SHA256withRSA signature of msg (malloc'd), NULL on failure. */
+char *pay_rsa_sign(EVP_PKEY *key, const void *msg, size_t n);
+/* 1 when sig_b64 is key's signature of msg, else 0. */
+int pay_rsa_verify(EVP_PKEY *key, const void *msg, size_t n, const char *sig_b64);
+char *pay_base64_encode(const unsigned char *data, size_t n); /* malloc'd */
+/* Strict base64 (padding required) -> malloc'd bytes, or NULL. */
+unsigned char *pay_base64_decode(const char *s, size_t len, size_t *outlen);
 
 #endif

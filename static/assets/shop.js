@@ -674,6 +674,148 @@
     });
   }
 
+
+  /* ---- QR pay page (Alipay 当面付, WeChat Pay Native) ---------------------------------- */
+
+  var SVG_NS = 'http://www.w3.org/2000/svg';
+  var SVG_ATTRS = { viewBox: 1, width: 1, height: 1, fill: 1, d: 1, 'shape-rendering': 1 };
+
+  /* The server's QR image rebuilt element by element: only <svg>, <rect> and <path> with
+   * geometry attributes survive, so nothing in it can run or link anywhere. */
+  function svgFrom(text) {
+    var doc = new DOMParser().parseFromString(text, 'image/svg+xml');
+    var root = doc.documentElement;
+    if (!root || root.localName !== 'svg' || doc.getElementsByTagName('parsererror').length) return null;
+    function copy(node) {
+      var out = document.createElementNS(SVG_NS, node.localName);
+      Array.prototype.forEach.call(node.attributes, function (a) {
+        if (SVG_ATTRS[a.name]) out.setAttribute(a.name, a.value);
+      });
+      Array.prototype.forEach.call(node.children, function (c) {
+        if (c.localName === 'rect' || c.localName === 'path') out.appendChild(copy(c));
+      });
+      return out;
+    }
+    return copy(root);
+  }
+
+  /* What a phone opens instead of scanning: Alipay's scheme with the code, WeChat's code. */
+  function appLink(gateway, qr) {
+    if (gateway === 'alipay') {
+      return 'alipays://platformapi/startapp?saId=10000007&qrcode=' + encodeURIComponent(qr);
+    }
+    if (gateway === 'wechat' && /^weixin:\/\//.test(qr)) return qr;
+    return null;
+  }
+
+  function onPhone() {
+    return /Android|iPhone|iPad|iPod|Mobile/i.test(navigator.userAgent || '');
+  }
+
+  function pageQrPay() {
+    setTitle(t('qrpay.title'));
+    var q = params();
+    var no = q.get('order_no') || '', token = q.get('token') || '';
+    if (!no || !token) {
+      pageError(t('pay.missing'));
+      return;
+    }
+    var target = orderUrl(no, token);
+    var base = '/api/orders/' + encodeURIComponent(no);
+    var orderPath = base + '?token=' + encodeURIComponent(token);
+    var progress = $('qr-progress');
+    var order = null, clockSkew = 0;
+    $('qr-order-link').href = target;
+
+    function progressText(text, isError) {
+      setText(progress, text);
+      progress.className = isError ? 'error-box' : 'notice';
+    }
+
+    function tick() {
+      if (!order || order.status !== 'pending') return;
+      var left = Number(order.expires_at) - (Date.now() / 1000 + clockSkew);
+      setText($('qr-left'), duration(left));
+      window.setTimeout(tick, 1000);
+    }
+
+    function drawQr() {
+      var box = $('qr-box');
+      window.fetch(base + '/qr.svg?token=' + encodeURIComponent(token),
+                   { credentials: 'same-origin', cache: 'no-store' }).then(function (r) {
+        if (!r.ok) throw new Error(String(r.status));
+        return r.text();
+      }).then(function (text) {
+        var svg = svgFrom(text);
+        if (!svg) throw new Error('not an svg');
+        clear(box);
+        box.appendChild(svg);
+      }).catch(function () {
+        clear(box);
+        box.appendChild(el('p', { className: 'error-box' }, t('qrpay.qr_failed')));
+      });
+    }
+
+    function render(o) {
+      var g = String(o.gateway || '');
+      setText($('qr-gateway'), I18n.has('gateway.' + g) ? t('gateway.' + g) : g);
+      setText($('qr-no'), o.order_no);
+      setText($('qr-product'), o.product_name + ' × ' + o.quantity);
+      setText($('qr-amount'), money(o.amount, o.currency));
+      if (I18n.has('qrpay.hint_' + g)) setText($('qr-hint'), t('qrpay.hint_' + g));
+      var link = o.qr ? appLink(g, String(o.qr)) : null;
+      var app = $('qr-app');
+      if (link && onPhone() && I18n.has('qrpay.open_' + g)) {
+        app.href = link;
+        setText(app, t('qrpay.open_' + g));
+        show(app);
+      }
+      show($('qr-order'));
+    }
+
+    function settle(o) {
+      if (PAID_STATES[o.status]) {
+        progressText(t('pay.confirmed'));
+        window.location.assign(target);
+        return true;
+      }
+      if (o.status !== 'pending') {
+        hide($('qr-box'));
+        progressText(o.status === 'expired' ? t('pay.expired') : t('pay.not_pending'), true);
+        return true;
+      }
+      return false;
+    }
+
+    function poll() {
+      api('GET', orderPath).then(function (r) {
+        order = r.data;
+        if (!settle(r.data)) window.setTimeout(poll, 2000);
+      }, function (err) {
+        if (err.code === 'not_found') { progressText(t('pay.not_found'), true); return; }
+        progressText(friendly(err), true);
+        window.setTimeout(poll, 3000);
+      });
+    }
+
+    api('GET', orderPath).then(function (r) {
+      order = r.data;
+      status(null);
+      render(order);
+      if (settle(order)) return;
+      if (!order.qr) {
+        progressText(t('qrpay.no_qr'), true);
+      } else {
+        drawQr();
+      }
+      if (r.serverTime) clockSkew = r.serverTime - Date.now() / 1000;
+      tick();
+      window.setTimeout(poll, 2000);
+    }, function (err) {
+      pageError(friendly(err, { notFound: t('pay.not_found') }));
+    });
+  }
+
   /* ---- order / delivery page ----------------------------------------------------------- */
 
   function copyText(text) {
@@ -925,7 +1067,8 @@
   /* ---- start --------------------------------------------------------------------------- */
 
   var PAGES = { home: pageHome, catalog: pageCatalog, product: pageProduct,
-                'sandbox-checkout': pageSandboxCheckout, order: pageOrder, lookup: pageLookup };
+                'sandbox-checkout': pageSandboxCheckout, 'qr-pay': pageQrPay, order: pageOrder,
+                lookup: pageLookup };
 
   function start() {
     initChrome();

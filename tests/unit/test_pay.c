@@ -6,12 +6,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cardshop/config.h"
 #include "cardshop/kv.h"
 #include "cardshop/pay.h"
+#include "cardshop/qr.h"
 #include "cardshop/sec.h"
 #include "cardshop/util.h"
+#include "../../src/pay/internal.h"
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 static const unsigned char secret_a[32] = {
     0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf,
@@ -535,6 +541,263 @@ START_TEST(test_sandbox_sign_unambiguous)
 }
 END_TEST
 
+/* ---- Alipay and WeChat Pay v3: signing strings, answer spans, keys, AES-GCM ---- */
+
+START_TEST(test_alipay_sign_content_request_and_notify)
+{
+	static const char *const p[] = {"timestamp",   "2026-12-02 08:50:24",
+	                                "sign",        "SIG",
+	                                "app_id",      "2021000000000001",
+	                                "sign_type",   "RSA2",
+	                                "biz_content", "{\"a\":\"b c\"}",
+	                                "charset",     "utf-8",
+	                                "empty",       ""};
+	struct kvlist l;
+	KV_BUILD(&l, p);
+	char *req = alipay_sign_content(&l, 0, 1);
+	ck_assert_str_eq(req, "app_id=2021000000000001&biz_content={\"a\":\"b c\"}&charset=utf-8"
+	                      "&sign_type=RSA2&timestamp=2026-12-02 08:50:24");
+	char *notify = alipay_sign_content(&l, 1, 0);
+	ck_assert_str_eq(notify, "app_id=2021000000000001&biz_content={\"a\":\"b c\"}&charset=utf-8"
+	                         "&empty=&timestamp=2026-12-02 08:50:24");
+	free(req);
+	free(notify);
+	kv_free(&l);
+}
+END_TEST
+
+START_TEST(test_alipay_time_is_shanghai)
+{
+	char t[20];
+	alipay_time_format(0, t);
+	ck_assert_str_eq(t, "1970-01-01 08:00:00");
+	alipay_time_format(1796140800, t); /* 2026-12-01 16:00:00 UTC */
+	ck_assert_str_eq(t, "2026-12-02 00:00:00");
+}
+END_TEST
+
+START_TEST(test_alipay_response_span)
+{
+	const char *k = "alipay_trade_precreate_response";
+	const char *a =
+	    "{\"alipay_trade_precreate_response\":{\"code\":\"10000\",\"msg\":\"}\\\"{\"},"
+	    "\"sign\":\"abc\"}";
+	size_t st, n;
+	ck_assert_int_eq(alipay_response_span(a, strlen(a), k, &st, &n), 0);
+	ck_assert_int_eq((int)st, 35);
+	char *got = xstrndup(a + st, n);
+	ck_assert_str_eq(got, "{\"code\":\"10000\",\"msg\":\"}\\\"{\"}");
+	free(got);
+	/* sign first, blanks around, the key's name inside a string value does not count */
+	const char *b = " { \"sign\" : \"alipay_trade_precreate_response\" ,\n"
+	                "\"alipay_trade_precreate_response\" : {\"x\":[1,{\"y\":2}]} } ";
+	ck_assert_int_eq(alipay_response_span(b, strlen(b), k, &st, &n), 0);
+	ck_assert_int_eq((int)n, (int)strlen("{\"x\":[1,{\"y\":2}]}"));
+	ck_assert_int_eq(memcmp(b + st, "{\"x\":[1,{\"y\":2}]}", n), 0);
+	/* numbers and literals end at the brace that closes their object */
+	const char *c = "{\"n\":12,\"alipay_trade_precreate_response\":{\"t\":true},\"z\":null}";
+	ck_assert_int_eq(alipay_response_span(c, strlen(c), k, &st, &n), 0);
+	ck_assert_int_eq(memcmp(c + st, "{\"t\":true}", n), 0);
+	const char *d = "{\"n\":12,\"z\":null,\"alipay_trade_precreate_response\":{\"t\":1}}";
+	ck_assert_int_eq(alipay_response_span(d, strlen(d), k, &st, &n), 0);
+	ck_assert_int_eq(memcmp(d + st, "{\"t\":1}", n), 0);
+	/* (a text cut after the member still yields it: the whole answer must parse as JSON for
+	 * its sign to be read at all) */
+	const char *bad[] = {"", "[]", "{\"other\":{}}", "{\"alipay_trade_precreate_response\":}",
+	                     "{\"a\"1}"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		ck_assert_int_eq(alipay_response_span(bad[i], strlen(bad[i]), k, &st, &n), -1);
+}
+END_TEST
+
+static char tmpdir[64];
+
+static void write_file(const char *name, const char *text, char *path, size_t n)
+{
+	snprintf(path, n, "%s/%s", tmpdir, name);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* A fresh RSA key pair as PEM files: private (PKCS#8), public (PEM and bare base64). */
+static void rsa_files(char priv[128], char pub_pem[128], char pub_bare[128])
+{
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/cardshop-test-pay-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	EVP_PKEY *k = EVP_RSA_gen(2048);
+	ck_assert_ptr_nonnull(k);
+	BIO *b = BIO_new(BIO_s_mem());
+	PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL);
+	char *data;
+	long len = BIO_get_mem_data(b, &data);
+	char *text = xstrndup(data, (size_t)len);
+	write_file("priv.pem", text, priv, 128);
+	free(text);
+	BIO_free(b);
+	b = BIO_new(BIO_s_mem());
+	PEM_write_bio_PUBKEY(b, k);
+	len = BIO_get_mem_data(b, &data);
+	text = xstrndup(data, (size_t)len);
+	write_file("pub.pem", text, pub_pem, 128);
+	/* the bare base64 is the PEM body without armour or line breaks */
+	struct buf bare;
+	buf_init(&bare);
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		if (strncmp(line, "-----", 5) != 0)
+			buf_puts(&bare, line);
+	}
+	write_file("pub.txt", buf_cstr(&bare), pub_bare, 128);
+	buf_cleanup(&bare);
+	free(text);
+	BIO_free(b);
+	EVP_PKEY_free(k);
+}
+
+START_TEST(test_alipay_notify_signature)
+{
+	char priv[128], pub[128], bare[128];
+	rsa_files(priv, pub, bare);
+	static const char *const p[] = {"app_id",       "2021",     "out_trade_no", "A1",
+	                                "total_amount", "9.90",     "trade_status", "TRADE_SUCCESS",
+	                                "subject",      "卡 & = +", "sign_type",    "RSA2",
+	                                "sign",         "x"};
+	struct kvlist l;
+	KV_BUILD(&l, p);
+	char *content = alipay_sign_content(&l, 1, 0);
+	EVP_PKEY *k = pay_key_load(priv, 1);
+	ck_assert_ptr_nonnull(k);
+	char *sig = pay_rsa_sign(k, content, strlen(content));
+	EVP_PKEY_free(k);
+	free(l.items[6].value);
+	l.items[6].value = sig;
+	struct config ac = {0};
+	for (int i = 0; i < 2; i++) {
+		ac.alipay_public_key_file = i ? bare : pub;
+		ck_assert_int_eq(alipay_notify_signed(&ac, &l), 1);
+	}
+	/* sign_type is not signed: changing it leaves the signature valid (verify checks it) */
+	free(l.items[5].value);
+	l.items[5].value = xstrdup("RSA");
+	ck_assert_int_eq(alipay_notify_signed(&ac, &l), 1);
+	free(l.items[2].value);
+	l.items[2].value = xstrdup("9.91");
+	ck_assert_int_eq(alipay_notify_signed(&ac, &l), 0);
+	ac.alipay_public_key_file = priv; /* a private key file is no public key */
+	ck_assert_int_eq(alipay_notify_signed(&ac, &l), 0);
+	free(content);
+	kv_free(&l);
+	unlink(priv);
+	unlink(pub);
+	unlink(bare);
+	rmdir(tmpdir);
+}
+END_TEST
+
+START_TEST(test_wechat_messages)
+{
+	/* WeChat Pay's documented example of a request to sign */
+	char *m = wechat_sign_message("GET", "/v3/certificates", "1554208460",
+	                              "593BEC0C930BF1AFEB40B4A08C8FB242", "");
+	ck_assert_str_eq(m,
+	                 "GET\n/v3/certificates\n1554208460\n593BEC0C930BF1AFEB40B4A08C8FB242\n\n");
+	free(m);
+	m = wechat_sign_message("POST", "/v3/pay/transactions/native", "1", "n", "{\"a\":1}");
+	ck_assert_str_eq(m, "POST\n/v3/pay/transactions/native\n1\nn\n{\"a\":1}\n");
+	free(m);
+	m = wechat_answer_message("1554209980", "c5ac7061fccab6bf3e254dcf98995b8c", "{\"x\":1}", 7);
+	ck_assert_str_eq(m, "1554209980\nc5ac7061fccab6bf3e254dcf98995b8c\n{\"x\":1}\n");
+	free(m);
+	m = wechat_answer_message("1", "n", "a\0b", 3); /* the body's bytes, NUL included */
+	ck_assert_int_eq(memcmp(m, "1\nn\na\0b\n", 9), 0);
+	free(m);
+}
+END_TEST
+
+static char *gcm_encrypt(const char *key, const char *nonce, const char *aad, const char *plain)
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	unsigned char out[512];
+	int n = 0, f = 0;
+	EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL);
+	EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, (int)strlen(nonce), NULL);
+	EVP_EncryptInit_ex(c, NULL, NULL, (const unsigned char *)key, (const unsigned char *)nonce);
+	EVP_EncryptUpdate(c, NULL, &n, (const unsigned char *)aad, (int)strlen(aad));
+	EVP_EncryptUpdate(c, out, &n, (const unsigned char *)plain, (int)strlen(plain));
+	EVP_EncryptFinal_ex(c, out + n, &f);
+	EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, out + n + f);
+	EVP_CIPHER_CTX_free(c);
+	return pay_base64_encode(out, (size_t)(n + f + 16));
+}
+
+START_TEST(test_wechat_gcm)
+{
+	const char *key = "0123456789abcdef0123456789abcdef";
+	char *ct = gcm_encrypt(key, "nonce1234567", "transaction", "{\"trade_state\":\"SUCCESS\"}");
+	char *plain;
+	size_t n;
+	ck_assert_int_eq(wechat_gcm_decrypt(key, "nonce1234567", "transaction", ct, &plain, &n), 0);
+	ck_assert_str_eq(plain, "{\"trade_state\":\"SUCCESS\"}");
+	ck_assert_uint_eq(n, strlen(plain));
+	free(plain);
+	ck_assert_int_eq(wechat_gcm_decrypt(key, "nonce1234567", "other", ct, &plain, &n), -1);
+	ck_assert_int_eq(wechat_gcm_decrypt(key, "nonce1234568", "transaction", ct, &plain, &n),
+	                 -1);
+	ck_assert_int_eq(wechat_gcm_decrypt("0123456789abcdef0123456789abcdeF", "nonce1234567",
+	                                    "transaction", ct, &plain, &n),
+	                 -1);
+	ck_assert_int_eq(wechat_gcm_decrypt("short", "nonce1234567", "transaction", ct, &plain, &n),
+	                 -1);
+	ct[strlen(ct) - 3] = ct[strlen(ct) - 3] == 'A' ? 'B' : 'A'; /* the tag */
+	ck_assert_int_eq(wechat_gcm_decrypt(key, "nonce1234567", "transaction", ct, &plain, &n),
+	                 -1);
+	ck_assert_ptr_null(plain);
+	ck_assert_int_eq(wechat_gcm_decrypt(key, "nonce1234567", "transaction", "!!!!", &plain, &n),
+	                 -1);
+	free(ct);
+}
+END_TEST
+
+START_TEST(test_base64_strict)
+{
+	size_t n;
+	unsigned char *d = pay_base64_decode("YWJj", 4, &n);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(memcmp(d, "abc", 3), 0);
+	free(d);
+	d = pay_base64_decode("YQ==", 4, &n);
+	ck_assert_uint_eq(n, 1);
+	free(d);
+	const char *bad[] = {"YQ=", "Y===", "YQ=a", "Y Q=", "YWJ", ""};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		ck_assert_ptr_null(pay_base64_decode(bad[i], strlen(bad[i]), &n));
+}
+END_TEST
+
+START_TEST(test_qr_svg)
+{
+	char *svg = qr_svg_new("https://qr.alipay.com/bax03431ljhokirwl38f00a7");
+	ck_assert_ptr_nonnull(svg);
+	ck_assert_int_eq(
+	    strncmp(svg, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 ", 53), 0);
+	int side = atoi(svg + 53);
+	ck_assert_int_eq((side - 8 - 17) % 4, 0); /* 4 + (17 + 4 * version) + 4 modules */
+	const char *path = strstr(svg, "<path");
+	ck_assert_ptr_nonnull(path);
+	ck_assert_ptr_null(strstr(path + 1, "<path"));
+	ck_assert_ptr_nonnull(
+	    strstr(svg, "M4 4h7v1h-7z")); /* the top-left finder, after the zone */
+	free(svg);
+	char *big = xmalloc(3001);
+	memset(big, 'a', 3000);
+	big[3000] = '\0';
+	ck_assert_ptr_null(qr_svg_new(big)); /* more than a QR code holds */
+	ck_assert_ptr_null(qr_svg_new(NULL));
+	free(big);
+}
+END_TEST
+
 static Suite *pay_suite(void)
 {
 	Suite *s = suite_create("pay");
@@ -569,6 +832,18 @@ static Suite *pay_suite(void)
 	tcase_add_test(sbx, test_sandbox_sign);
 	tcase_add_test(sbx, test_sandbox_sign_unambiguous);
 	suite_add_tcase(s, sbx);
+
+	TCase *qr = tcase_create("qr_gateways");
+	tcase_set_timeout(qr, 30); /* RSA key generation */
+	tcase_add_test(qr, test_alipay_sign_content_request_and_notify);
+	tcase_add_test(qr, test_alipay_time_is_shanghai);
+	tcase_add_test(qr, test_alipay_response_span);
+	tcase_add_test(qr, test_alipay_notify_signature);
+	tcase_add_test(qr, test_wechat_messages);
+	tcase_add_test(qr, test_wechat_gcm);
+	tcase_add_test(qr, test_base64_strict);
+	tcase_add_test(qr, test_qr_svg);
+	suite_add_tcase(s, qr);
 	return s;
 }
 
