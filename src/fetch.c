@@ -42,8 +42,11 @@ static void set_options(CURL *curl, const struct fetch_req *r, struct sink *sink
 		snprintf(line, sizeof line, "Content-Type: %s",
 		         r->content_type ? r->content_type : "application/x-www-form-urlencoded");
 		*headers = curl_slist_append(*headers, line);
-		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, *headers);
 	}
+	for (const char *const *h = r->headers; h && *h; h++)
+		*headers = curl_slist_append(*headers, *h);
+	if (*headers)
+		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, *headers);
 }
 
 int fetch_http(const struct fetch_req *r, struct fetch_reply *out, char *err, size_t errlen)

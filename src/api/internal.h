@@ -18,6 +18,8 @@ extern const struct http_route order_api_routes[];
 extern const size_t order_api_nroutes;
 extern const struct http_route pay_api_routes[];
 extern const size_t pay_api_nroutes;
+extern const struct http_route gateway_admin_api_routes[];
+extern const size_t gateway_admin_api_nroutes;
 extern const struct http_route shop_api_routes[];
 extern const size_t shop_api_nroutes;
 

@@ -23,6 +23,7 @@ static void build(void)
 	append(admin_api_routes, admin_api_nroutes);
 	append(order_api_routes, order_api_nroutes);
 	append(pay_api_routes, pay_api_nroutes);
+	append(gateway_admin_api_routes, gateway_admin_api_nroutes);
 }
 
 const struct http_route *api_routes(size_t *count)

@@ -193,7 +193,7 @@ def test_error_line_and_key_are_consistent(tmp_path, cardshop_bin):
         assert f"{path}:2:" in msg, msg
 
 
-@pytest.mark.parametrize("section", ["payment.alipay", "payment.stripe"])
+@pytest.mark.parametrize("section", ["payment.alipay"])
 def test_enabling_a_gateway_this_build_lacks_is_refused(tmp_path, section, cardshop_bin):
     p, path, msg = config_error(tmp_path, {section: {"enabled": True}}, command="serve")
     assert f"[{section}] enabled:" in msg and "no" in msg, msg
