@@ -23,13 +23,38 @@ for group in "$@"; do
   esac
 done
 
+# npm packages the fakes use (official gateway SDKs), from their committed lock files, into
+# each fake's own node_modules (git-ignored). Needs node and npm (Debian: nodejs npm).
+npm_dirs=(tests/fakes/stripe)
+npm_install() {
+  command -v npm >/dev/null 2>&1 || { echo "deps.sh: npm not found (apt-get install nodejs npm)" >&2; exit 1; }
+  local root; root="$(cd "$(dirname "$0")/.." && pwd)"
+  for d in "${npm_dirs[@]}"; do
+    if [ ! -f "$root/$d/node_modules/.package-lock.json" ] || \
+       [ "$root/$d/package-lock.json" -nt "$root/$d/node_modules/.package-lock.json" ]; then
+      echo "deps.sh: npm ci in $d" >&2
+      (cd "$root/$d" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    fi
+  done
+}
+
 missing=()
 for p in "${want[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+want_npm=0
+for group in "$@"; do [ "$group" = test ] && want_npm=1; done
+if command -v npm >/dev/null 2>&1; then
+  : # node from Debian or elsewhere: either serves
+elif [ $want_npm -eq 1 ]; then
+  missing+=(nodejs npm)
+fi
+if [ ${#missing[@]} -eq 0 ]; then
+  [ $want_npm -eq 1 ] && npm_install
+  exit 0
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "deps.sh: missing Debian packages: ${missing[*]}" >&2
@@ -40,3 +65,5 @@ echo "deps.sh: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+[ $want_npm -eq 1 ] && npm_install
+exit 0

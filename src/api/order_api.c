@@ -105,7 +105,7 @@ static int create_payment(const struct config *cfg, const struct gateway *gw,
 	}
 	log_warn("gateway create failed", json_pack("{ss ss ss}", "gateway", gw->name, "order_no",
 	                                            o->order_no, "error", err));
-	order_expire(o->order_no, util_now());
+	order_expire(o->order_no, o->expires_at); /* "due" now, not at its time */
 	return -1;
 }
 
