@@ -8,6 +8,7 @@
  *   -> prints {"port": N} on its first stdout line, then serves until killed.
  *
  * Control endpoints (JSON in and out) for the tests, under /_control/:
+ *   POST /_control/config {} answers the state, with `calls`: API calls received so far
  *   POST /_control/config {webhook_url?, fail?: N (next N API calls answer 500; -1 always),
  *                          slow_ms?, refuse?: "card_declined"...}
  *   POST /_control/pay {session_id, async?: bool, withhold?: bool, event_id?, type?,
@@ -30,7 +31,7 @@ const SECRET_KEY = args['secret-key'] || 'sk_test_fake';
 const WEBHOOK_SECRET = args['webhook-secret'] || 'whsec_fake';
 const stripe = Stripe(SECRET_KEY);
 
-const state = { webhookUrl: args['webhook-url'] || '', fail: 0, slowMs: 0, refuse: '' };
+const state = { webhookUrl: args['webhook-url'] || '', fail: 0, slowMs: 0, refuse: '', calls: 0 };
 const sessions = new Map(); // id -> session
 const byIdempotency = new Map();
 const made = []; // [{id, form}]
@@ -209,6 +210,7 @@ const server = http.createServer((req, res) => {
     const port = server.address().port;
     try {
       if (url.pathname.startsWith('/_control/')) return await control(url.pathname, text ? JSON.parse(text) : {}, res);
+      if (url.pathname.startsWith('/v1/')) state.calls++;
       if (state.slowMs) await new Promise((r) => setTimeout(r, state.slowMs));
       if (state.fail !== 0) {
         if (state.fail > 0) state.fail--;
