@@ -1,0 +1,78 @@
+"""The checkout in a real browser: one button per EPay wallet (English and Chinese names), the
+chosen wallet sent to EPay as `type`, and a gateway that fails answered with the friendly
+"choose another method" text in both languages, never a technical error."""
+
+import urllib.parse
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+from fakes.fake_epay import FakeEPay
+from fakes.fake_stripe import FakeStripe, SECRET_KEY, WEBHOOK_SECRET, available
+from fakes.shop_setup import ShopAdmin
+
+from conftest import ADMIN_PASSWORD, ADMIN_USER
+
+
+@pytest.fixture
+def gateways():
+    if available():
+        pytest.fail(available())
+    ep = FakeEPay(pid="1001", key="k3yForTheBrowserWallets").start()
+    st = FakeStripe().start()
+    yield ep, st
+    st.stop()
+    ep.stop()
+
+
+def _labels(driver):
+    WebDriverWait(driver, 10).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#gateways .gateway-option"))
+    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#gateways .gateway-option")]
+
+
+def _buy(driver, base, pid, label):
+    driver.get(f"{base}/shop/product?id={pid}")
+    opts = WebDriverWait(driver, 10).until(
+        lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, "#gateways .gateway-option") if e.text == label])
+    opts[0].click()
+    driver.find_element(By.ID, "email").send_keys("buyer@example.com")
+    driver.find_element(By.ID, "order-submit").click()
+
+
+def test_wallet_buttons_and_friendly_gateway_errors(make_server, driver, gateways):
+    ep, st = gateways
+    st.set(fail=-1)  # Stripe answers 500 to everything
+    srv = make_server({
+        "payment.epay": {"enabled": True, "api_url": ep.url, "pid": ep.pid, "key": ep.key,
+                         "types": "alipay,wxpay,qqpay"},
+        "payment.stripe": {"enabled": True, "api_url": st.url, "secret_key": SECRET_KEY,
+                           "webhook_secret": WEBHOOK_SECRET},
+        "payment": {"breaker_failures": 100},
+        "server": {"rate_limit": 100000},
+        "security": {"challenge_orders_per_minute": 100000000}})
+    admin = ShopAdmin(srv, ADMIN_USER, ADMIN_PASSWORD, create=False)
+    pid = admin.product(name="Wallet card", price=990, keys=5)
+    base = srv.base_url
+
+    driver.get(f"{base}/shop/product?id={pid}")
+    assert _labels(driver) == ["Alipay", "WeChat Pay", "QQ Wallet", "Card (Stripe)"]
+
+    _buy(driver, base, pid, "WeChat Pay")
+    WebDriverWait(driver, 10).until(lambda d: d.current_url.startswith(ep.url + "submit.php"))
+    q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(driver.current_url).query))
+    assert q["type"] == "wxpay"
+    assert ep.submissions[-1].ok  # the signature (type included) checked by the fake
+
+    _buy(driver, base, pid, "Card (Stripe)")
+    box = WebDriverWait(driver, 10).until(EC.visibility_of_element_located((By.ID, "order-error")))
+    assert box.text == "This payment method is not available right now. Please choose another one."
+
+    driver.execute_script("window.localStorage.setItem('cardshop.lang', 'zh-CN')")
+    driver.get(f"{base}/shop/product?id={pid}")
+    assert _labels(driver) == ["支付宝", "微信支付", "QQ钱包", "银行卡（Stripe）"]
+    _buy(driver, base, pid, "银行卡（Stripe）")
+    box = WebDriverWait(driver, 10).until(EC.visibility_of_element_located((By.ID, "order-error")))
+    assert box.text == "该支付方式暂时不可用，请选择其他支付方式。"
