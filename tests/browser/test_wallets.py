@@ -76,3 +76,32 @@ def test_wallet_buttons_and_friendly_gateway_errors(make_server, driver, gateway
     _buy(driver, base, pid, "银行卡（Stripe）")
     box = WebDriverWait(driver, 10).until(EC.visibility_of_element_located((By.ID, "order-error")))
     assert box.text == "该支付方式暂时不可用，请选择其他支付方式。"
+
+
+def test_admin_gateways_page_shows_a_breaker_down(make_server, driver, gateways):
+    ep, st = gateways
+    st.set(fail=-1)
+    srv = make_server({
+        "payment.stripe": {"enabled": True, "api_url": st.url, "secret_key": SECRET_KEY,
+                           "webhook_secret": WEBHOOK_SECRET},
+        "payment.sandbox": {"enabled": True},
+        "payment": {"breaker_failures": 1, "breaker_cooldown": 600}})
+    admin = ShopAdmin(srv, ADMIN_USER, ADMIN_PASSWORD, create=False)
+    pid = admin.product(price=990, keys=1)
+    r = srv.post("/api/orders", json={"product_id": pid, "quantity": 1, "email": "b@example.com",
+                                      "gateway": "stripe"}, use_cookies=False)
+    assert r.status == 503
+    driver.get(srv.url("/admin/"))
+    WebDriverWait(driver, 10).until(EC.visibility_of_element_located((By.ID, "login-form")))
+    driver.find_element(By.ID, "username").send_keys(ADMIN_USER)
+    driver.find_element(By.ID, "password").send_keys(ADMIN_PASSWORD)
+    driver.find_element(By.ID, "login-submit").click()
+    WebDriverWait(driver, 10).until(EC.url_contains("/admin/products"))
+    driver.get(srv.url("/admin/gateways"))
+    row = WebDriverWait(driver, 10).until(
+        EC.visibility_of_element_located((By.CSS_SELECTOR, "#gateways-body tr.gateway-down")))
+    cells = [c.text for c in row.find_elements(By.TAG_NAME, "td")]
+    assert cells[0] == "stripe" and cells[1] == "Down" and cells[2] == "1"
+    assert "500" in cells[3] and SECRET_KEY not in driver.page_source
+    up = driver.find_element(By.CSS_SELECTOR, "#gateways-body tr.gateway-up")
+    assert up.find_elements(By.TAG_NAME, "td")[0].text == "sandbox"
