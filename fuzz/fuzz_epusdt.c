@@ -21,7 +21,8 @@ static void init_once(void)
 	char err[256];
 	config_defaults(&cfg);
 	if (config_set(&cfg, "payment.epusdt", "enabled", "true", err, sizeof err) != 0 ||
-	    config_set(&cfg, "payment.epusdt", "api_url", "http://127.0.0.1:9", err, sizeof err) != 0 ||
+	    config_set(&cfg, "payment.epusdt", "api_url", "http://127.0.0.1:9", err, sizeof err) !=
+	        0 ||
 	    config_set(&cfg, "payment.epusdt", "token", TOKEN, err, sizeof err) != 0)
 		abort();
 	gw = pay_gateway(&cfg, "epusdt");
@@ -32,8 +33,8 @@ static void run(const char *body, size_t len, struct notify *n)
 {
 	json_t *hold = NULL;
 	struct kvlist none = {0};
-	struct pay_notify_in in = {.method = "POST", .params = &none, .body = body, .body_len = len,
-	                           .hold = &hold};
+	struct pay_notify_in in = {
+	    .method = "POST", .params = &none, .body = body, .body_len = len, .hold = &hold};
 	memset(n, 0, sizeof *n);
 	gw->verify(&cfg, &in, n);
 	if (n->verified) {

@@ -23,7 +23,8 @@ static void init_once(void)
 	char err[256];
 	config_defaults(&cfg);
 	if (config_set(&cfg, "payment.stripe", "enabled", "true", err, sizeof err) != 0 ||
-	    config_set(&cfg, "payment.stripe", "secret_key", "sk_test_fuzz", err, sizeof err) != 0 ||
+	    config_set(&cfg, "payment.stripe", "secret_key", "sk_test_fuzz", err, sizeof err) !=
+	        0 ||
 	    config_set(&cfg, "payment.stripe", "webhook_secret", SECRET, err, sizeof err) != 0)
 		abort();
 	gw = pay_gateway(&cfg, "stripe");
@@ -62,7 +63,8 @@ static int properly_signed(const char *header, const char *body, size_t len)
 	char *copy = xstrdup(header), *save = NULL;
 	int64_t t = -1;
 	for (char *it = strtok_r(copy, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
-		if (strncmp(it, "t=", 2) == 0 && t < 0 && util_parse_i64(it + 2, 0, INT64_MAX / 2, &t) != 0)
+		if (strncmp(it, "t=", 2) == 0 && t < 0 &&
+		    util_parse_i64(it + 2, 0, INT64_MAX / 2, &t) != 0)
 			t = -2;
 	}
 	free(copy);

@@ -280,7 +280,8 @@ static int check_semantics(struct config *cfg, char *err, size_t errlen)
 	/* Known keys (the contract names them) whose gateway this build does not have yet:
 	 * turning one on must not be silently ignored. */
 	if (cfg->alipay_enabled) {
-		snprintf(err, errlen, "[payment.alipay] enabled: this build has no Alipay gateway yet");
+		snprintf(err, errlen,
+		         "[payment.alipay] enabled: this build has no Alipay gateway yet");
 		return -1;
 	}
 	if (cfg->epay_enabled && (!cfg->epay_key[0] || !cfg->epay_pid[0] || !cfg->epay_api_url[0]))

@@ -58,7 +58,7 @@ struct config {
 	char *epay_api_url;
 	char *epay_pid;
 	char *epay_key;
-	char *epay_types; /* wallets offered inside EPay ("alipay,wxpay"), sent as `type`; "" none */
+	char *epay_types; /* wallets offered in EPay ("alipay,wxpay"), sent as `type`; "": none */
 	/* [payment.alipay] */
 	int alipay_enabled;
 	char *alipay_gateway_url;

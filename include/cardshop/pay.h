@@ -55,11 +55,11 @@ struct pay_reply {
 /* A gateway's answer to "was this order paid?" (the reconciler's question). */
 struct pay_query {
 	const char *ref; /* in: the gateway's id stored with the order at create (may be NULL) */
-	int paid;       /* the gateway says so, for our merchant id and this order */
-	int64_t amount; /* what it says was paid, minor units */
+	int paid;        /* the gateway says so, for our merchant id and this order */
+	int64_t amount;  /* what it says was paid, minor units */
 	char trade_no[129];
 	char currency[4]; /* upper-case ISO code when the gateway names one, else "" */
-	char *raw; /* the answer verbatim, for payment_events (malloc'd) */
+	char *raw;        /* the answer verbatim, for payment_events (malloc'd) */
 };
 
 struct gateway {

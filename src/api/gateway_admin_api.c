@@ -8,7 +8,8 @@ static void gateways_list(struct http_req *req)
 {
 	if (!api_require_admin(req))
 		return;
-	http_reply_json(req, 200, json_pack("{so}", "gateways", pay_gateways_json(http_config(req))));
+	http_reply_json(req, 200,
+	                json_pack("{so}", "gateways", pay_gateways_json(http_config(req))));
 }
 
 const struct http_route gateway_admin_api_routes[] = {

@@ -99,8 +99,9 @@ static int create_payment(const struct config *cfg, const struct gateway *gw,
 	if (pay_create(cfg, gw, &po, out, err, sizeof err) == 0) {
 		/* Without it a lost notify cannot be asked about; the notify itself still works. */
 		if (out->ref && order_set_gateway_ref(o->order_no, out->ref) != 0)
-			log_warn("gateway reference not stored",
-			         json_pack("{ss ss}", "gateway", gw->name, "order_no", o->order_no));
+			log_warn(
+			    "gateway reference not stored",
+			    json_pack("{ss ss}", "gateway", gw->name, "order_no", o->order_no));
 		return 0;
 	}
 	log_warn("gateway create failed", json_pack("{ss ss ss}", "gateway", gw->name, "order_no",
@@ -140,7 +141,8 @@ static void order_create_handler(struct http_req *req)
 	}
 	char channel[33];
 	if (pay_channel_pick(cfg, gw, r.channel, channel) != 0) {
-		http_reply_error(req, 400, "invalid_request", "channel: not offered by this gateway");
+		http_reply_error(req, 400, "invalid_request",
+		                 "channel: not offered by this gateway");
 		return;
 	}
 	r.channel = channel[0] ? channel : NULL;

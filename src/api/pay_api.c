@@ -91,7 +91,8 @@ static void notify(struct http_req *req)
 		return;
 	}
 	enum notify_outcome o = payment_apply(http_config(req), &n);
-	reply(req, gw, (o != NOTIFY_REJECTED && o != NOTIFY_ERROR) || (n.ignored && o != NOTIFY_ERROR));
+	reply(req, gw,
+	      (o != NOTIFY_REJECTED && o != NOTIFY_ERROR) || (n.ignored && o != NOTIFY_ERROR));
 	kv_free(&params);
 	json_decref(hold);
 }

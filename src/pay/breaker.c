@@ -124,8 +124,8 @@ int pay_gateway_up(const struct gateway *gw)
 	return up;
 }
 
-static const char *const state_names[] = {[B_UP] = "up", [B_DOWN] = "down",
-                                          [B_HALF_OPEN] = "half_open"};
+static const char *const state_names[] = {
+    [B_UP] = "up", [B_DOWN] = "down", [B_HALF_OPEN] = "half_open"};
 
 json_t *pay_gateways_json(const struct config *cfg)
 {
@@ -139,17 +139,18 @@ json_t *pay_gateways_json(const struct config *cfg)
 		struct breaker b = breakers[i];
 		pthread_mutex_unlock(&lock);
 		enum breaker_state s = state_locked(&b, now);
-		json_t *e = json_pack("{ss ss sb sb si}", "gateway", gw->name, "state", state_names[s],
-		                      "ready", !gw->ready || gw->ready(cfg), "can_query",
-		                      gw->query && (!gw->can_query || gw->can_query(cfg)), "failures",
-		                      b.failures);
-		json_object_set_new(e, "last_error", b.last_error_at ? json_string(b.last_error)
-		                                                     : json_null());
+		json_t *e = json_pack(
+		    "{ss ss sb sb si}", "gateway", gw->name, "state", state_names[s], "ready",
+		    !gw->ready || gw->ready(cfg), "can_query",
+		    gw->query && (!gw->can_query || gw->can_query(cfg)), "failures", b.failures);
+		json_object_set_new(e, "last_error",
+		                    b.last_error_at ? json_string(b.last_error) : json_null());
 		json_object_set_new(e, "last_error_at",
 		                    b.last_error_at ? json_integer(b.last_error_at) : json_null());
 		json_object_set_new(e, "down_until",
-		                    s == B_DOWN ? json_integer(wall + (b.open_until_us - now) / 1000000)
-		                                : json_null());
+		                    s == B_DOWN
+		                        ? json_integer(wall + (b.open_until_us - now) / 1000000)
+		                        : json_null());
 		json_array_append_new(list, e);
 	}
 	return list;
@@ -163,9 +164,10 @@ void pay_metrics_render(const struct config *cfg, struct buf *out)
 		if (!gw->enabled(cfg))
 			continue;
 		if (!any++)
-			buf_puts(out, "# HELP cardshop_gateway_up Whether the gateway takes orders (0: "
-			              "down after repeated failures, or waiting for its trial call).\n"
-			              "# TYPE cardshop_gateway_up gauge\n");
+			buf_puts(out,
+			         "# HELP cardshop_gateway_up Whether the gateway takes orders (0: "
+			         "down after repeated failures, or waiting for its trial call).\n"
+			         "# TYPE cardshop_gateway_up gauge\n");
 		int64_t now = util_now_usec();
 		pthread_mutex_lock(&lock);
 		int up = state_locked(&breakers[i], now) == B_UP;

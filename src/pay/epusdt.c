@@ -166,7 +166,8 @@ static int create(const struct config *cfg, const struct pay_order *o, struct pa
 	const char *pay = json_string_value(json_object_get(data, "payment_url"));
 	const char *no = json_string_value(json_object_get(data, "order_id"));
 	rc = -1;
-	if (reply.status != 200 || !pay || (strncmp(pay, "https://", 8) && strncmp(pay, "http://", 7)))
+	if (reply.status != 200 || !pay ||
+	    (strncmp(pay, "https://", 8) && strncmp(pay, "http://", 7)))
 		snprintf(err, errlen, "epusdt answered %ld without a payment_url", reply.status);
 	else if (no && strcmp(no, o->order_no) != 0)
 		snprintf(err, errlen, "epusdt answered for another order");

@@ -119,7 +119,8 @@ const char *stripe_check_signature(const char *secret, const char *header, const
 	copy = xstrdup(header);
 	for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
 		if (strncmp(item, "v1=", 3) == 0)
-			match |= sec_streq(item + 3, want); /* every candidate is compared: no early out */
+			match |= sec_streq(item + 3,
+			                   want); /* every candidate is compared: no early out */
 	}
 	free(copy);
 	sec_wipe(want, sizeof want);
@@ -284,9 +285,9 @@ static const char *read_session(json_t *s, struct notify *n)
 static void verify(const struct config *cfg, const struct pay_notify_in *in, struct notify *n)
 {
 	n->verified = 0;
-	const char *why =
-	    stripe_check_signature(cfg->stripe_webhook_secret, pay_notify_header(in, "Stripe-Signature"),
-	                           in->body, in->body_len, util_now());
+	const char *why = stripe_check_signature(cfg->stripe_webhook_secret,
+	                                         pay_notify_header(in, "Stripe-Signature"),
+	                                         in->body, in->body_len, util_now());
 	if (why) {
 		n->reason = why;
 		return;
@@ -309,7 +310,8 @@ static void verify(const struct config *cfg, const struct pay_notify_in *in, str
 	}
 	why = read_session(s, n);
 	if (why && strcmp(why, "session not paid") == 0) {
-		/* completed with an async method still pending: its success comes as its own event */
+		/* completed with an async method still pending: its success comes as its own event
+		 */
 		n->reason = "session not paid yet (acknowledged, ignored)";
 		n->ignored = 1;
 		return;
@@ -327,8 +329,9 @@ static int query(const struct config *cfg, const char *order_no, struct pay_quer
 {
 	const char *ref = out->ref;
 	memset(out, 0, sizeof *out);
-	if (!ref || !*ref || strspn(ref, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
-	                         strlen(ref))
+	if (!ref || !*ref ||
+	    strspn(ref, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
+	        strlen(ref))
 		return 0; /* no session was made for it: nothing can have been paid */
 	char *path = xasprintf("/v1/checkout/sessions/%s", ref);
 	char err[160];

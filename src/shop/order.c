@@ -639,8 +639,8 @@ static int expire_tx(sqlite3 *db, void *arg)
 static json_t *due_row(sqlite3_stmt *st)
 {
 	const char *ref = (const char *)sqlite3_column_text(st, 2);
-	return json_pack("{ss ss ss*}", "order_no", db_col_text(st, 0), "gateway", db_col_text(st, 1),
-	                 "gateway_ref", ref);
+	return json_pack("{ss ss ss*}", "order_no", db_col_text(st, 0), "gateway",
+	                 db_col_text(st, 1), "gateway_ref", ref);
 }
 
 json_t *orders_due_json(int64_t now, const char *gateways, int max, struct shop_err *err)

@@ -535,7 +535,6 @@ START_TEST(test_sandbox_sign_unambiguous)
 }
 END_TEST
 
-
 /* ---- Stripe: vectors from Python's hmac module ---- */
 
 #define STRIPE_BODY "{\"id\":\"evt_1\"}"
@@ -571,7 +570,8 @@ START_TEST(test_stripe_signature_header)
 	ck_assert_ptr_nonnull(stripe_check("v1=" STRIPE_V1, t));
 	ck_assert_ptr_nonnull(stripe_check("t=abc,v1=" STRIPE_V1, t));
 	ck_assert_ptr_nonnull(stripe_check("t=1700000000,v1=" STRIPE_V1 "00", t));
-	ck_assert_ptr_nonnull(stripe_check("t=1700000000,v1=C89214B5B5DA833DAED6F0B8C5BB6BD58CEA9022BD80CCC78230F3942D632925", t));
+	ck_assert_ptr_nonnull(stripe_check(
+	    "t=1700000000,v1=C89214B5B5DA833DAED6F0B8C5BB6BD58CEA9022BD80CCC78230F3942D632925", t));
 	ck_assert_ptr_nonnull(stripe_check("", t));
 	ck_assert_ptr_nonnull(stripe_check(NULL, t));
 	ck_assert_ptr_nonnull(stripe_check_signature("", "t=1700000000,v1=" STRIPE_V1, STRIPE_BODY,
@@ -608,9 +608,10 @@ START_TEST(test_epusdt_numbers)
 	static const struct {
 		double v;
 		const char *want;
-	} cases[] = {{12.88, "12.88"}, {2, "2"},       {12.5, "12.5"},         {0.0001, "0.0001"},
-	             {0.01, "0.01"},   {1e21, "1000000000000000000000"},   {1788.8889, "1788.8889"},
-	             {-3.25, "-3.25"}, {123456789.12, "123456789.12"}, {1e-7, "0.0000001"}};
+	} cases[] = {{12.88, "12.88"},         {2, "2"},         {12.5, "12.5"},
+	             {0.0001, "0.0001"},       {0.01, "0.01"},   {1e21, "1000000000000000000000"},
+	             {1788.8889, "1788.8889"}, {-3.25, "-3.25"}, {123456789.12, "123456789.12"},
+	             {1e-7, "0.0000001"}};
 	char out[400];
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		epusdt_format_number(cases[i].v, out);
@@ -621,11 +622,12 @@ END_TEST
 
 START_TEST(test_epusdt_sign_vectors)
 {
-	json_t *n = json_loads("{\"trade_id\":\"202312011234\",\"order_id\":\"20231201abcdef\","
-	                       "\"amount\":12.88,\"actual_amount\":1.7889,\"token\":\"TAddr\","
-	                       "\"block_transaction_id\":\"0xabc\",\"status\":2,\"signature\":\"x\","
-	                       "\"ignored\":null}",
-	                       0, NULL);
+	json_t *n =
+	    json_loads("{\"trade_id\":\"202312011234\",\"order_id\":\"20231201abcdef\","
+	               "\"amount\":12.88,\"actual_amount\":1.7889,\"token\":\"TAddr\","
+	               "\"block_transaction_id\":\"0xabc\",\"status\":2,\"signature\":\"x\","
+	               "\"ignored\":null}",
+	               0, NULL);
 	char out[33];
 	ck_assert_int_eq(epusdt_sign(n, "tok", out), 0);
 	ck_assert_str_eq(out, "e45620f32bc8f1226b2f4ad5bb19e736");
@@ -649,9 +651,8 @@ START_TEST(test_channel_pick)
 	char err[128], out[33];
 	config_defaults(&c);
 	ck_assert_int_eq(config_set(&c, "payment.epay", "enabled", "true", err, sizeof err), 0);
-	ck_assert_int_eq(config_set(&c, "payment.epay", "types", " alipay , wxpay,,qqpay ", err,
-	                            sizeof err),
-	                 0);
+	ck_assert_int_eq(
+	    config_set(&c, "payment.epay", "types", " alipay , wxpay,,qqpay ", err, sizeof err), 0);
 	const struct gateway *epay = pay_gateway(&c, "epay");
 	ck_assert_ptr_nonnull(epay);
 	ck_assert_int_eq(pay_channel_pick(&c, epay, NULL, out), 0);
