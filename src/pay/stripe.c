@@ -220,12 +220,15 @@ static char *session_form(const struct config *cfg, const struct pay_order *o, i
 	         o->product_name && *o->product_name ? o->product_name : o->order_no);
 	form_add(&b, "success_url", back);
 	form_add(&b, "cancel_url", back);
-	/* Stripe takes 30 min to 24 h; a shorter order leaves Stripe's default and a late payment
-	 * follows the late-payment rules. */
-	int64_t now = util_now();
-	if (o->expires_at - now >= 1800)
-		form_add_int(&b, "expires_at",
-		             o->expires_at < now + 86400 - 60 ? o->expires_at : now + 86400 - 60);
+	/* Stripe takes 30 min to 24 h from now (by its clock: 2 min of slack): a shorter order gets
+	 * the shortest session, so a payment after the order expired (late-payment rules) can only
+	 * come within that half hour. */
+	int64_t now = util_now(), at = o->expires_at;
+	if (at < now + 1800 + 120)
+		at = now + 1800 + 120;
+	if (at > now + 86400 - 120)
+		at = now + 86400 - 120;
+	form_add_int(&b, "expires_at", at);
 	free(back);
 	return buf_release(&b);
 }

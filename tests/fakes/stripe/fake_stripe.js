@@ -94,7 +94,7 @@ function createSession(req, res, form, port) {
   const now = Math.floor(Date.now() / 1000);
   if (form.expires_at !== undefined) {
     const e = Number(form.expires_at);
-    need(e >= now + 1800 - 5 && e <= now + 86400, 'expires_at',
+    need(e >= now + 1800 && e <= now + 86400, 'expires_at',
          'expires_at must be between 30 minutes and 24 hours from now');
   }
   const id = 'cs_test_' + crypto.randomBytes(16).toString('hex');
