@@ -105,3 +105,26 @@ def test_admin_gateways_page_shows_a_breaker_down(make_server, driver, gateways)
     assert "500" in cells[3] and SECRET_KEY not in driver.page_source
     up = driver.find_element(By.CSS_SELECTOR, "#gateways-body tr.gateway-up")
     assert up.find_elements(By.TAG_NAME, "td")[0].text == "sandbox"
+
+
+def test_purchase_through_stripe_checkout(make_server, driver, gateways):
+    """Product page -> Stripe's hosted page (the fake) -> paid -> back on the shop's order page
+    through success_url, with the key shown (the webhook delivered it)."""
+    ep, st = gateways
+    srv = make_server({
+        "payment.stripe": {"enabled": True, "api_url": st.url, "secret_key": SECRET_KEY,
+                           "webhook_secret": WEBHOOK_SECRET},
+        "server": {"rate_limit": 100000},
+        "security": {"challenge_orders_per_minute": 100000000}})
+    st.set(webhook_url=srv.url("/pay/stripe/notify"))
+    admin = ShopAdmin(srv, ADMIN_USER, ADMIN_PASSWORD, create=False)
+    pid = admin.product(name="Card key", price=1999, keys=["STRIPE-KEY-0001"])
+    _buy(driver, srv.base_url, pid, "Card (Stripe)")
+    WebDriverWait(driver, 10).until(lambda d: d.current_url.startswith(st.url + "/c/pay/cs_test_"))
+    session = st.sessions()[-1]["session"]
+    assert session["amount_total"] == 1999 and session["currency"] == "cny"
+    assert st.pay(session["id"])["sent"][0]["status"] == 200
+    driver.get(session["success_url"])  # Stripe sends the buyer back
+    WebDriverWait(driver, 15).until(
+        lambda d: [k.text for k in d.find_elements(By.CSS_SELECTOR, "#key-list li .key")] == ["STRIPE-KEY-0001"])
+    assert driver.find_element(By.ID, "o-status").text == "Delivered"
