@@ -128,3 +128,24 @@ def test_purchase_through_stripe_checkout(make_server, driver, gateways):
     WebDriverWait(driver, 15).until(
         lambda d: [k.text for k in d.find_elements(By.CSS_SELECTOR, "#key-list li .key")] == ["STRIPE-KEY-0001"])
     assert driver.find_element(By.ID, "o-status").text == "Delivered"
+
+
+def test_purchase_through_epusdt(make_server, driver):
+    from fakes.fake_epusdt import FakeEpusdt
+    gw = FakeEpusdt().start()
+    try:
+        srv = make_server({"payment.epusdt": {"enabled": True, "api_url": gw.url, "token": gw.token},
+                           "server": {"rate_limit": 100000},
+                           "security": {"challenge_orders_per_minute": 100000000}})
+        admin = ShopAdmin(srv, ADMIN_USER, ADMIN_PASSWORD, create=False)
+        pid = admin.product(name="USDT key", price=7200, keys=["USDT-KEY-0001"])
+        _buy(driver, srv.base_url, pid, "USDT (crypto)")
+        WebDriverWait(driver, 10).until(lambda d: d.current_url.startswith(gw.url + "/pay/checkout-counter/"))
+        assert "10.0 USDT" in driver.page_source  # 72.00 CNY at 7.2
+        order_no = list(gw.trades)[-1]
+        assert gw.pay(order_no) == "ok"
+        driver.get(gw.trade(order_no).redirect_url)
+        WebDriverWait(driver, 15).until(
+            lambda d: [k.text for k in d.find_elements(By.CSS_SELECTOR, "#key-list li .key")] == ["USDT-KEY-0001"])
+    finally:
+        gw.stop()
