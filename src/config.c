@@ -284,6 +284,15 @@ static int check_semantics(struct config *cfg, char *err, size_t errlen)
 		         "[payment.alipay] enabled: this build has no Alipay gateway yet");
 		return -1;
 	}
+	if (cfg->stripe_enabled && (!cfg->stripe_secret_key[0] || !cfg->stripe_webhook_secret[0] ||
+	                            (strncmp(cfg->stripe_api_url, "https://", 8) != 0 &&
+	                             !util_url_host_is_loopback(cfg->stripe_api_url))))
+		log_warn(
+		    "Stripe is enabled without secret_key or webhook_secret, or with an api_url "
+		    "that is not https: it takes no orders",
+		    NULL);
+	if (cfg->epusdt_enabled && (!cfg->epusdt_token[0] || !cfg->epusdt_api_url[0]))
+		log_warn("epusdt is enabled without token or api_url: it takes no orders", NULL);
 	if (cfg->epay_enabled && (!cfg->epay_key[0] || !cfg->epay_pid[0] || !cfg->epay_api_url[0]))
 		log_warn(
 		    "EPay is enabled without key, pid or api_url: it takes no orders and every "

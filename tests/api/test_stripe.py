@@ -241,3 +241,18 @@ def test_lost_webhook_is_recovered_and_late_payment_follows_the_rules(tmp_path_f
         for s in servers:
             s.kill()
         st.stop()
+
+
+def test_misconfigured_stripe_takes_no_orders(make_server):
+    """The secret key is only ever sent over https (or to this machine): a plain-http api_url
+    elsewhere, or a missing webhook secret, warns at start and takes no orders."""
+    for section in ({"api_url": "http://stripe.example.invalid", "secret_key": SECRET_KEY,
+                     "webhook_secret": WEBHOOK_SECRET},
+                    {"api_url": "https://api.stripe.com", "secret_key": SECRET_KEY, "webhook_secret": ""}):
+        srv = make_server({"payment.stripe": {"enabled": True, **section}, "payment.sandbox": {"enabled": True}})
+        srv.wait_for_log(lambda l: l.get("level") == "warn" and "Stripe" in l.get("msg", ""))
+        assert srv.get("/api/config").json()["gateways"] == ["sandbox"]
+        r = srv.post("/api/orders", json={"product_id": 1, "quantity": 1, "email": "a@b.example",
+                                          "gateway": "stripe"})
+        assert r.status == 400 and "gateway" in r.json()["error"]["message"]
+        srv.kill()
