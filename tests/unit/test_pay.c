@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cardshop/config.h"
 #include "cardshop/kv.h"
@@ -669,6 +670,71 @@ START_TEST(test_channel_pick)
 }
 END_TEST
 
+/* ---- breakers: Stripe pointed at a closed loopback port fails at once ---- */
+
+static int create_once(const struct config *c, const struct gateway *gw, char *err)
+{
+	struct pay_order o = {.order_no = "20261202aaaaaaaaaaaaaaaa",
+	                      .token = "t",
+	                      .amount = 990,
+	                      .currency = "CNY",
+	                      .product_name = "card",
+	                      .expires_at = util_now() + 900};
+	struct pay_created out = {0};
+	int rc = pay_create(c, gw, &o, &out, err, 160);
+	pay_created_cleanup(&out);
+	return rc;
+}
+
+START_TEST(test_breaker_opens_and_half_opens)
+{
+	struct config c;
+	char err[160];
+	config_defaults(&c);
+	const char *set[][3] = {{"payment.stripe", "enabled", "true"},
+	                        {"payment.stripe", "api_url", "http://127.0.0.1:1"},
+	                        {"payment.stripe", "secret_key", "sk_test_unit"},
+	                        {"payment.stripe", "webhook_secret", "whsec_unit"},
+	                        {"payment", "breaker_failures", "2"},
+	                        {"payment", "breaker_cooldown", "1"}};
+	for (size_t i = 0; i < sizeof set / sizeof set[0]; i++)
+		ck_assert_int_eq(config_set(&c, set[i][0], set[i][1], set[i][2], err, sizeof err),
+		                 0);
+	const struct gateway *gw = pay_gateway(&c, "stripe");
+	ck_assert_ptr_nonnull(gw);
+	ck_assert(pay_gateway_offered(&c, gw));
+	ck_assert_int_eq(create_once(&c, gw, err), -1);
+	ck_assert(pay_gateway_up(gw)); /* one failure is not enough */
+	ck_assert_int_eq(create_once(&c, gw, err), -1);
+	ck_assert(!pay_gateway_up(gw) && !pay_gateway_offered(&c, gw));
+	ck_assert_int_eq(create_once(&c, gw, err), -1);
+	ck_assert(strstr(err, "breaker open") != NULL); /* refused without a call */
+	json_t *list = pay_gateways_json(&c);
+	json_t *st = json_array_get(list, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(st, "gateway")), "stripe");
+	ck_assert_str_eq(json_string_value(json_object_get(st, "state")), "down");
+	ck_assert_int_eq(json_integer_value(json_object_get(st, "failures")), 2);
+	ck_assert(strstr(json_string_value(json_object_get(st, "last_error")), "sk_") == NULL);
+	json_decref(list);
+	struct buf m;
+	buf_init(&m);
+	pay_metrics_render(&c, &m);
+	ck_assert(strstr(buf_cstr(&m), "cardshop_gateway_up{gateway=\"stripe\"} 0\n") != NULL);
+	buf_cleanup(&m);
+	/* Past the cool-down: one trial; it fails, so the breaker opens again at once. */
+	usleep(1100 * 1000);
+	ck_assert(pay_gateway_up(gw));
+	ck_assert_int_eq(create_once(&c, gw, err), -1);
+	ck_assert(strstr(err, "breaker open") == NULL);
+	ck_assert(!pay_gateway_up(gw));
+	/* Down: a query is refused before any call. */
+	struct pay_query q;
+	ck_assert_int_eq(pay_query(&c, gw, "20261202aaaaaaaaaaaaaaaa", "cs_test_1", &q), -1);
+	ck_assert_ptr_null(q.raw);
+	config_cleanup(&c);
+}
+END_TEST
+
 static Suite *pay_suite(void)
 {
 	Suite *s = suite_create("pay");
@@ -706,6 +772,8 @@ static Suite *pay_suite(void)
 	tcase_add_test(more, test_epusdt_numbers);
 	tcase_add_test(more, test_epusdt_sign_vectors);
 	tcase_add_test(more, test_channel_pick);
+	tcase_add_test(more, test_breaker_opens_and_half_opens);
+	tcase_set_timeout(more, 20);
 	suite_add_tcase(s, more);
 
 	TCase *sbx = tcase_create("sandbox");
