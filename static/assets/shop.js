@@ -427,6 +427,16 @@
       }, function () { /* keep what we show */ });
     }
 
+    /* A gateway that just failed may be out of the checkout now: show what is left. */
+    function reloadGateways() {
+      return api('GET', '/api/config').then(function (r) {
+        var cfg = r.data || {};
+        gatewayNames = Array.isArray(cfg.gateways) ? cfg.gateways.map(String) : [];
+        renderGateways(gatewayNames, cfg.channels);
+        renderProduct();
+      }, function () { /* keep what we show */ });
+    }
+
     function onSubmit(ev) {
       ev.preventDefault();
       hide(errorBox);
@@ -472,6 +482,7 @@
         if (err.code === 'unprocessable') fields = ['coupon'];
         fail(friendly(err, { notFound: t('product.not_found') }), fields);
         if (err.code === 'out_of_stock' || err.code === 'not_found') reload();
+        if (err.code === 'gateway_unavailable') reloadGateways();
       });
     }
 

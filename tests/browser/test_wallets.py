@@ -149,3 +149,22 @@ def test_purchase_through_epusdt(make_server, driver):
             lambda d: [k.text for k in d.find_elements(By.CSS_SELECTOR, "#key-list li .key")] == ["USDT-KEY-0001"])
     finally:
         gw.stop()
+
+
+def test_a_gateway_that_goes_down_leaves_the_checkout(make_server, driver, gateways):
+    ep, st = gateways
+    st.set(fail=-1)
+    srv = make_server({
+        "payment.stripe": {"enabled": True, "api_url": st.url, "secret_key": SECRET_KEY,
+                           "webhook_secret": WEBHOOK_SECRET},
+        "payment.sandbox": {"enabled": True},
+        "payment": {"breaker_failures": 1, "breaker_cooldown": 600}})
+    admin = ShopAdmin(srv, ADMIN_USER, ADMIN_PASSWORD, create=False)
+    pid = admin.product(price=990, keys=2)
+    driver.get(f"{srv.base_url}/shop/product?id={pid}")
+    assert _labels(driver) == ["Card (Stripe)", "Sandbox (simulated payment)"]
+    _buy(driver, srv.base_url, pid, "Card (Stripe)")
+    box = WebDriverWait(driver, 10).until(EC.visibility_of_element_located((By.ID, "order-error")))
+    assert box.text == "This payment method is not available right now. Please choose another one."
+    WebDriverWait(driver, 10).until(lambda d: _labels(d) == ["Sandbox (simulated payment)"])
+    assert driver.find_element(By.ID, "email").get_attribute("value") == "buyer@example.com"
