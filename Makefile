@@ -98,7 +98,8 @@ clean:
 # ---- fuzz: replay the corpus through each target (part of make test); `make fuzz` runs libFuzzer with clang
 # Each fuzz/fuzz_<t>.c is a libFuzzer target; fuzz/replay.c turns it into a plain program that
 # feeds it every file of fuzz/corpus/<t>/, so CI needs no clang. Crashing inputs go in the corpus.
-FUZZ_TARGETS := kv url_decode utf8 money i64 epay addr cardkey xff cookie order_json challenge admin_json mail_template alipay wechat
+FUZZ_TARGETS := kv url_decode utf8 money i64 epay addr cardkey xff cookie order_json challenge \
+                admin_json mail_template alipay wechat stripe epusdt
 FUZZ_BIN     := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_TIME    ?= 20
 FUZZ_BUILD   ?= $(BUILD)/libfuzzer

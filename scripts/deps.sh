@@ -24,20 +24,24 @@ for group in "$@"; do
   esac
 done
 
-# The gateway fakes' npm packages (the gateways' official SDKs), pinned by the committed
-# package-lock.json, into tests/fakes/node_modules; only when missing or the lock changed.
+# The gateway fakes' npm packages (the gateways' official SDKs), pinned by their committed
+# package-lock.json files, into each folder's node_modules (git-ignored); only when missing or
+# the lock changed.
+npm_dirs=(tests/fakes tests/fakes/stripe)
 install_npm_fakes() {
-  local dir stamp
-  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/fakes"
-  stamp="$dir/node_modules/.package-lock.json"
+  local root d
+  root="$(cd "$(dirname "$0")/.." && pwd)"
   if ! command -v npm >/dev/null 2>&1; then  # Debian's nodejs comes without npm
     [ "$(id -u)" -eq 0 ] || { echo "deps.sh: npm missing: apt-get install npm" >&2; exit 1; }
     apt-get install -y -qq --no-install-recommends npm >/dev/null
   fi
-  if [ ! -f "$stamp" ] || [ "$dir/package-lock.json" -nt "$stamp" ]; then
-    echo "deps.sh: npm ci in tests/fakes" >&2
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-  fi
+  for d in "${npm_dirs[@]}"; do
+    if [ ! -f "$root/$d/node_modules/.package-lock.json" ] || \
+       [ "$root/$d/package-lock.json" -nt "$root/$d/node_modules/.package-lock.json" ]; then
+      echo "deps.sh: npm ci in $d" >&2
+      (cd "$root/$d" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    fi
+  done
 }
 
 missing=()

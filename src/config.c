@@ -118,6 +118,7 @@ static const struct key keys[] = {
     SL("payment.epay", "api_url", epay_api_url, ""),
     SL("payment.epay", "pid", epay_pid, ""),
     X("payment.epay", "key", epay_key, ""),
+    SL("payment.epay", "types", epay_types, ""),
     B("payment.alipay", "enabled", alipay_enabled, "false"),
     S("payment.alipay", "gateway_url", alipay_gateway_url, "https://openapi.alipay.com/gateway.do"),
     S("payment.alipay", "app_id", alipay_app_id, ""),
@@ -129,13 +130,19 @@ static const struct key keys[] = {
     S("payment.wechat", "appid", wechat_appid, ""),
     S("payment.wechat", "serial_no", wechat_serial_no, ""),
     S("payment.wechat", "private_key_file", wechat_private_key_file, ""),
-    S("payment.wechat", "apiv3_key", wechat_apiv3_key, ""),
+    XR("payment.wechat", "apiv3_key", wechat_apiv3_key, ""),
     S("payment.wechat", "platform_public_key_file", wechat_platform_public_key_file, ""),
     S("payment.wechat", "platform_serial", wechat_platform_serial, ""),
     B("payment.stripe", "enabled", stripe_enabled, "false"),
     S("payment.stripe", "api_url", stripe_api_url, "https://api.stripe.com"),
     XR("payment.stripe", "secret_key", stripe_secret_key, ""),
     XR("payment.stripe", "webhook_secret", stripe_webhook_secret, ""),
+    B("payment.epusdt", "enabled", epusdt_enabled, "false"),
+    S("payment.epusdt", "api_url", epusdt_api_url, ""),
+    XR("payment.epusdt", "token", epusdt_token, ""),
+    I("payment", "breaker_failures", breaker_failures, "5", 1, 1000000),
+    I("payment", "breaker_window", breaker_window, "60", 1, 86400),
+    I("payment", "breaker_cooldown", breaker_cooldown, "60", 1, 86400),
     BL("payment.sandbox", "enabled", sandbox_enabled, "false"),
     SL("notify", "webhook_url", webhook_url, ""),
     X("notify", "webhook_secret", webhook_secret, ""),
@@ -381,13 +388,7 @@ static int check_semantics(struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "[security] session_idle_ttl: longer than session_max_ttl");
 		return -1;
 	}
-	/* Known keys (the contract names them) whose gateway this build does not have yet:
-	 * turning one on must not be silently ignored. */
-	if (cfg->stripe_enabled) {
-		snprintf(err, errlen,
-		         "[payment.stripe] enabled: this build has no Stripe gateway yet");
-		return -1;
-	}
+	/* A gateway switched on without what it needs takes no orders: say so at start. */
 	if (cfg->alipay_enabled && (!cfg->alipay_app_id[0] || !cfg->alipay_private_key_file[0] ||
 	                            !cfg->alipay_public_key_file[0]))
 		log_warn("Alipay is enabled without app_id or key files: it takes no orders", NULL);
@@ -399,6 +400,15 @@ static int check_semantics(struct config *cfg, char *err, size_t errlen)
 		    "WeChat Pay is enabled without mchid, appid, serial_no, key files, a 32-byte "
 		    "apiv3_key or platform_serial: it takes no orders",
 		    NULL);
+	if (cfg->stripe_enabled && (!cfg->stripe_secret_key[0] || !cfg->stripe_webhook_secret[0] ||
+	                            (strncmp(cfg->stripe_api_url, "https://", 8) != 0 &&
+	                             !util_url_host_is_loopback(cfg->stripe_api_url))))
+		log_warn(
+		    "Stripe is enabled without secret_key or webhook_secret, or with an api_url "
+		    "that is not https: it takes no orders",
+		    NULL);
+	if (cfg->epusdt_enabled && (!cfg->epusdt_token[0] || !cfg->epusdt_api_url[0]))
+		log_warn("epusdt is enabled without token or api_url: it takes no orders", NULL);
 	if (cfg->epay_enabled && (!cfg->epay_key[0] || !cfg->epay_pid[0] || !cfg->epay_api_url[0]))
 		log_warn(
 		    "EPay is enabled without key, pid or api_url: it takes no orders and every "

@@ -67,6 +67,7 @@ struct config {
 	char *epay_api_url;
 	char *epay_pid;
 	char *epay_key;
+	char *epay_types; /* wallets offered in EPay ("alipay,wxpay"), sent as `type`; "": none */
 	/* [payment.alipay] */
 	int alipay_enabled;
 	char *alipay_gateway_url;
@@ -88,6 +89,14 @@ struct config {
 	char *stripe_api_url;
 	char *stripe_secret_key;
 	char *stripe_webhook_secret;
+	/* [payment.epusdt] (USDT through epusdt / BEpusdt) */
+	int epusdt_enabled;
+	char *epusdt_api_url;
+	char *epusdt_token;
+	/* [payment] the gateways' breakers */
+	int64_t breaker_failures; /* consecutive failed calls within breaker_window that... */
+	int64_t breaker_window;   /* (seconds) */
+	int64_t breaker_cooldown; /* ...take the gateway down for this long (seconds) */
 	/* [payment.sandbox] */
 	int sandbox_enabled;
 	/* [notify] outgoing notifications of order and stock events */

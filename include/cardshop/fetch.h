@@ -11,12 +11,12 @@ struct fetch_req {
 	const char *url;  /* http:// or https:// only; may hold a secret (never logged) */
 	const char *body; /* NULL: GET; otherwise POSTed (body_len bytes) */
 	size_t body_len;
-	const char *content_type; /* of a POST body; NULL: application/x-www-form-urlencoded */
-	long connect_timeout_s;   /* 0: 5 s */
-	long timeout_s;           /* whole call, 0: 10 s */
-	size_t max_reply;         /* bytes kept of the reply body, 0: 64 KiB; more fails the call */
-	const char *const *headers; /* extra "Name: value" lines, NULL-terminated; may be NULL;
+	const char *content_type;   /* of a POST body; NULL: application/x-www-form-urlencoded */
+	const char *const *headers; /* more header lines ("Name: value"), NULL-terminated, or NULL;
 	                             * may hold a secret (never logged) */
+	long connect_timeout_s;     /* 0: 5 s */
+	long timeout_s;             /* whole call, 0: 10 s */
+	size_t max_reply; /* bytes kept of the reply body, 0: 64 KiB; more fails the call */
 };
 
 struct fetch_reply {

@@ -23,6 +23,8 @@ struct pay_order {
 struct pay_created {
 	char *url; /* where the buyer goes to pay (for QR gateways: the shop's own pay page) */
 	char *qr;  /* QR gateways: the payload to show as a QR code (code_url, qr_code...) */
+	char *ref; /* the gateway's own id for the payment (Stripe's session id), kept with the
+	            * order for query; NULL when the order number is enough */
 };
 void pay_created_cleanup(struct pay_created *c);
 
@@ -35,6 +37,9 @@ struct pay_notify_in {
 	/* A request header by name (NULL when absent); NULL when there are no headers. */
 	const char *(*header)(void *ctx, const char *name);
 	void *header_ctx;
+	/* Where verify may park a parsed body its n strings point into (JSON gateways); the
+	 * caller json_decref's it after applying n. NULL: verify cannot keep one (and fails). */
+	json_t **hold;
 };
 /* The notify as a list of parameters only (returns, reconciliation, tests). */
 struct pay_notify_in pay_notify_in_params(const struct kvlist *params);
@@ -49,10 +54,12 @@ struct pay_reply {
 
 /* A gateway's answer to "was this order paid?" (the reconciler's question). */
 struct pay_query {
-	int paid;       /* the gateway says so, for our merchant id and this order */
-	int64_t amount; /* what it says was paid, minor units */
+	const char *ref; /* in: the gateway's id stored with the order at create (may be NULL) */
+	int paid;        /* the gateway says so, for our merchant id and this order */
+	int64_t amount;  /* what it says was paid, minor units */
 	char trade_no[129];
-	char *raw; /* the answer verbatim, for payment_events (malloc'd) */
+	char currency[4]; /* upper-case ISO code when the gateway names one, else "" */
+	char *raw;        /* the answer verbatim, for payment_events (malloc'd) */
 };
 
 struct gateway {
@@ -78,6 +85,9 @@ struct gateway {
 	void (*reply)(int ok, struct pay_reply *out);
 	const char *success_reply;
 	const char *failure_reply;
+	/* The wallets offered inside the gateway, comma-separated ("alipay,wxpay"); NULL or "":
+	 * none (the gateway's own cashier chooses). */
+	const char *(*channels)(const struct config *cfg);
 };
 
 /* The reply the gateway expects for a notify that was (ok) or was not applied. */
@@ -85,6 +95,38 @@ void pay_reply_for(const struct gateway *gw, int ok, struct pay_reply *out);
 
 /* The named gateway when it exists and is enabled; NULL otherwise. */
 const struct gateway *pay_gateway(const struct config *cfg, const char *name);
+
+/* The gateway at index i of the table (NULL past the end), enabled or not. */
+const struct gateway *pay_gateway_at(size_t i);
+/* Whether gw takes orders now: enabled, ready, and its breaker not open. */
+int pay_gateway_offered(const struct config *cfg, const struct gateway *gw);
+
+/* The channel an order for gw uses: the one asked for when gw offers it, else (asked NULL or
+ * "") the first it offers, else "" (none). 0 with out set, -1 when asked for one not offered. */
+int pay_channel_pick(const struct config *cfg, const struct gateway *gw, const char *asked,
+                     char out[33]);
+/* {"<gateway>": ["alipay", ...]} for the offered gateways that have channels. New reference. */
+json_t *pay_channels_json(const struct config *cfg);
+
+/* Breakers: [payment] breaker_failures consecutive failed create/query calls within
+ * breaker_window seconds take a gateway down for breaker_cooldown seconds, then one trial call
+ * decides (half-open). Thread-safe. */
+/* gw->create through its breaker: 0, or -1 with err (no secret) when it failed, gave no URL
+ * or the gateway is down now; out is cleaned up on failure. */
+int pay_create(const struct config *cfg, const struct gateway *gw, const struct pay_order *o,
+               struct pay_created *out, char *err, size_t errlen);
+/* gw->query through its breaker: -1 when it cannot be asked, could not be reached, or is down
+ * now (not asked); otherwise 0 and out filled (out->raw malloc'd). ref borrowed (may be NULL). */
+int pay_query(const struct config *cfg, const struct gateway *gw, const char *order_no,
+              const char *ref, struct pay_query *out);
+/* 1 while gw's breaker lets calls through (up, or half-open with no trial in flight). */
+int pay_gateway_up(const struct gateway *gw);
+/* The enabled gateways and their breakers, for the admin: [{"gateway", "state" (up, down,
+ * half_open), "ready", "can_query", "failures", "last_error", "last_error_at",
+ * "down_until"}]. New reference. */
+json_t *pay_gateways_json(const struct config *cfg);
+/* cardshop_gateway_up{gateway="…"} (HELP and TYPE) for the enabled gateways. */
+void pay_metrics_render(const struct config *cfg, struct buf *out);
 
 /* The gateways that can be asked about an order, as ",name,name," (for SQL instr()). */
 void pay_queryable(const struct config *cfg, char *out, size_t n);
@@ -120,6 +162,25 @@ char *wechat_answer_message(const char *timestamp, const char *nonce, const char
  * 0 with *plain malloc'd (NUL-terminated), or -1 when the tag does not match. */
 int wechat_gcm_decrypt(const char *key, const char *nonce, const char *aad, const char *b64,
                        char **plain, size_t *plain_len);
+/* Stripe helpers, shared with tests. The webhook signature check, as Stripe's libraries do
+ * it: NULL when header ("t=…,v1=…[,v1=…]") holds a v1 matching HMAC-SHA256("t.body") with
+ * secret and t is within 300 s of now; otherwise why not (static text). */
+const char *stripe_check_signature(const char *secret, const char *header, const char *body,
+                                   size_t len, int64_t now);
+/* The v1 signature of body at time t. out: 65 bytes. */
+void stripe_sign(const char *secret, int64_t t, const char *body, size_t len, char out[65]);
+/* Our minor units (hundredths) <-> Stripe's smallest unit of the currency (JPY: yen, KWD:
+ * thousandths). -1 when it cannot be expressed exactly. */
+int stripe_unit_amount(const char *currency, int64_t minor, int64_t *unit);
+int stripe_minor_amount(const char *currency, int64_t unit, int64_t *minor);
+
+/* epusdt helpers, shared with tests: the signature the epusdt server computes over a JSON
+ * object (every field but signature and nulls as "k=v", numbers in Go's shortest decimal form,
+ * sorted, joined with '&', the token appended; MD5, lower-case hex). -1 when a field is a
+ * boolean, object or array (the server cannot sign those). out: 33 bytes. */
+int epusdt_sign(json_t *obj, const char *token, char out[33]);
+/* A number as epusdt writes it into the signed text: 12.88, 2, 0.0001. out: 400 bytes. */
+void epusdt_format_number(double v, char out[400]);
 
 /* Sandbox: the signature the sandbox gateway puts on its notify. out: 33 bytes. */
 void sandbox_sign(const char *order_no, const char *trade_no, int64_t amount, char out[33]);

@@ -323,12 +323,14 @@ json_t *order_view(const char *order_no, int with_keys, struct shop_err *err);
 /* Orders of email whose query password matches, newest first, each with its token. */
 json_t *order_lookup(const char *email, const char *query_password, struct shop_err *err);
 /* Pending orders past their expiry paid through one of gateways (",epay,"), oldest first, at
- * most max: [{"order_no", "gateway"}]. */
+ * most max: [{"order_no", "gateway", "gateway_ref" (or null)}]. */
 json_t *orders_due_json(int64_t now, const char *gateways, int max, struct shop_err *err);
 /* Returns pending orders past their expiry to the shelf, except those of skip_gateways
  * (",epay,": their gateway is asked first) until they are 5 minutes overdue. The number
  * expired, or -1 on a database error. */
 int orders_expire(int64_t now, const char *skip_gateways);
+/* Keeps the gateway's own id for the order's payment (set once; borrowed). 0 or -1. */
+int order_set_gateway_ref(const char *order_no, const char *ref);
 /* Expires one order if it is still pending and past its time. */
 int order_expire(const char *order_no, int64_t now);
 /* Stores the QR payload a QR gateway gave for a pending order (borrowed). 0 or -1. */
@@ -356,6 +358,8 @@ struct notify {
 	int64_t amount;       /* minor units as claimed by the gateway */
 	const char *currency; /* as claimed by the gateway; NULL when it names none */
 	int verified;         /* signature and merchant id good */
+	int ignored;          /* genuine but not a payment (another event type): stored as not
+	                       * applied, and answered as received so the gateway stops sending */
 	const char *reason;   /* why it was rejected, when it was */
 	const char *raw;      /* verbatim parameters, for payment_events */
 	const char *ip;

@@ -22,6 +22,8 @@ extern const struct http_route pay_api_routes[];
 extern const size_t pay_api_nroutes;
 extern const struct http_route team_api_routes[];
 extern const size_t team_api_nroutes;
+extern const struct http_route gateway_admin_api_routes[];
+extern const size_t gateway_admin_api_nroutes;
 extern const struct http_route shop_api_routes[];
 extern const size_t shop_api_nroutes;
 extern const struct http_route media_api_routes[];

@@ -97,9 +97,15 @@ static int create_payment(const struct config *cfg, const struct gateway *gw,
 	                       .channel = r->channel,
 	                       .expires_at = o->expires_at};
 	char err[256] = "";
-	if (gw->create(cfg, &po, out, err, sizeof err) == 0 && out->url &&
-	    (!out->qr || order_pay_qr_set(o->order_no, out->qr) == 0))
+	if (pay_create(cfg, gw, &po, out, err, sizeof err) == 0 && out->url &&
+	    (!out->qr || order_pay_qr_set(o->order_no, out->qr) == 0)) {
+		/* Without it a lost notify cannot be asked about; the notify itself still works. */
+		if (out->ref && order_set_gateway_ref(o->order_no, out->ref) != 0)
+			log_warn(
+			    "gateway reference not stored",
+			    json_pack("{ss ss}", "gateway", gw->name, "order_no", o->order_no));
 		return 0;
+	}
 	log_warn("gateway create failed", json_pack("{ss ss ss}", "gateway", gw->name, "order_no",
 	                                            o->order_no, "error", err));
 	pay_created_cleanup(out);
@@ -118,6 +124,14 @@ static const struct gateway *order_gateway(struct http_req *req, const char *nam
 		return NULL;
 	}
 	return gw;
+}
+
+/* The buyer is told to choose another method, never shown the gateway's error. */
+static void reply_gateway_down(struct http_req *req)
+{
+	http_add_header(req, "Retry-After", "30");
+	http_reply_error(req, 503, "gateway_unavailable",
+	                 "this payment method is not available right now; please choose another");
 }
 
 static void order_create_handler(struct http_req *req)
@@ -139,6 +153,17 @@ static void order_create_handler(struct http_req *req)
 	const struct gateway *gw = order_gateway(req, r.gateway);
 	if (!gw)
 		return;
+	char channel[33];
+	if (pay_channel_pick(cfg, gw, r.channel, channel) != 0) {
+		http_reply_error(req, 400, "invalid_request",
+		                 "channel: not offered by this gateway");
+		return;
+	}
+	r.channel = channel[0] ? channel : NULL;
+	if (!pay_gateway_up(gw)) {
+		reply_gateway_down(req);
+		return;
+	}
 	r.ip = http_client_ip(req);
 	if (!r.lang)
 		r.lang = lang_from_header(http_header(req, "Accept-Language"));
@@ -152,10 +177,7 @@ static void order_create_handler(struct http_req *req)
 		/* Nothing to pay (100% coupon): straight to the delivery page. */
 		pay.url = xasprintf("/shop/order?order_no=%s&token=%s", o.order_no, o.token);
 	} else if (create_payment(cfg, gw, &r, &o, &pay) != 0) {
-		http_add_header(req, "Retry-After", "30");
-		http_reply_error(req, 503, "gateway_unavailable",
-		                 "this payment method is not available right now; please choose "
-		                 "another");
+		reply_gateway_down(req);
 		return;
 	}
 	const char *url = pay.url;

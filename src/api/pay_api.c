@@ -21,17 +21,21 @@ static const struct gateway *gateway_or_404(struct http_req *req)
 }
 
 /* Parameters from the query (GET) or the urlencoded body (POST), parsed whatever the
- * Content-Type says (gateways are lax about it); raw keeps them verbatim for the audit. */
+ * Content-Type says (gateways are lax about it) except JSON, which the gateway reads from the
+ * raw body (no parameters); raw keeps them verbatim for the audit. */
 static int notify_params(struct http_req *req, struct kvlist *out, const char **raw)
 {
 	if (strcmp(http_method(req), "POST") == 0) {
 		size_t len;
 		const char *body = http_body(req, &len);
 		*raw = body; /* the request keeps its body NUL-terminated */
-		/* A JSON notify (WeChat Pay v3) is read from the raw body by its gateway. */
+		/* A JSON notify (WeChat Pay v3, Stripe, epusdt) is read from the raw body by its
+		 * gateway. */
 		const char *ct = http_header(req, "Content-Type");
-		if (ct && strncasecmp(ct, "application/json", 16) == 0)
+		if (ct && strncasecmp(ct, "application/json", 16) == 0) {
+			*out = (struct kvlist){0};
 			return 0;
+		}
 		return kv_parse(body, len, out);
 	}
 	const char *q = http_raw_query(req);
@@ -58,6 +62,7 @@ static void notify(struct http_req *req)
 		return;
 	const char *raw = "";
 	struct kvlist params = {0};
+	json_t *hold = NULL; /* a JSON gateway's parsed body, which n points into */
 	struct notify n = {.gateway = gw->name, .ip = http_client_ip(req)};
 	if (notify_params(req, &params, &raw) != 0) {
 		n.reason = "malformed parameters";
@@ -70,7 +75,8 @@ static void notify(struct http_req *req)
 		                           .params = &params,
 		                           .body = "",
 		                           .header = req_header,
-		                           .header_ctx = req};
+		                           .header_ctx = req,
+		                           .hold = &hold};
 		if (strcmp(in.method, "POST") == 0)
 			in.body = http_body(req, &in.body_len);
 		gw->verify(http_config(req), &in, &n);
@@ -81,13 +87,16 @@ static void notify(struct http_req *req)
 	if (!n.verified && sec_rate_hit("notify-reject", n.ip, 120, 60) > 0) {
 		metrics_inc(M_NOTIFY_REJECTED, 1);
 		metrics_notify(n.gateway, MN_REJECTED);
-		reply(req, gw, 0);
+		reply(req, gw, n.ignored);
 		kv_free(&params);
+		json_decref(hold);
 		return;
 	}
 	enum notify_outcome o = payment_apply(http_config(req), &n);
-	reply(req, gw, o != NOTIFY_REJECTED && o != NOTIFY_ERROR);
+	reply(req, gw,
+	      (o != NOTIFY_REJECTED && o != NOTIFY_ERROR) || (n.ignored && o != NOTIFY_ERROR));
 	kv_free(&params);
+	json_decref(hold);
 }
 
 static void pay_return(struct http_req *req)

@@ -28,6 +28,7 @@ static void build(void)
 	append(coupon_api_routes, coupon_api_nroutes);
 	append(team_api_routes, team_api_nroutes);
 	append(stats_api_routes, stats_api_nroutes);
+	append(gateway_admin_api_routes, gateway_admin_api_nroutes);
 }
 
 const struct http_route *api_routes(size_t *count)

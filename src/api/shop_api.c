@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cardshop/pay.h"
 #include "internal.h"
 
 static void reply_view(struct http_req *req, int rc, struct buf *b)
@@ -49,17 +50,14 @@ static void shop_config(struct http_req *req)
 {
 	const struct config *cfg = http_config(req);
 	json_t *gw = json_array();
-	if (cfg->epay_enabled)
-		json_array_append_new(gw, json_string("epay"));
-	if (cfg->sandbox_enabled)
-		json_array_append_new(gw, json_string("sandbox"));
-	if (cfg->alipay_enabled)
-		json_array_append_new(gw, json_string("alipay"));
-	if (cfg->wechat_enabled)
-		json_array_append_new(gw, json_string("wechat"));
-	json_t *j =
-	    json_pack("{ss ss ss so sb}", "name", cfg->shop_name, "notice", cfg->shop_notice,
-	              "currency", cfg->currency, "gateways", gw, "sandbox", cfg->sandbox_enabled);
+	/* Enabled and up only: a gateway whose breaker is open is out of the checkout. */
+	for (size_t i = 0; pay_gateway_at(i); i++) {
+		if (pay_gateway_offered(cfg, pay_gateway_at(i)))
+			json_array_append_new(gw, json_string(pay_gateway_at(i)->name));
+	}
+	json_t *j = json_pack("{ss ss ss so so sb}", "name", cfg->shop_name, "notice",
+	                      cfg->shop_notice, "currency", cfg->currency, "gateways", gw,
+	                      "channels", pay_channels_json(cfg), "sandbox", cfg->sandbox_enabled);
 	/* logo_url and contact_url; the notice is a setting like the name, read above. */
 	json_t *info = shop_info_json();
 	json_object_del(info, "notice");

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "cardshop/metrics.h"
+#include "cardshop/pay.h"
 #include "cardshop/sec.h"
 #include "cardshop/shop.h"
 #include "internal.h"
@@ -41,6 +42,7 @@ static void metrics(struct http_req *req)
 	           "# TYPE cardshop_ratelimit_evictions_total counter\n"
 	           "cardshop_ratelimit_evictions_total %llu\n",
 	           (unsigned long long)sec_rate_evictions());
+	pay_metrics_render(http_config(req), &out);
 	if (gauges.len)
 		buf_append(&out, gauges.data, gauges.len);
 	buf_cleanup(&gauges);

@@ -70,6 +70,8 @@ static char *pay_url(const struct config *cfg, const struct pay_order *o)
 	add_param(&p, "return_url", ret);
 	add_param(&p, "name", o->product_name);
 	add_param(&p, "money", money);
+	if (o->channel && *o->channel)
+		add_param(&p, "type", o->channel); /* the wallet; without it the cashier asks */
 	char sign[33];
 	epay_sign(&p, cfg->epay_key, sign);
 	add_param(&p, "sign", sign);
@@ -217,6 +219,11 @@ static const char *return_order(const struct kvlist *params)
 	return kv_get(params, "out_trade_no");
 }
 
+static const char *channels(const struct config *cfg)
+{
+	return cfg->epay_types;
+}
+
 const struct gateway epay_gateway = {
     .name = "epay",
     .enabled = enabled,
@@ -228,4 +235,5 @@ const struct gateway epay_gateway = {
     .return_order = return_order,
     .success_reply = "success",
     .failure_reply = "fail",
+    .channels = channels,
 };

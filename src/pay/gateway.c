@@ -7,8 +7,30 @@
 #include "cardshop/util.h"
 #include "internal.h"
 
-static const struct gateway *const gateways[] = {&epay_gateway, &sandbox_gateway, &alipay_gateway,
-                                                 &wechat_gateway};
+static const struct gateway *const gateways[] = {&epay_gateway,   &alipay_gateway,
+                                                 &wechat_gateway, &stripe_gateway,
+                                                 &epusdt_gateway, &sandbox_gateway};
+#define NGATEWAYS (sizeof gateways / sizeof gateways[0])
+_Static_assert(NGATEWAYS <= PAY_MAX_GATEWAYS, "one breaker per gateway");
+
+const struct gateway *pay_gateway_at(size_t i)
+{
+	return i < NGATEWAYS ? gateways[i] : NULL;
+}
+
+size_t pay_gateway_index(const struct gateway *gw)
+{
+	for (size_t i = 0; i < NGATEWAYS; i++) {
+		if (gateways[i] == gw)
+			return i;
+	}
+	abort(); /* only the table's gateways exist */
+}
+
+int pay_gateway_offered(const struct config *cfg, const struct gateway *gw)
+{
+	return gw->enabled(cfg) && (!gw->ready || gw->ready(cfg)) && pay_gateway_up(gw);
+}
 
 const struct gateway *pay_gateway(const struct config *cfg, const char *name)
 {
@@ -17,6 +39,74 @@ const struct gateway *pay_gateway(const struct config *cfg, const char *name)
 			return gateways[i]->enabled(cfg) ? gateways[i] : NULL;
 	}
 	return NULL;
+}
+
+/* Calls fn for each trimmed, non-empty item of a comma list until it returns non-zero. */
+static int each_channel(const char *list, int (*fn)(const char *s, size_t n, void *arg), void *arg)
+{
+	for (const char *p = list ? list : ""; *p;) {
+		p += strspn(p, " ,\t");
+		size_t n = strcspn(p, ",");
+		size_t m = n;
+		while (m > 0 && (p[m - 1] == ' ' || p[m - 1] == '\t'))
+			m--;
+		if (m > 0 && fn(p, m, arg))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+struct pick {
+	const char *asked;
+	char *out;
+};
+
+static int pick_one(const char *s, size_t n, void *arg)
+{
+	struct pick *p = arg;
+	if (n >= 33)
+		return 0;
+	if (p->asked && *p->asked && (strlen(p->asked) != n || memcmp(p->asked, s, n) != 0))
+		return 0;
+	memcpy(p->out, s, n);
+	p->out[n] = '\0';
+	return 1;
+}
+
+int pay_channel_pick(const struct config *cfg, const struct gateway *gw, const char *asked,
+                     char out[33])
+{
+	const char *list = gw->channels ? gw->channels(cfg) : "";
+	struct pick p = {asked, out};
+	out[0] = '\0';
+	if (each_channel(list, pick_one, &p))
+		return 0;
+	return asked && *asked ? -1 : 0;
+}
+
+static int add_channel(const char *s, size_t n, void *arg)
+{
+	if (n < 33)
+		json_array_append_new(arg, json_stringn(s, n));
+	return 0;
+}
+
+json_t *pay_channels_json(const struct config *cfg)
+{
+	json_t *all = json_object();
+	for (size_t i = 0; i < NGATEWAYS; i++) {
+		const struct gateway *g = gateways[i];
+		if (!g->channels || !pay_gateway_offered(cfg, g))
+			continue;
+		json_t *list = json_array();
+		each_channel(g->channels(cfg), add_channel, list);
+		if (json_array_size(list))
+			json_object_set_new(all, g->name, list);
+		else
+			json_decref(list);
+	}
+	return all;
 }
 
 void pay_queryable(const struct config *cfg, char *out, size_t n)
@@ -35,7 +125,8 @@ void pay_created_cleanup(struct pay_created *c)
 {
 	free(c->url);
 	free(c->qr);
-	c->url = c->qr = NULL;
+	free(c->ref);
+	c->url = c->qr = c->ref = NULL;
 }
 
 struct pay_notify_in pay_notify_in_params(const struct kvlist *params)

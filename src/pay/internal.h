@@ -8,6 +8,11 @@ extern const struct gateway epay_gateway;
 extern const struct gateway sandbox_gateway;
 extern const struct gateway alipay_gateway;
 extern const struct gateway wechat_gateway;
+extern const struct gateway stripe_gateway;
+extern const struct gateway epusdt_gateway;
+/* The breakers' table size; gateway.c checks its table fits. */
+#define PAY_MAX_GATEWAYS 16
+size_t pay_gateway_index(const struct gateway *gw);
 int pay_params_unique(const struct kvlist *params);
 /* The shop's pay page for a QR gateway's order (malloc'd). */
 char *pay_qr_page_url(const struct pay_order *o);

@@ -19,6 +19,7 @@ static const struct field order_fields[] = {
     {"quantity", F_INT, 1, 100000, NULL, 1},     {"email", F_NAME, 3, 254, NULL, 1},
     {"gateway", F_NAME, 1, 32, NULL, 1},         {"coupon", F_NAME, 0, 64, NULL, 0},
     {"query_password", F_NAME, 0, 200, NULL, 0}, {"fields", F_ANY, 0, 0, NULL, 0},
+    {"channel", F_NAME, 0, 32, NULL, 0},
 };
 
 /* "active" is whether it is on sale: a product of a hidden category is not. */
@@ -78,6 +79,9 @@ int order_parse(json_t *in, struct order_request *req, struct shop_err *err)
 	req->query_password = shop_json_str(in, "query_password", NULL);
 	req->lang = shop_json_str(in, "lang", NULL);
 	req->fields = json_object_get(in, "fields"); /* checked against the product's fields */
+	req->channel = shop_json_str(in, "channel", NULL);
+	if (req->channel && !*req->channel)
+		req->channel = NULL;
 	if (req->coupon && !*req->coupon)
 		req->coupon = NULL;
 	if (req->query_password && !*req->query_password)
@@ -647,7 +651,8 @@ static const char *sql_expire_orders =
     "UPDATE orders SET status = 'expired' WHERE id IN (" DUE_ORDERS ")";
 static const char *sql_any_due = "SELECT EXISTS (" DUE_ORDERS ")";
 static const char *sql_due_list =
-    "SELECT order_no, gateway FROM orders WHERE status = 'pending' AND expires_at <= :now"
+    "SELECT order_no, gateway, gateway_ref FROM orders WHERE status = 'pending'"
+    " AND expires_at <= :now"
     " AND instr(:gateways, ',' || gateway || ',') > 0 ORDER BY expires_at LIMIT :max";
 
 struct expire_ctx {
@@ -685,7 +690,9 @@ static int expire_tx(sqlite3 *db, void *arg)
 
 static json_t *due_row(sqlite3_stmt *st)
 {
-	return json_pack("{ss ss}", "order_no", db_col_text(st, 0), "gateway", db_col_text(st, 1));
+	const char *ref = (const char *)sqlite3_column_text(st, 2);
+	return json_pack("{ss ss ss*}", "order_no", db_col_text(st, 0), "gateway",
+	                 db_col_text(st, 1), "gateway_ref", ref);
 }
 
 json_t *orders_due_json(int64_t now, const char *gateways, int max, struct shop_err *err)

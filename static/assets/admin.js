@@ -58,8 +58,9 @@
     { path: '/admin/orders', key: 'nav.orders' },
     { path: '/admin/coupons', key: 'nav.coupons' },
     { path: '/admin/mail', key: 'nav.mail' },
-    { path: '/admin/team', key: 'nav.team', probe: true },
-    { path: '/admin/settings', key: 'nav.settings', probe: true },
+    { path: '/admin/gateways', key: 'nav.gateways' },
+    { path: '/admin/team', key: 'nav.team' },
+    { path: '/admin/settings', key: 'nav.settings' },
     { path: '/admin/audit', key: 'nav.audit' }
   ];
 

@@ -127,6 +127,7 @@
         return err.retryAfter > 0 ? t('err.rate_limited_secs', { n: err.retryAfter }) : t('err.rate_limited');
       case 'not_found': return ctx.notFound || t('err.not_found');
       case 'conflict': return ctx.conflict || t('err.conflict');
+      case 'gateway_unavailable': return t('err.gateway_unavailable');
       case 'unavailable':
         return err.retryAfter > 0 ? t('err.unavailable_secs', { n: err.retryAfter }) : t('err.unavailable');
       case 'challenge': case 'challenge_required': return t('err.challenge');
@@ -466,18 +467,33 @@
       updateTotal();
     }
 
-    function renderGateways(names) {
+    /* One choice per gateway, or per wallet for a gateway that offers several (EPay types). */
+    function renderGateways(names, channels) {
       var box = $('gateways');
       clear(box);
       if (!names.length) {
         box.appendChild(el('p', { className: 'notice' }, t('product.no_gateway')));
         return;
       }
-      names.forEach(function (g, i) {
-        var inputId = 'gateway-' + String(g).replace(/[^a-z0-9_-]/gi, '_');
+      var first = true;
+      function option(g, channel, label) {
+        var inputId = 'gateway-' + String(g).replace(/[^a-z0-9_-]/gi, '_') +
+                      (channel ? '-' + String(channel).replace(/[^a-z0-9_-]/gi, '_') : '');
+        var attrs = channel ? { 'data-channel': String(channel) } : {};
         box.appendChild(el('label', { className: 'gateway-option', htmlFor: inputId },
-          el('input', { type: 'radio', name: 'gateway', id: inputId, value: String(g), checked: i === 0 }),
-          el('span', null, I18n.has('gateway.' + g) ? t('gateway.' + g) : String(g))));
+          el('input', { type: 'radio', name: 'gateway', id: inputId, value: String(g), checked: first, attrs: attrs }),
+          el('span', null, label)));
+        first = false;
+      }
+      names.forEach(function (g) {
+        var list = channels && Array.isArray(channels[g]) ? channels[g] : [];
+        if (!list.length) {
+          option(g, null, I18n.has('gateway.' + g) ? t('gateway.' + g) : String(g));
+          return;
+        }
+        list.forEach(function (c) {
+          option(g, c, I18n.has('channel.' + c) ? t('channel.' + c) : String(c));
+        });
       });
     }
 
@@ -501,6 +517,16 @@
     function reload() {
       return api('GET', '/api/products/' + id).then(function (r) {
         product = r.data;
+        renderProduct();
+      }, function () { /* keep what we show */ });
+    }
+
+    /* A gateway that just failed may be out of the checkout now: show what is left. */
+    function reloadGateways() {
+      return api('GET', '/api/config').then(function (r) {
+        var cfg = r.data || {};
+        gatewayNames = Array.isArray(cfg.gateways) ? cfg.gateways.map(String) : [];
+        renderGateways(gatewayNames, cfg.channels);
         renderProduct();
       }, function () { /* keep what we show */ });
     }
@@ -531,6 +557,8 @@
         return;
       }
       var body = { product_id: Number(id), quantity: q, email: email, gateway: picked.value };
+      var channel = picked.getAttribute('data-channel');
+      if (channel) body.channel = channel;
       var coupon = $('coupon').value.trim();
       if (coupon) body.coupon = coupon;
       if (qp) body.query_password = qp;
@@ -555,6 +583,7 @@
         if (own) showError(errorBox, own);
         else fail(friendly(err, { notFound: t('product.not_found') }), fields);
         if (err.code === 'out_of_stock' || err.code === 'not_found') reload();
+        if (err.code === 'gateway_unavailable') reloadGateways();
       });
     }
 
@@ -573,7 +602,7 @@
       product = rs[0].data;
       var cfg = rs[1];
       gatewayNames = cfg && Array.isArray(cfg.gateways) ? cfg.gateways.map(String) : [];
-      renderGateways(gatewayNames);
+      renderGateways(gatewayNames, cfg && cfg.channels);
       status(null);
       show($('product'));
       renderProduct();

@@ -144,7 +144,7 @@ def test_alert_rules_pass_promtool(promtool):
     assert b"SUCCESS" in p.stdout, p.stdout
     rules = (ROOT / "docs" / "alerts.yml").read_text()
     for needed in ("cardshop_orders_paid_undelivered", "cardshop_jobs", "cardshop_backup_last_success_timestamp_seconds",
-                   'class="5xx"', 'cardshop_notify_total{result="rejected"}'):
+                   'class="5xx"', 'cardshop_notify_total{result="rejected"}', 'cardshop_gateway_up'):
         assert needed in rules, needed
 
 

@@ -15,6 +15,9 @@ OWNER_ROUTES = [
     ("GET", "/api/admin/settings", None),
     ("PATCH", "/api/admin/settings", {"shop.name": "Staff shop"}),
     ("GET", "/api/admin/products/1/keys/export", None),
+    ("GET", "/api/admin/gateways", None),
+    ("PATCH", "/api/admin/shop", {"notice": "staff notice"}),
+    ("DELETE", "/api/admin/logo", None),
 ]
 
 

@@ -798,6 +798,205 @@ START_TEST(test_qr_svg)
 }
 END_TEST
 
+/* ---- Stripe: vectors from Python's hmac module ---- */
+
+#define STRIPE_BODY "{\"id\":\"evt_1\"}"
+#define STRIPE_V1 "c89214b5b5da833daed6f0b8c5bb6bd58cea9022bd80ccc78230f3942d632925"
+
+START_TEST(test_stripe_sign_vector)
+{
+	char out[65];
+	stripe_sign("whsec_test", 1700000000, STRIPE_BODY, strlen(STRIPE_BODY), out);
+	ck_assert_str_eq(out, STRIPE_V1);
+}
+END_TEST
+
+static const char *stripe_check(const char *header, int64_t now)
+{
+	return stripe_check_signature("whsec_test", header, STRIPE_BODY, strlen(STRIPE_BODY), now);
+}
+
+START_TEST(test_stripe_signature_header)
+{
+	const int64_t t = 1700000000;
+	ck_assert_ptr_null(stripe_check("t=1700000000,v1=" STRIPE_V1, t));
+	/* Any one v1 among several; other schemes and unknown items ignored; order free. */
+	ck_assert_ptr_null(stripe_check("t=1700000000,v1=00,v1=" STRIPE_V1 ",v0=ff", t + 10));
+	ck_assert_ptr_null(stripe_check("v1=" STRIPE_V1 ",x=1,t=1700000000", t - 10));
+	/* The 300 s tolerance, both ways. */
+	ck_assert_ptr_null(stripe_check("t=1700000000,v1=" STRIPE_V1, t + 300));
+	ck_assert_ptr_nonnull(stripe_check("t=1700000000,v1=" STRIPE_V1, t + 301));
+	ck_assert_ptr_nonnull(stripe_check("t=1700000000,v1=" STRIPE_V1, t - 301));
+	/* Wrong, missing or malformed parts. */
+	ck_assert_ptr_nonnull(stripe_check("t=1700000001,v1=" STRIPE_V1, t));
+	ck_assert_ptr_nonnull(stripe_check("t=1700000000,v0=" STRIPE_V1, t));
+	ck_assert_ptr_nonnull(stripe_check("v1=" STRIPE_V1, t));
+	ck_assert_ptr_nonnull(stripe_check("t=abc,v1=" STRIPE_V1, t));
+	ck_assert_ptr_nonnull(stripe_check("t=1700000000,v1=" STRIPE_V1 "00", t));
+	ck_assert_ptr_nonnull(stripe_check(
+	    "t=1700000000,v1=C89214B5B5DA833DAED6F0B8C5BB6BD58CEA9022BD80CCC78230F3942D632925", t));
+	ck_assert_ptr_nonnull(stripe_check("", t));
+	ck_assert_ptr_nonnull(stripe_check(NULL, t));
+	ck_assert_ptr_nonnull(stripe_check_signature("", "t=1700000000,v1=" STRIPE_V1, STRIPE_BODY,
+	                                             strlen(STRIPE_BODY), t));
+	ck_assert_ptr_nonnull(stripe_check_signature("whsec_test", "t=1700000000,v1=" STRIPE_V1,
+	                                             STRIPE_BODY, strlen(STRIPE_BODY) - 1, t));
+}
+END_TEST
+
+START_TEST(test_stripe_amounts)
+{
+	int64_t v;
+	ck_assert_int_eq(stripe_unit_amount("CNY", 990, &v), 0);
+	ck_assert_int_eq(v, 990);
+	ck_assert_int_eq(stripe_unit_amount("jpy", 150000, &v), 0);
+	ck_assert_int_eq(v, 1500);
+	ck_assert_int_eq(stripe_unit_amount("JPY", 150050, &v), -1);
+	ck_assert_int_eq(stripe_unit_amount("KWD", 1234, &v), 0);
+	ck_assert_int_eq(v, 12340);
+	ck_assert_int_eq(stripe_unit_amount("usd", -1, &v), -1);
+	ck_assert_int_eq(stripe_minor_amount("jpy", 1500, &v), 0);
+	ck_assert_int_eq(v, 150000);
+	ck_assert_int_eq(stripe_minor_amount("kwd", 12345, &v), -1);
+	ck_assert_int_eq(stripe_minor_amount("kwd", 12340, &v), 0);
+	ck_assert_int_eq(v, 1234);
+	ck_assert_int_eq(stripe_minor_amount("jpy", INT64_MAX / 10, &v), -1);
+}
+END_TEST
+
+/* ---- epusdt: vectors from the Python re-implementation of the epusdt server ---- */
+
+START_TEST(test_epusdt_numbers)
+{
+	static const struct {
+		double v;
+		const char *want;
+	} cases[] = {{12.88, "12.88"},         {2, "2"},         {12.5, "12.5"},
+	             {0.0001, "0.0001"},       {0.01, "0.01"},   {1e21, "1000000000000000000000"},
+	             {1788.8889, "1788.8889"}, {-3.25, "-3.25"}, {123456789.12, "123456789.12"},
+	             {1e-7, "0.0000001"}};
+	char out[400];
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		epusdt_format_number(cases[i].v, out);
+		ck_assert_str_eq(out, cases[i].want);
+	}
+}
+END_TEST
+
+START_TEST(test_epusdt_sign_vectors)
+{
+	json_t *n =
+	    json_loads("{\"trade_id\":\"202312011234\",\"order_id\":\"20231201abcdef\","
+	               "\"amount\":12.88,\"actual_amount\":1.7889,\"token\":\"TAddr\","
+	               "\"block_transaction_id\":\"0xabc\",\"status\":2,\"signature\":\"x\","
+	               "\"ignored\":null}",
+	               0, NULL);
+	char out[33];
+	ck_assert_int_eq(epusdt_sign(n, "tok", out), 0);
+	ck_assert_str_eq(out, "e45620f32bc8f1226b2f4ad5bb19e736");
+	json_object_set_new(n, "flag", json_true());
+	ck_assert_int_eq(epusdt_sign(n, "tok", out), -1);
+	json_decref(n);
+	json_t *c = json_loads("{\"order_id\":\"O1\",\"amount\":2.0,\"notify_url\":\"http://s/n\","
+	                       "\"redirect_url\":\"http://s/r?order_no=O1\"}",
+	                       0, NULL);
+	ck_assert_int_eq(epusdt_sign(c, "tok", out), 0);
+	ck_assert_str_eq(out, "77abc1514b152756c9cad36a955e8566");
+	json_decref(c);
+}
+END_TEST
+
+/* ---- channels (EPay wallets) ---- */
+
+START_TEST(test_channel_pick)
+{
+	struct config c;
+	char err[128], out[33];
+	config_defaults(&c);
+	ck_assert_int_eq(config_set(&c, "payment.epay", "enabled", "true", err, sizeof err), 0);
+	ck_assert_int_eq(
+	    config_set(&c, "payment.epay", "types", " alipay , wxpay,,qqpay ", err, sizeof err), 0);
+	const struct gateway *epay = pay_gateway(&c, "epay");
+	ck_assert_ptr_nonnull(epay);
+	ck_assert_int_eq(pay_channel_pick(&c, epay, NULL, out), 0);
+	ck_assert_str_eq(out, "alipay");
+	ck_assert_int_eq(pay_channel_pick(&c, epay, "qqpay", out), 0);
+	ck_assert_str_eq(out, "qqpay");
+	ck_assert_int_eq(pay_channel_pick(&c, epay, "wx", out), -1);
+	ck_assert_int_eq(pay_channel_pick(&c, epay, "wxpay,", out), -1);
+	ck_assert_int_eq(config_set(&c, "payment.epay", "types", "", err, sizeof err), 0);
+	ck_assert_int_eq(pay_channel_pick(&c, epay, "", out), 0);
+	ck_assert_str_eq(out, "");
+	ck_assert_int_eq(pay_channel_pick(&c, epay, "alipay", out), -1);
+	config_cleanup(&c);
+}
+END_TEST
+
+/* ---- breakers: Stripe pointed at a closed loopback port fails at once ---- */
+
+static int create_once(const struct config *c, const struct gateway *gw, char *err)
+{
+	struct pay_order o = {.order_no = "20261202aaaaaaaaaaaaaaaa",
+	                      .token = "t",
+	                      .amount = 990,
+	                      .currency = "CNY",
+	                      .product_name = "card",
+	                      .expires_at = util_now() + 900};
+	struct pay_created out = {0};
+	int rc = pay_create(c, gw, &o, &out, err, 160);
+	pay_created_cleanup(&out);
+	return rc;
+}
+
+START_TEST(test_breaker_opens_and_half_opens)
+{
+	struct config c;
+	char err[160];
+	config_defaults(&c);
+	const char *set[][3] = {{"payment.stripe", "enabled", "true"},
+	                        {"payment.stripe", "api_url", "http://127.0.0.1:1"},
+	                        {"payment.stripe", "secret_key", "sk_test_unit"},
+	                        {"payment.stripe", "webhook_secret", "whsec_unit"},
+	                        {"payment", "breaker_failures", "2"},
+	                        {"payment", "breaker_cooldown", "1"}};
+	for (size_t i = 0; i < sizeof set / sizeof set[0]; i++)
+		ck_assert_int_eq(config_set(&c, set[i][0], set[i][1], set[i][2], err, sizeof err),
+		                 0);
+	const struct gateway *gw = pay_gateway(&c, "stripe");
+	ck_assert_ptr_nonnull(gw);
+	ck_assert(pay_gateway_offered(&c, gw));
+	ck_assert_int_eq(create_once(&c, gw, err), -1);
+	ck_assert(pay_gateway_up(gw)); /* one failure is not enough */
+	ck_assert_int_eq(create_once(&c, gw, err), -1);
+	ck_assert(!pay_gateway_up(gw) && !pay_gateway_offered(&c, gw));
+	ck_assert_int_eq(create_once(&c, gw, err), -1);
+	ck_assert(strstr(err, "breaker open") != NULL); /* refused without a call */
+	json_t *list = pay_gateways_json(&c);
+	json_t *st = json_array_get(list, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(st, "gateway")), "stripe");
+	ck_assert_str_eq(json_string_value(json_object_get(st, "state")), "down");
+	ck_assert_int_eq(json_integer_value(json_object_get(st, "failures")), 2);
+	ck_assert(strstr(json_string_value(json_object_get(st, "last_error")), "sk_") == NULL);
+	json_decref(list);
+	struct buf m;
+	buf_init(&m);
+	pay_metrics_render(&c, &m);
+	ck_assert(strstr(buf_cstr(&m), "cardshop_gateway_up{gateway=\"stripe\"} 0\n") != NULL);
+	buf_cleanup(&m);
+	/* Past the cool-down: one trial; it fails, so the breaker opens again at once. */
+	usleep(1100 * 1000);
+	ck_assert(pay_gateway_up(gw));
+	ck_assert_int_eq(create_once(&c, gw, err), -1);
+	ck_assert(strstr(err, "breaker open") == NULL);
+	ck_assert(!pay_gateway_up(gw));
+	/* Down: a query is refused before any call. */
+	struct pay_query q;
+	ck_assert_int_eq(pay_query(&c, gw, "20261202aaaaaaaaaaaaaaaa", "cs_test_1", &q), -1);
+	ck_assert_ptr_null(q.raw);
+	config_cleanup(&c);
+}
+END_TEST
+
 static Suite *pay_suite(void)
 {
 	Suite *s = suite_create("pay");
@@ -827,6 +1026,17 @@ static Suite *pay_suite(void)
 	tcase_add_test(money, test_money_round_trip);
 	tcase_add_test(money, test_format_money_negative);
 	suite_add_tcase(s, money);
+
+	TCase *more = tcase_create("stripe_epusdt_channels");
+	tcase_add_test(more, test_stripe_sign_vector);
+	tcase_add_test(more, test_stripe_signature_header);
+	tcase_add_test(more, test_stripe_amounts);
+	tcase_add_test(more, test_epusdt_numbers);
+	tcase_add_test(more, test_epusdt_sign_vectors);
+	tcase_add_test(more, test_channel_pick);
+	tcase_add_test(more, test_breaker_opens_and_half_opens);
+	tcase_set_timeout(more, 20);
+	suite_add_tcase(s, more);
 
 	TCase *sbx = tcase_create("sandbox");
 	tcase_add_test(sbx, test_sandbox_sign);

@@ -588,7 +588,7 @@ START_TEST(test_lists_report_database_errors)
 	int64_t amount;
 	pending_order(&cfg, "epay", no, &amount);
 	struct shop_err err = {0};
-	db_fault_inject("SELECT order_no, gateway FROM orders");
+	db_fault_inject("SELECT order_no, gateway, gateway_ref FROM orders");
 	ck_assert_ptr_null(orders_due_json(util_now() + 3600, ",epay,", 20, &err));
 	ck_assert_int_eq(err.status, SHOP_ERROR);
 	db_fault_inject("FROM payment_events");

@@ -1,0 +1,177 @@
+/* Breakers: a gateway whose create or query calls keep failing is taken out of the checkout
+ * for a cool-down, then let through for one trial call (half-open) that decides whether it is
+ * back. Every create and query goes through pay_create/pay_query, so the count is complete. */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cardshop/log.h"
+#include "cardshop/util.h"
+#include "internal.h"
+
+struct breaker {
+	int failures;          /* consecutive, within the window */
+	int64_t first_fail_us; /* monotonic time of the first of them */
+	int64_t open_until_us; /* 0: closed (up); otherwise down until then, then half-open */
+	int trial;             /* half-open: the one trial call is in flight */
+	int64_t last_error_at; /* UTC seconds */
+	char last_error[160];  /* never a secret: gateways keep them out of err */
+};
+
+static struct breaker breakers[PAY_MAX_GATEWAYS];
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+enum breaker_state { B_UP, B_DOWN, B_HALF_OPEN };
+
+static enum breaker_state state_locked(const struct breaker *b, int64_t now)
+{
+	if (!b->open_until_us)
+		return B_UP;
+	return now < b->open_until_us ? B_DOWN : B_HALF_OPEN;
+}
+
+/* Whether a call may go out now; in half-open only one caller gets through (the trial). */
+static int breaker_allow(size_t i)
+{
+	int64_t now = util_now_usec();
+	pthread_mutex_lock(&lock);
+	struct breaker *b = &breakers[i];
+	enum breaker_state s = state_locked(b, now);
+	int ok = s == B_UP || (s == B_HALF_OPEN && !b->trial);
+	if (s == B_HALF_OPEN && ok)
+		b->trial = 1;
+	pthread_mutex_unlock(&lock);
+	return ok;
+}
+
+static void breaker_record(const struct config *cfg, const struct gateway *gw, size_t i, int ok,
+                           const char *err)
+{
+	int64_t now = util_now_usec();
+	int opened = 0;
+	pthread_mutex_lock(&lock);
+	struct breaker *b = &breakers[i];
+	int was_trial = b->trial;
+	b->trial = 0;
+	if (ok) {
+		opened = b->open_until_us ? -1 : 0; /* -1: it was down and is back */
+		b->failures = 0;
+		b->open_until_us = 0;
+	} else {
+		if (b->failures == 0 || now - b->first_fail_us > cfg->breaker_window * 1000000)
+			b->failures = 0, b->first_fail_us = now;
+		b->failures++;
+		b->last_error_at = util_now();
+		snprintf(b->last_error, sizeof b->last_error, "%s", err && *err ? err : "failed");
+		if (was_trial || (!b->open_until_us && b->failures >= cfg->breaker_failures)) {
+			b->open_until_us = now + cfg->breaker_cooldown * 1000000;
+			opened = 1;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	if (opened > 0)
+		log_warn("gateway down: taken out of the checkout for its cool-down",
+		         json_pack("{ss sI}", "gateway", gw->name, "cooldown_s",
+		                   (json_int_t)cfg->breaker_cooldown));
+	else if (opened < 0)
+		log_info("gateway up again", json_pack("{ss}", "gateway", gw->name));
+}
+
+int pay_create(const struct config *cfg, const struct gateway *gw, const struct pay_order *o,
+               struct pay_created *out, char *err, size_t errlen)
+{
+	size_t i = pay_gateway_index(gw);
+	memset(out, 0, sizeof *out);
+	if (!breaker_allow(i)) {
+		snprintf(err, errlen, "gateway is down (breaker open)");
+		return -1;
+	}
+	int rc = gw->create(cfg, o, out, err, errlen);
+	if (rc == 0 && !out->url) {
+		snprintf(err, errlen, "gateway gave no payment URL");
+		rc = -1;
+	}
+	breaker_record(cfg, gw, i, rc == 0, err);
+	if (rc != 0)
+		pay_created_cleanup(out);
+	return rc;
+}
+
+int pay_query(const struct config *cfg, const struct gateway *gw, const char *order_no,
+              const char *ref, struct pay_query *out)
+{
+	memset(out, 0, sizeof *out);
+	if (!gw->query || (gw->can_query && !gw->can_query(cfg)))
+		return -1;
+	size_t i = pay_gateway_index(gw);
+	if (!breaker_allow(i))
+		return -1; /* down: not asked this time; its orders keep the bounded grace */
+	out->ref = ref;
+	int rc = gw->query(cfg, order_no, out);
+	breaker_record(cfg, gw, i, rc == 0, "query failed: gateway unreachable or refused");
+	return rc;
+}
+
+int pay_gateway_up(const struct gateway *gw)
+{
+	size_t i = pay_gateway_index(gw);
+	int64_t now = util_now_usec();
+	pthread_mutex_lock(&lock);
+	const struct breaker *b = &breakers[i];
+	enum breaker_state s = state_locked(b, now);
+	int up = s == B_UP || (s == B_HALF_OPEN && !b->trial);
+	pthread_mutex_unlock(&lock);
+	return up;
+}
+
+static const char *const state_names[] = {
+    [B_UP] = "up", [B_DOWN] = "down", [B_HALF_OPEN] = "half_open"};
+
+json_t *pay_gateways_json(const struct config *cfg)
+{
+	json_t *list = json_array();
+	int64_t now = util_now_usec(), wall = util_now();
+	for (size_t i = 0; pay_gateway_at(i); i++) {
+		const struct gateway *gw = pay_gateway_at(i);
+		if (!gw->enabled(cfg))
+			continue;
+		pthread_mutex_lock(&lock);
+		struct breaker b = breakers[i];
+		pthread_mutex_unlock(&lock);
+		enum breaker_state s = state_locked(&b, now);
+		json_t *e = json_pack(
+		    "{ss ss sb sb si}", "gateway", gw->name, "state", state_names[s], "ready",
+		    !gw->ready || gw->ready(cfg), "can_query",
+		    gw->query && (!gw->can_query || gw->can_query(cfg)), "failures", b.failures);
+		json_object_set_new(e, "last_error",
+		                    b.last_error_at ? json_string(b.last_error) : json_null());
+		json_object_set_new(e, "last_error_at",
+		                    b.last_error_at ? json_integer(b.last_error_at) : json_null());
+		json_object_set_new(e, "down_until",
+		                    s == B_DOWN
+		                        ? json_integer(wall + (b.open_until_us - now) / 1000000)
+		                        : json_null());
+		json_array_append_new(list, e);
+	}
+	return list;
+}
+
+void pay_metrics_render(const struct config *cfg, struct buf *out)
+{
+	int any = 0;
+	for (size_t i = 0; pay_gateway_at(i); i++) {
+		const struct gateway *gw = pay_gateway_at(i);
+		if (!gw->enabled(cfg))
+			continue;
+		if (!any++)
+			buf_puts(out,
+			         "# HELP cardshop_gateway_up Whether the gateway takes orders (0: "
+			         "down after repeated failures, or waiting for its trial call).\n"
+			         "# TYPE cardshop_gateway_up gauge\n");
+		int64_t now = util_now_usec();
+		pthread_mutex_lock(&lock);
+		int up = state_locked(&breakers[i], now) == B_UP;
+		pthread_mutex_unlock(&lock);
+		buf_printf(out, "cardshop_gateway_up{gateway=\"%s\"} %d\n", gw->name, up);
+	}
+}
