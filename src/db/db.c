@@ -56,6 +56,23 @@ static int mkdir_parent(const char *path)
 	return rc;
 }
 
+/* Databases made before files were created 0600 (or copied in by hand) may be readable by
+ * others: the keys are encrypted, but orders and emails are not. Their group and other bits
+ * are dropped at start, for the file and its WAL and shared-memory files. */
+static void tighten_mode(const char *path)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm"};
+	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+		char *f = xasprintf("%s%s", path, suffixes[i]);
+		struct stat st;
+		if (stat(f, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+		    (st.st_mode & 077) && chmod(f, st.st_mode & 0700) == 0)
+			log_warn("database file was readable by others: now 0600",
+			         json_pack("{ss}", "path", f));
+		free(f);
+	}
+}
+
 int db_init(const char *path, int busy_timeout_ms, char *err, size_t errlen)
 {
 	if (mkdir_parent(path) != 0) {
@@ -69,6 +86,7 @@ int db_init(const char *path, int busy_timeout_ms, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot open database %s", path);
 		return -1;
 	}
+	tighten_mode(path);
 	return 0;
 }
 

@@ -67,6 +67,14 @@ def test_database_wal_and_backups_are_0600(make_server, tmp_path):
     assert mode(srv.db_path) == 0o600
 
 
+def test_an_older_database_readable_by_others_is_made_0600_at_start(make_server):
+    srv = make_server()
+    srv.stop()
+    os.chmod(srv.db_path, 0o644)  # as databases created before files were 0600
+    srv.start()
+    assert mode(srv.db_path) == 0o600
+
+
 def test_restore_drill_backup_under_load(make_server, epay, tmp_path):  # noqa: F811
     shop = start_shop(make_server, epay=epay, server={"per_ip_connections": 1000}, threads=4)
     pid = shop.admin.product(price=990, keys=make_keys(400))
