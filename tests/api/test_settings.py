@@ -186,3 +186,19 @@ def test_reads_during_changes_see_one_whole_configuration(shop):
             t.join()
     assert seen and set(seen) <= names, set(seen) - names
     assert public_config(shop)["name"] == sorted(names - {"cardshop"})[-1]
+
+
+def test_every_gateway_credential_is_the_merchants_to_set_and_secrets_stay_sealed(shop):
+    # The settings page covers every gateway, not only EPay: switches and credentials.
+    body = {"payment.stripe.secret_key": "sk_test_settings_1", "payment.epusdt.token": "tok-usdt-1",
+            "payment.wechat.apiv3_key": "0123456789abcdef0123456789abcdef",
+            "payment.alipay.app_id": "2021000000000001"}
+    assert patch(shop, body).status == 200
+    s = settings(shop)
+    for key in ("payment.stripe.secret_key", "payment.epusdt.token", "payment.wechat.apiv3_key"):
+        assert s[key]["secret"] is True and s[key]["value"] == MASK and s[key]["restart"] is False
+    assert s["payment.alipay.app_id"]["value"] == "2021000000000001"
+    stored = dict(shop.srv.db().execute("SELECT key, value FROM settings").fetchall())
+    assert stored["payment.stripe.secret_key"].startswith("aead:")
+    assert "sk_test_settings_1" not in stored["payment.stripe.secret_key"]
+    assert "sk_test_settings_1" not in shop.srv.log_text()
