@@ -18,6 +18,9 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/cardshop-bench.XXXXXX")
 SERVER_PIDS=()
 ROWS=()        # "name|req/s|p99|notes", printed by print_table
 CEILING_RPS="" # req/s of the hello server, measured first in this run
+CEILING_P99="" # and its p99
+VERDICTS=()    # "target|measured|met or NOT met"
+MISSED=0
 
 die() {
 	echo "bench: $*" >&2
@@ -170,7 +173,10 @@ wrk_scenario() {
 	local row
 	row=$(wrk_field "$out")
 	[ -n "${row%%|*}" ] || { cat "$out" >&2; die "no Requests/sec in wrk output for $name"; }
-	[ -n "$CEILING_RPS" ] || CEILING_RPS=${row%%|*}
+	if [ -z "$CEILING_RPS" ]; then
+		CEILING_RPS=${row%%|*}
+		CEILING_P99=$(echo "$row" | cut -d'|' -f2)
+	fi
 	ROWS+=("$name|$row")
 }
 
@@ -203,10 +209,76 @@ print_table() {
 		"$WRK_THREADS" "$WRK_CONNS" "$DURATION" "$(nproc)"
 }
 
+# ms_of "5.45ms" / "1.02s" / "850.00us": the time in milliseconds.
+ms_of() {
+	awk -v t="$1" 'BEGIN { v = t + 0; if (t ~ /us$/) v /= 1000; else if (t ~ /[0-9]s$/ && t !~ /ms$/) v *= 1000; printf "%.3f", v }'
+}
+
+# target NAME MEASURED OK(0|1): one line of the verdict table; a missed target fails the bench.
+target() {
+	local v="met"
+	[ "$3" = 1 ] || { v="NOT met"; MISSED=$((MISSED + 1)); }
+	VERDICTS+=("$1|$2|$v")
+}
+
+# The rows of a scenario by name: "req/s|p99|notes".
+row_of() {
+	local r
+	for r in "${ROWS[@]}"; do
+		[ "${r%%|*}" = "$1" ] && { echo "${r#*|}"; return; }
+	done
+}
+
+# Issue 8's targets, each against the ceiling measured in this same run.
+check_targets() {
+	local r rps p99 ratio pr
+	for name in "GET /api/products 100k" "GET /api/products/id 100k"; do
+		r=$(row_of "$name")
+		[ -n "$r" ] || continue
+		rps=${r%%|*}
+		p99=$(echo "$r" | cut -d'|' -f2)
+		ratio=$(awk -v a="$rps" -v b="$CEILING_RPS" 'BEGIN { printf "%.2f", a / b }')
+		target "$name: >= 0.85x hello req/s" "${ratio}x" \
+			"$(awk -v x="$ratio" 'BEGIN { print (x >= 0.85) ? 1 : 0 }')"
+		pr=$(awk -v a="$(ms_of "$p99")" -v b="$(ms_of "$CEILING_P99")" 'BEGIN { printf "%.2f", a / b }')
+		target "$name: p99 <= 1.2x hello p99" "${pr}x ($p99 vs $CEILING_P99)" \
+			"$(awk -v x="$pr" 'BEGIN { print (x <= 1.2) ? 1 : 0 }')"
+	done
+	if [ -n "${F_DELIVERED:-}" ]; then
+		target "flash sale: exactly 100 delivered" "$F_DELIVERED" "$([ "$F_DELIVERED" = 100 ] && echo 1 || echo 0)"
+		target "flash sale: 0 5xx" "$F_5XX" "$([ "$F_5XX" = 0 ] && echo 1 || echo 0)"
+		target "flash sale: create p99 < 100 ms" "$F_P99" \
+			"$(awk -v x="$(ms_of "$F_P99")" 'BEGIN { print (x < 100) ? 1 : 0 }')"
+	fi
+	if [ -n "${PURCHASE_RATIO:-}" ]; then
+		target "purchases >= 2x the bare claim" "$PURCHASE_RATIO" \
+			"$(awk -v x="${PURCHASE_RATIO%\%}" 'BEGIN { print (x >= 200) ? 1 : 0 }')"
+	fi
+	if [ -n "${IDLE_KB:-}" ]; then
+		target "RSS at 256 idle connections, 200k keys <= 64 MiB" "$((IDLE_KB / 1024)) MiB" \
+			"$([ "$IDLE_KB" -le $((64 * 1024)) ] && echo 1 || echo 0)"
+	fi
+	if [ -n "${SOAK_LAST:-}" ]; then
+		target "soak: RSS flat (last <= first after 60 s + 16 MiB)" \
+			"$((SOAK_FIRST / 1024)) -> $((SOAK_LAST / 1024)) MiB" \
+			"$([ "$SOAK_LAST" -le $((SOAK_FIRST + 16 * 1024)) ] && echo 1 || echo 0)"
+		target "soak: RSS <= 64 MiB" "$((SOAK_LAST / 1024)) MiB" \
+			"$([ "$SOAK_LAST" -le $((64 * 1024)) ] && echo 1 || echo 0)"
+	fi
+	printf '\n%-58s %-26s %s\n' target measured verdict
+	local v
+	for v in "${VERDICTS[@]}"; do
+		IFS='|' read -r a b c <<<"$v"
+		printf '%-58s %-26s %s\n' "$a" "$b" "$c"
+	done
+	printf '\n%d of %d targets missed\n' "$MISSED" "${#VERDICTS[@]}"
+}
+
 # ---- main ---------------------------------------------------------------------------------------
 
 command -v wrk >/dev/null 2>&1 || die "wrk not found (run: scripts/deps.sh bench)"
 [ -x "$CARDSHOP" ] || die "$CARDSHOP not found (run: make build/cardshop)"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 build_hello
 start_hello
 start_cardshop
@@ -296,6 +368,86 @@ ROWS+=("RSS 256 idle, 200k keys|$((IDLE_KB / 1024)) MiB||VmRSS with 256 keep-ali
 # Memory after everything above (100k keys imported, thousands of orders, all worker threads).
 RSS_KB=$(awk '/^VmHWM/ { print $2 }' "/proc/$SHOP_PID/status")
 ROWS+=("cardshop peak RSS|$((RSS_KB / 1024)) MiB||VmHWM of the server after all scenarios (no ratio)")
+# Soak: 16 clients buying, 32 connections reading the product page, a 30,000-key restock and
+# four sign-ins every 30 s, for BENCH_SOAK_SECONDS (300; 0 skips it). RSS is sampled every 10 s:
+# it must stay flat (the last sample within 16 MiB of the first one after the first minute).
+soak() {
+	local secs=$1 t=0 round=0 first="" last=0 max=0 kb anon side=()
+	: >"$TMP/soak-rss.txt"
+	"$REPO/build/bench/shopbench" purchase "$SHOP" 1001 bench-epay-key "$PRODUCT" 16 "$secs" \
+		>"$TMP/soak-purchase.txt" 2>&1 &
+	local buyers=$!
+	wrk -t1 -c32 -d"${secs}s" --timeout 2s --latency "$SHOP/api/products/$PRODUCT" \
+		>"$TMP/soak-wrk.txt" 2>&1 &
+	local readers=$!
+	while [ "$t" -lt "$secs" ]; do
+		if [ $((t % 30)) -eq 0 ]; then
+			round=$((round + 1))
+			awk -v r="$round" 'BEGIN { for (i = 0; i < 30000; i++) printf "SOAK-%03d-%06d\n", r, i }' \
+				>"$TMP/soak-keys.txt"
+			upload_keys "$TMP/soak-keys.txt" >/dev/null &
+			side+=($!)
+			for _ in 1 2 3 4; do
+				curl -s -o /dev/null -H 'Content-Type: application/json' \
+					-d '{"username":"bench","password":"bench-password-123"}' \
+					"$SHOP/api/admin/login" &
+				side+=($!)
+			done
+		fi
+		sleep 10
+		t=$((t + 10))
+		kb=$(awk '/^VmRSS/ { print $2 }' "/proc/$SHOP_PID/status")
+		anon=$(awk '/^RssAnon/ { print $2 }' "/proc/$SHOP_PID/status")
+		echo "$t $kb $anon" >>"$TMP/soak-rss.txt"
+		[ "$t" -ge 60 ] && [ -z "$first" ] && first=$kb
+		last=$kb
+		[ "$kb" -gt "$max" ] && max=$kb
+	done
+	wait "$buyers" "$readers" "${side[@]}" 2>/dev/null || true
+	local p r
+	p=$(cat "$TMP/soak-purchase.txt")
+	r=$(wrk_field "$TMP/soak-wrk.txt")
+	ROWS+=("soak purchases|${p%%|*}||${secs} s, 16 clients, restock 30,000 keys + 4 sign-ins every 30 s (no ratio)")
+	ROWS+=("soak reads /products/id|${r%%|*}||32 connections; p99 $(echo "$r" | cut -d'|' -f2); ${r##*|} (no ratio)")
+	ROWS+=("soak RSS first/last/max|$((${first:-$last} / 1024)) / $((last / 1024)) / $((max / 1024)) MiB||samples every 10 s in soak-rss.txt (target: last <= first after 60 s + 16 MiB)")
+	SOAK_FIRST=${first:-$last}
+	SOAK_LAST=$last
+}
+if [ "${BENCH_SOAK_SECONDS:-300}" -gt 0 ]; then
+	echo "bench: soak for ${BENCH_SOAK_SECONDS:-300} s" >&2
+	soak "${BENCH_SOAK_SECONDS:-300}"
+fi
 # ---- end of hook --------------------------------------------------------------------------------
 
-print_table
+# The table and the verdicts, on the terminal and at the top of bench/results.md with the
+# machine they were measured on (the earlier runs stay below).
+write_results() {
+	local file="$BENCH_DIR/results.md" old=""
+	[ -f "$file" ] && old=$(sed '1,/^## Earlier runs/d' "$file" 2>/dev/null || true)
+	[ -f "$file" ] && [ -z "$old" ] && old=$(cat "$file")
+	{
+		echo "# Bench results"
+		echo
+		echo "## Latest run: $(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')"
+		echo
+		echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)," \
+			"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(uname -sr);" \
+			"load average before the run: $LOAD_BEFORE"
+		echo
+		echo '```'
+		cat "$TMP/table.txt"
+		echo '```'
+		echo
+		echo "## Earlier runs"
+		echo
+		echo "$old"
+	} >"$file.tmp" && mv "$file.tmp" "$file"
+}
+
+{
+	print_table
+	check_targets
+} | tee "$TMP/table.txt"
+MISSED=$(sed -n 's/^\([0-9]*\) of [0-9]* targets missed$/\1/p' "$TMP/table.txt")
+write_results
+[ "${MISSED:-1}" -eq 0 ] || exit 1

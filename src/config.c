@@ -123,7 +123,8 @@ static const struct key keys[] = {
      * (each request and job reads the configuration published now; key files are re-read
      * when their path or file changes). */
     BL("payment.alipay", "enabled", alipay_enabled, "false"),
-    SL("payment.alipay", "gateway_url", alipay_gateway_url, "https://openapi.alipay.com/gateway.do"),
+    SL("payment.alipay", "gateway_url", alipay_gateway_url,
+       "https://openapi.alipay.com/gateway.do"),
     SL("payment.alipay", "app_id", alipay_app_id, ""),
     SL("payment.alipay", "private_key_file", alipay_private_key_file, ""),
     SL("payment.alipay", "alipay_public_key_file", alipay_public_key_file, ""),

@@ -126,8 +126,9 @@ void shop_demo_announce(const struct config *cfg)
 	printf("  shop:   %s/shop/\n", cfg->base_url);
 	printf("  admin:  %s/admin/   user: admin   password: %s\n", cfg->base_url, demo_password);
 	printf("  The sandbox gateway is on: anyone can \"pay\". Stop with Ctrl-C.\n");
-	printf("  Real gateways (EPay, Alipay, WeChat Pay, Stripe, USDT/epusdt): docs/operations.md;\n"
-	       "  the Alipay and WeChat Pay QR pages against their fakes: "
-	       "/usr/bin/python3 tests/fakes/demo_qr.py\n\n");
+	printf(
+	    "  Real gateways (EPay, Alipay, WeChat Pay, Stripe, USDT/epusdt): docs/operations.md;\n"
+	    "  the Alipay and WeChat Pay QR pages against their fakes: "
+	    "/usr/bin/python3 tests/fakes/demo_qr.py\n\n");
 	fflush(stdout);
 }
