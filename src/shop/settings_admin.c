@@ -155,8 +155,8 @@ static int template_key(const char *key)
 /* Every template key into out, with its text (the merchant's or the built-in one). 0 or -1. */
 static int templates_json(json_t *out)
 {
-	for (size_t i = 0; mail_template_name(i); i++)
-		for (size_t l = 0; l < TEMPLATE_LANGS; l++) {
+	for (size_t l = 0; l < TEMPLATE_LANGS; l++) /* a language's texts side by side */
+		for (size_t i = 0; mail_template_name(i); i++) {
 			const char *tname = mail_template_name(i), *lang = template_langs[l];
 			char name[128], *text = NULL;
 			int stored = 0;
