@@ -141,6 +141,8 @@ struct mail_values {
 /* The template name's text for lang: the merchant's (settings) or the built-in one, into *out
  * (malloc'd). 0, or -1 on a database error or an unknown name or language. */
 int mail_template_get(const char *name, const char *lang, char **out);
+/* The same, with *stored (when not NULL) 1 when the merchant's text is the one given. */
+int mail_template_read(const char *name, const char *lang, char **out, int *stored);
 /* tpl with its placeholders filled: plain text (CRLF lines) or, with html, an HTML document in
  * which every value is escaped. Malloc'd. */
 char *mail_template_render(const char *tpl, const struct mail_values *v, int html);

@@ -138,6 +138,11 @@ static const char *sql_get = "SELECT value FROM settings WHERE key = :key";
 
 int mail_template_get(const char *name, const char *lang, char **out)
 {
+	return mail_template_read(name, lang, out, NULL);
+}
+
+int mail_template_read(const char *name, const char *lang, char **out, int *stored)
+{
 	const char *def = mail_template_default(name, lang);
 	if (!def)
 		return -1;
@@ -152,10 +157,15 @@ int mail_template_get(const char *name, const char *lang, char **out)
 	/* A stored text that no longer validates (edited by hand) falls back to the default
 	 * rather than mailing an unknown {placeholder} to the buyer. */
 	if (rc == SQLITE_ROW &&
-	    mail_template_validate(name, db_col_text(st, 0), err, sizeof err) == 0)
+	    mail_template_validate(name, db_col_text(st, 0), err, sizeof err) == 0) {
 		*out = xstrdup(db_col_text(st, 0));
-	else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		if (stored)
+			*stored = 1;
+	} else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
 		*out = xstrdup(def);
+		if (stored)
+			*stored = 0;
+	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_log_error("reading a mail template failed");

@@ -133,6 +133,46 @@ static json_t *value_json(const struct config *cfg, size_t i)
 	return json_integer((json_int_t)config_int_at(cfg, i));
 }
 
+/* The buyer's mail templates are settings too, though no config file names them: one key
+ * `mail.template.<name>.<lang>` per template and language, read by mail_template_get. */
+static const char *const template_langs[] = {"en", "zh-CN"};
+#define TEMPLATE_LANGS (sizeof template_langs / sizeof template_langs[0])
+
+/* 1 when key is one of the template keys, else 0. */
+static int template_key(const char *key)
+{
+	for (size_t i = 0; mail_template_name(i); i++)
+		for (size_t l = 0; l < TEMPLATE_LANGS; l++) {
+			char name[128];
+			snprintf(name, sizeof name, "mail.template.%s.%s", mail_template_name(i),
+			         template_langs[l]);
+			if (strcmp(name, key) == 0)
+				return 1;
+		}
+	return 0;
+}
+
+/* Every template key into out, with its text (the merchant's or the built-in one). 0 or -1. */
+static int templates_json(json_t *out)
+{
+	for (size_t l = 0; l < TEMPLATE_LANGS; l++) /* a language's texts side by side */
+		for (size_t i = 0; mail_template_name(i); i++) {
+			const char *tname = mail_template_name(i), *lang = template_langs[l];
+			char name[128], *text = NULL;
+			int stored = 0;
+			if (mail_template_read(tname, lang, &text, &stored) != 0)
+				return -1;
+			snprintf(name, sizeof name, "mail.template.%s.%s", tname, lang);
+			json_object_set_new(
+			    out, name,
+			    json_pack("{ss# sb sb ss sb sb}", "value", text, strlen(text), "fixed",
+			              0, "secret", 0, "source", stored ? "settings" : "default",
+			              "restart", 0, "multiline", strstr(tname, "_body") != NULL));
+			free(text);
+		}
+	return 0;
+}
+
 json_t *settings_json(struct shop_err *err)
 {
 	const struct config *cfg = config_current();
@@ -152,6 +192,11 @@ json_t *settings_json(struct shop_err *err)
 		json_object_set_new(e, "multiline", json_boolean(k.flags & CONFIG_MULTILINE));
 		json_object_set_new(out, name, e);
 	}
+	if (templates_json(out) != 0) {
+		json_decref(out);
+		shop_fail(err, SHOP_ERROR, "internal error");
+		return NULL;
+	}
 	return out;
 }
 
@@ -159,28 +204,14 @@ json_t *settings_json(struct shop_err *err)
 struct change {
 	size_t key;
 	char *text;
+	char *tkey; /* a mail template's key (malloc'd), or NULL for the config key `key` */
 };
 
-/* The text of v for key i into *text (malloc'd; NULL for null). 0, or -1 with err. */
-static int change_text(size_t i, const char *name, json_t *v, char **text, struct shop_err *err)
+/* Refuses control characters (line breaks and tabs only in a multi-line text), more than
+ * VALUE_MAX bytes and bad UTF-8; frees *text then. 0, or -1 with err naming the key. */
+static int text_check(const char *name, char **text, int multiline, struct shop_err *err)
 {
-	struct config_key_info k = config_key_at(i);
-	*text = NULL;
-	if (json_is_null(v))
-		return 0;
-	if (k.kind == CONFIG_BOOL && json_is_boolean(v))
-		*text = xstrdup(json_is_true(v) ? "true" : "false");
-	else if (k.kind == CONFIG_INT && json_is_integer(v))
-		*text = xasprintf("%lld", (long long)json_integer_value(v));
-	else if (json_is_string(v))
-		*text = xstrdup(json_string_value(v));
-	else
-		return shop_fail(err, SHOP_INVALID, "%s: must be a %s or null", name,
-		                 k.kind == CONFIG_STR    ? "string"
-		                 : k.kind == CONFIG_BOOL ? "boolean"
-		                                         : "integer");
 	size_t n = strlen(*text);
-	int multiline = (k.flags & CONFIG_MULTILINE) != 0;
 	for (const unsigned char *p = (const unsigned char *)*text; *p; p++) {
 		/* Values go into mail headers and pages: no control characters, and line breaks
 		 * only where the key is a text. */
@@ -200,10 +231,48 @@ static int change_text(size_t i, const char *name, json_t *v, char **text, struc
 	return 0;
 }
 
+/* The text of v for key i into *text (malloc'd; NULL for null). 0, or -1 with err. */
+static int change_text(size_t i, const char *name, json_t *v, char **text, struct shop_err *err)
+{
+	struct config_key_info k = config_key_at(i);
+	*text = NULL;
+	if (json_is_null(v))
+		return 0;
+	if (k.kind == CONFIG_BOOL && json_is_boolean(v))
+		*text = xstrdup(json_is_true(v) ? "true" : "false");
+	else if (k.kind == CONFIG_INT && json_is_integer(v))
+		*text = xasprintf("%lld", (long long)json_integer_value(v));
+	else if (json_is_string(v))
+		*text = xstrdup(json_string_value(v));
+	else
+		return shop_fail(err, SHOP_INVALID, "%s: must be a %s or null", name,
+		                 k.kind == CONFIG_STR    ? "string"
+		                 : k.kind == CONFIG_BOOL ? "boolean"
+		                                         : "integer");
+	return text_check(name, text, (k.flags & CONFIG_MULTILINE) != 0, err);
+}
+
+/* A mail template's change: a string that validates as that template, or null (back to the
+ * built-in text). 0, or -1 with err naming the key. */
+static int template_change(const char *name, json_t *v, struct change *ch, struct shop_err *err)
+{
+	ch->tkey = xstrdup(name);
+	if (json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return shop_fail(err, SHOP_INVALID, "%s: must be a string or null", name);
+	ch->text = xstrdup(json_string_value(v));
+	if (text_check(name, &ch->text, 1, err) != 0)
+		return -1;
+	return mail_template_setting_check(name, ch->text, err);
+}
+
 /* Checks one key of the request and applies it to cfg. 0, or -1 with err. */
 static int change_apply(struct config *cfg, const char *name, json_t *v, struct change *ch,
                         struct shop_err *err)
 {
+	if (template_key(name))
+		return template_change(name, v, ch, err);
 	int i = config_key_find(name);
 	if (i < 0)
 		return shop_fail(err, SHOP_INVALID, "%s: unknown setting", name);
@@ -247,10 +316,15 @@ static int update_tx(sqlite3 *db, void *arg)
 	struct update_ctx *c = arg;
 	json_t *keys = json_array();
 	for (size_t j = 0; j < c->n; j++) {
+		const struct change *ch = &c->changes[j];
 		char name[128];
-		dotted_name(c->changes[j].key, name, sizeof name);
-		char *text =
-		    c->changes[j].text ? seal(c->changes[j].key, c->changes[j].text) : NULL;
+		if (ch->tkey)
+			snprintf(name, sizeof name, "%s", ch->tkey);
+		else
+			dotted_name(ch->key, name, sizeof name);
+		char *text = !ch->text  ? NULL
+		             : ch->tkey ? xstrdup(ch->text)
+		                        : seal(ch->key, ch->text);
 		sqlite3_stmt *st = db_stmt(text ? sql_put : sql_del);
 		if (st) {
 			db_bind_text(st, ":k", name);
@@ -275,6 +349,7 @@ static void changes_free(struct change *ch, size_t n)
 		if (ch[j].text)
 			sec_wipe(ch[j].text, strlen(ch[j].text));
 		free(ch[j].text);
+		free(ch[j].tkey);
 	}
 	free(ch);
 }

@@ -20,9 +20,7 @@
     return A.home;
   }
 
-  var T = window.TeamStrings;
   var totpRow = A.$('totp-row');
-  if (T) T.apply(totpRow);
 
   /* The server asked for the second factor: show its field and wait for the code. */
   function askCode(message) {
@@ -49,7 +47,7 @@
     var body = { username: username, password: password };
     var code = A.$('totp').value.replace(/\s+/g, '');
     if (!totpRow.classList.contains('hidden')) {
-      if (!/^\d{6}$/.test(code)) { askCode(T ? T('login.code_needed') : 'Enter the 6-digit code.'); return; }
+      if (!/^\d{6}$/.test(code)) { askCode(A.t('login.code_needed')); return; }
       body.totp = code;
     }
     A.busy(form, A.api('POST', '/api/admin/login', body, { noRedirect: true, noToken: true }))
@@ -58,7 +56,7 @@
         location.assign(destination());
       }, function (err) {
         if (err && err.code === 'totp_required') {
-          askCode(T ? T('login.code_needed') : err);
+          askCode(A.t('login.code_needed'));
           return;
         }
         A.showError(errorBox, err);

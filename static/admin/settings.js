@@ -1,16 +1,22 @@
 /* Settings: /admin/settings (static/admin/settings.html), owners only. One form per section
- * of the config file; a key fixed by the file or the environment is shown read-only with the
- * reason; a secret is never shown, only replaced ("new value") or cleared. A form sends only
- * the keys it changed, in one PATCH (the server applies all of them or none). */
+ * of the config file, and one for the buyer's mail templates (mail.template.<name>.<lang>);
+ * a key fixed by the file or the environment is shown read-only with the reason; a secret is
+ * never shown, only replaced ("new value") or cleared. A form sends only the keys it changed,
+ * in one PATCH (the server applies all of them or none). Strings: static/assets/admin-i18n.js. */
 (function () {
   'use strict';
   var A = window.CardshopAdmin;
-  var T = window.TeamStrings;
+  var T = A.t;
+  var has = window.I18n.has;
   var el = A.el;
   var pageError = A.$('page-error');
   var pageNotice = A.$('page-notice');
 
-  function sectionOf(key) { return key.slice(0, key.lastIndexOf('.')); }
+  var TEMPLATE = 'mail.template.';
+  function isTemplate(key) { return key.indexOf(TEMPLATE) === 0; }
+  function sectionOf(key) {
+    return isTemplate(key) ? 'templates' : key.slice(0, key.lastIndexOf('.'));
+  }
   function nameOf(key) { return key.slice(key.lastIndexOf('.') + 1); }
   function fieldId(key) { return 'set-' + key.replace(/[^a-z0-9_]/gi, '-'); }
 
@@ -48,6 +54,8 @@
         if (n === null) return input.value; /* the server names what is wrong */
         return n !== v ? n : undefined;
       };
+    } else if (isTemplate(key)) {
+      return templateControl(id, s);
     } else {
       input = s.multiline ? el('textarea', { id: id, rows: 3 }) : el('input', { id: id });
       input.value = v;
@@ -56,9 +64,35 @@
     return { node: input, input: input, read: read };
   }
 
+  /* A template's text, with "use the built-in text" (null) once the merchant has one. */
+  function templateControl(id, s) {
+    var input = s.multiline ? el('textarea', { id: id, rows: 8, className: 'mono' })
+                            : el('input', { id: id, className: 'mono' });
+    input.value = s.value;
+    var reset = el('input', { type: 'checkbox', id: id + '-reset' });
+    var read = function () {
+      if (reset.checked) return null;
+      return input.value !== s.value ? input.value : undefined;
+    };
+    return { node: el('div', null, input, s.source === 'settings'
+               ? el('label', { className: 'inline' }, reset, ' ', T('settings.tpl_reset')) : null),
+             input: input, read: read };
+  }
+
+  /* "Delivery mail: body · 中文" for mail.template.delivery_body.zh-CN */
+  function labelOf(key) {
+    if (isTemplate(key)) {
+      var rest = key.slice(TEMPLATE.length), dot = rest.lastIndexOf('.');
+      var name = rest.slice(0, dot), lang = rest.slice(dot + 1);
+      var tkey = 'settings.tpl.' + name;
+      return (has(tkey) ? T(tkey) : name) + ' · ' +
+             T(lang === 'zh-CN' ? 'settings.tpl_lang_zh' : 'settings.tpl_lang_en');
+    }
+    return has('key.' + key) ? T('key.' + key) : nameOf(key);
+  }
+
   function keyRow(key, s, controls) {
-    var label = el('label', { htmlFor: fieldId(key), attrs: { title: key } },
-      T.has('key.' + key) ? T('key.' + key) : nameOf(key));
+    var label = el('label', { htmlFor: fieldId(key), attrs: { title: key } }, labelOf(key));
     if (s.fixed) {
       var shown = s.secret ? T(s.value ? 'settings.secret_set' : 'settings.secret_unset')
                            : String(s.value);
@@ -75,7 +109,8 @@
     var controls = {};
     var errBox = el('p', { className: 'error hidden', attrs: { role: 'alert' } });
     var form = el('form', { className: 'card', attrs: { novalidate: '' }, dataset: { section: section } },
-      el('h2', null, T.has('section.' + section) ? T('section.' + section) : '[' + section + ']'),
+      el('h2', null, has('section.' + section) ? T('section.' + section) : '[' + section + ']'),
+      section === 'templates' ? el('p', { className: 'muted small-print' }, T('settings.tpl_hint')) : null,
       keys.map(function (k) { return keyRow(k, settings[k], controls); }),
       errBox,
       el('div', { className: 'actions' }, el('button', { type: 'submit' }, T('settings.save'))));
@@ -117,7 +152,6 @@
     order.forEach(function (sec) { box.appendChild(sectionForm(sec, groups[sec], settings)); });
   }
 
-  T.apply(document);
   A.requireSession().then(function (s) {
     if (s.role !== 'owner') { A.showError(pageError, T('settings.owner_only')); return null; }
     return A.api('GET', '/api/admin/settings').then(function (res) { render(res.settings); });

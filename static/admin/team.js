@@ -5,7 +5,7 @@
 (function () {
   'use strict';
   var A = window.CardshopAdmin;
-  var T = window.TeamStrings;
+  var T = A.t; /* strings: static/assets/admin-i18n.js */
   var el = A.el;
   var pageError = A.$('page-error');
   var pageNotice = A.$('page-notice');
@@ -128,7 +128,7 @@
       el('td', null, a.username + (you ? ' ' + T('team.you') : '')),
       el('td', null, T('role.' + (a.role === 'owner' ? 'owner' : 'staff'))),
       el('td', null, T(a.active ? 'team.active' : 'team.disabled')),
-      el('td', null, T(a.totp ? 'yes' : 'no')),
+      el('td', null, T(a.totp ? 'team.yes' : 'team.no')),
       el('td', { className: 'actions' }, roleBtn, activeBtn));
   }
 
@@ -153,7 +153,6 @@
     }, function (err) { A.showError(box, err); });
   });
 
-  T.apply(document);
   A.requireSession().then(function (s) {
     me = s;
     showTotp(!!s.totp);

@@ -47,20 +47,22 @@
 
   var TOKEN_KEY = 'cardshop.admin.csrf';
   var PAGES_KEY = 'cardshop.admin.pages';
+  var ROLE_KEY = 'cardshop.admin.role';
   var SIGN_IN = '/admin/';
   var HOME = '/admin/dashboard';
 
   /* The admin's navigation, in order. `also`: pages under the entry (marked current with
-   * it). `probe`: a page another change adds; its link shows once the page answers. */
+   * it). `probe`: a page another change adds; its link shows once the page answers.
+   * `owner`: owners only (the server answers staff 403): staff do not see the link. */
   var PAGES = [
     { path: '/admin/dashboard', key: 'nav.dashboard' },
     { path: '/admin/products', key: 'nav.products', also: ['/admin/keys'] },
     { path: '/admin/orders', key: 'nav.orders' },
     { path: '/admin/coupons', key: 'nav.coupons' },
     { path: '/admin/mail', key: 'nav.mail' },
-    { path: '/admin/gateways', key: 'nav.gateways' },
+    { path: '/admin/gateways', key: 'nav.gateways', owner: true },
     { path: '/admin/team', key: 'nav.team' },
-    { path: '/admin/settings', key: 'nav.settings' },
+    { path: '/admin/settings', key: 'nav.settings', owner: true },
     { path: '/admin/audit', key: 'nav.audit' }
   ];
 
@@ -154,6 +156,7 @@
       var data = r.data;
       if (r.resp.ok && data && typeof data.csrf_token === 'string') {
         saveToken(data.csrf_token);
+        showRole(data.role);
         return data;
       }
       var err = errorFrom(r.resp, data);
@@ -348,6 +351,19 @@
     }, function () { /* offline: stays hidden */ });
   }
 
+  /* The role of the last session seen (remembered for the browser session, so a staff
+   * admin's header is right from the first paint); links marked owner-only follow it. */
+  function readRole() {
+    try { return window.sessionStorage.getItem(ROLE_KEY); } catch (e) { return null; }
+  }
+
+  function showRole(role) {
+    try { window.sessionStorage.setItem(ROLE_KEY, role || ''); } catch (e) { /* ignored */ }
+    Array.prototype.forEach.call(document.querySelectorAll('nav a[data-owner-only]'), function (a) {
+      a.classList.toggle('hidden', role !== 'owner');
+    });
+  }
+
   function navLinks() {
     var here = location.pathname;
     var nav = C.el('nav', { attrs: { 'aria-label': t('nav.label') } });
@@ -355,6 +371,10 @@
       var a = C.el('a', { href: p.path, dataset: { nav: p.path.split('/').pop() } }, t(p.key));
       var current = samePage(here, p.path) || (p.also || []).some(function (x) { return samePage(here, x); });
       if (current) a.setAttribute('aria-current', 'page');
+      if (p.owner) {
+        a.setAttribute('data-owner-only', '');
+        if (readRole() === 'staff') a.classList.add('hidden');
+      }
       if (p.probe && !current) {
         a.classList.add('hidden');
         probe(a, p.path);
@@ -438,20 +458,7 @@
     });
   }
 
-  /* The team and settings pages, on pages whose nav does not list them yet (a link already
-   * there is left alone). Text only. */
-  function addTeamLinks() {
-    var nav = document.querySelector('.admin-top nav');
-    if (!nav) return;
-    [['/admin/team', 'Team'], ['/admin/settings', 'Settings']].forEach(function (l) {
-      if (nav.querySelector('a[href="' + l[0] + '"]')) return;
-      var text = window.TeamStrings ? window.TeamStrings('nav.' + l[1].toLowerCase()) : l[1];
-      nav.appendChild(C.el('a', { href: l[0] }, text));
-    });
-  }
-
   function wirePage() {
-    addTeamLinks();
     Array.prototype.forEach.call(document.querySelectorAll('[data-action="logout"]'), function (b) {
       b.addEventListener('click', function (ev) {
         ev.preventDefault();

@@ -99,7 +99,8 @@ def test_admin_pages_load_the_dictionaries_before_admin_js():
 
 DICT_ENTRY = re.compile(r"^\s*'([a-z0-9_.]+(?: [a-z][a-z ]*)?)': '", re.M)
 KEY_USES = (re.compile(r"data-i18n(?:-placeholder|-title|-aria-label)?=\"([^\"]+)\""),
-            re.compile(r"'((?:admin|nav|common|login|dash|audit|products|coupons|keys|mail|orders)"
+            re.compile(r"'((?:admin|nav|common|login|dash|audit|products|coupons|keys|mail|orders"
+                       r"|team|pw|totp|role|add|settings|section|gateways)"
                        r"\.[a-z0-9_.]*[a-z0-9_])'"))
 
 
