@@ -6,6 +6,7 @@ password lookup unchanged."""
 import re
 import urllib.parse
 
+import harness
 from fakes.fixtures import epay, sink  # noqa: F401 (pytest fixtures)
 from fakes.shop_setup import make_keys, start_shop, wait_until
 
@@ -114,3 +115,27 @@ def test_mail_in_the_newest_orders_language_and_password_lookup_unchanged(make_s
     assert wrong.status == 200 and wrong.json()["orders"] == []
     assert lookup(shop, {"email": "li@example.com", "query_password": 1}).status == 400
     assert lookup(shop, {"query_password": "secret-pw"}).status == 400
+
+
+def test_email_alone_is_behind_the_routes_challenge_and_rate_limit(make_server, epay, sink):  # noqa: F811
+    shop = start_shop(make_server, epay=epay, sink=sink,
+                      extra={"security": {"challenge_lookups_per_minute": 0, "challenge_difficulty": 8}})
+    pid = shop.admin.product(price=500, keys=1)
+    shop.order_ok(pid, email="sam@example.com")
+
+    def ask(headers=None):
+        return shop.srv.request("POST", "/api/orders/lookup", json={"email": "sam@example.com"},
+                                headers=headers, use_cookies=False)
+
+    r = ask()
+    assert r.status == 428 and r.json()["error"]["code"] == "challenge_required", r
+    assert shop.jobs("lookup_mail") == [] and shop.value("SELECT count(*) FROM lookup_mail_sent") == 0
+    ch = r.json()["challenge"]
+    r = ask({"X-Challenge": harness.solve_challenge(ch["token"], ch["difficulty"])})
+    assert r.status == 202 and r.json() == {"status": "sent"}, r
+    assert len(shop.jobs("lookup_mail")) == 1
+    sink.wait_for(lambda m: "Your orders" in m.subject, timeout=10)
+    # 10 lookups a minute from one client, whichever form: the next one is refused.
+    answers = [ask().status for _ in range(9)]
+    assert answers == [428] * 8 + [429], answers
+    assert len(shop.jobs("lookup_mail")) == 1
