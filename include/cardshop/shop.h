@@ -57,8 +57,9 @@ enum job_kind {
 	JOB_ORDER_MAIL,
 	JOB_ALERT_MAIL,
 	JOB_SANDBOX_NOTIFY,
-	JOB_WEBHOOK,  /* one signed event POSTed to [notify] webhook_url */
-	JOB_TELEGRAM, /* one event as a Telegram sendMessage */
+	JOB_WEBHOOK,     /* one signed event POSTed to [notify] webhook_url */
+	JOB_TELEGRAM,    /* one event as a Telegram sendMessage */
+	JOB_LOOKUP_MAIL, /* the links to an address's orders (lookup by email alone) */
 };
 /* The events of the outgoing notifications ([notify]): names as sent ("order.paid"). */
 enum shop_event {
@@ -322,6 +323,10 @@ int order_token_ok(const char *order_no, const char *token);
 json_t *order_view(const char *order_no, int with_keys, struct shop_err *err);
 /* Orders of email whose query password matches, newest first, each with its token. */
 json_t *order_lookup(const char *email, const char *query_password, struct shop_err *err);
+/* Lookup by email alone: unless email (case-insensitively) took its 10-minute window already,
+ * takes it and, when it has orders, queues the mail of their links. The same work whether or
+ * not it has orders. 0, or -1 with err (SHOP_INVALID: not an address; SHOP_ERROR). */
+int order_lookup_mail_request(const char *email, struct shop_err *err);
 /* Pending orders past their expiry paid through one of gateways (",epay,"), oldest first, at
  * most max: [{"order_no", "gateway", "gateway_ref" (or null)}]. */
 json_t *orders_due_json(int64_t now, const char *gateways, int max, struct shop_err *err);
@@ -432,6 +437,10 @@ int order_mail_compose(const struct config *cfg, int64_t order_id, struct mail *
  * the order is gone, -1 on a database error. */
 int alert_mail_compose(const struct config *cfg, int64_t order_id, const char *what,
                        struct mail *m);
+/* The links to the recent orders of email (newest first, at most 20, no keys), in the
+ * language of its newest order: 0 with m filled, 1 when it has no orders, -1 on a database
+ * error. */
+int lookup_mail_compose(const struct config *cfg, const char *email, struct mail *m);
 void mail_free(struct mail *m);
 
 /* The buyer's mail templates (settings keys `mail.template.<name>.<lang>`, lang "en" or

@@ -1,4 +1,5 @@
-/* Shop order endpoints: create, view (token or cookie), lookup by email + query password,
+/* Shop order endpoints: create, view (token or cookie), lookup by email + query password
+ * (or by email alone: the links mailed),
  * and the buyer's recent orders from the cookie. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,6 +295,17 @@ static void order_qr_handler(struct http_req *req)
 	free(svg);
 }
 
+/* Email alone: the same 202 whether or not the address has orders (the links go by mail). */
+static void lookup_mail_reply(struct http_req *req, const char *email)
+{
+	struct shop_err err = {0};
+	if (order_lookup_mail_request(email, &err) != 0) {
+		api_reply_shop_err(req, &err);
+		return;
+	}
+	http_reply_json(req, 202, json_pack("{ss}", "status", "sent"));
+}
+
 static void order_lookup_handler(struct http_req *req)
 {
 	if (api_rate_limit(req, "lookup", 10, 60) != 0 ||
@@ -304,6 +316,10 @@ static void order_lookup_handler(struct http_req *req)
 	if (!in)
 		return;
 	json_t *e = json_object_get(in, "email"), *p = json_object_get(in, "query_password");
+	if (json_is_string(e) && json_object_size(in) == 1) {
+		lookup_mail_reply(req, json_string_value(e));
+		return;
+	}
 	if (!json_is_string(e) || !json_is_string(p) || json_object_size(in) != 2) {
 		http_reply_error(req, 400, "invalid_request",
 		                 "email, query_password: required strings");

@@ -23,6 +23,7 @@ int job_alert_mail(const struct config *cfg, json_t *payload, char *err, size_t 
 int job_sandbox_notify(const struct config *cfg, json_t *payload, char *err, size_t errlen);
 int job_webhook(const struct config *cfg, json_t *payload, char *err, size_t errlen);
 int job_telegram(const struct config *cfg, json_t *payload, char *err, size_t errlen);
+int job_lookup_mail(const struct config *cfg, json_t *payload, char *err, size_t errlen);
 
 struct mail;
 int mail_send(const struct config *cfg, const struct mail *m, char *err, size_t errlen);

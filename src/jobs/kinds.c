@@ -86,5 +86,6 @@ const struct job_handler jobs_handlers[] = {
     {JOB_SANDBOX_NOTIFY, job_sandbox_notify},
     {JOB_WEBHOOK, job_webhook},
     {JOB_TELEGRAM, job_telegram},
+    {JOB_LOOKUP_MAIL, job_lookup_mail},
 };
 const size_t jobs_handlers_count = sizeof jobs_handlers / sizeof jobs_handlers[0];

@@ -280,3 +280,12 @@ int job_alert_mail(const struct config *cfg, json_t *payload, char *err, size_t 
 	return send_composed(cfg, alert_mail_compose(cfg, id, what ? what : "", &m), &m, err,
 	                     errlen);
 }
+
+int job_lookup_mail(const struct config *cfg, json_t *payload, char *err, size_t errlen)
+{
+	struct mail m = {0};
+	const char *email = json_string_value(json_object_get(payload, "email"));
+	if (!email)
+		return 0; /* nothing to send to */
+	return send_composed(cfg, lookup_mail_compose(cfg, email, &m), &m, err, errlen);
+}

@@ -146,6 +146,12 @@ int mail_template_read(const char *name, const char *lang, char **out, int *stor
 /* tpl with its placeholders filled: plain text (CRLF lines) or, with html, an HTML document in
  * which every value is escaped. Malloc'd. */
 char *mail_template_render(const char *tpl, const struct mail_values *v, int html);
+/* mail_template.c: s[0..n) HTML-escaped onto b. */
+void mail_html_escape(struct buf *b, const char *s, size_t n);
+/* mail.c: an amount in minor units as the buyer's mails write it, into out. */
+void mail_amount_format(char *out, size_t n, int64_t amount, const char *currency, int zh);
+/* order.c: 1 when e passes the order's email syntax check. */
+int order_email_valid(const char *e);
 
 /* demo_sales.c: a fortnight of demo orders (sold keys, payments) for the dashboard. 0 or -1. */
 int shop_demo_sales(void);

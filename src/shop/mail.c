@@ -45,6 +45,17 @@ static const char *status_text(enum order_status s, int zh)
 	return order_status_name(s);
 }
 
+/* as the shop's pages write it: "¥12.34" for a Chinese buyer, "12.34 CNY" otherwise */
+void mail_amount_format(char *out, size_t n, int64_t amount, const char *currency, int zh)
+{
+	if (zh && strcmp(currency, "CNY") == 0)
+		snprintf(out, n, "¥%lld.%02lld", (long long)(amount / 100),
+		         (long long)(amount % 100));
+	else
+		snprintf(out, n, "%lld.%02lld %s", (long long)(amount / 100),
+		         (long long)(amount % 100), currency);
+}
+
 int order_mail_compose(const struct config *cfg, int64_t order_id, struct mail *m)
 {
 	struct order_row o;
@@ -59,13 +70,7 @@ int order_mail_compose(const struct config *cfg, int64_t order_id, struct mail *
 	order_token(o.order_no, token);
 	snprintf(qty, sizeof qty, "%lld", (long long)o.quantity);
 	int zh = strcmp(o.lang, "zh-CN") == 0;
-	/* as the shop's pages write it: "¥12.34" for a Chinese buyer, "12.34 CNY" otherwise */
-	if (zh && strcmp(o.currency, "CNY") == 0)
-		snprintf(amount, sizeof amount, "¥%lld.%02lld", (long long)(o.amount / 100),
-		         (long long)(o.amount % 100));
-	else
-		snprintf(amount, sizeof amount, "%lld.%02lld %s", (long long)(o.amount / 100),
-		         (long long)(o.amount % 100), o.currency);
+	mail_amount_format(amount, sizeof amount, o.amount, o.currency, zh);
 	char *url =
 	    xasprintf("%s/shop/order?order_no=%s&token=%s", cfg->base_url, o.order_no, token);
 	const char *lang = zh ? "zh-CN" : "en";

@@ -174,7 +174,7 @@ int mail_template_read(const char *name, const char *lang, char **out, int *stor
 
 /* ---- rendering ------------------------------------------------------------------------ */
 
-static void html_escape(struct buf *b, const char *s, size_t n)
+void mail_html_escape(struct buf *b, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		switch (s[i]) {
@@ -230,7 +230,7 @@ static void html_keys(struct buf *b, json_t *keys)
 		const char *k = json_string_value(json_array_get(keys, i));
 		if (i)
 			buf_puts(b, "\n");
-		html_escape(b, k, strlen(k));
+		mail_html_escape(b, k, strlen(k));
 	}
 	buf_puts(b, "</pre>\r\n<p>");
 }
@@ -253,12 +253,12 @@ static void put_value(struct buf *b, const struct mail_values *v, const char *na
 		buf_puts(b, val);
 	} else if (n == 9 && memcmp(name, "order_url", 9) == 0) {
 		buf_puts(b, "<a href=\"");
-		html_escape(b, val, strlen(val));
+		mail_html_escape(b, val, strlen(val));
 		buf_puts(b, "\">");
-		html_escape(b, val, strlen(val));
+		mail_html_escape(b, val, strlen(val));
 		buf_puts(b, "</a>");
 	} else {
-		html_escape(b, val, strlen(val));
+		mail_html_escape(b, val, strlen(val));
 	}
 }
 
@@ -271,7 +271,7 @@ static void put_literal(struct buf *b, const char *s, size_t n, int html)
 			continue;
 		if (s[i] != '\n') {
 			if (html)
-				html_escape(b, s + i, 1);
+				mail_html_escape(b, s + i, 1);
 			else
 				buf_append(b, s + i, 1);
 		} else if (!html) {

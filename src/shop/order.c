@@ -48,7 +48,7 @@ static const char *sql_reserve =
     "  ORDER BY id LIMIT :qty)";
 
 /* Plain syntax check: one '@', a dot in the domain, no spaces or controls. */
-static int email_valid(const char *e)
+int order_email_valid(const char *e)
 {
 	const char *at = strchr(e, '@');
 	if (!at || at == e || strchr(at + 1, '@') || strlen(at + 1) < 3)
@@ -86,7 +86,7 @@ int order_parse(json_t *in, struct order_request *req, struct shop_err *err)
 		req->coupon = NULL;
 	if (req->query_password && !*req->query_password)
 		req->query_password = NULL;
-	if (!email_valid(req->email))
+	if (!order_email_valid(req->email))
 		return shop_fail(err, SHOP_INVALID, "email: not a valid address");
 
 	if (req->query_password && strlen(req->query_password) < 4)

@@ -37,6 +37,7 @@ static const struct {
     /* Backoff doubles from 2 s to 1 h: 30 tries span about 20 hours of a receiver down. */
     [JOB_WEBHOOK] = {"webhook", 30},
     [JOB_TELEGRAM] = {"telegram", 12},
+    [JOB_LOOKUP_MAIL] = {"lookup_mail", 12},
 };
 static const char *const event_names[] = {
     [EVENT_ORDER_PAID] = "order.paid",

@@ -13,9 +13,10 @@
   var MAIL_KINDS = ['order_mail', 'alert_mail'];
 
   var KINDS = { mail: t('nav.mail'), all: t('mail.kind_all'), order_mail: t('mail.kind_order_mail'),
-    alert_mail: t('mail.kind_alert_mail'), sandbox_notify: t('mail.kind_sandbox_notify') };
-  var KIND_LABELS = { order_mail: t('mail.kind_order_mail'), alert_mail: t('mail.kind_alert_mail'),
+    alert_mail: t('mail.kind_alert_mail'), lookup_mail: t('mail.kind_lookup_mail'),
     sandbox_notify: t('mail.kind_sandbox_notify') };
+  var KIND_LABELS = { order_mail: t('mail.kind_order_mail'), alert_mail: t('mail.kind_alert_mail'),
+    lookup_mail: t('mail.kind_lookup_mail'), sandbox_notify: t('mail.kind_sandbox_notify') };
   var STATUSES = { queued: t('mail.st.queued'), running: t('mail.st.running'), done: t('mail.st.done'),
     failed: t('mail.st.failed') };
   var ALERTS = { paid_undelivered: t('mail.alert_paid_undelivered'), duplicate_payment: t('mail.alert_duplicate') };

@@ -201,7 +201,12 @@
       'lookup.recent': 'My recent orders',
       'lookup.recent_lead': 'Orders placed in this browser.',
       'lookup.recent_none': 'No orders were placed in this browser yet.',
-      'lookup.open': 'Open'
+      'lookup.open': 'Open',
+      'lookup.mail_title': 'No query password?',
+      'lookup.mail_lead': 'We can email the links to your orders to the address you gave at checkout.',
+      'lookup.mail_submit': 'Email me my order links',
+      'lookup.mail_sending': 'Sending…',
+      'lookup.mail_sent': 'If there are orders for this address, we have sent their links to it.'
     },
 
     'zh-CN': {
@@ -385,7 +390,12 @@
       'lookup.recent': '我的最近订单',
       'lookup.recent_lead': '在此浏览器中下的订单。',
       'lookup.recent_none': '此浏览器中还没有订单。',
-      'lookup.open': '打开'
+      'lookup.open': '打开',
+      'lookup.mail_title': '没有设置查询密码？',
+      'lookup.mail_lead': '我们可以把您的订单链接发送到您下单时填写的邮箱。',
+      'lookup.mail_submit': '把订单链接发到我的邮箱',
+      'lookup.mail_sending': '发送中…',
+      'lookup.mail_sent': '如果该邮箱有订单，我们已将订单链接发送到该邮箱。'
     }
   };
 

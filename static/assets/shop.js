@@ -1053,6 +1053,31 @@
           el('span', { className: 'order-item-date muted' }, dateTime(o.created_at)))));
   }
 
+  /* Email alone: the server answers the same 202 whether or not the address has orders, so the
+   * page shows one neutral confirmation; the links themselves go by mail. */
+  function lookupMailForm() {
+    var form = $('lookup-mail-form'), submit = $('lookup-mail-submit'), errorBox = $('lookup-mail-error');
+    if (!form) return;
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      hide(errorBox);
+      hide($('lookup-mail-sent'));
+      var email = $('lookup-mail-email').value.trim() || $('lookup-email').value.trim();
+      if (!email) { showError(errorBox, fieldLabel('email') + ': ' + I18n.serverMessage('required')); $('lookup-mail-email').focus(); return; }
+      $('lookup-mail-email').value = email;
+      submit.disabled = true;
+      setText(submit, t('lookup.mail_sending'));
+      api('POST', '/api/orders/lookup', { email: email }).then(function () {
+        show($('lookup-mail-sent'));
+      }, function (err) {
+        showError(errorBox, friendly(err));
+      }).then(function () {
+        submit.disabled = false;
+        setText(submit, t('lookup.mail_submit'));
+      });
+    });
+  }
+
   function pageLookup() {
     setTitle(t('lookup.title'));
     var form = $('lookup-form'), submit = $('lookup-submit'), errorBox = $('lookup-error');
@@ -1081,6 +1106,7 @@
       });
     });
 
+    lookupMailForm();
     api('GET', '/api/orders').then(function (r) {
       var orders = r.data.orders || [];
       var list = $('recent-list');
