@@ -1,0 +1,35 @@
+"""Integration checks from the review of the merged branches: a payment that arrives after the
+merchant switched its gateway off is still applied (the money is real), exactly once."""
+
+from fakes.fixtures import epay, sink  # noqa: F401 (pytest fixtures)
+from fakes.shop_setup import start_shop
+
+
+def _patch(shop, body):
+    r = shop.admin.call("PATCH", "/api/admin/settings", json=body)
+    assert r.status == 200, r
+    return r
+
+
+def test_notify_of_a_gateway_switched_off_meanwhile_is_applied_once(make_server, epay):  # noqa: F811
+    # EPay's keys in the file, its switch in the settings (so the merchant can turn it off live).
+    shop = start_shop(make_server, extra={"payment.epay": {"api_url": epay.url, "pid": epay.pid,
+                                                           "key": epay.key}})
+    shop.epay = epay
+    _patch(shop, {"payment.epay.enabled": True})
+    pid = shop.admin.product(price=700, keys=2)
+    o = shop.order_ok(pid)
+    shop.open_pay_url(o)
+    _patch(shop, {"payment.epay.enabled": False})
+    assert "epay" not in shop.srv.get("/api/config").json()["gateways"]
+    assert shop.order(pid).status == 400  # no new order through it
+    # The buyer paid before the switch: EPay's notify is verified and applied, once.
+    assert shop.pay(o) == "success"
+    assert shop.status(o["order_no"]) == "delivered"
+    assert shop.pay(o) == "success"
+    assert [e["outcome"] for e in shop.events(o["order_no"])] == ["delivered", "repeat"]
+    # A forged one for another order is still refused.
+    o2_no = "0" * 20
+    r = shop.srv.request("GET", f"/pay/epay/notify?out_trade_no={o2_no}&trade_no=X&money=7.00"
+                         f"&pid={epay.pid}&trade_status=TRADE_SUCCESS&sign=bad", use_cookies=False)
+    assert r.status == 200 and r.text != "success"
