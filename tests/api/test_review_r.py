@@ -33,3 +33,17 @@ def test_notify_of_a_gateway_switched_off_meanwhile_is_applied_once(make_server,
     r = shop.srv.request("GET", f"/pay/epay/notify?out_trade_no={o2_no}&trade_no=X&money=7.00"
                          f"&pid={epay.pid}&trade_status=TRADE_SUCCESS&sign=bad", use_cookies=False)
     assert r.status == 200 and r.text != "success"
+
+
+def test_admin_detail_of_a_loop_order_shows_its_key_masked(make_server, epay):  # noqa: F811
+    """The order detail's "keys" are what the buyer got: a loop order's linked key too, masked
+    (the one shown in clear on demand is the same)."""
+    shop = start_shop(make_server, epay=epay)
+    pid = shop.admin.product(name="Shared", price=300, loop=True, keys=["LOOPKEY-AAAA-BBBB-CCCC"])
+    o = shop.order_ok(pid)
+    assert shop.pay(o) == "success" and shop.status(o["order_no"]) == "delivered"
+    d = shop.admin.call("GET", f"/api/admin/orders/{o['order_no']}").json()
+    assert [k["masked"] for k in d["keys"]] == ["LOOP****CCCC"], d["keys"]
+    assert "LOOPKEY-AAAA-BBBB-CCCC" not in str(d)
+    shown = shop.admin.call("GET", f"/api/admin/orders/{o['order_no']}/keys").json()["keys"]
+    assert shown == ["LOOPKEY-AAAA-BBBB-CCCC"]
