@@ -148,6 +148,7 @@ static int create(const struct config *cfg, const struct pay_order *o, struct pa
 	 * charged as that many yuan. */
 	if (strcmp(o->currency, "CNY") != 0) {
 		snprintf(err, errlen, "epusdt takes CNY only");
+		out->refused = 1;
 		return -1;
 	}
 	const char *base = cfg->epusdt_api_url;

@@ -47,3 +47,28 @@ def test_admin_detail_of_a_loop_order_shows_its_key_masked(make_server, epay):  
     assert "LOOPKEY-AAAA-BBBB-CCCC" not in str(d)
     shown = shop.admin.call("GET", f"/api/admin/orders/{o['order_no']}/keys").json()["keys"]
     assert shown == ["LOOPKEY-AAAA-BBBB-CCCC"]
+
+
+def test_orders_a_gateway_refuses_do_not_take_it_out_of_the_checkout(make_server):
+    """The breaker counts a gateway that cannot be reached, not one order it (or our check)
+    refuses: a buyer whose order cannot be charged (a fraction of a yen after a coupon) must not
+    take Stripe away from every other buyer."""
+    from fakes.fake_stripe import FakeStripe, SECRET_KEY, WEBHOOK_SECRET
+    st = FakeStripe().start()
+    try:
+        shop = start_shop(make_server, shop={"currency": "JPY"},
+                          extra={"payment": {"breaker_failures": 2},
+                                 "payment.stripe": {"enabled": True, "api_url": st.url,
+                                                    "secret_key": SECRET_KEY,
+                                                    "webhook_secret": WEBHOOK_SECRET}})
+        pid = shop.admin.product(price=1000, keys=5)  # ¥10
+        shop.admin.coupon("ODD15", "percent", 15)  # ¥8.5: not chargeable in yen
+        for i in range(3):
+            r = shop.order(pid, gateway="stripe", coupon="ODD15", email=f"odd{i}@example.com")
+            assert r.status == 503, r
+        assert "stripe" in shop.srv.get("/api/config").json()["gateways"]
+        ok = shop.order(pid, gateway="stripe", email="plain@example.com")
+        assert ok.status == 201, ok
+        assert shop.stock(pid) == 4
+    finally:
+        st.stop()
