@@ -25,6 +25,9 @@ struct pay_created {
 	char *qr;  /* QR gateways: the payload to show as a QR code (code_url, qr_code...) */
 	char *ref; /* the gateway's own id for the payment (Stripe's session id), kept with the
 	            * order for query; NULL when the order number is enough */
+	/* Create failed for this order alone (its amount, its currency), refused by the gateway
+	 * or by our check first: the gateway is up, so its breaker counts no failure. */
+	int refused;
 };
 void pay_created_cleanup(struct pay_created *c);
 

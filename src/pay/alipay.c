@@ -294,6 +294,7 @@ static int create(const struct config *cfg, const struct pay_order *o, struct pa
 {
 	if (strcmp(o->currency, "CNY") != 0) {
 		snprintf(err, errlen, "Alipay takes CNY only");
+		out->refused = 1;
 		return -1;
 	}
 	char *biz = precreate_biz(cfg, o);

@@ -91,7 +91,9 @@ int pay_create(const struct config *cfg, const struct gateway *gw, const struct 
 		snprintf(err, errlen, "gateway gave no payment URL");
 		rc = -1;
 	}
-	breaker_record(cfg, gw, i, rc == 0, err);
+	/* An order refused on its own merits says the gateway works: a buyer must not be able to
+	 * take a gateway out of everyone's checkout with orders it cannot charge. */
+	breaker_record(cfg, gw, i, rc == 0 || out->refused, err);
 	if (rc != 0)
 		pay_created_cleanup(out);
 	return rc;

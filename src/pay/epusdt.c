@@ -144,6 +144,13 @@ static char *create_body(const struct config *cfg, const struct pay_order *o)
 static int create(const struct config *cfg, const struct pay_order *o, struct pay_created *out,
                   char *err, size_t errlen)
 {
+	/* epusdt reads amount as yuan (its USDT rate is per CNY): any other currency would be
+	 * charged as that many yuan. */
+	if (strcmp(o->currency, "CNY") != 0) {
+		snprintf(err, errlen, "epusdt takes CNY only");
+		out->refused = 1;
+		return -1;
+	}
 	const char *base = cfg->epusdt_api_url;
 	size_t blen = strlen(base);
 	while (blen > 0 && base[blen - 1] == '/')
@@ -221,6 +228,7 @@ static void verify(const struct config *cfg, const struct pay_notify_in *in, str
 		n->reason = "amount is not an amount";
 		return;
 	}
+	n->currency = "CNY"; /* what epusdt's amount is in */
 	n->verified = 1;
 }
 

@@ -167,7 +167,7 @@ static void form_add_int(struct buf *b, const char *name, int64_t v)
 
 /* Calls Stripe with the secret key; the reply JSON (new reference) or NULL with err set. */
 static json_t *stripe_call(const struct config *cfg, const char *path, const char *form,
-                           const char *idem, char *err, size_t errlen)
+                           const char *idem, long *status, char *err, size_t errlen)
 {
 	char *url = api_url(cfg, path);
 	char *auth = xasprintf("Authorization: Bearer %s", cfg->stripe_secret_key);
@@ -180,6 +180,7 @@ static json_t *stripe_call(const struct config *cfg, const char *path, const cha
 	                      .timeout_s = 10};
 	struct fetch_reply reply;
 	int rc = fetch_http(&r, &reply, err, errlen);
+	*status = rc == 0 ? reply.status : 0;
 	sec_wipe(auth, strlen(auth));
 	free(auth);
 	free(idem_h);
@@ -239,13 +240,18 @@ static int create(const struct config *cfg, const struct pay_order *o, struct pa
 	int64_t unit;
 	if (stripe_unit_amount(o->currency, o->amount, &unit) != 0 || unit <= 0) {
 		snprintf(err, errlen, "amount cannot be charged in %s", o->currency);
+		out->refused = 1;
 		return -1;
 	}
 	char *form = session_form(cfg, o, unit);
 	char idem[64];
 	snprintf(idem, sizeof idem, "cardshop-order-%s", o->order_no);
-	json_t *s = stripe_call(cfg, "/v1/checkout/sessions", form, idem, err, errlen);
+	long status;
+	json_t *s = stripe_call(cfg, "/v1/checkout/sessions", form, idem, &status, err, errlen);
 	free(form);
+	/* 400/402: this session was refused (an amount under Stripe's minimum...); a key or
+	 * account problem (401, 403), a limit or an outage still counts against the breaker. */
+	out->refused = !s && (status == 400 || status == 402);
 	if (!s)
 		return -1;
 	const char *url = json_string_value(json_object_get(s, "url"));
@@ -338,7 +344,8 @@ static int query(const struct config *cfg, const char *order_no, struct pay_quer
 		return 0; /* no session was made for it: nothing can have been paid */
 	char *path = xasprintf("/v1/checkout/sessions/%s", ref);
 	char err[160];
-	json_t *s = stripe_call(cfg, path, NULL, NULL, err, sizeof err);
+	long status;
+	json_t *s = stripe_call(cfg, path, NULL, NULL, &status, err, sizeof err);
 	free(path);
 	if (!s)
 		return -1;

@@ -226,6 +226,7 @@ static int create(const struct config *cfg, const struct pay_order *o, struct pa
 {
 	if (strcmp(o->currency, "CNY") != 0) {
 		snprintf(err, errlen, "WeChat Pay Native takes CNY only");
+		out->refused = 1;
 		return -1;
 	}
 	char *body = native_body(cfg, o);

@@ -76,11 +76,12 @@ static int event_put(enum shop_event ev, json_t *data, const char *text, int to_
 
 /* ---- low stock ---- */
 
-/* The threshold is the [notify] low_stock default until products carry their own: then this
- * column becomes the product's (one line). */
-static const char *sql_stock = "SELECT p.name, s.available, :default_threshold"
-                               " FROM products p JOIN product_stock s ON s.product_id = p.id"
-                               " WHERE p.id = :pid";
+/* The product's own threshold (products.low_stock), else the [notify] low_stock default, as
+ * the dashboard judges it (stats.c); a loop product never runs low: one key serves everyone. */
+static const char *sql_stock =
+    "SELECT p.name, s.available,"
+    " CASE WHEN p.loop_key THEN 0 ELSE coalesce(nullif(p.low_stock, 0), :default_threshold) END"
+    " FROM products p JOIN product_stock s ON s.product_id = p.id WHERE p.id = :pid";
 /* A row means "sent"; the trigger of migration 0016 deletes it when the stock rises above. */
 static const char *sql_mark = "INSERT INTO low_stock_alerts (product_id, threshold, sent_at)"
                               " VALUES (:pid, :threshold, :now) ON CONFLICT DO NOTHING";

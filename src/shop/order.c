@@ -42,9 +42,12 @@ static const char *sql_pending_net =
 static const char *sql_pending_email =
     "SELECT count(*), min(expires_at) FROM orders WHERE email = :email COLLATE NOCASE"
     " AND status = 'pending' AND expires_at > :now";
+/* A key linked to a loop order (order_keys) was given to every buyer of it: it stays
+ * available for them but is never one buyer's alone, even once the product is no loop. */
 static const char *sql_reserve =
     "UPDATE card_keys SET status = 'reserved', order_id = :oid WHERE id IN"
     " (SELECT id FROM card_keys WHERE product_id = :pid AND status = 'available'"
+    "  AND NOT EXISTS (SELECT 1 FROM order_keys WHERE key_id = card_keys.id)"
     "  ORDER BY id LIMIT :qty)";
 
 /* Plain syntax check: one '@', a dot in the domain, no spaces or controls. */

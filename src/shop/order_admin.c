@@ -328,8 +328,10 @@ char *orders_admin_csv(const struct actor *who, const struct order_filter *f, si
 
 /* ---- detail ---- */
 
-static const char *sql_sold_keys = "SELECT id, secret FROM card_keys WHERE order_id = :oid"
-                                   " AND status = 'sold' ORDER BY id";
+/* What the buyer got (as order_keys_json): its sold keys and a loop order's linked key. */
+static const char *sql_sold_keys =
+    "SELECT id, secret FROM card_keys WHERE (order_id = :oid AND status = 'sold')"
+    " OR id IN (SELECT key_id FROM order_keys WHERE order_id = :oid) ORDER BY id";
 static const char *sql_history =
     "SELECT username, action, detail, ip, created_at FROM audit_log WHERE target = :no"
     " ORDER BY id DESC LIMIT 100";

@@ -146,3 +146,18 @@ def test_withheld_notify_expires_then_a_late_one_is_honoured(tmp_path_factory, c
         for s in servers:
             s.kill()
         gw.stop()
+
+
+def test_epusdt_takes_cny_only(make_server):
+    """epusdt's amount is yuan (converted to USDT at its CNY rate): a dollar price is never sent
+    as that many yuan. The order is refused at create, its key back on sale."""
+    gw = FakeEpusdt().start()
+    try:
+        shop = start_shop(make_server, shop={"currency": "USD"},
+                          extra={"payment.epusdt": {"enabled": True, "api_url": gw.url, "token": gw.token}})
+        pid = shop.admin.product(price=1288, keys=1)
+        r = shop.order(pid, gateway="epusdt")
+        assert r.status == 503 and r.json()["error"]["code"] == "gateway_unavailable"
+        assert gw.trades == {} and shop.stock(pid) == 1
+    finally:
+        gw.stop()

@@ -252,3 +252,22 @@ def test_refund_sends_order_refunded(make_server, epay, sink, hook):  # noqa: F8
     assert shop.admin.call("POST", f"/api/admin/orders/{o['order_no']}/refund", json={}).status == 409
     time.sleep(1.5)
     assert len({r.json()["id"] for r in events(hook, "order.refunded", o["order_no"])}) == 1
+
+
+def test_low_stock_event_follows_the_products_own_threshold_and_skips_loop(make_server, epay, sink, hook):  # noqa: F811
+    """The product's low_stock (the admin's column) is its threshold; [notify] low_stock is the
+    default of products without one; a loop product (one key for everyone) never runs low."""
+    shop = notify_shop(make_server, epay, sink, hook, low_stock=1, mail_on_sale=False,
+                       telegram_bot_token="")
+    own = shop.admin.product(name="Own threshold", price=500, keys=5, low_stock=3)
+    loop = shop.admin.product(name="Loop card", price=500, keys=1, loop=True)
+    o_loop = buy(shop, loop)  # its one key stays available: 1, at the default threshold
+    wait_event(hook, "order.delivered", o_loop["order_no"])
+    o1 = buy(shop, own)  # 4 left: above its own 3 (the default 1 would stay quiet too)
+    wait_event(hook, "order.delivered", o1["order_no"])
+    assert events(hook, "product.low_stock") == []
+    buy(shop, own)  # 3 left: at its own threshold, far above the default
+    low = wait_event(hook, "product.low_stock")
+    data = low[0].json()["data"]
+    assert data["id"] == own and data["stock"] == 3 and data["low_stock"] == 3
+    assert all(r.json()["data"]["id"] != loop for r in events(hook, "product.low_stock"))

@@ -322,3 +322,28 @@ def test_logo_notice_and_contact_link_in_the_config(make_server):
     assert cfg["notice"] == "新品上架 <b>now</b>" and cfg["contact_url"] is None
     anon = shop.srv.request("PATCH", "/api/admin/shop", json={"notice": "x"}, use_cookies=False)
     assert anon.status == 401
+
+
+def test_a_loop_key_given_to_buyers_is_never_sold_to_one_alone(make_server, epay):  # noqa: F811
+    """The merchant turns loop off: the key every loop buyer got stays theirs (it cannot be
+    deleted), so it is never reserved for an ordinary order, and a loop order paid after the
+    switch takes no key another buyer can be sold."""
+    shop = start_shop(make_server, epay=epay)
+    pid = shop.admin.product(name="Was shared", price=300, loop=True, keys=["SHARED-1", "OWN-2", "OWN-3"])
+    a = shop.order_ok(pid, 1, email="a@example.com")
+    assert shop.pay(a) == "success" and shop.view_ok(a)["keys"] == ["SHARED-1"]
+    pending_loop = shop.order_ok(pid, 1, email="p@example.com")  # pinned as a loop order
+    assert shop.admin.patch_product(pid, loop=False).status == 200
+    b = shop.order_ok(pid, 1, email="b@example.com")
+    assert shop.pay(b) == "success"
+    assert shop.view_ok(b)["keys"] == ["OWN-2"], "the shared key went to one buyer alone"
+    assert shop.pay(pending_loop) == "success"
+    got = shop.view_ok(pending_loop)["keys"]
+    assert len(got) == 1
+    c = shop.order(pid, 1, email="c@example.com")
+    if c.status == 201:  # a key was left: it must be none that someone already has
+        assert shop.pay(c.json()) == "success"
+        assert shop.view_ok(c.json())["keys"][0] not in ("SHARED-1", *got)
+    else:
+        assert c.status == 409 and error_of(c)["code"] == "out_of_stock"
+    counters(shop, pid)
