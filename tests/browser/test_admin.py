@@ -18,7 +18,9 @@ BANNER = "Demo mode: the sandbox gateway is on — anyone can pay without money.
 # ---- helpers ----------------------------------------------------------------------------------
 
 def wait(driver, timeout=10):
-    return WebDriverWait(driver, timeout)
+    # A page that re-renders (a form saved, a list refreshed) replaces the elements a condition
+    # just found: look again on the next poll instead of failing.
+    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,))
 
 
 def visible(driver, css, timeout=10):
