@@ -100,6 +100,7 @@ static const struct key keys[] = {
     I("security", "challenge_lookups_per_minute", challenge_lookups_per_minute, "60", 0, 100000000),
     SL("shop", "name", shop_name, "cardshop"),
     T("shop", "notice", shop_notice, ""),
+    SL("shop", "contact_url", shop_contact_url, ""),
     S("shop", "currency", currency, "CNY"),
     IL("shop", "order_ttl", order_ttl, "900", 1, 604800),
     IL("shop", "pending_per_client", pending_per_client, "2", 1, 1000000),
@@ -380,6 +381,12 @@ static int check_semantics(struct config *cfg, char *err, size_t errlen)
 	size_t blen = strlen(cfg->base_url);
 	while (blen > 0 && cfg->base_url[blen - 1] == '/')
 		cfg->base_url[--blen] = '\0';
+	/* Here, not in the page that sets it: the settings can set it too. */
+	if (cfg->shop_contact_url[0] && !util_contact_url_ok(cfg->shop_contact_url)) {
+		snprintf(err, errlen,
+		         "[shop] contact_url: must be an http(s)://, mailto: or tg:// link");
+		return -1;
+	}
 	if (check_smtp(cfg, err, errlen) != 0 || check_notify(cfg, err, errlen) != 0 ||
 	    check_timezone(cfg, err, errlen) != 0)
 		return -1;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 static void oom(void)
@@ -389,4 +390,23 @@ void util_memory_trim(int64_t period_s)
 	if (!atomic_compare_exchange_strong(&last, &was, now))
 		return; /* another thread is trimming */
 	malloc_trim(0);
+}
+
+/* A link the shop's footer may show: one of the schemes buyers' browsers open safely. */
+int util_contact_url_ok(const char *s)
+{
+	static const char *const schemes[] = {"https://", "http://", "mailto:", "tg://"};
+	size_t i, n = sizeof schemes / sizeof schemes[0];
+	for (i = 0; i < n; i++) {
+		size_t l = strlen(schemes[i]);
+		if (strncasecmp(s, schemes[i], l) == 0 && s[l] != '\0')
+			break;
+	}
+	if (i == n)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p <= ' ' || *p == 0x7f || strchr("\"'<>\\`", *p))
+			return 0;
+	}
+	return 1;
 }

@@ -45,7 +45,8 @@ struct config {
 	int64_t challenge_lookups_per_minute;
 	/* [shop] */
 	char *shop_name;
-	char *shop_notice; /* shown on the shop's pages */
+	char *shop_notice;      /* shown on the shop's pages */
+	char *shop_contact_url; /* the shop's contact link (http(s), mailto, tg), or "" */
 	char *currency;
 	int64_t order_ttl;
 	int64_t

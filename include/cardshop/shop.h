@@ -493,9 +493,9 @@ int shop_logo_clear(const struct actor *who, const struct config *cfg, struct sh
  * {"notice"?, "contact_url"?} (borrowed); contact_url is http(s)://, mailto: or tg:// (or ""
  * for none). 0 or -1 with err naming the field. */
 int shop_info_update(const struct actor *who, json_t *in, struct shop_err *err);
-/* {"logo_url", "notice", "contact_url"} from memory, loaded on first use and after each
- * change here: a new reference, never NULL. */
-json_t *shop_info_json(void);
+/* {"logo_url", "notice", "contact_url"}: the logo from memory (loaded on first use and after
+ * each change), the two others from cfg (borrowed). A new reference, never NULL. */
+json_t *shop_info_json(const struct config *cfg);
 /* Re-reads them, after a change of those settings made elsewhere (e.g. the settings API). */
 void shop_info_reload(void);
 

@@ -42,6 +42,10 @@ void util_memory_tune(long cores);
  * 0 = now). Cheap when nothing is free. */
 void util_memory_trim(int64_t period_s);
 
+/* 1 when s is a link the shop may show buyers (https://, http://, mailto:, tg:// and no
+ * quote, space or angle bracket), else 0. */
+int util_contact_url_ok(const char *s);
+
 /* Strict decimal parse of the whole string into [min, max]; 0 on success, -1 otherwise. */
 int util_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 /* The value of one hex digit (either case), or -1 when c is not one. */

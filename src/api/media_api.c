@@ -2,6 +2,7 @@
  * refused from the head), the public /uploads/ files, and the notice and contact link. */
 #include <string.h>
 
+#include "cardshop/config.h"
 #include "internal.h"
 
 /* A signed-in admin (the guard ran from the head), and the path id when want_id. */
@@ -58,12 +59,16 @@ static void product_image_delete(struct http_req *req)
 	reply_product(req, id, product_image_clear(&who, http_config(req), id, &err), &err);
 }
 
+/* The configuration published now: a change made by this request is not in the one the
+ * request started with. */
 static void reply_info(struct http_req *req, int rc, struct shop_err *err)
 {
 	if (rc != 0)
 		api_reply_shop_err(req, err);
 	else
-		http_reply_json(req, 200, shop_info_json());
+		http_reply_json(
+		    req, 200,
+		    shop_info_json(config_current() ? config_current() : http_config(req)));
 }
 
 static void logo_upload(struct http_req *req)
@@ -99,7 +104,7 @@ static void shop_patch(struct http_req *req)
 static void shop_get(struct http_req *req)
 {
 	if (api_require_admin(req))
-		http_reply_json(req, 200, shop_info_json());
+		http_reply_json(req, 200, shop_info_json(http_config(req)));
 }
 
 /* A stored file never changes under its name (a new upload gets a new one): cached for a

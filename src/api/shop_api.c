@@ -55,13 +55,10 @@ static void shop_config(struct http_req *req)
 		if (pay_gateway_offered(cfg, pay_gateway_at(i)))
 			json_array_append_new(gw, json_string(pay_gateway_at(i)->name));
 	}
-	json_t *j = json_pack("{ss ss ss so so sb}", "name", cfg->shop_name, "notice",
-	                      cfg->shop_notice, "currency", cfg->currency, "gateways", gw,
-	                      "channels", pay_channels_json(cfg), "sandbox", cfg->sandbox_enabled);
-	/* logo_url and contact_url; the notice is a setting like the name, read above. */
-	json_t *info = shop_info_json();
-	json_object_del(info, "notice");
-	json_object_update_new(j, info);
+	json_t *j = json_pack("{ss ss so so sb}", "name", cfg->shop_name, "currency", cfg->currency,
+	                      "gateways", gw, "channels", pay_channels_json(cfg), "sandbox",
+	                      cfg->sandbox_enabled);
+	json_object_update_new(j, shop_info_json(cfg)); /* logo_url, notice, contact_url */
 	char *text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	api_reply_cached_json(req, text ? text : "{}", text ? strlen(text) : 2);

@@ -131,12 +131,7 @@ static int enabled(const struct config *cfg)
 
 static int keys_ok(const struct config *cfg)
 {
-	EVP_PKEY *priv = pay_key_load(cfg->alipay_private_key_file, 1);
-	EVP_PKEY *pub = pay_key_load(cfg->alipay_public_key_file, 0);
-	int ok = priv && pub;
-	EVP_PKEY_free(priv);
-	EVP_PKEY_free(pub);
-	return ok;
+	return pay_keys_ok(cfg->alipay_private_key_file, cfg->alipay_public_key_file);
 }
 
 /* Without an app id, our key and Alipay's, no request could be signed or notify verified. */

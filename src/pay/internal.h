@@ -22,6 +22,8 @@ typedef struct evp_pkey_st EVP_PKEY;
 /* The RSA key in a file (PEM: PKCS#1 or PKCS#8 private; public as PEM, certificate or bare
  * base64), kept after the first read; a new reference (EVP_PKEY_free it) or NULL. */
 EVP_PKEY *pay_key_load(const char *path, int private_key);
+/* 1 when both files hold a usable key (our private one, the gateway's public one). */
+int pay_keys_ok(const char *private_path, const char *public_path);
 /* Base64 SHA256withRSA signature of msg (malloc'd), NULL on failure. */
 char *pay_rsa_sign(EVP_PKEY *key, const void *msg, size_t n);
 /* 1 when sig_b64 is key's signature of msg, else 0. */

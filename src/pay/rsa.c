@@ -22,6 +22,7 @@ struct cached_key {
 	struct timespec mtime;
 	off_t size;
 	EVP_PKEY *key;
+	int failed; /* this version of the file is not a key: not parsed again until it changes */
 };
 
 static struct cached_key cache[KEY_CACHE];
@@ -131,6 +132,7 @@ EVP_PKEY *pay_key_load(const char *path, int private_key)
 	if (slot && !same_file(slot, &st)) {
 		EVP_PKEY_free(slot->key);
 		slot->key = NULL;
+		slot->failed = 0;
 	}
 	for (int i = 0; i < KEY_CACHE && !slot; i++) {
 		if (!cache[i].path) {
@@ -140,8 +142,10 @@ EVP_PKEY *pay_key_load(const char *path, int private_key)
 		}
 	}
 	EVP_PKEY *k = NULL;
-	if (slot && !slot->key) {
+	if (slot && !slot->key && !slot->failed) {
+		/* The readiness check asks on every /api/config: a bad file is read once. */
 		slot->key = key_from_file(path, private_key);
+		slot->failed = slot->key == NULL;
 		slot->mtime = st.st_mtim;
 		slot->size = st.st_size;
 	}
@@ -149,6 +153,16 @@ EVP_PKEY *pay_key_load(const char *path, int private_key)
 		k = slot->key;
 	pthread_mutex_unlock(&cache_lock);
 	return k ? k : (slot ? NULL : key_from_file(path, private_key));
+}
+
+int pay_keys_ok(const char *private_path, const char *public_path)
+{
+	EVP_PKEY *priv = pay_key_load(private_path, 1);
+	EVP_PKEY *pub = pay_key_load(public_path, 0);
+	int ok = priv && pub;
+	EVP_PKEY_free(priv);
+	EVP_PKEY_free(pub);
+	return ok;
 }
 
 char *pay_base64_encode(const unsigned char *data, size_t n)

@@ -78,12 +78,7 @@ static int enabled(const struct config *cfg)
 
 static int keys_ok(const struct config *cfg)
 {
-	EVP_PKEY *priv = pay_key_load(cfg->wechat_private_key_file, 1);
-	EVP_PKEY *pub = pay_key_load(cfg->wechat_platform_public_key_file, 0);
-	int ok = priv && pub;
-	EVP_PKEY_free(priv);
-	EVP_PKEY_free(pub);
-	return ok;
+	return pay_keys_ok(cfg->wechat_private_key_file, cfg->wechat_platform_public_key_file);
 }
 
 static int ready(const struct config *cfg)

@@ -1,5 +1,5 @@
 /* Uploaded images (product pictures, the shop logo) on disk next to the database, and the
- * shop's header settings (logo, notice, contact link) kept in memory for GET /api/config. */
+ * shop's logo kept in memory for GET /api/config (the notice and contact link are settings). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -265,101 +265,44 @@ static const struct field info_fields[] = {
     {"contact_url", F_NAME, 0, 500, NULL, 0},
 };
 
-/* A link the shop's footer may show: one of the schemes buyers' browsers open safely. */
-static int contact_ok(const char *s)
-{
-	static const char *const schemes[] = {"https://", "http://", "mailto:", "tg://"};
-	size_t i, n = sizeof schemes / sizeof schemes[0];
-	for (i = 0; i < n; i++) {
-		size_t l = strlen(schemes[i]);
-		if (strncasecmp(s, schemes[i], l) == 0 && s[l] != '\0')
-			break;
-	}
-	if (i == n)
-		return 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p <= ' ' || *p == 0x7f || strchr("\"'<>\\`", *p))
-			return 0;
-	}
-	return 1;
-}
-
-static int setting_put(const char *key, const char *value)
-{
-	sqlite3_stmt *st = db_stmt(sql_setting_put);
-	if (!st)
-		return -1;
-	db_bind_text(st, ":k", key);
-	db_bind_text(st, ":v", value);
-	return db_step(st) == SQLITE_DONE ? 0 : db_log_error("setting write failed");
-}
-
-struct info_ctx {
-	const struct actor *who;
-	json_t *in;
-};
-
-static int info_tx(sqlite3 *db, void *arg)
-{
-	(void)db;
-	struct info_ctx *c = arg;
-	const char *contact = shop_json_str(c->in, "contact_url", NULL);
-	if (contact && setting_put("shop.contact_url", contact) != 0)
-		return -1;
-	return audit_record(c->who, "shop.update", "shop", json_deep_copy(c->in));
-}
-
 int shop_info_update(const struct actor *who, json_t *in, struct shop_err *err)
 {
 	if (shop_validate(in, info_fields, sizeof info_fields / sizeof info_fields[0], 0, err) != 0)
 		return -1;
 	const char *contact = shop_json_str(in, "contact_url", "");
-	if (*contact && !contact_ok(contact))
+	if (*contact && !util_contact_url_ok(contact))
 		return shop_fail(err, SHOP_INVALID,
 		                 "contact_url: must be an http(s)://, mailto: or tg:// link");
-	/* The notice is a setting like the shop's name: changed through the settings, so a value
-	 * fixed in the config file is refused (409) and the change is published at once. */
-	json_t *notice = json_object_get(in, "notice");
-	if (notice) {
-		json_t *change = json_pack("{sO}", "shop.notice", notice);
-		int rc = settings_update(who, change, err);
-		json_decref(change);
-		if (rc != 0)
-			return -1;
-	}
-	struct info_ctx c = {.who = who, .in = in};
-	if (db_write(info_tx, &c) != 0)
-		return shop_fail(err, SHOP_ERROR, "internal error");
-	shop_info_reload();
-	return 0;
+	/* Both are settings like the shop's name: one all-or-nothing change through the settings
+	 * (a value fixed in the config file is refused with 409), published at once. */
+	json_t *change = json_object();
+	json_t *v;
+	if ((v = json_object_get(in, "notice")))
+		json_object_set(change, "shop.notice", v);
+	if ((v = json_object_get(in, "contact_url")))
+		json_object_set(change, "shop.contact_url", v);
+	int rc = json_object_size(change) ? settings_update(who, change, err) : 0;
+	json_decref(change);
+	return rc;
 }
 
-static const char *sql_info =
-    "SELECT key, value FROM settings WHERE key IN ('" LOGO_KEY "', 'shop.notice',"
-    " 'shop.contact_url')";
+static const char *sql_info = "SELECT value FROM settings WHERE key = '" LOGO_KEY "'";
 
 static pthread_mutex_t info_lock = PTHREAD_MUTEX_INITIALIZER;
 static json_t *info; /* under info_lock */
 
+/* The logo's URL, or JSON null when there is none. */
 static json_t *info_read(void)
 {
 	sqlite3_stmt *st = db_stmt(sql_info);
 	if (!st)
 		return NULL;
-	json_t *j = json_pack("{sn ss sn}", "logo_url", "notice", "", "contact_url");
-	int rc;
-	while ((rc = db_step(st)) == SQLITE_ROW) {
-		const char *k = db_col_text(st, 0), *v = db_col_text(st, 1);
-		if (strcmp(k, LOGO_KEY) == 0)
-			json_object_set_new(j, "logo_url", json_sprintf("/uploads/%s", v));
-		else if (strcmp(k, "shop.notice") == 0)
-			json_object_set_new(j, "notice", json_string(v));
-		else if (*v)
-			json_object_set_new(j, "contact_url", json_string(v));
-	}
+	int rc = db_step(st);
+	json_t *j =
+	    rc == SQLITE_ROW ? json_sprintf("/uploads/%s", db_col_text(st, 0)) : json_null();
 	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		db_log_error("shop settings read failed");
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		db_log_error("shop logo read failed");
 		json_decref(j);
 		return NULL;
 	}
@@ -378,7 +321,7 @@ void shop_info_reload(void)
 	json_decref(old);
 }
 
-json_t *shop_info_json(void)
+json_t *shop_info_json(const struct config *cfg)
 {
 	pthread_mutex_lock(&info_lock);
 	int loaded = info != NULL;
@@ -386,8 +329,9 @@ json_t *shop_info_json(void)
 	if (!loaded)
 		shop_info_reload();
 	pthread_mutex_lock(&info_lock);
-	json_t *j = info ? json_deep_copy(info)
-	                 : json_pack("{sn ss sn}", "logo_url", "notice", "", "contact_url");
+	json_t *logo = info ? json_incref(info) : json_null();
 	pthread_mutex_unlock(&info_lock);
-	return j;
+	const char *contact = cfg->shop_contact_url;
+	return json_pack("{so ss so}", "logo_url", logo, "notice", cfg->shop_notice, "contact_url",
+	                 contact[0] ? json_string(contact) : json_null());
 }

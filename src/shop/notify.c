@@ -25,12 +25,14 @@ static const struct config *ncfg_now(void)
 
 static int webhook_on(void)
 {
-	return ncfg_now() && ncfg_now()->webhook_url[0] && ncfg_now()->webhook_secret[0];
+	const struct config *c = ncfg_now();
+	return c && c->webhook_url[0] && c->webhook_secret[0];
 }
 
 static int telegram_on(void)
 {
-	return ncfg_now() && ncfg_now()->telegram_bot_token[0] && ncfg_now()->telegram_chat_id[0];
+	const struct config *c = ncfg_now();
+	return c && c->telegram_bot_token[0] && c->telegram_chat_id[0];
 }
 
 void notify_signature(const char *secret, int64_t t, const char *body, size_t len, char *out)

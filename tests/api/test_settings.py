@@ -202,3 +202,17 @@ def test_every_gateway_credential_is_the_merchants_to_set_and_secrets_stay_seale
     assert stored["payment.stripe.secret_key"].startswith("aead:")
     assert "sk_test_settings_1" not in stored["payment.stripe.secret_key"]
     assert "sk_test_settings_1" not in shop.srv.log_text()
+
+
+def test_contact_link_is_checked_whichever_page_sets_it_and_the_shop_patch_is_one_change(shop):
+    # The settings page cannot store a link the shop page would refuse.
+    r = patch(shop, {"shop.contact_url": "javascript:alert(1)"})
+    assert r.status == 400, r
+    assert settings(shop)["shop.contact_url"]["value"] == ""
+    # /api/admin/shop with the notice and the link: both or neither.
+    r = shop.admin.call("PATCH", "/api/admin/shop",
+                        json={"notice": "Open 9-18", "contact_url": "https://t.me/shop"})
+    assert r.status == 200 and r.json()["contact_url"] == "https://t.me/shop", r
+    cfg = public_config(shop)
+    assert cfg["notice"] == "Open 9-18" and cfg["contact_url"] == "https://t.me/shop"
+    assert settings(shop)["shop.contact_url"]["value"] == "https://t.me/shop"
