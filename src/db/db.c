@@ -73,8 +73,24 @@ static void tighten_mode(const char *path)
 	}
 }
 
+/* Process-wide SQLite settings; they only take before the library's first use, so a second
+ * db_init (tests, the bench) leaves them as they are.
+ * - No memory statistics: with them every sqlite3_malloc takes one global mutex, which 36
+ *   threads then queue on.
+ * - Statement journals (the group commit's savepoints) stay in memory up to 192 KiB, one
+ *   chunk below the heap's mmap threshold, and go to a file beyond: a purchase's savepoint
+ *   journals a dozen pages, which a file turned into a dozen pwrite calls, while the big
+ *   import that made the in-memory journal quadratic spills to the file as before. */
+static void sqlite_configure(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 192 * 1024);
+}
+
 int db_init(const char *path, int busy_timeout_ms, char *err, size_t errlen)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, sqlite_configure);
 	if (mkdir_parent(path) != 0) {
 		snprintf(err, errlen, "cannot create the folder of %s: %s", path, strerror(errno));
 		return -1;
@@ -296,13 +312,14 @@ struct write_req {
 	char req_id[24]; /* the caller's, for log lines written while the leader runs fn */
 	int result;
 	int done;
+	pthread_cond_t wake; /* its own: a finished batch wakes only its writers and the next
+	                      * leader, not every thread queued behind them */
 	struct write_req *next;
 };
 
 #define BATCH_MAX 64
 
 static pthread_mutex_t wq_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wq_done = PTHREAD_COND_INITIALIZER;
 static struct write_req *wq_head, *wq_tail;
 static int wq_leader;
 static _Thread_local int tl_in_batch;
@@ -404,6 +421,21 @@ static void lead_batch(struct write_req *batch)
 	tl_conn = own;
 }
 
+/* Marks a led batch done and wakes its writers, then the first writer still queued, who leads
+ * the next batch; called with wq_lock held. */
+static void finish_batch(struct write_req *batch, const struct write_req *self)
+{
+	for (struct write_req *r = batch, *next; r; r = next) {
+		next = r->next;
+		r->done = 1;
+		if (r != self)
+			pthread_cond_signal(&r->wake);
+	}
+	wq_leader = 0;
+	if (wq_head)
+		pthread_cond_signal(&wq_head->wake);
+}
+
 int db_write(db_write_fn fn, void *ctx)
 {
 	if (tl_in_batch)
@@ -413,6 +445,7 @@ int db_write(db_write_fn fn, void *ctx)
 	if (!db)
 		return DB_FAILED;
 	struct write_req req = {.fn = fn, .ctx = ctx};
+	pthread_cond_init(&req.wake, NULL);
 	snprintf(req.req_id, sizeof req.req_id, "%s", log_req_id());
 	pthread_mutex_lock(&wq_lock);
 	if (wq_tail)
@@ -422,7 +455,7 @@ int db_write(db_write_fn fn, void *ctx)
 	wq_tail = &req;
 	while (!req.done) {
 		if (wq_leader) {
-			pthread_cond_wait(&wq_done, &wq_lock);
+			pthread_cond_wait(&req.wake, &wq_lock);
 			continue;
 		}
 		/* Lead one batch (it holds our request or earlier ones), then hand over. */
@@ -431,14 +464,10 @@ int db_write(db_write_fn fn, void *ctx)
 		pthread_mutex_unlock(&wq_lock);
 		lead_batch(batch);
 		pthread_mutex_lock(&wq_lock);
-		for (struct write_req *r = batch, *next; r; r = next) {
-			next = r->next;
-			r->done = 1;
-		}
-		wq_leader = 0;
-		pthread_cond_broadcast(&wq_done);
+		finish_batch(batch, &req);
 	}
 	pthread_mutex_unlock(&wq_lock);
+	pthread_cond_destroy(&req.wake);
 	return req.result;
 }
 
