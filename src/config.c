@@ -106,6 +106,7 @@ static const struct key keys[] = {
     IL("shop", "pending_per_client", pending_per_client, "2", 1, 1000000),
     IL("shop", "default_max_qty", default_max_qty, "10", 1, 100000),
     SL("shop", "alert_email", alert_email, ""),
+    SL("shop", "merchant_lang", merchant_lang, "en"),
     S("shop", "timezone", timezone, "UTC"),
     SL("smtp", "url", smtp_url, "smtp://127.0.0.1:25"),
     SL("smtp", "from", smtp_from, ""),
@@ -385,6 +386,12 @@ static int check_semantics(struct config *cfg, char *err, size_t errlen)
 	if (cfg->shop_contact_url[0] && !util_contact_url_ok(cfg->shop_contact_url)) {
 		snprintf(err, errlen,
 		         "[shop] contact_url: must be an http(s)://, mailto: or tg:// link");
+		return -1;
+	}
+	/* The merchant's mails are written in a language we have texts for (merchant_mail.c). */
+	if (strcmp(cfg->merchant_lang, "en") != 0 && strcmp(cfg->merchant_lang, "zh-CN") != 0) {
+		snprintf(err, errlen, "[shop] merchant_lang: '%s' is not en or zh-CN",
+		         cfg->merchant_lang);
 		return -1;
 	}
 	if (check_smtp(cfg, err, errlen) != 0 || check_notify(cfg, err, errlen) != 0 ||

@@ -53,7 +53,8 @@ struct config {
 	    pending_per_client;  /* unpaid orders one client (IPv4, IPv6 /64) or email may hold */
 	int64_t default_max_qty; /* per order, for products whose max_qty is 0 */
 	char *alert_email;
-	char *timezone; /* IANA name the dashboard's days are counted in */
+	char *merchant_lang; /* "en" or "zh-CN": the merchant's mails and messages */
+	char *timezone;      /* IANA name the dashboard's days are counted in */
 	/* [smtp] */
 	char *smtp_url;
 	char *smtp_from;

@@ -137,6 +137,9 @@ struct mail_values {
 	const char *shop_name, *order_no, *product, *quantity, *amount, *order_url, *status;
 	const char *lang;
 	json_t *keys; /* array of strings; NULL or empty outside the delivery mail */
+	/* More placeholders, as name, value pairs ending with a NULL name (the merchant's mails,
+	 * merchant_mail.c), or NULL. */
+	const char *const *extra;
 };
 /* The template name's text for lang: the merchant's (settings) or the built-in one, into *out
  * (malloc'd). 0, or -1 on a database error or an unknown name or language. */
@@ -150,6 +153,11 @@ char *mail_template_render(const char *tpl, const struct mail_values *v, int htm
 void mail_html_escape(struct buf *b, const char *s, size_t n);
 /* mail.c: an amount in minor units as the buyer's mails write it, into out. */
 void mail_amount_format(char *out, size_t n, int64_t amount, const char *currency, int zh);
+/* merchant_mail.c: the Telegram line of an order event and of a product running low, in the
+ * merchant's language (cfg borrowed). Malloc'd. */
+char *merchant_order_line(const struct config *cfg, enum shop_event ev, const struct order_row *o);
+char *merchant_low_stock_line(const struct config *cfg, const char *product, int64_t stock,
+                              int64_t threshold);
 /* order.c: 1 when e passes the order's email syntax check. */
 int order_email_valid(const char *e);
 

@@ -1,5 +1,5 @@
-/* Mail contents for orders: the buyer's delivery mail (in the language the order was placed
- * in) and the merchant's alerts. */
+/* Mail contents for orders: the buyer's delivery mail, in the language the order was placed
+ * in (the merchant's mails are merchant_mail.c's). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,40 +92,6 @@ int order_mail_compose(const struct config *cfg, int64_t order_id, struct mail *
 	}
 	m->to = xstrdup(o.email);
 	snprintf(m->lang, sizeof m->lang, "%s", lang);
-	return 0;
-}
-
-static int sale_mail_text(const struct config *cfg, const struct order_row *o, struct mail *m)
-{
-	m->subject =
-	    xasprintf("[%s] Sale: order %s, %lld.%02lld %s", cfg->shop_name, o->order_no,
-	              (long long)(o->amount / 100), (long long)(o->amount % 100), o->currency);
-	m->body = xasprintf("Order %s: %s x %lld, %lld.%02lld %s, paid through %s by %s.\r\n"
-	                    "Status: %s.\r\n",
-	                    o->order_no, o->product_name, (long long)o->quantity,
-	                    (long long)(o->amount / 100), (long long)(o->amount % 100), o->currency,
-	                    o->gateway, o->email, order_status_name(o->status));
-	return 0;
-}
-
-int alert_mail_compose(const struct config *cfg, int64_t order_id, const char *what, struct mail *m)
-{
-	if (!cfg->alert_email[0])
-		return 1;
-	struct order_row o;
-	int found = order_load_id(order_id, &o);
-	if (found <= 0)
-		return found < 0 ? -1 : 1;
-	m->to = xstrdup(cfg->alert_email);
-	if (strcmp(what, "sale") == 0) /* [notify] mail_on_sale: news, not an alert */
-		return sale_mail_text(cfg, &o, m);
-	m->subject = xasprintf("[%s] ALERT: order %s needs attention (%s)", cfg->shop_name,
-	                       o.order_no, what);
-	m->body = xasprintf("Order %s (%s x %lld, %lld.%02lld %s, buyer %s) is %s.\r\n"
-	                    "Outcome: %s. Please check it in the admin.\r\n",
-	                    o.order_no, o.product_name, (long long)o.quantity,
-	                    (long long)(o.amount / 100), (long long)(o.amount % 100), o.currency,
-	                    o.email, order_status_name(o.status), what);
 	return 0;
 }
 

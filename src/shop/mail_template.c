@@ -211,6 +211,9 @@ static const char *value_of(const struct mail_values *v, const char *name, size_
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
 		if (strlen(map[i].name) == n && memcmp(map[i].name, name, n) == 0)
 			return map[i].value;
+	for (const char *const *e = v->extra; e && e[0]; e += 2)
+		if (strlen(e[0]) == n && memcmp(e[0], name, n) == 0)
+			return e[1];
 	return NULL;
 }
 

@@ -123,9 +123,7 @@ static int low_stock_check(int64_t product_id)
 		json_t *data =
 		    json_pack("{sI ss sI sI}", "id", (json_int_t)product_id, "name", name, "stock",
 		              (json_int_t)stock, "low_stock", (json_int_t)threshold);
-		char *text =
-		    xasprintf("[%s] Low stock: %s has %lld key(s) left (threshold %lld)",
-		              ncfg_now()->shop_name, name, (long long)stock, (long long)threshold);
+		char *text = merchant_low_stock_line(ncfg_now(), name, stock, threshold);
 		marked = event_put(EVENT_PRODUCT_LOW_STOCK, data, text, 1);
 		free(text);
 	}
@@ -134,21 +132,6 @@ static int low_stock_check(int64_t product_id)
 }
 
 /* ---- order events ---- */
-
-static char *order_text(enum shop_event ev, const struct order_row *o)
-{
-	static const char *const what[] = {
-	    [EVENT_ORDER_PAID] = "paid",
-	    [EVENT_ORDER_DELIVERED] = "delivered",
-	    [EVENT_ORDER_PAID_UNDELIVERED] = "ALERT: paid but no key left to deliver",
-	    [EVENT_ORDER_REFUNDED] = "refunded",
-	    [EVENT_PRODUCT_LOW_STOCK] = "",
-	};
-	return xasprintf("[%s] Order %s %s: %s x %lld, %lld.%02lld %s (now %s)",
-	                 ncfg_now()->shop_name, o->order_no, what[ev], o->product_name,
-	                 (long long)o->quantity, (long long)(o->amount / 100),
-	                 (long long)(o->amount % 100), o->currency, order_status_name(o->status));
-}
 
 static json_t *order_data(const struct order_row *o)
 {
@@ -190,7 +173,7 @@ int notify_order_event(int64_t order_id, enum shop_event ev)
 	static _Thread_local int64_t paid_here;
 	int quiet = ev == EVENT_ORDER_DELIVERED && paid_here == o.id;
 	paid_here = ev == EVENT_ORDER_PAID ? o.id : 0;
-	char *text = order_text(ev, &o);
+	char *text = merchant_order_line(ncfg_now(), ev, &o);
 	int rc = event_put(ev, order_data(&o), text, !quiet);
 	free(text);
 	if (rc != 0)

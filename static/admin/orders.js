@@ -19,89 +19,9 @@
   var el = A.el;
   var PAGE_SIZE = 50; /* the server's page size */
 
-  /* The strings this page adds, in both languages, in one place. The language is the admin's
-   * i18n choice when the page has one (window.I18n), else the page's own. */
-  var STR = {
-    en: {
-      'filter.product': 'Product', 'filter.any_product': 'All products',
-      'filter.gateway': 'Gateway', 'filter.any_gateway': 'All gateways',
-      'filter.manual': 'Confirmed by hand', 'filter.from': 'From', 'filter.to': 'To',
-      'csv.link': 'Export CSV',
-      'totals.count': 'Matching orders', 'totals.amount': 'Amount', 'totals.paid': 'Paid',
-      'dialog.note': 'Note (kept in the audit log)', 'dialog.back': 'Back',
-      'detail.toggle': 'Details', 'detail.title': 'Order', 'detail.loading': 'Loading…',
-      'detail.buyer': 'Buyer', 'detail.ip': 'Address', 'detail.lang': 'Language',
-      'detail.unit': 'Unit price', 'detail.coupon': 'Coupon', 'detail.none': '—',
-      'detail.payment': 'Payment', 'detail.no_payment': 'No payment recorded.',
-      'detail.payment_line': '{amount} through {gateway}, trade {trade}, {time}',
-      'detail.created': 'Created', 'detail.expires': 'Expires', 'detail.paid': 'Paid',
-      'detail.delivered': 'Delivered', 'detail.cancelled': 'Cancelled', 'detail.refunded': 'Refunded',
-      'detail.keys': 'Delivered keys', 'detail.no_keys': 'No key delivered.',
-      'detail.show_keys': 'Show keys', 'detail.show_keys_hint': 'Shows the keys in clear; the audit log records it.',
-      'detail.events': 'Payment notifications', 'detail.no_events': 'No payment notification was stored for this order.',
-      'detail.history': 'History', 'detail.no_history': 'No merchant action yet.',
-      'detail.actions': 'Actions', 'detail.no_actions': 'No action applies to an order in this status.',
-      'action.cancel': 'Cancel order', 'action.confirm-paid': 'Confirm paid', 'action.refund': 'Mark refunded',
-      'action.resend': 'Resend mail',
-      'ask.cancel': 'Cancel order {no}? Its keys go back on sale and its coupon use is given back.',
-      'ask.confirm-paid': 'Confirm that the money for order {no} ({amount}) arrived? It is delivered exactly as if the gateway had told us.',
-      'ask.refund': 'Mark order {no} as refunded? Refund the money at the gateway yourself; delivered keys stay sold.',
-      'ask.resend': 'Mail the delivery of order {no} to {email} again?',
-      'done.cancel': 'Order {no} cancelled: its keys are back on sale.',
-      'done.confirm-paid': 'Order {no} confirmed paid: now {status}.',
-      'done.repeat': 'Order {no} was already paid: nothing changed.',
-      'done.refund': 'Order {no} marked refunded.',
-      'done.resend': 'The delivery mail of order {no} is queued again (see Mail).'
-    },
-    'zh-CN': {
-      'filter.product': '商品', 'filter.any_product': '全部商品',
-      'filter.gateway': '支付方式', 'filter.any_gateway': '全部支付方式',
-      'filter.manual': '人工确认收款', 'filter.from': '起始日期', 'filter.to': '截止日期',
-      'csv.link': '导出 CSV',
-      'totals.count': '符合条件的订单', 'totals.amount': '金额', 'totals.paid': '已付款',
-      'dialog.note': '备注（记入审计日志）', 'dialog.back': '返回',
-      'detail.toggle': '详情', 'detail.title': '订单', 'detail.loading': '加载中…',
-      'detail.buyer': '买家', 'detail.ip': '地址', 'detail.lang': '语言',
-      'detail.unit': '单价', 'detail.coupon': '优惠券', 'detail.none': '—',
-      'detail.payment': '付款', 'detail.no_payment': '没有付款记录。',
-      'detail.payment_line': '{amount}，经由 {gateway}，交易号 {trade}，{time}',
-      'detail.created': '创建', 'detail.expires': '过期', 'detail.paid': '付款',
-      'detail.delivered': '发货', 'detail.cancelled': '取消', 'detail.refunded': '退款',
-      'detail.keys': '已发卡密', 'detail.no_keys': '尚未发出卡密。',
-      'detail.show_keys': '显示卡密', 'detail.show_keys_hint': '明文显示卡密；此操作记入审计日志。',
-      'detail.events': '支付通知', 'detail.no_events': '此订单没有存储的支付通知。',
-      'detail.history': '操作记录', 'detail.no_history': '尚无商家操作。',
-      'detail.actions': '操作', 'detail.no_actions': '此状态的订单没有可用操作。',
-      'action.cancel': '取消订单', 'action.confirm-paid': '确认已收款', 'action.refund': '标记为已退款',
-      'action.resend': '重发邮件',
-      'ask.cancel': '取消订单 {no}？其卡密将重新上架，优惠券使用次数将退还。',
-      'ask.confirm-paid': '确认订单 {no}（{amount}）的款项已到账？订单将像收到支付平台通知一样发货。',
-      'ask.refund': '将订单 {no} 标记为已退款？请自行在支付平台退款；已发出的卡密仍为已售。',
-      'ask.resend': '再次向 {email} 发送订单 {no} 的发货邮件？',
-      'done.cancel': '订单 {no} 已取消：卡密已重新上架。',
-      'done.confirm-paid': '订单 {no} 已确认收款：当前状态 {status}。',
-      'done.repeat': '订单 {no} 已付款：未作任何更改。',
-      'done.refund': '订单 {no} 已标记为已退款。',
-      'done.resend': '订单 {no} 的发货邮件已重新排队（见“邮件”）。'
-    }
-  };
-  var LANG = (window.I18n && STR[window.I18n.lang]) ? window.I18n.lang
-    : (STR[document.documentElement.lang] ? document.documentElement.lang : 'en');
-
-  /* This page's strings first, then the admin dictionary (static/assets/admin-i18n.js). */
-  function t(key, vars) {
-    var s = STR[LANG][key] || STR.en[key];
-    if (!s) return A.t(key, vars);
-    return s.replace(/\{(\w+)\}/g, function (m, name) {
-      return vars && Object.prototype.hasOwnProperty.call(vars, name) ? String(vars[name]) : m;
-    });
-  }
-
-  function applyStrings() {
-    Array.prototype.forEach.call(document.querySelectorAll('[data-t]'), function (n) {
-      n.textContent = t(n.dataset.t);
-    });
-  }
+  /* Strings: static/assets/admin-i18n.js (keys "orders.*"), as on every admin page; admin.js
+   * has put the page's [data-i18n] texts in the admin's language before this runs. */
+  var t = A.t;
 
   /* Known statuses, in the order the summary lists them, with their labels. */
   var STATUSES = [
@@ -289,7 +209,7 @@
       deliver.addEventListener('click', function () { toggleDeliver(o.order_no); });
       cell.appendChild(deliver);
     }
-    var detail = el('button', { type: 'button', className: 'small detail-toggle' }, t('detail.toggle'));
+    var detail = el('button', { type: 'button', className: 'small detail-toggle' }, t('orders.detail.toggle'));
     detail.setAttribute('aria-expanded', p.detail ? 'true' : 'false');
     detail.addEventListener('click', function () { toggleDetail(o.order_no); });
     cell.appendChild(detail);
@@ -671,8 +591,8 @@
     if (!orderOf(no)) return;
     p = panelsOf(no);
     p.detail = el('section', { className: 'detail-panel', dataset: { orderNo: no },
-      attrs: { 'aria-label': t('detail.title') + ' ' + no, 'aria-busy': 'true' } },
-      el('p', { className: 'muted' }, t('detail.loading')));
+      attrs: { 'aria-label': t('orders.detail.title') + ' ' + no, 'aria-busy': 'true' } },
+      el('p', { className: 'muted' }, t('orders.detail.loading')));
     p.cell.insertBefore(p.detail, p.cell.firstChild);
     setExpanded(no, '.detail-toggle', true);
     var panel = p.detail;
@@ -686,42 +606,42 @@
 
   function dlRow(dl, label, value) {
     dl.appendChild(el('dt', null, label));
-    dl.appendChild(el('dd', null, value === null || value === undefined || value === '' ? t('detail.none') : value));
+    dl.appendChild(el('dd', null, value === null || value === undefined || value === '' ? t('orders.detail.none') : value));
   }
 
   function fillDetail(panel, d, focusFirst) {
     A.clear(panel);
     panel.dataset.status = d.status;
-    panel.appendChild(el('h3', null, t('detail.title') + ' ', el('span', { className: 'mono' }, d.order_no),
+    panel.appendChild(el('h3', null, t('orders.detail.title') + ' ', el('span', { className: 'mono' }, d.order_no),
       ' ', badge(d.status)));
     var dl = el('dl', { className: 'detail-fields' });
-    dlRow(dl, t('detail.buyer'), d.email);
-    dlRow(dl, t('detail.ip'), d.client_ip);
-    dlRow(dl, t('detail.lang'), d.lang);
-    dlRow(dl, t('detail.unit'), A.formatMoney(d.unit_price, d.currency) + ' × ' + d.quantity);
-    dlRow(dl, t('detail.coupon'), d.coupon ? d.coupon + ' (−' + A.formatMoney(d.discount, '') + ')' : null);
+    dlRow(dl, t('orders.detail.buyer'), d.email);
+    dlRow(dl, t('orders.detail.ip'), d.client_ip);
+    dlRow(dl, t('orders.detail.lang'), d.lang);
+    dlRow(dl, t('orders.detail.unit'), A.formatMoney(d.unit_price, d.currency) + ' × ' + d.quantity);
+    dlRow(dl, t('orders.detail.coupon'), d.coupon ? d.coupon + ' (−' + A.formatMoney(d.discount, '') + ')' : null);
     [['created', d.created_at], ['expires', d.status === 'pending' ? d.expires_at : null], ['paid', d.paid_at],
      ['delivered', d.delivered_at], ['cancelled', d.cancelled_at], ['refunded', d.refunded_at]]
-      .forEach(function (x) { if (x[1]) dlRow(dl, t('detail.' + x[0]), A.formatTime(x[1])); });
+      .forEach(function (x) { if (x[1]) dlRow(dl, t('orders.detail.' + x[0]), A.formatTime(x[1])); });
     panel.appendChild(dl);
 
-    panel.appendChild(el('h4', null, t('detail.payment')));
+    panel.appendChild(el('h4', null, t('orders.detail.payment')));
     panel.appendChild(d.payment
-      ? el('p', { className: 'detail-payment' }, t('detail.payment_line', {
+      ? el('p', { className: 'detail-payment' }, t('orders.detail.payment_line', {
         amount: A.formatMoney(d.payment.amount, d.currency), gateway: d.payment.gateway,
         trade: d.payment.trade_no, time: A.formatTime(d.payment.created_at) }))
-      : el('p', { className: 'muted detail-payment' }, t('detail.no_payment')));
+      : el('p', { className: 'muted detail-payment' }, t('orders.detail.no_payment')));
 
     panel.appendChild(keysBlock(d));
     panel.appendChild(actionsBlock(d, focusFirst));
 
-    panel.appendChild(el('h4', null, t('detail.events')));
+    panel.appendChild(el('h4', null, t('orders.detail.events')));
     var events = Array.isArray(d.events) ? d.events : [];
     var list = el('ol', { className: 'event-list' });
     events.forEach(function (e) { list.appendChild(eventItem(e, d.currency)); });
-    panel.appendChild(events.length ? list : el('p', { className: 'muted' }, t('detail.no_events')));
+    panel.appendChild(events.length ? list : el('p', { className: 'muted' }, t('orders.detail.no_events')));
 
-    panel.appendChild(el('h4', null, t('detail.history')));
+    panel.appendChild(el('h4', null, t('orders.detail.history')));
     var history = Array.isArray(d.history) ? d.history : [];
     var hl = el('ul', { className: 'history-list' });
     history.forEach(function (h) {
@@ -730,21 +650,21 @@
         el('span', { className: 'muted' }, A.formatTime(h.created_at) + ' '),
         el('strong', null, h.action), ' ' + (h.admin || '') + note));
     });
-    panel.appendChild(history.length ? hl : el('p', { className: 'muted' }, t('detail.no_history')));
+    panel.appendChild(history.length ? hl : el('p', { className: 'muted' }, t('orders.detail.no_history')));
   }
 
   function keysBlock(d) {
-    var box = el('div', { className: 'detail-keys' }, el('h4', null, t('detail.keys')));
+    var box = el('div', { className: 'detail-keys' }, el('h4', null, t('orders.detail.keys')));
     var keys = Array.isArray(d.keys) ? d.keys : [];
     if (!keys.length) {
-      box.appendChild(el('p', { className: 'muted' }, t('detail.no_keys')));
+      box.appendChild(el('p', { className: 'muted' }, t('orders.detail.no_keys')));
       return box;
     }
     var list = el('ul', { className: 'key-list mono' });
     keys.forEach(function (k) { list.appendChild(el('li', { className: 'masked' }, k.masked)); });
     var error = el('p', { className: 'error hidden', attrs: { role: 'alert' } });
-    var show = el('button', { type: 'button', className: 'secondary small show-keys', title: t('detail.show_keys_hint') },
-      t('detail.show_keys'));
+    var show = el('button', { type: 'button', className: 'secondary small show-keys', title: t('orders.detail.show_keys_hint') },
+      t('orders.detail.show_keys'));
     show.addEventListener('click', function () {
       A.clearError(error);
       show.disabled = true;
@@ -770,13 +690,13 @@
       if (!ACTIONS[name](d)) return;
       any = true;
       var b = el('button', { type: 'button', className: 'small order-action' + (name === 'cancel' || name === 'refund' ? ' danger' : ''),
-        dataset: { action: name } }, t('action.' + name));
+        dataset: { action: name } }, t('orders.action.' + name));
       b.addEventListener('click', function () { askAction(name, d, b); });
       box.appendChild(b);
     });
-    if (!any) box.appendChild(el('p', { className: 'muted' }, t('detail.no_actions')));
+    if (!any) box.appendChild(el('p', { className: 'muted' }, t('orders.detail.no_actions')));
     if (focusFirst && any) setTimeout(function () { box.querySelector('button').focus(); }, 0);
-    return el('div', null, el('h4', null, t('detail.actions')), box);
+    return el('div', null, el('h4', null, t('orders.detail.actions')), box);
   }
 
   /* The confirm dialog: the question, a note, and the call once confirmed. */
@@ -784,10 +704,10 @@
 
   function askAction(name, d, opener) {
     asking = { name: name, order: d, opener: opener };
-    A.$('action-title').textContent = t('action.' + name) + ' · ' + d.order_no;
-    A.$('action-text').textContent = t('ask.' + name, {
+    A.$('action-title').textContent = t('orders.action.' + name) + ' · ' + d.order_no;
+    A.$('action-text').textContent = t('orders.ask.' + name, {
       no: d.order_no, amount: A.formatMoney(d.amount, d.currency), email: d.email });
-    A.$('action-confirm').textContent = t('action.' + name);
+    A.$('action-confirm').textContent = t('orders.action.' + name);
     A.$('action-confirm').classList.toggle('danger', name === 'cancel' || name === 'refund');
     A.$('action-note').value = '';
     A.clearError(A.$('action-error'));
@@ -815,7 +735,7 @@
     A.busy(form, A.api('POST', '/api/admin/orders/' + encodeURIComponent(no) + '/' + job.name,
       { note: A.$('action-note').value.trim() })).then(function (view) {
       closeDialog();
-      var key = job.name === 'confirm-paid' && view && view.outcome === 'repeat' ? 'done.repeat' : 'done.' + job.name;
+      var key = job.name === 'confirm-paid' && view && view.outcome === 'repeat' ? 'orders.done.repeat' : 'orders.done.' + job.name;
       A.showNotice(pageNotice, t(key, { no: no, status: statusLabel(view && view.status) }));
       keepNotice = true;
       return load().then(function () { if (orderOf(no)) toggleDetail(no, true); });
@@ -920,7 +840,6 @@
     }).catch(function () { /* the filter still works with an id from the URL */ });
   }
 
-  applyStrings();
   fromUrl();
   A.requireSession().then(function () {
     return A.config().then(function (cfg) {

@@ -20,6 +20,13 @@
   function nameOf(key) { return key.slice(key.lastIndexOf('.') + 1); }
   function fieldId(key) { return 'set-' + key.replace(/[^a-z0-9_]/gi, '-'); }
 
+  /* Keys whose value is one of a few words: a select of them, labelled 'settings.choice.<key>.<value>'. */
+  var CHOICES = { 'shop.merchant_lang': ['en', 'zh-CN'] };
+  function choiceLabel(key, value) {
+    var k = 'settings.choice.' + key + '.' + value;
+    return has(k) ? T(k) : String(value);
+  }
+
   function whyFixed(s) {
     if (s.restart) return T('settings.restart');
     return T(s.source === 'environment' ? 'settings.fixed_env' : 'settings.fixed_file');
@@ -56,6 +63,13 @@
       };
     } else if (isTemplate(key)) {
       return templateControl(id, s);
+    } else if (CHOICES[key]) {
+      var words = CHOICES[key].indexOf(v) < 0 ? CHOICES[key].concat([v]) : CHOICES[key];
+      input = el('select', { id: id }, words.map(function (w) {
+        return el('option', { value: w }, choiceLabel(key, w));
+      }));
+      input.value = v;
+      read = function () { return input.value !== v ? input.value : undefined; };
     } else {
       input = s.multiline ? el('textarea', { id: id, rows: 3 }) : el('input', { id: id });
       input.value = v;
@@ -95,7 +109,7 @@
     var label = el('label', { htmlFor: fieldId(key), attrs: { title: key } }, labelOf(key));
     if (s.fixed) {
       var shown = s.secret ? T(s.value ? 'settings.secret_set' : 'settings.secret_unset')
-                           : String(s.value);
+                  : CHOICES[key] ? choiceLabel(key, s.value) : String(s.value);
       return el('div', { className: 'setting fixed', dataset: { key: key } }, label,
         el('input', { id: fieldId(key), value: shown, disabled: true, readOnly: true }),
         el('p', { className: 'muted small-print' }, whyFixed(s)));

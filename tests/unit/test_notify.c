@@ -225,6 +225,46 @@ START_TEST(test_sale_mail_needs_both_switch_and_address)
 }
 END_TEST
 
+/* [shop] merchant_lang = zh-CN: the sale mail and the alert in Chinese, in text and HTML, with
+ * every value escaped in the HTML part (the product's name is the merchant's own text). */
+START_TEST(test_merchant_mails_in_chinese_escaped)
+{
+	seed_order("delivered");
+	sql_exec("UPDATE products SET name = '<b>卡</b> & \"x\"' WHERE id = 1");
+	char err[200];
+	ck_assert_int_eq(config_set(&cfg, "shop", "alert_email", "m@example.com", err, sizeof err),
+	                 0);
+	ck_assert_int_eq(config_set(&cfg, "shop", "merchant_lang", "zh-CN", err, sizeof err), 0);
+	ck_assert_int_eq(config_check(&cfg, err, sizeof err), 0);
+	struct mail m = {0};
+	ck_assert_int_eq(alert_mail_compose(&cfg, 1, "sale", &m), 0);
+	ck_assert_str_eq(m.lang, "zh-CN");
+	ck_assert_ptr_nonnull(strstr(m.subject, "成交：订单 N0001，¥10.00"));
+	ck_assert_ptr_nonnull(strstr(m.body, "<b>卡</b> & \"x\" x 2"));
+	ck_assert_ptr_nonnull(strstr(m.body, "状态：已发货"));
+	ck_assert_ptr_nonnull(strstr(m.html, "&lt;b&gt;卡&lt;/b&gt; &amp; &quot;x&quot; x 2"));
+	ck_assert_ptr_null(strstr(m.html, "<b>"));
+	ck_assert_ptr_nonnull(strstr(m.html, "/admin/orders?q=N0001\">"));
+	mail_free(&m);
+	ck_assert_int_eq(alert_mail_compose(&cfg, 1, "paid_undelivered", &m), 0);
+	ck_assert_ptr_nonnull(strstr(m.subject, "提醒：订单 N0001 需要处理（paid_undelivered）"));
+	ck_assert_ptr_nonnull(strstr(m.body, "原因：订单过期后才付款"));
+	ck_assert_ptr_nonnull(strstr(m.html, "<html lang=\"zh-CN\">"));
+	mail_free(&m);
+	/* back to English: the same mail in the English table's words */
+	ck_assert_int_eq(config_set(&cfg, "shop", "merchant_lang", "en", err, sizeof err), 0);
+	ck_assert_int_eq(alert_mail_compose(&cfg, 1, "paid_undelivered", &m), 0);
+	ck_assert_ptr_nonnull(strstr(m.subject, "ALERT: order N0001 needs attention"));
+	ck_assert_ptr_nonnull(strstr(m.body, "10.00 CNY"));
+	ck_assert_str_eq(m.lang, "en");
+	mail_free(&m);
+	/* a language we have no texts in is refused where the configuration is checked */
+	ck_assert_int_eq(config_set(&cfg, "shop", "merchant_lang", "fr", err, sizeof err), 0);
+	ck_assert_int_eq(config_check(&cfg, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "merchant_lang"));
+}
+END_TEST
+
 START_TEST(test_low_stock_once_then_rearmed_by_any_rise)
 {
 	set("webhook_url", "http://127.0.0.1:9/hook");
@@ -265,6 +305,7 @@ static Suite *notify_suite(void)
 	tcase_add_test(tc, test_nothing_set_up_puts_nothing);
 	tcase_add_test(tc, test_sale_mail_needs_both_switch_and_address);
 	tcase_add_test(tc, test_low_stock_once_then_rearmed_by_any_rise);
+	tcase_add_test(tc, test_merchant_mails_in_chinese_escaped);
 	suite_add_tcase(s, tc);
 	return s;
 }
