@@ -343,9 +343,9 @@ int order_pay_qr_set(const char *order_no, const char *qr);
 /* The QR payload of a pending order: 1 with *qr malloc'd, 0 when none (or no longer
  * pending), -1 on a database error. */
 int order_pay_qr_get(const char *order_no, char **qr);
-/* Drops unverified notify events older than SHOP_KEEP_UNVERIFIED_DAYS and expired, unpaid
- * orders holding no key older than SHOP_KEEP_EXPIRED_DAYS. The number of rows dropped, -1 on
- * error. */
+/* Drops unverified notify events older than SHOP_KEEP_UNVERIFIED_DAYS and expired or
+ * cancelled orders never paid and holding no key older than SHOP_KEEP_EXPIRED_DAYS (counted
+ * from their creation). The number of rows dropped, -1 on error. */
 #define SHOP_KEEP_UNVERIFIED_DAYS 30
 #define SHOP_KEEP_EXPIRED_DAYS 90
 int shop_retention_prune(int64_t now);
