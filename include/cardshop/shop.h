@@ -489,6 +489,18 @@ int product_image_clear(const struct actor *who, const struct config *cfg, int64
 int shop_logo_set(const struct actor *who, const struct config *cfg, const void *data, size_t len,
                   struct shop_err *err);
 int shop_logo_clear(const struct actor *who, const struct config *cfg, struct shop_err *err);
+/* The sweep of uploads/ (cheap: one directory read, a query per old file): removes our files,
+ * and temp files a crash left, older than MEDIA_ORPHAN_AGE that no product or logo names (an
+ * upload not yet committed is younger). Symlinks, folders and other names are left alone.
+ * The number removed, or -1 when the folder or the database cannot be read. */
+#define MEDIA_ORPHAN_AGE (15 * 60)
+int media_sweep(const struct config *cfg, int64_t now);
+/* db_backup_hooks for the uploads (ctx: the struct config, borrowed): pack copies the files
+ * the backup's copy names into its table backup_uploads; unpack writes them back to uploads/
+ * and drops the table from the restore's copy. */
+struct sqlite3;
+int media_backup_pack(struct sqlite3 *copy, const void *ctx, int strict, char *err, size_t errlen);
+int media_backup_unpack(struct sqlite3 *copy, const void *ctx, char *err, size_t errlen);
 /* The shop's notice and contact link (settings shop.notice, shop.contact_url): in is
  * {"notice"?, "contact_url"?} (borrowed); contact_url is http(s)://, mailto: or tg:// (or ""
  * for none). 0 or -1 with err naming the field. */
