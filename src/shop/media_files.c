@@ -125,6 +125,8 @@ static int pack_one(sqlite3_stmt *ins, const struct config *cfg, const char *nam
 {
 	const char *type;
 	uint64_t size = 0;
+	if (!name)
+		return 0;
 	int fd = media_name_ok(name) ? media_open(cfg, name, &type, &size) : -1;
 	if (fd < 0 && strict && media_name_ok(name))
 		return 1;

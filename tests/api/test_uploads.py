@@ -174,3 +174,36 @@ def test_a_backup_without_images_restores_as_before(make_server, tmp_path):
     assert p.returncode == 0, p.stderr
     shop.srv.start()
     assert shop.value("SELECT count(*) FROM products") == 1
+
+
+def test_a_backup_leaves_out_a_file_lost_from_the_disk_and_still_succeeds(make_server, tmp_path):
+    shop = start_shop(make_server)
+    kept = image(shop, shop.admin.product(name="Kept", price=100, keys=1), PNG)
+    lost = image(shop, shop.admin.product(name="Lost", price=100, keys=1), JPEG)
+    (uploads(shop) / lost).unlink()  # gone from the disk, still named: not a race to retry
+    backup = tmp_path / "partial.db"
+    p = shop.srv.cli("backup", str(backup))
+    assert p.returncode == 0, p.stderr
+    assert "a backup leaves out an upload it cannot read" in p.stderr and lost in p.stderr
+    with sqlite3.connect(backup) as c:
+        assert dict(c.execute("SELECT name, data FROM backup_uploads").fetchall()) == {kept: PNG}
+
+
+def test_scheduled_backups_carry_the_images(make_server, tmp_path):
+    backups = tmp_path / "backups"
+    shop = start_shop(make_server, extra={"backup": {"dir": str(backups), "interval": 1, "keep": 3}})
+    pic = image(shop, shop.admin.product(name="Pictured", price=100, keys=1), WEBP)
+
+    def packed():
+        for b in sorted(backups.glob("cardshop-*.db"), reverse=True):
+            try:  # read-only: a file pruned meanwhile is not created again
+                c = sqlite3.connect(f"file:{b}?mode=ro", uri=True)
+                rows = dict(c.execute("SELECT name, data FROM backup_uploads").fetchall())
+                c.close()
+            except sqlite3.OperationalError:
+                continue
+            if rows:
+                return rows
+        return None
+
+    assert wait_until(packed, 10, message="a scheduled backup with the image") == {pic: WEBP}
