@@ -489,7 +489,7 @@ int product_image_clear(const struct actor *who, const struct config *cfg, int64
 int shop_logo_set(const struct actor *who, const struct config *cfg, const void *data, size_t len,
                   struct shop_err *err);
 int shop_logo_clear(const struct actor *who, const struct config *cfg, struct shop_err *err);
-/* The sweep of uploads/ (cheap: one directory read, a query per old file): removes our files,
+/* The sweep of uploads/ (cheap: one query for every name, one directory read): removes our files,
  * and temp files a crash left, older than MEDIA_ORPHAN_AGE that no product or logo names (an
  * upload not yet committed is younger). Symlinks, folders and other names are left alone.
  * The number removed, or -1 when the folder or the database cannot be read. */

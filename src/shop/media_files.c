@@ -63,8 +63,50 @@ static int sweep_kind(const char *entry)
 	return media_name_ok(name) ? 2 : 0;
 }
 
-/* 1 when entry (in the folder dfd) was removed, 0 kept, -1 when its reference cannot be read. */
-static int sweep_one(int dfd, const char *entry, int64_t now)
+/* Every name a row holds, sorted: read once per sweep, so the sweep costs one query and a
+ * binary search per file, whatever the number of products. A name committed after the read
+ * belongs to a file younger than MEDIA_ORPHAN_AGE (names are new at each upload), which the
+ * sweep does not touch anyway. */
+struct names {
+	char **v;
+	size_t n, cap;
+};
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int names_load(struct names *ns)
+{
+	sqlite3_stmt *st = db_stmt(NAMES_SQL);
+	if (!st)
+		return -1;
+	int rc;
+	while ((rc = db_step(st)) == SQLITE_ROW) {
+		if (ns->n == ns->cap) {
+			ns->cap = ns->cap ? ns->cap * 2 : 64;
+			ns->v = xrealloc(ns->v, ns->cap * sizeof *ns->v);
+		}
+		ns->v[ns->n++] = xstrdup(db_col_text(st, 0));
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_log_error("upload names read failed");
+	if (ns->n > 1)
+		qsort(ns->v, ns->n, sizeof *ns->v, name_cmp);
+	return 0;
+}
+
+static void names_free(struct names *ns)
+{
+	for (size_t i = 0; i < ns->n; i++)
+		free(ns->v[i]);
+	free(ns->v);
+}
+
+/* 1 when entry (in the folder dfd) was removed, 0 kept. */
+static int sweep_one(int dfd, const char *entry, const struct names *ns, int64_t now)
 {
 	int kind = sweep_kind(entry);
 	struct stat st;
@@ -72,9 +114,8 @@ static int sweep_one(int dfd, const char *entry, int64_t now)
 	if (!kind || fstatat(dfd, entry, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
 	    now - (int64_t)st.st_mtime < MEDIA_ORPHAN_AGE)
 		return 0;
-	int used = kind == 1 ? media_used(entry) : 0;
-	if (used != 0)
-		return used < 0 ? -1 : 0;
+	if (kind == 1 && ns->n && bsearch(&entry, ns->v, ns->n, sizeof *ns->v, name_cmp))
+		return 0;
 	if (unlinkat(dfd, entry, 0) != 0)
 		return 0;
 	log_info("orphan upload removed", json_pack("{ss}", "name", entry));
@@ -83,25 +124,26 @@ static int sweep_one(int dfd, const char *entry, int64_t now)
 
 int media_sweep(const struct config *cfg, int64_t now)
 {
+	struct names ns = {0};
+	/* A failed read is never "nobody names it". */
+	if (names_load(&ns) != 0) {
+		names_free(&ns);
+		return -1;
+	}
 	char *dir = media_dir(cfg);
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	free(dir);
-	if (dfd < 0)
-		return errno == ENOENT ? 0 : -1;
-	DIR *d = fdopendir(dfd);
-	if (!d) {
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	int removed = d || errno == ENOENT ? 0 : -1;
+	if (!d && dfd >= 0)
 		close(dfd);
-		return -1;
-	}
-	int removed = 0, rc;
 	struct dirent *e;
-	while ((e = readdir(d))) {
-		if ((rc = sweep_one(dfd, e->d_name, now)) < 0)
-			break; /* a failed read is never "nobody names it" */
-		removed += rc;
-	}
-	closedir(d);
-	return e ? -1 : removed;
+	while (d && (e = readdir(d)))
+		removed += sweep_one(dfd, e->d_name, &ns, now);
+	if (d)
+		closedir(d);
+	names_free(&ns);
+	return removed;
 }
 
 /* ---- in backups ---- */
