@@ -30,9 +30,9 @@ static int media_used(const char *name)
 	db_bind_text(st, ":n", name);
 	int rc = db_step(st);
 	int used = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-	sqlite3_reset(st);
 	if (used < 0)
 		db_log_error("upload reference read failed");
+	sqlite3_reset(st);
 	return used;
 }
 
@@ -90,9 +90,11 @@ static int names_load(struct names *ns)
 		}
 		ns->v[ns->n++] = xstrdup(db_col_text(st, 0));
 	}
+	if (rc != SQLITE_DONE)
+		db_log_error("upload names read failed"); /* before the reset clears the error */
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
-		return db_log_error("upload names read failed");
+		return -1;
 	if (ns->n > 1)
 		qsort(ns->v, ns->n, sizeof *ns->v, name_cmp);
 	return 0;
