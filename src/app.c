@@ -40,6 +40,12 @@ int app_open(const struct config *cfg)
 	return 0;
 }
 
+void app_backup_wire(const struct config *cfg)
+{
+	db_backup_hooks_set(
+	    &(struct db_backup_hooks){media_backup_pack, media_backup_unpack, (const void *)cfg});
+}
+
 int app_start(const struct config *cfg)
 {
 	if (cfg->demo && shop_demo_seed(cfg) != 0) {

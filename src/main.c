@@ -163,6 +163,7 @@ static int cmd_demo(int argc, char **argv)
 	if (load_config(&cfg, NULL) != 0)
 		return 1;
 	app_demo_config(&cfg, port);
+	app_backup_wire(&cfg);
 	int rc = run_server(&cfg);
 	config_cleanup(&cfg);
 	return rc;
@@ -210,6 +211,7 @@ int main(int argc, char **argv)
 		return usage_error("restore: expected one source file%s", "");
 	if (load_config(&cfg, config_path) != 0)
 		return 1;
+	app_backup_wire(&cfg);
 	int rc;
 	if (strcmp(cmd, "serve") == 0)
 		rc = run_server(&cfg);

@@ -9,6 +9,9 @@
 
 /* Database (migrated) and instance secret. 0, or -1 after printing a one-line message. */
 int app_open(const struct config *cfg);
+/* Backups (on demand and scheduled) carry the uploads the database names, and a restore puts
+ * them back: cfg borrowed for the life of the process. */
+void app_backup_wire(const struct config *cfg);
 /* Jobs thread and HTTP server. */
 int app_start(const struct config *cfg);
 /* Graceful: stop accepting, finish in-flight requests, stop jobs. */

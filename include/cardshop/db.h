@@ -56,6 +56,18 @@ int db_file_stat(struct stat *st);
 /* Consistent online copy to dest: written to dest.tmp, integrity-checked, then renamed. */
 int db_backup(const char *dest, char *err, size_t errlen);
 
+/* What lives beside the database and goes into its backups (the uploads), set once at start
+ * (ctx borrowed for the life of the process). pack adds it to a backup's copy before the copy
+ * is checked: 0, -1 with err, or (strict only) 1 when the copy names a file that is gone (it
+ * was replaced after the snapshot: the backup takes a new one). unpack writes it back out of
+ * a restore's copy and drops it from the copy, before the copy replaces the database. */
+struct db_backup_hooks {
+	int (*pack)(sqlite3 *copy, const void *ctx, int strict, char *err, size_t errlen);
+	int (*unpack)(sqlite3 *copy, const void *ctx, char *err, size_t errlen);
+	const void *ctx;
+};
+void db_backup_hooks_set(const struct db_backup_hooks *hooks); /* copied */
+
 /* Takes a shared lock on db_path.lock for the rest of the process (every server does), so a
  * restore refuses while one runs. -1 with a message when a restore holds it. */
 int db_hold(const char *db_path, char *err, size_t errlen);

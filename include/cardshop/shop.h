@@ -343,9 +343,9 @@ int order_pay_qr_set(const char *order_no, const char *qr);
 /* The QR payload of a pending order: 1 with *qr malloc'd, 0 when none (or no longer
  * pending), -1 on a database error. */
 int order_pay_qr_get(const char *order_no, char **qr);
-/* Drops unverified notify events older than SHOP_KEEP_UNVERIFIED_DAYS and expired, unpaid
- * orders holding no key older than SHOP_KEEP_EXPIRED_DAYS. The number of rows dropped, -1 on
- * error. */
+/* Drops unverified notify events older than SHOP_KEEP_UNVERIFIED_DAYS and expired or
+ * cancelled orders never paid and holding no key older than SHOP_KEEP_EXPIRED_DAYS (counted
+ * from their creation). The number of rows dropped, -1 on error. */
 #define SHOP_KEEP_UNVERIFIED_DAYS 30
 #define SHOP_KEEP_EXPIRED_DAYS 90
 int shop_retention_prune(int64_t now);
@@ -489,6 +489,18 @@ int product_image_clear(const struct actor *who, const struct config *cfg, int64
 int shop_logo_set(const struct actor *who, const struct config *cfg, const void *data, size_t len,
                   struct shop_err *err);
 int shop_logo_clear(const struct actor *who, const struct config *cfg, struct shop_err *err);
+/* The sweep of uploads/ (cheap: one query for every name, one directory read): removes our files,
+ * and temp files a crash left, older than MEDIA_ORPHAN_AGE that no product or logo names (an
+ * upload not yet committed is younger). Symlinks, folders and other names are left alone.
+ * The number removed, or -1 when the folder or the database cannot be read. */
+#define MEDIA_ORPHAN_AGE (15 * 60)
+int media_sweep(const struct config *cfg, int64_t now);
+/* db_backup_hooks for the uploads (ctx: the struct config, borrowed): pack copies the files
+ * the backup's copy names into its table backup_uploads; unpack writes them back to uploads/
+ * and drops the table from the restore's copy. */
+struct sqlite3;
+int media_backup_pack(struct sqlite3 *copy, const void *ctx, int strict, char *err, size_t errlen);
+int media_backup_unpack(struct sqlite3 *copy, const void *ctx, char *err, size_t errlen);
 /* The shop's notice and contact link (settings shop.notice, shop.contact_url): in is
  * {"notice"?, "contact_url"?} (borrowed); contact_url is http(s)://, mailto: or tg:// (or ""
  * for none). 0 or -1 with err naming the field. */

@@ -153,6 +153,48 @@ out:
 	return rc;
 }
 
+static struct db_backup_hooks hooks;
+
+void db_backup_hooks_set(const struct db_backup_hooks *h)
+{
+	hooks = *h;
+}
+
+/* Runs a hook on the file at path, opened read-write: strict -1 unpacks, 0 or 1 packs (strict
+ * or not). 0 when no hook is set. */
+static int run_hook(const char *path, int strict, char *err, size_t errlen)
+{
+	if (strict >= 0 ? !hooks.pack : !hooks.unpack)
+		return 0;
+	sqlite3 *db = NULL;
+	int rc = -1;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+		snprintf(err, errlen, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "?");
+	else
+		rc = strict >= 0 ? hooks.pack(db, hooks.ctx, strict, err, errlen)
+		                 : hooks.unpack(db, hooks.ctx, err, errlen);
+	if (sqlite3_close(db) != SQLITE_OK && rc == 0) {
+		snprintf(err, errlen, "cannot close %s", path);
+		rc = -1;
+	}
+	return rc;
+}
+
+/* The copy and what goes with it. A file the snapshot names but that is gone was replaced
+ * after it: a new snapshot no longer names it. Two tries, then the backup keeps what exists
+ * (a file lost from the disk must not stop every backup; the hook logs it). */
+static int copy_packed(sqlite3 *src, const char *tmp, char *err, size_t errlen)
+{
+	for (int attempt = 1;; attempt++) {
+		unlink(tmp);
+		int rc = copy_to(src, tmp, err, errlen);
+		if (rc == 0)
+			rc = run_hook(tmp, attempt < 3, err, errlen);
+		if (rc != 1)
+			return rc;
+	}
+}
+
 int db_backup(const char *dest, char *err, size_t errlen)
 {
 	sqlite3 *src = db_conn();
@@ -167,8 +209,7 @@ int db_backup(const char *dest, char *err, size_t errlen)
 		return -1;
 	}
 	char *tmp = xasprintf("%s.tmp", dest);
-	unlink(tmp);
-	int rc = copy_to(src, tmp, err, errlen);
+	int rc = copy_packed(src, tmp, err, errlen);
 	if (rc == 0)
 		rc = integrity_ok(tmp, err, errlen);
 	if (rc == 0 && rename(tmp, dest) != 0) {
@@ -292,11 +333,20 @@ int db_restore(const char *db_path, const char *src, char *err, size_t errlen, c
 	sqlite3_close(from);
 	if (rc == 0)
 		rc = integrity_ok(tmp, err, errlen);
+	/* The backup's uploads go back before its database does: a crash between leaves files
+	 * nobody names (the sweep removes them), never a name without its file. */
+	if (rc == 0)
+		rc = run_hook(tmp, -1, err, errlen);
 	if (rc == 0 && keep_old(db_path, kept) != 0) {
 		snprintf(err, errlen, "cannot keep the old database beside it: %s",
 		         strerror(errno));
 		rc = -1;
 	}
+	/* The kept database carries its own uploads, so restoring it later brings them back
+	 * after the sweep removed the ones the restored database does not name. */
+	char kerr[256];
+	if (rc == 0 && *kept && run_hook(*kept, 0, kerr, sizeof kerr) != 0)
+		log_warn("the kept database carries no uploads", json_pack("{ss}", "error", kerr));
 	if (rc == 0 && rename(tmp, db_path) != 0) { /* the one atomic step */
 		snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, db_path, strerror(errno));
 		rc = -1;

@@ -14,8 +14,8 @@ void jobs_periodic(const struct config *cfg);
  * a lost callback is found (reconcile.c). */
 void jobs_expire_due(const struct config *cfg);
 
-/* Drops done jobs older than a month (at most hourly). */
-void jobs_prune(int64_t now);
+/* Drops done jobs older than a month, old abandoned rows and orphan uploads (at most hourly). */
+void jobs_prune(const struct config *cfg, int64_t now);
 
 /* Job handlers. */
 int job_order_mail(const struct config *cfg, json_t *payload, char *err, size_t errlen);

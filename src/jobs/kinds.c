@@ -64,7 +64,7 @@ void jobs_periodic(const struct config *cfg)
 {
 	jobs_expire_due(cfg);
 	catalog_snapshot_refresh();
-	jobs_prune(util_now());
+	jobs_prune(cfg, util_now());
 	backup_tick(cfg);
 	util_memory_trim(5);
 }

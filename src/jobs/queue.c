@@ -112,7 +112,7 @@ int jobs_run_due(const struct config *cfg)
 	return n;
 }
 
-void jobs_prune(int64_t now)
+void jobs_prune(const struct config *cfg, int64_t now)
 {
 	/* Done jobs are kept a month for the admin's mail view, then dropped: the table would
 	 * otherwise grow by a row per order forever. Failed ones stay until someone looks. */
@@ -122,6 +122,9 @@ void jobs_prune(int64_t now)
 	last = now;
 	outbox_prune(now - 30 * 86400);
 	shop_retention_prune(now);
+	/* Files a crash left between an upload and its commit, or between a commit that dropped
+	 * a name and the file's removal; the first tick after the start runs it too. */
+	media_sweep(cfg, now);
 }
 
 static void *loop(void *arg)

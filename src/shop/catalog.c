@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cardshop/config.h"
 #include "internal.h"
 
 static const char *const delivery_choices[] = {"auto", "manual", NULL};
@@ -165,6 +166,7 @@ static const char *sql_prod_has_orders =
 static const char *sql_prod_delete_keys = "DELETE FROM card_keys WHERE product_id = :id";
 static const char *sql_prod_delete_coupons = "DELETE FROM coupons WHERE product_id = :id";
 static const char *sql_prod_delete = "DELETE FROM products WHERE id = :id";
+static const char *sql_prod_image = "SELECT image FROM products WHERE id = :id";
 static const char *sql_prod_deactivate = "UPDATE products SET active = 0, updated_at = :now"
                                          " WHERE id = :id";
 
@@ -333,7 +335,24 @@ struct del_ctx {
 	const struct actor *who;
 	int64_t id;
 	int deleted;
+	char image[64]; /* the deleted product's file, removed once the delete is committed */
 };
+
+/* The product's image name into out ("" for none). 0 or -1. */
+static int prod_image(int64_t id, char out[64])
+{
+	sqlite3_stmt *st = db_stmt(sql_prod_image);
+	if (!st)
+		return -1;
+	db_bind_int(st, ":id", id);
+	int rc = db_step(st);
+	out[0] = '\0';
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		snprintf(out, 64, "%s", db_col_text(st, 0));
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0
+	                                             : db_log_error("product image read failed");
+}
 
 static int step_id(const char *sql, int64_t id)
 {
@@ -361,7 +380,7 @@ static int del_tx(sqlite3 *db, void *arg)
 	if (has_orders) {
 		if (step_id(sql_prod_deactivate, c->id) < 0)
 			return -1;
-	} else if (step_id(sql_prod_delete_keys, c->id) < 0 ||
+	} else if (prod_image(c->id, c->image) != 0 || step_id(sql_prod_delete_keys, c->id) < 0 ||
 	           step_id(sql_prod_delete_coupons, c->id) < 0 ||
 	           step_id(sql_prod_delete, c->id) < 0) {
 		return -1;
@@ -381,6 +400,10 @@ int product_delete(const struct actor *who, int64_t id, int *deleted, struct sho
 	if (prod_result(db_write(del_tx, &c), err) != 0)
 		return -1;
 	*deleted = c.deleted;
+	/* After the commit: a crash before it leaves an orphan for the sweep, never a product
+	 * whose image is gone. The file name is fixed at start, so the current copy serves. */
+	if (c.deleted && c.image[0])
+		media_release(config_current(), c.image);
 	return 0;
 }
 

@@ -172,4 +172,14 @@ int admin_username_valid(const char *u);
  * unused (now spent), else -1 with SHOP_TOTP_REQUIRED (no code) or SHOP_UNAUTHORIZED. */
 int team_totp_login(int64_t admin_id, const char *code, struct shop_err *err);
 
+/* media.c: the uploads folder (malloc'd); 1 when name is one of ours (32 hex digits and a known
+ * extension: nothing else is opened, written or removed); data (borrowed) stored as name
+ * (0600, written aside and renamed). 0 or -1. */
+char *media_dir(const struct config *cfg);
+int media_name_ok(const char *name);
+int media_file_write(const struct config *cfg, const char *name, const void *data, size_t len);
+/* media_files.c: removes the file name after the commit that dropped a reference to it, unless
+ * a row still names it or that cannot be read (the sweep retries). cfg NULL: left to the sweep. */
+void media_release(const struct config *cfg, const char *name);
+
 #endif

@@ -45,7 +45,7 @@ const char *media_type_of(const void *data, size_t len)
 }
 
 /* <database folder>/uploads: the data folder the operator already backs up and protects. */
-static char *uploads_dir(const struct config *cfg)
+char *media_dir(const struct config *cfg)
 {
 	const char *p = cfg->db_path, *slash = strrchr(p, '/');
 	return slash ? xasprintf("%.*s/uploads", (int)(slash - p), p) : xstrdup("uploads");
@@ -66,17 +66,14 @@ static int write_all(int fd, const unsigned char *d, size_t n)
 }
 
 /* Writes the file under a temporary name and renames it: a reader never sees half of it. */
-static int media_store(const struct config *cfg, const struct media_kind *k, const void *data,
-                       size_t len, char name[48])
+int media_file_write(const struct config *cfg, const char *name, const void *data, size_t len)
 {
-	char rnd[NAME_HEX + 1];
-	sec_random_hex(rnd, NAME_HEX / 2);
-	snprintf(name, 48, "%s.%s", rnd, k->ext);
-	char *dir = uploads_dir(cfg);
+	char *dir = media_dir(cfg);
 	char *tmp = xasprintf("%s/.%s.tmp", dir, name), *path = xasprintf("%s/%s", dir, name);
 	int rc = -1;
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		goto out;
+	unlink(tmp); /* one left by a crash (a restore writes known names) */
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		goto out;
@@ -84,6 +81,12 @@ static int media_store(const struct config *cfg, const struct media_kind *k, con
 	if (close(fd) != 0 || rc != 0 || rename(tmp, path) != 0) {
 		unlink(tmp);
 		rc = -1;
+	}
+	/* The rename durable before the commit that names the file. */
+	int dfd = rc == 0 ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
 	}
 out:
 	if (rc != 0)
@@ -93,6 +96,15 @@ out:
 	free(tmp);
 	free(path);
 	return rc;
+}
+
+static int media_store(const struct config *cfg, const struct media_kind *k, const void *data,
+                       size_t len, char name[48])
+{
+	char rnd[NAME_HEX + 1];
+	sec_random_hex(rnd, NAME_HEX / 2);
+	snprintf(name, 48, "%s.%s", rnd, k->ext);
+	return media_file_write(cfg, name, data, len);
 }
 
 static const struct media_kind *name_kind(const char *name)
@@ -106,11 +118,16 @@ static const struct media_kind *name_kind(const char *name)
 	return NULL;
 }
 
+int media_name_ok(const char *name)
+{
+	return name_kind(name) != NULL;
+}
+
 static void media_remove(const struct config *cfg, const char *name)
 {
 	if (!name_kind(name))
 		return;
-	char *dir = uploads_dir(cfg), *path = xasprintf("%s/%s", dir, name);
+	char *dir = media_dir(cfg), *path = xasprintf("%s/%s", dir, name);
 	if (unlink(path) != 0 && errno != ENOENT)
 		log_warn("removing an old upload failed", json_pack("{ss}", "name", name));
 	free(dir);
@@ -122,7 +139,7 @@ int media_open(const struct config *cfg, const char *name, const char **type, ui
 	const struct media_kind *k = name_kind(name);
 	if (!k)
 		return -1;
-	char *dir = uploads_dir(cfg), *path = xasprintf("%s/%s", dir, name);
+	char *dir = media_dir(cfg), *path = xasprintf("%s/%s", dir, name);
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	free(dir);
 	free(path);
@@ -227,7 +244,7 @@ static int image_change(const struct actor *who, const struct config *cfg, int64
 		return rc == SHOP_NOT_FOUND ? shop_fail(err, SHOP_NOT_FOUND, "product not found")
 		                            : shop_fail(err, SHOP_ERROR, "internal error");
 	}
-	media_remove(cfg, c.old);
+	media_release(cfg, c.old); /* after the commit: a crash before leaves an orphan */
 	if (pid)
 		catalog_snapshot_rebuild();
 	else

@@ -4,10 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 
 #include <jansson.h>
 
+#include "cardshop/config.h"
 #include "cardshop/db.h"
 #include "cardshop/sec.h"
 #include "cardshop/shop.h"
@@ -119,6 +123,67 @@ START_TEST(test_low_stock_lists_products_at_or_below_their_threshold)
 }
 END_TEST
 
+/* ---- the uploads sweep ---- */
+
+static void put_file(const char *name, int64_t age)
+{
+	char p[400];
+	snprintf(p, sizeof p, "%s/uploads/%s", tmpdir, name);
+	FILE *f = fopen(p, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("x", f);
+	fclose(f);
+	struct timeval tv[2] = {{.tv_sec = time(NULL) - age}, {.tv_sec = time(NULL) - age}};
+	ck_assert_int_eq(utimes(p, tv), 0);
+}
+
+static int has_file(const char *name)
+{
+	char p[400];
+	snprintf(p, sizeof p, "%s/uploads/%s", tmpdir, name);
+	return access(p, F_OK) == 0;
+}
+
+#define NAMED "0123456789abcdef0123456789abcdef.png"
+#define ORPHAN "fedcba9876543210fedcba9876543210.jpg"
+#define YOUNG "00000000000000000000000000000000.webp"
+
+START_TEST(test_sweep_removes_old_unnamed_files_and_nothing_when_the_names_cannot_be_read)
+{
+	struct config cfg;
+	config_defaults(&cfg);
+	free(cfg.db_path);
+	cfg.db_path = strdup(dbpath);
+	char dir[300];
+	snprintf(dir, sizeof dir, "%s/uploads", tmpdir);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	int64_t pid = make_product(json_pack("{ss si}", "name", "Pictured", "price", 1));
+	char sql[200];
+	snprintf(sql, sizeof sql, "UPDATE products SET image = '%s' WHERE id = %lld", NAMED,
+	         (long long)pid);
+	ck_assert_int_eq(sqlite3_exec(db_conn(), sql, NULL, NULL, NULL), SQLITE_OK);
+	put_file(NAMED, 3600);
+	put_file(ORPHAN, 3600);
+	put_file(YOUNG, 60);
+	int64_t now = time(NULL);
+	/* A failed read of the names is never "nobody names it". */
+	db_fault_inject("UNION SELECT value FROM settings");
+	ck_assert_int_eq(media_sweep(&cfg, now), -1);
+	db_fault_inject(NULL);
+	ck_assert(has_file(NAMED) && has_file(ORPHAN) && has_file(YOUNG));
+	ck_assert_int_eq(media_sweep(&cfg, now), 1);
+	ck_assert(has_file(NAMED) && !has_file(ORPHAN) && has_file(YOUNG));
+	ck_assert_int_eq(media_sweep(&cfg, now), 0);
+	char p[400];
+	snprintf(p, sizeof p, "%s/%s", dir, NAMED);
+	unlink(p);
+	snprintf(p, sizeof p, "%s/%s", dir, YOUNG);
+	unlink(p);
+	rmdir(dir);
+	config_cleanup(&cfg);
+}
+END_TEST
+
 static Suite *extra_suite(void)
 {
 	Suite *s = suite_create("product_extra");
@@ -129,6 +194,8 @@ static Suite *extra_suite(void)
 	tcase_add_checked_fixture(db, setup_db, teardown_db);
 	tcase_add_test(db, test_fields_are_stored_in_full);
 	tcase_add_test(db, test_low_stock_lists_products_at_or_below_their_threshold);
+	tcase_add_test(
+	    db, test_sweep_removes_old_unnamed_files_and_nothing_when_the_names_cannot_be_read);
 	suite_add_tcase(s, db);
 	return s;
 }

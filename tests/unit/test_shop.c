@@ -124,7 +124,7 @@ static void add_order(const char *no, const char *status, int64_t created, int64
 	         " email, gateway, status, created_at, expires_at, paid_at) VALUES ('%s', %lld, 1,"
 	         " 990, 990, 'CNY', 'b@example.com', 'epay', '%s', %lld, %lld, %s)",
 	         no, (long long)pid, status, (long long)created, (long long)created + 900,
-	         strcmp(status, "expired") == 0 ? "NULL" : "1");
+	         strcmp(status, "expired") == 0 || strcmp(status, "cancelled") == 0 ? "NULL" : "1");
 	sql_exec(sql);
 }
 
@@ -147,15 +147,20 @@ START_TEST(test_retention_drops_old_unverified_and_abandoned_only)
 	add_order("NEW-EXPIRED", "expired", now - 89 * day, pid);
 	add_order("OLD-DELIVERED", "delivered", now - 400 * day, pid);
 	add_order("OLD-EXPIRED-KEY", "expired", now - 200 * day, pid);
+	add_order("OLD-CANCELLED", "cancelled", now - 91 * day, pid);
+	add_order("NEW-CANCELLED", "cancelled", now - 89 * day, pid);
+	add_order("OLD-REFUNDED", "refunded", now - 400 * day, pid);
 	sql_exec("INSERT INTO card_keys (product_id, status, hash, secret, order_id, created_at)"
 	         " SELECT product_id, 'sold', randomblob(32), x'00', id, 0 FROM orders"
 	         " WHERE order_no = 'OLD-EXPIRED-KEY'");
 	add_event(0, now - 31 * day);
 	add_event(0, now - 29 * day);
 	add_event(1, now - 400 * day);
-	ck_assert_int_eq(shop_retention_prune(now), 2);
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM orders WHERE order_no = 'OLD-EXPIRED'"), 0);
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM orders"), 3);
+	ck_assert_int_eq(shop_retention_prune(now), 3);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM orders WHERE order_no IN ('OLD-EXPIRED',"
+	                         " 'OLD-CANCELLED')"),
+	                 0);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM orders"), 5);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM payment_events"), 2);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM payment_events WHERE verified = 0"), 1);
 	ck_assert_int_eq(shop_retention_prune(now), 0); /* nothing more to drop */
