@@ -1,4 +1,8 @@
-"""Gateway hygiene: a yuan-only gateway never charges another currency."""
+"""Gateway hygiene: a yuan-only gateway never charges another currency, the buyer's return
+lands on his order whatever became of the gateway, and the order-rate gauge counts each order
+once."""
+
+import urllib.parse
 
 from fakes.fixtures import epay  # noqa: F401 (pytest fixture)
 from fakes.shop_setup import error_of, start_shop
@@ -6,6 +10,12 @@ from fakes.shop_setup import error_of, start_shop
 
 def _config(shop):
     return shop.srv.get("/api/config", use_cookies=False).json()
+
+
+def _patch(shop, body):
+    r = shop.admin.call("PATCH", "/api/admin/settings", json=body)
+    assert r.status == 200, r
+    return r
 
 
 def _epay_state(shop):
@@ -50,3 +60,35 @@ def test_epay_refuses_a_product_priced_before_the_shop_went_cny(make_server, epa
     order = shop.order_ok(cny, gateway="epay")
     assert shop.pay(order) == "success"
 
+
+def _return(shop, gateway, params):
+    path = f"/pay/{gateway}/return?" + urllib.parse.urlencode(params)
+    r = shop.srv.request("GET", path, use_cookies=False)
+    assert r.status == 303, r
+    return r.headers["location"]
+
+
+def test_return_of_a_gateway_switched_off_meanwhile_lands_on_the_order(make_server, epay):  # noqa: F811
+    """The buyer went to pay, the merchant switched EPay off: coming back he
+    still lands on his order page (with the token when EPay signed the return), and the
+    return's parameters never move the order."""
+    shop = start_shop(make_server, extra={"payment.epay": {"api_url": epay.url, "pid": epay.pid, "key": epay.key}})
+    shop.epay = epay
+    _patch(shop, {"payment.epay.enabled": True})
+    pid = shop.admin.product(price=700, keys=2)
+    o = shop.order_ok(pid)
+    shop.open_pay_url(o)
+    _patch(shop, {"payment.epay.enabled": False})
+    assert shop.srv.get("/api/config", use_cookies=False).json()["gateways"] == []
+    no = o["order_no"]
+    signed = _return(shop, "epay", epay.notify_params(no))
+    assert signed == f"/shop/order?order_no={no}&token={o['token']}"
+    assert _return(shop, "epay", {"out_trade_no": no}) == f"/shop/order?order_no={no}"
+    forged = _return(shop, "epay", epay.notify_params(no, sign_value="0" * 32))
+    assert forged == f"/shop/order?order_no={no}"
+    assert shop.status(no) == "pending"
+    # The sandbox (off here) signs nothing a return could show: no token, but the page.
+    assert _return(shop, "sandbox", {"order_no": no}) == f"/shop/order?order_no={no}"
+    assert shop.srv.request("GET", "/pay/nosuch/return?x=1", use_cookies=False).status == 404
+    # The money that does arrive is still applied (the notify of a switched-off gateway).
+    assert shop.pay(o) == "success" and shop.status(no) == "delivered"
