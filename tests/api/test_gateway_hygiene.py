@@ -2,7 +2,10 @@
 lands on his order whatever became of the gateway, and the order-rate gauge counts each order
 once."""
 
+import re
 import urllib.parse
+
+import harness
 
 from fakes.fixtures import epay  # noqa: F401 (pytest fixture)
 from fakes.shop_setup import error_of, start_shop
@@ -92,3 +95,38 @@ def test_return_of_a_gateway_switched_off_meanwhile_lands_on_the_order(make_serv
     assert shop.srv.request("GET", "/pay/nosuch/return?x=1", use_cookies=False).status == 404
     # The money that does arrive is still applied (the notify of a switched-off gateway).
     assert shop.pay(o) == "success" and shop.status(no) == "delivered"
+
+
+def _pressure_events(shop, route="orders"):
+    text = shop.srv.get("/metrics", use_cookies=False).text
+    m = re.search(rf'^cardshop_challenge_pressure_events_total{{route="{route}"}} (\d+)$', text, re.M)
+    assert m, text
+    assert re.search(rf'^cardshop_challenge_pressure{{route="{route}"}} \d+$', text, re.M), text
+    return int(m.group(1))
+
+
+def _challenge(r):
+    assert r.status == 428, r
+    return r.json()["challenge"]["token"], r.json()["challenge"]["difficulty"]
+
+
+def test_order_rate_counts_a_428_and_its_solved_retry_once(make_server, epay):  # noqa: F811
+    """The order rate that sets the proof-of-work counts each order once: the attempt answered
+    428 counts, its solved retry does not; a flood of unsolved attempts still counts each one,
+    so the difficulty rises with it."""
+    shop = start_shop(make_server, epay=epay, extra={"security": {
+        "challenge_orders_per_minute": 0, "challenge_difficulty": 4}})
+    pid = shop.admin.product(price=100, keys=5)
+    before = _pressure_events(shop)
+    token, bits = _challenge(shop.order(pid))
+    r = shop.order(pid, headers={"X-Challenge": harness.solve_challenge(token, bits)})
+    assert r.status == 201, r
+    assert _pressure_events(shop) == before + 1
+    # A spent solution replayed is a new attempt: counted, and asked again.
+    _challenge(shop.order(pid, headers={"X-Challenge": harness.solve_challenge(token, bits)}))
+    assert _pressure_events(shop) == before + 2
+    # A flood that never solves: each attempt counts and the difficulty climbs past the base.
+    levels = [_challenge(shop.order(pid))[1] for _ in range(40)]
+    assert _pressure_events(shop) == before + 42
+    assert levels[-1] > 4 and levels[-1] >= levels[0], levels
+    assert shop.value("SELECT count(*) FROM orders") == 1
