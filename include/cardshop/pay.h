@@ -91,6 +91,9 @@ struct gateway {
 	/* The wallets offered inside the gateway, comma-separated ("alipay,wxpay"); NULL or "":
 	 * none (the gateway's own cashier chooses). */
 	const char *(*channels)(const struct config *cfg);
+	/* The one currency it charges in ("CNY" for the Chinese gateways, whose amounts are
+	 * yuan); NULL: the order's own, whatever it is. */
+	const char *currency;
 };
 
 /* The reply the gateway expects for a notify that was (ok) or was not applied. */
@@ -101,8 +104,11 @@ const struct gateway *pay_gateway(const struct config *cfg, const char *name);
 
 /* The gateway at index i of the table (NULL past the end), enabled or not. */
 const struct gateway *pay_gateway_at(size_t i);
-/* Whether gw takes orders now: enabled, ready, and its breaker not open. */
+/* Whether gw takes orders now: enabled, ready, charging the shop's currency, and its breaker
+ * not open. */
 int pay_gateway_offered(const struct config *cfg, const struct gateway *gw);
+/* 1 when gw can charge an amount in currency (borrowed ISO code), else 0. */
+int pay_gateway_takes(const struct gateway *gw, const char *currency);
 
 /* The channel an order for gw uses: the one asked for when gw offers it, else (asked NULL or
  * "") the first it offers, else "" (none). 0 with out set, -1 when asked for one not offered. */

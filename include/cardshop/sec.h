@@ -86,6 +86,12 @@ int sec_challenge_zero_bits(const unsigned char hash[32]);
 enum sec_pressure { SEC_PRESSURE_ORDERS, SEC_PRESSURE_LOOKUPS, SEC_PRESSURE_KINDS };
 /* Counts one event of kind; returns the rate per minute over the last minute. Thread-safe. */
 int64_t sec_pressure_note(enum sec_pressure kind);
+/* The rate per minute of kind over the last minute, counting nothing. Thread-safe. */
+int64_t sec_pressure_rate(enum sec_pressure kind);
+struct buf;
+/* cardshop_challenge_pressure (the rate, a gauge) and cardshop_challenge_pressure_events_total
+ * per route, with HELP and TYPE, appended to out. */
+void sec_pressure_metrics_render(struct buf *out);
 /* The difficulty to ask for (0: no challenge): base past threshold, one bit more per doubling
  * of the rate; capped at 22. */
 int sec_challenge_level_rate(int64_t rate, int64_t threshold, int base);

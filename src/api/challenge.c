@@ -12,14 +12,18 @@ static int challenge_on(const struct config *cfg)
 	return strcmp(cfg->challenge, "off") != 0;
 }
 
-/* 0 when a valid solution for route was sent, else -1 after a 428 with a new token. */
-static int challenge_demand(struct http_req *req, const char *route, int level)
+/* Whether the request carries a valid solution for route at about level (spent if so). A
+ * token issued a moment ago may be one bit easier than what pressure asks for now. */
+static int challenge_solved(struct http_req *req, const char *route, int level)
 {
-	/* A token issued a moment ago may be one bit easier than what pressure asks for now. */
 	int min = level > 1 ? level - 1 : 1;
 	const char *answer = http_header(req, "X-Challenge");
-	if (answer && sec_challenge_verify(route, answer, min) == 0)
-		return 0;
+	return answer && sec_challenge_verify(route, answer, min) == 0;
+}
+
+/* -1 after a 428 with a new token for route. */
+static int challenge_ask(struct http_req *req, const char *route, int level)
+{
 	char token[SEC_CHALLENGE_TOKEN_MAX];
 	sec_challenge_issue(route, level, token);
 	http_reply_json(req, 428,
@@ -30,15 +34,29 @@ static int challenge_demand(struct http_req *req, const char *route, int level)
 	return -1;
 }
 
+/* 0 when a valid solution for route was sent, else -1 after a 428 with a new token. */
+static int challenge_demand(struct http_req *req, const char *route, int level)
+{
+	return challenge_solved(req, route, level) ? 0 : challenge_ask(req, route, level);
+}
+
+/* A solved request is the retry of one already counted when its 428 was asked (a token comes
+ * only from a 428), so the pressure counts each order or lookup once; every other attempt
+ * counts, a flood of unsolved ones too, so the difficulty still rises with it. */
 int api_challenge_rate(struct http_req *req, const char *route, enum sec_pressure kind,
                        int64_t threshold)
 {
 	const struct config *cfg = http_config(req);
 	if (!challenge_on(cfg))
 		return 0;
+	int base = (int)cfg->challenge_difficulty;
+	if (http_header(req, "X-Challenge") &&
+	    challenge_solved(req, route,
+	                     sec_challenge_level_rate(sec_pressure_rate(kind), threshold, base)))
+		return 0;
 	int64_t rate = sec_pressure_note(kind);
-	int level = sec_challenge_level_rate(rate, threshold, (int)cfg->challenge_difficulty);
-	return level > 0 ? challenge_demand(req, route, level) : 0;
+	int level = sec_challenge_level_rate(rate, threshold, base);
+	return level > 0 ? challenge_ask(req, route, level) : 0;
 }
 
 /* With challenge = off, the old fixed limit: 429 once the budget is spent. */

@@ -124,6 +124,15 @@ static const struct gateway *order_gateway(struct http_req *req, const char *nam
 		http_reply_error(req, 400, "invalid_request", "gateway: not available");
 		return NULL;
 	}
+	/* Known before any key is reserved, and no fault of the gateway's (its breaker is not
+	 * told): the Chinese gateways charge yuan only. */
+	if (!pay_gateway_takes(gw, cfg->currency)) {
+		char msg[96];
+		snprintf(msg, sizeof msg, "gateway: takes %s only, not %s", gw->currency,
+		         cfg->currency);
+		http_reply_error(req, 400, "invalid_request", msg);
+		return NULL;
+	}
 	return gw;
 }
 

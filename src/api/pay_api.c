@@ -12,26 +12,31 @@
 
 #define NOTIFY_MAX_PARAMS 64
 
-static const struct gateway *gateway_or_404(struct http_req *req)
+/* The gateway of the table the path names, enabled or not; NULL when there is none. */
+static const struct gateway *named_gateway(struct http_req *req)
 {
-	const struct gateway *gw = pay_gateway(http_config(req), http_param(req, "gateway"));
-	if (!gw)
-		http_reply_error(req, 404, "not_found", "no such gateway");
-	return gw;
+	const char *name = http_param(req, "gateway");
+	for (size_t i = 0; name && pay_gateway_at(i); i++) {
+		if (strcmp(pay_gateway_at(i)->name, name) == 0)
+			return pay_gateway_at(i);
+	}
+	return NULL;
+}
+
+/* Whether what gw signs is still checked: while it is on, or, switched off, while its keys are
+ * set up (ready). The sandbox, which signs its own notifies and has no keys, only while on. */
+static int gateway_verifies(const struct config *cfg, const struct gateway *gw)
+{
+	return gw->enabled(cfg) || (gw->ready && gw->ready(cfg));
 }
 
 /* A notify is money already taken: a gateway the merchant switched off after the buyer paid
- * still has it verified and applied while its keys are set up (ready). The sandbox, which
- * signs its own notifies and has no keys, only while it is on. NULL after a 404. */
+ * still has it verified and applied while its keys are set up. NULL after a 404. */
 static const struct gateway *notify_gateway(struct http_req *req)
 {
-	const struct config *cfg = http_config(req);
-	const char *name = http_param(req, "gateway");
-	for (size_t i = 0; name && pay_gateway_at(i); i++) {
-		const struct gateway *g = pay_gateway_at(i);
-		if (strcmp(g->name, name) == 0 && (g->enabled(cfg) || (g->ready && g->ready(cfg))))
-			return g;
-	}
+	const struct gateway *g = named_gateway(req);
+	if (g && gateway_verifies(http_config(req), g))
+		return g;
 	http_reply_error(req, 404, "not_found", "no such gateway");
 	return NULL;
 }
@@ -115,11 +120,16 @@ static void notify(struct http_req *req)
 	json_decref(hold);
 }
 
+/* The buyer back from the gateway lands on his order page, whatever became of the gateway
+ * since he left (switched off, down): the page reads the order's status from the database,
+ * never from these parameters. */
 static void pay_return(struct http_req *req)
 {
-	const struct gateway *gw = gateway_or_404(req);
-	if (!gw)
+	const struct gateway *gw = named_gateway(req);
+	if (!gw) {
+		http_reply_error(req, 404, "not_found", "no such gateway");
 		return;
+	}
 	const struct kvlist *p = http_query(req);
 	if (!p)
 		return;
@@ -130,7 +140,8 @@ static void pay_return(struct http_req *req)
 	 * device still lands on the keys; an unsigned one relies on the buyer's cookie. */
 	struct notify n = {.gateway = gw->name};
 	struct pay_notify_in in = pay_notify_in_params(p);
-	gw->verify(http_config(req), &in, &n);
+	if (gateway_verifies(http_config(req), gw))
+		gw->verify(http_config(req), &in, &n);
 	char token[33] = "";
 	if (n.verified && *no && n.order_no && strcmp(n.order_no, no) == 0)
 		order_token(no, token);

@@ -43,6 +43,7 @@ static void metrics(struct http_req *req)
 	           "cardshop_ratelimit_evictions_total %llu\n",
 	           (unsigned long long)sec_rate_evictions());
 	pay_metrics_render(http_config(req), &out);
+	sec_pressure_metrics_render(&out);
 	if (gauges.len)
 		buf_append(&out, gauges.data, gauges.len);
 	buf_cleanup(&gauges);

@@ -424,4 +424,5 @@ const struct gateway alipay_gateway = {
     .return_order = return_order,
     .success_reply = "success",
     .failure_reply = "fail",
+    .currency = "CNY",
 };

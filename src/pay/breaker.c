@@ -14,12 +14,21 @@ struct breaker {
 	int64_t first_fail_us; /* monotonic time of the first of them */
 	int64_t open_until_us; /* 0: closed (up); otherwise down until then, then half-open */
 	int trial;             /* half-open: the one trial call is in flight */
+	/* Bumped when it opens and when it closes: a call counts only in the period it started
+	 * in, so one sent before the open and answered after the cool-down is not the trial. */
+	uint64_t gen;
 	int64_t last_error_at; /* UTC seconds */
 	char last_error[160];  /* never a secret: gateways keep them out of err */
 };
 
 static struct breaker breakers[PAY_MAX_GATEWAYS];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static int64_t (*clock_us)(void) = util_now_usec;
+
+void pay_breaker_clock_set(int64_t (*now_us)(void))
+{
+	clock_us = now_us ? now_us : util_now_usec;
+}
 
 enum breaker_state { B_UP, B_DOWN, B_HALF_OPEN };
 
@@ -31,42 +40,61 @@ static enum breaker_state state_locked(const struct breaker *b, int64_t now)
 }
 
 /* Whether a call may go out now; in half-open only one caller gets through (the trial). */
-static int breaker_allow(size_t i)
+int pay_breaker_enter(const struct gateway *gw, struct pay_breaker_ticket *t)
 {
-	int64_t now = util_now_usec();
+	int64_t now = clock_us();
 	pthread_mutex_lock(&lock);
-	struct breaker *b = &breakers[i];
+	struct breaker *b = &breakers[pay_gateway_index(gw)];
 	enum breaker_state s = state_locked(b, now);
 	int ok = s == B_UP || (s == B_HALF_OPEN && !b->trial);
 	if (s == B_HALF_OPEN && ok)
 		b->trial = 1;
+	t->trial = s == B_HALF_OPEN && ok;
+	t->gen = b->gen;
 	pthread_mutex_unlock(&lock);
 	return ok;
 }
 
-static void breaker_record(const struct config *cfg, const struct gateway *gw, size_t i, int ok,
-                           const char *err)
+/* A failure of the current period: counted, and the breaker opens at the threshold (at once
+ * for the trial). 1 when it opened. */
+static int breaker_fail_locked(const struct config *cfg, struct breaker *b, int trial, int64_t now,
+                               const char *err)
 {
-	int64_t now = util_now_usec();
+	if (b->failures == 0 || now - b->first_fail_us > cfg->breaker_window * 1000000)
+		b->failures = 0, b->first_fail_us = now;
+	b->failures++;
+	b->last_error_at = util_now();
+	snprintf(b->last_error, sizeof b->last_error, "%s", err && *err ? err : "failed");
+	if (!trial && b->failures < cfg->breaker_failures)
+		return 0;
+	b->open_until_us = now + cfg->breaker_cooldown * 1000000;
+	b->gen++;
+	return 1;
+}
+
+void pay_breaker_leave(const struct config *cfg, const struct gateway *gw,
+                       const struct pay_breaker_ticket *t, int ok, const char *err)
+{
+	int64_t now = clock_us();
 	int opened = 0;
 	pthread_mutex_lock(&lock);
-	struct breaker *b = &breakers[i];
-	int was_trial = b->trial;
-	b->trial = 0;
-	if (ok) {
-		opened = b->open_until_us ? -1 : 0; /* -1: it was down and is back */
-		b->failures = 0;
-		b->open_until_us = 0;
-	} else {
-		if (b->failures == 0 || now - b->first_fail_us > cfg->breaker_window * 1000000)
-			b->failures = 0, b->first_fail_us = now;
-		b->failures++;
-		b->last_error_at = util_now();
-		snprintf(b->last_error, sizeof b->last_error, "%s", err && *err ? err : "failed");
-		if (was_trial || (!b->open_until_us && b->failures >= cfg->breaker_failures)) {
-			b->open_until_us = now + cfg->breaker_cooldown * 1000000;
-			opened = 1;
+	struct breaker *b = &breakers[pay_gateway_index(gw)];
+	if (t->gen != b->gen) {
+		/* Sent before the breaker last opened or closed: its answer says nothing of now. */
+	} else if (t->trial) {
+		b->trial = 0;
+		if (ok) {
+			b->failures = 0;
+			b->open_until_us = 0;
+			b->gen++;
+			opened = -1; /* it was down and is back */
+		} else {
+			opened = breaker_fail_locked(cfg, b, 1, now, err);
 		}
+	} else if (ok) {
+		b->failures = 0; /* up: only calls of this period are let through, none a trial */
+	} else {
+		opened = breaker_fail_locked(cfg, b, 0, now, err);
 	}
 	pthread_mutex_unlock(&lock);
 	if (opened > 0)
@@ -80,9 +108,9 @@ static void breaker_record(const struct config *cfg, const struct gateway *gw, s
 int pay_create(const struct config *cfg, const struct gateway *gw, const struct pay_order *o,
                struct pay_created *out, char *err, size_t errlen)
 {
-	size_t i = pay_gateway_index(gw);
+	struct pay_breaker_ticket t;
 	memset(out, 0, sizeof *out);
-	if (!breaker_allow(i)) {
+	if (!pay_breaker_enter(gw, &t)) {
 		snprintf(err, errlen, "gateway is down (breaker open)");
 		return -1;
 	}
@@ -93,7 +121,7 @@ int pay_create(const struct config *cfg, const struct gateway *gw, const struct 
 	}
 	/* An order refused on its own merits says the gateway works: a buyer must not be able to
 	 * take a gateway out of everyone's checkout with orders it cannot charge. */
-	breaker_record(cfg, gw, i, rc == 0 || out->refused, err);
+	pay_breaker_leave(cfg, gw, &t, rc == 0 || out->refused, err);
 	if (rc != 0)
 		pay_created_cleanup(out);
 	return rc;
@@ -105,19 +133,19 @@ int pay_query(const struct config *cfg, const struct gateway *gw, const char *or
 	memset(out, 0, sizeof *out);
 	if (!gw->query || (gw->can_query && !gw->can_query(cfg)))
 		return -1;
-	size_t i = pay_gateway_index(gw);
-	if (!breaker_allow(i))
+	struct pay_breaker_ticket t;
+	if (!pay_breaker_enter(gw, &t))
 		return -1; /* down: not asked this time; its orders keep the bounded grace */
 	out->ref = ref;
 	int rc = gw->query(cfg, order_no, out);
-	breaker_record(cfg, gw, i, rc == 0, "query failed: gateway unreachable or refused");
+	pay_breaker_leave(cfg, gw, &t, rc == 0, "query failed: gateway unreachable or refused");
 	return rc;
 }
 
 int pay_gateway_up(const struct gateway *gw)
 {
 	size_t i = pay_gateway_index(gw);
-	int64_t now = util_now_usec();
+	int64_t now = clock_us();
 	pthread_mutex_lock(&lock);
 	const struct breaker *b = &breakers[i];
 	enum breaker_state s = state_locked(b, now);
@@ -132,7 +160,7 @@ static const char *const state_names[] = {
 json_t *pay_gateways_json(const struct config *cfg)
 {
 	json_t *list = json_array();
-	int64_t now = util_now_usec(), wall = util_now();
+	int64_t now = clock_us(), wall = util_now();
 	for (size_t i = 0; pay_gateway_at(i); i++) {
 		const struct gateway *gw = pay_gateway_at(i);
 		if (!gw->enabled(cfg))
@@ -170,7 +198,7 @@ void pay_metrics_render(const struct config *cfg, struct buf *out)
 			         "# HELP cardshop_gateway_up Whether the gateway takes orders (0: "
 			         "down after repeated failures, or waiting for its trial call).\n"
 			         "# TYPE cardshop_gateway_up gauge\n");
-		int64_t now = util_now_usec();
+		int64_t now = clock_us();
 		pthread_mutex_lock(&lock);
 		int up = state_locked(&breakers[i], now) == B_UP;
 		pthread_mutex_unlock(&lock);

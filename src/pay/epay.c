@@ -96,8 +96,14 @@ static char *pay_url(const struct config *cfg, const struct pay_order *o)
 static int create(const struct config *cfg, const struct pay_order *o, struct pay_created *out,
                   char *err, size_t errlen)
 {
-	(void)err;
-	(void)errlen;
+	/* 易支付's money is yuan: a price in any other currency would be charged as that many
+	 * yuan (a product kept from before the shop's currency changed; the API refuses the rest
+	 * up front). */
+	if (strcmp(o->currency, "CNY") != 0) {
+		snprintf(err, errlen, "EPay takes CNY only");
+		out->refused = 1;
+		return -1;
+	}
 	out->url = pay_url(cfg, o);
 	return 0;
 }
@@ -138,6 +144,7 @@ static void verify(const struct config *cfg, const struct pay_notify_in *in, str
 		n->reason = "money is not an amount";
 		return;
 	}
+	n->currency = "CNY"; /* what 易支付's money is in */
 	n->verified = 1;
 }
 
@@ -178,8 +185,10 @@ static void read_answer(const struct config *cfg, const char *order_no, json_t *
 	            strcmp(out_no, order_no) == 0 && trade && *trade &&
 	            strlen(trade) < sizeof out->trade_no && money &&
 	            pay_parse_money(money, &out->amount) == 0;
-	if (out->paid)
+	if (out->paid) {
 		snprintf(out->trade_no, sizeof out->trade_no, "%s", trade);
+		snprintf(out->currency, sizeof out->currency, "CNY");
+	}
 }
 
 /* The order query carries the merchant key and its answer is not signed: it is only asked
@@ -236,4 +245,5 @@ const struct gateway epay_gateway = {
     .success_reply = "success",
     .failure_reply = "fail",
     .channels = channels,
+    .currency = "CNY",
 };

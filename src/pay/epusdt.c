@@ -246,4 +246,5 @@ const struct gateway epusdt_gateway = {
     .return_order = return_order,
     .success_reply = "ok",
     .failure_reply = "fail",
+    .currency = "CNY",
 };

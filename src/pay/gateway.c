@@ -27,9 +27,15 @@ size_t pay_gateway_index(const struct gateway *gw)
 	abort(); /* only the table's gateways exist */
 }
 
+int pay_gateway_takes(const struct gateway *gw, const char *currency)
+{
+	return !gw->currency || (currency && strcmp(gw->currency, currency) == 0);
+}
+
 int pay_gateway_offered(const struct config *cfg, const struct gateway *gw)
 {
-	return gw->enabled(cfg) && (!gw->ready || gw->ready(cfg)) && pay_gateway_up(gw);
+	return gw->enabled(cfg) && (!gw->ready || gw->ready(cfg)) &&
+	       pay_gateway_takes(gw, cfg->currency) && pay_gateway_up(gw);
 }
 
 const struct gateway *pay_gateway(const struct config *cfg, const char *name)

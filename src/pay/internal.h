@@ -14,6 +14,21 @@ extern const struct gateway epusdt_gateway;
 #define PAY_MAX_GATEWAYS 16
 size_t pay_gateway_index(const struct gateway *gw);
 int pay_params_unique(const struct kvlist *params);
+
+/* ---- breaker.c: the breaker around every create and query call ---- */
+/* What a call let through holds until it reports: the breaker period it started in, and
+ * whether it is the half-open trial. */
+struct pay_breaker_ticket {
+	uint64_t gen;
+	int trial;
+};
+/* 1 when a call to gw may go out now (t filled), 0 when the breaker holds it back. */
+int pay_breaker_enter(const struct gateway *gw, struct pay_breaker_ticket *t);
+/* The outcome of the call t let through (ok: the gateway worked); err borrowed, no secret. */
+void pay_breaker_leave(const struct config *cfg, const struct gateway *gw,
+                       const struct pay_breaker_ticket *t, int ok, const char *err);
+/* Tests: the monotonic clock the breakers read, in microseconds (NULL: the real one). */
+void pay_breaker_clock_set(int64_t (*now_us)(void));
 /* The shop's pay page for a QR gateway's order (malloc'd). */
 char *pay_qr_page_url(const struct pay_order *o);
 

@@ -416,4 +416,5 @@ const struct gateway wechat_gateway = {
     .reply = reply,
     .success_reply = "",
     .failure_reply = "{\"code\":\"FAIL\",\"message\":\"rejected\"}",
+    .currency = "CNY",
 };

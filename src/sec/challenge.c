@@ -155,6 +155,7 @@ int sec_challenge_verify(const char *route, const char *answer, int min_difficul
 struct ch_rate {
 	int64_t minute;
 	int64_t cur, prev;
+	uint64_t total; /* every event noted, for /metrics */
 };
 
 static struct ch_rate ch_rates[SEC_PRESSURE_KINDS];
@@ -169,7 +170,8 @@ static int64_t rate_estimate(const struct ch_rate *r, int64_t now)
 	return 0;
 }
 
-int64_t sec_pressure_note(enum sec_pressure kind)
+/* Counts n events of kind now (n may be 0) and returns the rate. */
+static int64_t pressure_add(enum sec_pressure kind, int64_t n)
 {
 	int64_t now = util_now(), minute = now / 60;
 	pthread_mutex_lock(&ch_lock);
@@ -179,10 +181,48 @@ int64_t sec_pressure_note(enum sec_pressure kind)
 		r->cur = 0;
 		r->minute = minute;
 	}
-	r->cur++;
+	r->cur += n;
+	r->total += (uint64_t)n;
 	int64_t rate = rate_estimate(r, now);
 	pthread_mutex_unlock(&ch_lock);
 	return rate;
+}
+
+int64_t sec_pressure_note(enum sec_pressure kind)
+{
+	return pressure_add(kind, 1);
+}
+
+int64_t sec_pressure_rate(enum sec_pressure kind)
+{
+	return pressure_add(kind, 0);
+}
+
+void sec_pressure_metrics_render(struct buf *out)
+{
+	static const char *const names[SEC_PRESSURE_KINDS] = {
+	    [SEC_PRESSURE_ORDERS] = "orders", [SEC_PRESSURE_LOOKUPS] = "lookups"};
+	int64_t rate[SEC_PRESSURE_KINDS];
+	uint64_t total[SEC_PRESSURE_KINDS];
+	for (int k = 0; k < SEC_PRESSURE_KINDS; k++) {
+		rate[k] = sec_pressure_rate((enum sec_pressure)k);
+		pthread_mutex_lock(&ch_lock);
+		total[k] = ch_rates[k].total;
+		pthread_mutex_unlock(&ch_lock);
+	}
+	buf_puts(out, "# HELP cardshop_challenge_pressure Requests per minute over the last minute "
+	              "that decide the proof-of-work challenge, per route (each order or lookup "
+	              "once: its solved retry is not counted again).\n"
+	              "# TYPE cardshop_challenge_pressure gauge\n");
+	for (int k = 0; k < SEC_PRESSURE_KINDS; k++)
+		buf_printf(out, "cardshop_challenge_pressure{route=\"%s\"} %lld\n", names[k],
+		           (long long)rate[k]);
+	buf_puts(out, "# HELP cardshop_challenge_pressure_events_total Requests counted in "
+	              "cardshop_challenge_pressure since start, per route.\n"
+	              "# TYPE cardshop_challenge_pressure_events_total counter\n");
+	for (int k = 0; k < SEC_PRESSURE_KINDS; k++)
+		buf_printf(out, "cardshop_challenge_pressure_events_total{route=\"%s\"} %llu\n",
+		           names[k], (unsigned long long)total[k]);
 }
 
 int sec_challenge_level_rate(int64_t rate, int64_t threshold, int base)

@@ -156,6 +156,7 @@ static int deliver_loop(struct apply_ctx *c, enum order_status from)
 	if (exec_order(sql_mark, c->o.id, (int)to, from) != 1)
 		return -1;
 	c->outcome = r == 0 ? NOTIFY_DELIVERED : NOTIFY_PAID_UNDELIVERED;
+	c->took_stock = r == 0; /* a key linked the first time leaves the stock's counter */
 	return 0;
 }
 
@@ -477,6 +478,7 @@ static int deliver_tx(sqlite3 *db, void *arg)
 		int r = loop_key_link(c.o.id, c.o.product_id);
 		if (r != 0)
 			return r < 0 ? -1 : shop_fail(d->err, SHOP_OUT_OF_STOCK, "no key in stock");
+		d->took_stock_of = c.o.product_id; /* the counter moves at a key's first link */
 	} else {
 		int r = order_reserve_keys(c.o.id, c.o.product_id, c.o.quantity);
 		if (r != 0)

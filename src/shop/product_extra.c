@@ -22,11 +22,19 @@ static const char *sql_extra_order = "UPDATE orders SET loop_key = :loop, fields
                                      " WHERE id = :id";
 static const char *sql_loop_free = "SELECT EXISTS (SELECT 1 FROM card_keys WHERE product_id = :pid"
                                    " AND status = 'available')";
-/* The first available key, every time: all buyers of a loop product get the same one. */
-static const char *sql_loop_link =
-    "INSERT INTO order_keys (order_id, key_id, created_at)"
-    " SELECT :oid, id, :now FROM card_keys WHERE product_id = :pid AND status = 'available'"
-    " ORDER BY id LIMIT 1";
+/* The first available key, every time: all buyers of a loop product get the same one; and
+ * whether it is linked to a loop order already. */
+static const char *sql_loop_pick =
+    "SELECT id, EXISTS (SELECT 1 FROM order_keys WHERE key_id = card_keys.id) FROM card_keys"
+    " WHERE product_id = :pid AND status = 'available' ORDER BY id LIMIT 1";
+static const char *sql_loop_link = "INSERT INTO order_keys (order_id, key_id, created_at)"
+                                   " VALUES (:oid, :kid, :now)";
+/* A key once given to loop buyers is never reserved again (order.c), so the counter of keys
+ * free to sell lets it go when it is first linked (stock.c counts the rows the same way). It
+ * stays 'available' and is never deleted, sold or reserved after, so no trigger counts it
+ * out a second time. */
+static const char *sql_loop_uncount = "UPDATE product_stock SET available = available - 1"
+                                      " WHERE product_id = :pid";
 static const char *sql_low_stock =
     "SELECT p.id, p.name, coalesce(s.available, 0), p.low_stock FROM products p"
     " LEFT JOIN product_stock s ON s.product_id = p.id"
@@ -326,15 +334,51 @@ int loop_key_free(int64_t product_id)
 	return rc == SQLITE_ROW ? any : db_log_error("loop key check failed");
 }
 
+/* The loop key for product_id: 1 with *key and *linked set, 0 when none is left, -1. */
+static int loop_key_pick(int64_t product_id, int64_t *key, int *linked)
+{
+	sqlite3_stmt *st = db_stmt(sql_loop_pick);
+	if (!st)
+		return -1;
+	db_bind_int(st, ":pid", product_id);
+	int rc = db_step(st);
+	if (rc == SQLITE_ROW) {
+		*key = sqlite3_column_int64(st, 0);
+		*linked = sqlite3_column_int(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_log_error("loop key pick failed");
+	return rc == SQLITE_ROW;
+}
+
+static int loop_key_uncount(int64_t product_id)
+{
+	sqlite3_stmt *st = db_stmt(sql_loop_uncount);
+	if (!st)
+		return -1;
+	db_bind_int(st, ":pid", product_id);
+	int rc = db_step(st) == SQLITE_DONE ? 0 : db_log_error("loop key uncount failed");
+	sqlite3_reset(st);
+	return rc;
+}
+
 int loop_key_link(int64_t order_id, int64_t product_id)
 {
+	int64_t key = 0;
+	int linked = 0;
+	int r = loop_key_pick(product_id, &key, &linked);
+	if (r <= 0)
+		return r < 0 ? -1 : 1;
 	sqlite3_stmt *st = db_stmt(sql_loop_link);
 	if (!st)
 		return -1;
 	db_bind_int(st, ":oid", order_id);
-	db_bind_int(st, ":pid", product_id);
+	db_bind_int(st, ":kid", key);
 	db_bind_int(st, ":now", util_now());
-	if (db_step(st) != SQLITE_DONE)
+	int rc = db_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
 		return db_log_error("loop key link failed");
-	return sqlite3_changes(db_conn()) == 1 ? 0 : 1;
+	return linked ? 0 : loop_key_uncount(product_id);
 }

@@ -3,19 +3,22 @@
 #include "cardshop/log.h"
 #include "internal.h"
 
+/* available: the keys free to sell, so not a key given to loop buyers (order_keys), which
+ * stays 'available' for them but is never reserved (product_extra.c uncounts it). */
+#define FREE_KEYS                                                                                  \
+	"(SELECT count(*) FROM card_keys k WHERE k.product_id = p.id AND k.status = 'available'"   \
+	" AND NOT EXISTS (SELECT 1 FROM order_keys o WHERE o.key_id = k.id))"
 static const char *sql_mismatch =
     "SELECT count(*) FROM products p LEFT JOIN product_stock s ON s.product_id = p.id"
     " WHERE s.product_id IS NULL"
-    " OR s.available <> (SELECT count(*) FROM card_keys k WHERE k.product_id = p.id"
-    "                    AND k.status = 'available')"
+    " OR s.available <> " FREE_KEYS
     " OR s.reserved <> (SELECT count(*) FROM card_keys k WHERE k.product_id = p.id"
     "                   AND k.status = 'reserved')"
     " OR s.sold <> (SELECT count(*) FROM card_keys k WHERE k.product_id = p.id"
     "               AND k.status = 'sold')";
 static const char *sql_rebuild =
     "INSERT OR REPLACE INTO product_stock (product_id, available, reserved, sold)"
-    " SELECT p.id,"
-    " (SELECT count(*) FROM card_keys k WHERE k.product_id = p.id AND k.status = 'available'),"
+    " SELECT p.id, " FREE_KEYS ","
     " (SELECT count(*) FROM card_keys k WHERE k.product_id = p.id AND k.status = 'reserved'),"
     " (SELECT count(*) FROM card_keys k WHERE k.product_id = p.id AND k.status = 'sold')"
     " FROM products p";

@@ -172,9 +172,11 @@ def test_slow_gateway_is_waited_for_within_the_timeout(make_server, alipay):
 
 
 def test_alipay_takes_cny_only(make_server, alipay):
-    """An amount in another currency is never sent as yuan: the order is refused at create."""
+    """An amount in another currency is never sent as yuan: Alipay is not offered in a dollar
+    shop and its order is refused up front (400 naming the gateway)."""
     shop = _shop(make_server, alipay, shop={"currency": "USD"})
     pid = shop.admin.product(price=450, keys=1)
+    assert "alipay" not in shop.srv.get("/api/config", use_cookies=False).json()["gateways"]
     r = shop.order(pid, gateway="alipay")
-    assert r.status == 503 and error_of(r)["code"] == "gateway_unavailable"
+    assert r.status == 400 and error_of(r)["code"] == "invalid_request"
     assert alipay.requests() == [] and shop.stock(pid) == 1

@@ -150,14 +150,17 @@ def test_withheld_notify_expires_then_a_late_one_is_honoured(tmp_path_factory, c
 
 def test_epusdt_takes_cny_only(make_server):
     """epusdt's amount is yuan (converted to USDT at its CNY rate): a dollar price is never sent
-    as that many yuan. The order is refused at create, its key back on sale."""
+    as that many yuan. In a dollar shop epusdt is not offered and its order is refused up front
+    (400 naming the gateway), nothing reserved."""
     gw = FakeEpusdt().start()
     try:
         shop = start_shop(make_server, shop={"currency": "USD"},
                           extra={"payment.epusdt": {"enabled": True, "api_url": gw.url, "token": gw.token}})
         pid = shop.admin.product(price=1288, keys=1)
+        assert "epusdt" not in shop.srv.get("/api/config", use_cookies=False).json()["gateways"]
         r = shop.order(pid, gateway="epusdt")
-        assert r.status == 503 and r.json()["error"]["code"] == "gateway_unavailable"
+        assert r.status == 400 and r.json()["error"]["code"] == "invalid_request"
+        assert "gateway" in r.json()["error"]["message"]
         assert gw.trades == {} and shop.stock(pid) == 1
     finally:
         gw.stop()

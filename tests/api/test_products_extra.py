@@ -8,7 +8,9 @@ from fakes.fixtures import epay, sink  # noqa: F401 (pytest fixtures)
 from fakes.shop_setup import error_of, make_keys, start_shop, wait_until
 
 COUNTS = ("SELECT s.available, s.reserved, s.sold,"
-          " (SELECT count(*) FROM card_keys k WHERE k.product_id = p.id AND k.status = 'available'),"
+          # A key given to loop buyers (order_keys) stays 'available' for them but is no stock.
+          " (SELECT count(*) FROM card_keys k WHERE k.product_id = p.id AND k.status = 'available'"
+          "  AND NOT EXISTS (SELECT 1 FROM order_keys o WHERE o.key_id = k.id)),"
           " (SELECT count(*) FROM card_keys k WHERE k.product_id = p.id AND k.status = 'reserved'),"
           " (SELECT count(*) FROM card_keys k WHERE k.product_id = p.id AND k.status = 'sold')"
           " FROM products p JOIN product_stock s ON s.product_id = p.id WHERE p.id = ?")
@@ -51,7 +53,7 @@ def test_loop_key_goes_to_every_buyer_and_is_never_sold_out(make_server, epay, s
         assert shop.status(o["order_no"]) == "delivered"
     for o in orders:
         assert shop.view_ok(o)["keys"] == ["LOOP-KEY-1"], "the first available key, for everyone"
-    assert counters(shop, pid) == (2, 0, 0)
+    assert counters(shop, pid) == (1, 0, 0)  # the shared key is the loop buyers', no stock
     assert shop.value("SELECT count(*) FROM order_keys") == 3
     assert shop.value("SELECT count(*) FROM card_keys WHERE order_id IS NOT NULL") == 0
     # A repeat of a notify delivers nothing twice.
@@ -109,7 +111,7 @@ def test_loop_free_order_and_late_payment_deliver_the_key(make_server, epay):  #
     assert shop.pay(late) == "success"
     assert shop.status(late["order_no"]) == "delivered"
     assert shop.view_ok(late)["keys"] == ["LOOP-Z"]
-    assert counters(shop, pid) == (1, 0, 0)
+    assert counters(shop, pid) == (0, 0, 0)  # given to loop buyers: never reserved again
 
 
 def test_loop_key_gone_before_payment_is_paid_undelivered_then_delivered_by_hand(make_server, epay):  # noqa: F811
@@ -125,7 +127,7 @@ def test_loop_key_gone_before_payment_is_paid_undelivered_then_delivered_by_hand
     r = shop.admin.call("POST", f"/api/admin/orders/{o['order_no']}/deliver", body="")
     assert r.status == 200 and r.json()["status"] == "delivered", r
     assert shop.view_ok(o)["keys"] == ["SECOND-LOOP"]
-    assert counters(shop, pid) == (1, 0, 0)
+    assert counters(shop, pid) == (0, 0, 0)  # given to loop buyers: never reserved again
 
 
 # ---- custom input fields --------------------------------------------------------------------
@@ -347,3 +349,32 @@ def test_a_loop_key_given_to_buyers_is_never_sold_to_one_alone(make_server, epay
     else:
         assert c.status == 409 and error_of(c)["code"] == "out_of_stock"
     counters(shop, pid)
+
+
+def test_stock_of_a_product_switched_from_loop_is_what_can_be_sold(make_server, epay):  # noqa: F811
+    """The key given to loop buyers stays theirs (never reserved again): once loop is off, the
+    stock shown, the quote, the admin's counters and the counter check at start leave it out."""
+    shop = start_shop(make_server, epay=epay)
+    pid = shop.admin.product(name="Was shared", price=300, loop=True, keys=["SHARED-A", "OWN-B", "OWN-C"])
+    a = shop.order_ok(pid, 1, email="a@example.com")
+    assert shop.pay(a) == "success" and shop.view_ok(a)["keys"] == ["SHARED-A"]
+    assert shop.stock(pid) is None  # loop: never sold out, no count shown
+    assert counters(shop, pid) == (2, 0, 0)
+    shop.admin.patch_product(pid, loop=False)
+    assert shop.stock(pid) == 2 and listed(shop, pid)["stock"] == 2
+    admin_view = shop.admin.call("GET", f"/api/admin/products/{pid}").json()
+    assert admin_view["stock"] == 2 and admin_view["available"] == 2
+    quote = shop.srv.request("POST", "/api/orders/quote", use_cookies=False,
+                             json={"product_id": pid, "quantity": 3, "gateway": "epay"})
+    assert quote.status == 409 and error_of(quote)["code"] == "out_of_stock", quote
+    b = shop.order_ok(pid, 2, email="b@example.com")
+    assert shop.pay(b) == "success" and sorted(shop.view_ok(b)["keys"]) == ["OWN-B", "OWN-C"]
+    assert shop.stock(pid) == 0 and counters(shop, pid) == (0, 0, 2)
+    # Loop on again: the shared key still serves its buyers.
+    shop.admin.patch_product(pid, loop=True)
+    c = shop.order_ok(pid, 1, email="c@example.com")
+    assert shop.pay(c) == "success" and shop.view_ok(c)["keys"] == ["SHARED-A"]
+    assert counters(shop, pid) == (0, 0, 2)
+    shop.srv.stop()
+    shop.srv.start()
+    assert not any(l["msg"] == "stock counters differ from the key rows" for l in shop.srv.log_lines())

@@ -9,7 +9,9 @@ import time
 from fakes.shop_setup import make_keys, start_shop, wait_until
 
 COUNTS = ("SELECT p.id, s.available, s.reserved, s.sold,"
-          " (SELECT count(*) FROM card_keys k WHERE k.product_id = p.id AND k.status = 'available'),"
+          # A key given to loop buyers (order_keys) stays 'available' for them but is no stock.
+          " (SELECT count(*) FROM card_keys k WHERE k.product_id = p.id AND k.status = 'available'"
+          "  AND NOT EXISTS (SELECT 1 FROM order_keys o WHERE o.key_id = k.id)),"
           " (SELECT count(*) FROM card_keys k WHERE k.product_id = p.id AND k.status = 'reserved'),"
           " (SELECT count(*) FROM card_keys k WHERE k.product_id = p.id AND k.status = 'sold')"
           " FROM products p LEFT JOIN product_stock s ON s.product_id = p.id ORDER BY p.id")

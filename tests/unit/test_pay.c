@@ -997,6 +997,116 @@ START_TEST(test_breaker_opens_and_half_opens)
 }
 END_TEST
 
+/* ---- breakers, on a fake clock ---- */
+
+static int64_t fake_now_us;
+
+static int64_t fake_clock(void)
+{
+	return fake_now_us;
+}
+
+static struct config breaker_cfg(void)
+{
+	struct config c;
+	config_defaults(&c);
+	c.stripe_enabled = 1;
+	c.breaker_failures = 2;
+	c.breaker_window = 60;
+	c.breaker_cooldown = 10;
+	return c;
+}
+
+/* The admin's word for the breaker of gw: "up", "down" or "half_open". */
+static const char *breaker_state(const struct config *c, const struct gateway *gw)
+{
+	static char out[16];
+	json_t *all = pay_gateways_json(c), *e;
+	size_t i;
+	out[0] = '\0';
+	json_array_foreach(all, i, e)
+	{
+		if (strcmp(json_string_value(json_object_get(e, "gateway")), gw->name) == 0)
+			snprintf(out, sizeof out, "%s",
+			         json_string_value(json_object_get(e, "state")));
+	}
+	json_decref(all);
+	return out;
+}
+
+/* A call that went out before the breaker opened and ends during the half-open trial is not
+ * the trial: its failure does not reopen the breaker, its success does not close it, and it
+ * does not free the trial's place for a second caller. */
+START_TEST(test_breaker_trial_belongs_to_a_call_started_after_the_open)
+{
+	const struct gateway *gw = &stripe_gateway;
+	struct config bc = breaker_cfg();
+	pay_breaker_clock_set(fake_clock);
+	fake_now_us = 1000000000;
+	struct pay_breaker_ticket old_ok, old_bad, f1, f2, trial, other;
+	ck_assert_int_eq(pay_breaker_enter(gw, &old_ok), 1); /* slow calls, still out */
+	ck_assert_int_eq(pay_breaker_enter(gw, &old_bad), 1);
+	ck_assert_int_eq(pay_breaker_enter(gw, &f1), 1);
+	ck_assert_int_eq(pay_breaker_enter(gw, &f2), 1);
+	pay_breaker_leave(&bc, gw, &f1, 0, "500");
+	pay_breaker_leave(&bc, gw, &f2, 0, "500");
+	ck_assert_str_eq(breaker_state(&bc, gw), "down");
+	ck_assert_int_eq(pay_gateway_up(gw), 0);
+	ck_assert_int_eq(pay_breaker_enter(gw, &other), 0);
+
+	fake_now_us += 11 * 1000000LL; /* the cool-down is over */
+	ck_assert_str_eq(breaker_state(&bc, gw), "half_open");
+	pay_breaker_leave(&bc, gw, &old_ok, 1, NULL); /* answered long after it was asked */
+	ck_assert_str_eq(breaker_state(&bc, gw), "half_open");
+	ck_assert_int_eq(pay_breaker_enter(gw, &trial), 1);
+	ck_assert_int_eq(pay_gateway_up(gw), 0); /* the trial is out */
+	pay_breaker_leave(&bc, gw, &old_bad, 0, "timeout");
+	ck_assert_str_eq(breaker_state(&bc, gw), "half_open");
+	ck_assert_int_eq(pay_gateway_up(gw), 0);
+	ck_assert_int_eq(pay_breaker_enter(gw, &other), 0); /* still one trial only */
+
+	pay_breaker_leave(&bc, gw, &trial, 1, NULL);
+	ck_assert_str_eq(breaker_state(&bc, gw), "up");
+	ck_assert_int_eq(pay_gateway_up(gw), 1);
+	pay_breaker_clock_set(NULL);
+	config_cleanup(&bc);
+}
+END_TEST
+
+/* The trial's own failure reopens it for another cool-down; calls from before the first open
+ * that fail after the breaker is up again count nothing towards the next open. */
+START_TEST(test_breaker_trial_failure_reopens_and_stale_failures_count_nothing)
+{
+	const struct gateway *gw = &stripe_gateway;
+	struct config bc = breaker_cfg();
+	pay_breaker_clock_set(fake_clock);
+	fake_now_us = 5000000000;
+	struct pay_breaker_ticket old1, old2, f1, f2, trial, now1;
+	ck_assert_int_eq(pay_breaker_enter(gw, &old1), 1);
+	ck_assert_int_eq(pay_breaker_enter(gw, &old2), 1);
+	ck_assert_int_eq(pay_breaker_enter(gw, &f1), 1);
+	ck_assert_int_eq(pay_breaker_enter(gw, &f2), 1);
+	pay_breaker_leave(&bc, gw, &f1, 0, "500");
+	pay_breaker_leave(&bc, gw, &f2, 0, "500");
+	fake_now_us += 11 * 1000000LL;
+	ck_assert_int_eq(pay_breaker_enter(gw, &trial), 1);
+	pay_breaker_leave(&bc, gw, &trial, 0, "500");
+	ck_assert_str_eq(breaker_state(&bc, gw), "down");
+	fake_now_us += 11 * 1000000LL;
+	ck_assert_int_eq(pay_breaker_enter(gw, &trial), 1);
+	pay_breaker_leave(&bc, gw, &trial, 1, NULL);
+	ck_assert_str_eq(breaker_state(&bc, gw), "up");
+	pay_breaker_leave(&bc, gw, &old1, 0, "timeout");
+	pay_breaker_leave(&bc, gw, &old2, 0, "timeout");
+	ck_assert_str_eq(breaker_state(&bc, gw), "up");
+	ck_assert_int_eq(pay_breaker_enter(gw, &now1), 1);
+	pay_breaker_leave(&bc, gw, &now1, 0, "500");
+	ck_assert_str_eq(breaker_state(&bc, gw), "up"); /* one failure of this period: 1 < 2 */
+	pay_breaker_clock_set(NULL);
+	config_cleanup(&bc);
+}
+END_TEST
+
 static Suite *pay_suite(void)
 {
 	Suite *s = suite_create("pay");
@@ -1037,6 +1147,11 @@ static Suite *pay_suite(void)
 	tcase_add_test(more, test_breaker_opens_and_half_opens);
 	tcase_set_timeout(more, 20);
 	suite_add_tcase(s, more);
+
+	TCase *brk = tcase_create("breaker");
+	tcase_add_test(brk, test_breaker_trial_belongs_to_a_call_started_after_the_open);
+	tcase_add_test(brk, test_breaker_trial_failure_reopens_and_stale_failures_count_nothing);
+	suite_add_tcase(s, brk);
 
 	TCase *sbx = tcase_create("sandbox");
 	tcase_add_test(sbx, test_sandbox_sign);
