@@ -331,6 +331,13 @@ IFS='|' read -r P_RPS P_P99 P_NOTES <<<"$PURCHASE"
 ROWS+=("purchase (create+notify+view)|$P_RPS||p99 $P_P99; $P_NOTES (no ratio)")
 PURCHASE_RPS=${PURCHASE%%|*}
 PURCHASE_RATIO=$(awk -v a="$PURCHASE_RPS" -v b="$CLAIM" 'BEGIN { printf "%.0f%%", 100 * a / b }')
+# Order creation alone: one durable commit per order, as in the bare claim, so this row shows
+# what the group commit carries (the purchase above needs two commits and three requests).
+CREATE=$("$REPO/build/bench/shopbench" create "$SHOP" "$PRODUCT" \
+	"${BENCH_PURCHASE_CLIENTS:-$WRK_CONNS}" "$DURATION")
+IFS='|' read -r C_RPS C_P99 C_NOTES <<<"$CREATE"
+C_RATIO=$(awk -v a="$C_RPS" -v b="$CLAIM" 'BEGIN { printf "%.2fx", a / b }')
+ROWS+=("order creation|$C_RPS||p99 $C_P99; $C_NOTES; $C_RATIO the bare claim (no target)")
 # Flash sale: 2,000 buyers from distinct forwarded addresses (200 connecting at once) race for
 # 100 keys; then the accepted orders are paid. Exactly 100 must be delivered, none 5xx.
 FLASH_PRODUCT=$(curl -s -b "$TMP/jar" -H "X-CSRF-Token: $CSRF" -H 'Content-Type: application/json' \

@@ -93,3 +93,34 @@ def test_a_product_maximum_overrides_the_default(make_server, epay):  # noqa: F8
     assert shop.order(pid, 20).status == 201
     other = shop.admin.product(name="Small", price=100, keys=30)
     assert shop.order(other, 4, email="x@example.com").status == 400
+
+
+# The two counts of src/shop/order.c (sql_pending_net, sql_pending_email), run inside every
+# order's creating transaction.
+PENDING_COUNTS = {
+    "orders_pending_net": "SELECT count(*), min(expires_at) FROM orders WHERE client_net = ?"
+                          " AND status = 'pending' AND expires_at > ?",
+    "orders_pending_email": "SELECT count(*), min(expires_at) FROM orders WHERE email = ?"
+                            " COLLATE NOCASE AND status = 'pending' AND expires_at > ?",
+}
+
+
+def test_the_caps_count_only_the_clients_own_orders(make_server, epay):  # noqa: F811
+    """Each creation counts the client's unpaid orders in the writer: it must read that client's
+    rows from its index, not every pending order of the shop (the status index scanned them
+    all, and creation fell to ~1,000 orders/s with 5,000 unpaid orders)."""
+    shop = shop_with_caps(make_server, epay)
+    pid = shop.admin.product(price=100, keys=40)
+    for i in range(30):
+        assert order_from(shop, pid, f"203.0.113.{i}", f"many{i}@example.com").status == 201
+    db = shop.srv.db()
+    try:
+        for index, sql in PENDING_COUNTS.items():
+            plan = " ".join(r[-1] for r in db.execute("EXPLAIN QUERY PLAN " + sql, ("x", 0)))
+            assert f"COVERING INDEX {index}" in plan, plan
+        n, _ = db.execute(PENDING_COUNTS["orders_pending_net"], ("203.0.113.4", 0)).fetchone()
+        assert n == 1
+    finally:
+        db.close()
+    assert order_from(shop, pid, "203.0.113.4", "again@example.com").status == 201
+    assert_too_many(order_from(shop, pid, "203.0.113.4", "third@example.com"))
