@@ -70,6 +70,23 @@ def test_create_answers_the_contract_and_reserves_keys(shop):
     assert len(ids2) == 3 and not ids1 & ids2
 
 
+def test_order_numbers_follow_the_order_of_creation(shop):
+    """Numbers made later sort later (the indexes on them then fill side by side), and each is
+    the UTC day plus hex digits, never a guessable counter."""
+    pid = shop.admin.product(price=100, keys=6)
+    days = {time.strftime("%Y%m%d", time.gmtime())}
+    nos = []
+    for i in range(6):
+        r = shop.order(pid, 1, email=f"seq{i}@example.com")
+        assert r.status == 201, r
+        nos.append(r.json()["order_no"])
+    assert nos == sorted(nos) and len(set(nos)) == 6, nos
+    days.add(time.strftime("%Y%m%d", time.gmtime()))
+    for no in nos:
+        assert len(no) == 24 and no[:8] in days and all(c in "0123456789abcdef" for c in no[8:]), no
+    assert len({no[-6:] for no in nos}) > 1, "the last digits are random"
+
+
 def test_pay_url_is_a_signed_epay_submit_with_two_decimal_money(shop):
     cases = [  # (product name, price, quantity, money)
         ("Steam 充值卡 100元 & more=yes", 1005, 3, "30.15"),
