@@ -110,6 +110,13 @@ int pay_create(const struct config *cfg, const struct gateway *gw, const struct 
 {
 	struct pay_breaker_ticket t;
 	memset(out, 0, sizeof *out);
+	/* Refused here, before the breaker: such an order never reaches the gateway, so it says
+	 * nothing of its health (it must neither take the half-open trial nor clear failures). */
+	if (!pay_gateway_takes(gw, o->currency)) {
+		snprintf(err, errlen, "%s takes %s only", gw->name, gw->currency);
+		out->refused = 1;
+		return -1;
+	}
 	if (!pay_breaker_enter(gw, &t)) {
 		snprintf(err, errlen, "gateway is down (breaker open)");
 		return -1;

@@ -1107,6 +1107,44 @@ START_TEST(test_breaker_trial_failure_reopens_and_stale_failures_count_nothing)
 }
 END_TEST
 
+/* An order a yuan-only gateway refuses for its currency never reaches the gateway, so it says
+ * nothing of whether the gateway is back: it neither takes nor closes the half-open trial, nor
+ * clears the failures counted while up. */
+START_TEST(test_breaker_ignores_a_currency_refusal)
+{
+	const struct gateway *gw = &epay_gateway;
+	struct config bc = breaker_cfg();
+	bc.epay_enabled = 1;
+	pay_breaker_clock_set(fake_clock);
+	fake_now_us = 9000000000;
+	struct pay_order usd = {.order_no = "20261202bbbbbbbbbbbbbbbb",
+	                        .token = "t",
+	                        .amount = 990,
+	                        .currency = "USD",
+	                        .product_name = "card",
+	                        .expires_at = util_now() + 900};
+	struct pay_created out;
+	char err[160];
+	struct pay_breaker_ticket f1, f2, trial;
+	ck_assert_int_eq(pay_breaker_enter(gw, &f1), 1);
+	pay_breaker_leave(&bc, gw, &f1, 0, "500");
+	ck_assert_int_eq(pay_create(&bc, gw, &usd, &out, err, sizeof err), -1);
+	ck_assert_int_eq(out.refused, 1);
+	ck_assert_int_eq(pay_breaker_enter(gw, &f2), 1);
+	pay_breaker_leave(&bc, gw, &f2, 0, "500"); /* the second failure in a row opens it */
+	ck_assert_str_eq(breaker_state(&bc, gw), "down");
+
+	fake_now_us += 11 * 1000000LL;
+	ck_assert_int_eq(pay_create(&bc, gw, &usd, &out, err, sizeof err), -1);
+	ck_assert_str_eq(breaker_state(&bc, gw), "half_open");
+	ck_assert_int_eq(pay_breaker_enter(gw, &trial), 1); /* the trial is still to take */
+	pay_breaker_leave(&bc, gw, &trial, 1, NULL);
+	ck_assert_str_eq(breaker_state(&bc, gw), "up");
+	pay_breaker_clock_set(NULL);
+	config_cleanup(&bc);
+}
+END_TEST
+
 static Suite *pay_suite(void)
 {
 	Suite *s = suite_create("pay");
@@ -1151,6 +1189,7 @@ static Suite *pay_suite(void)
 	TCase *brk = tcase_create("breaker");
 	tcase_add_test(brk, test_breaker_trial_belongs_to_a_call_started_after_the_open);
 	tcase_add_test(brk, test_breaker_trial_failure_reopens_and_stale_failures_count_nothing);
+	tcase_add_test(brk, test_breaker_ignores_a_currency_refusal);
 	suite_add_tcase(s, brk);
 
 	TCase *sbx = tcase_create("sandbox");
