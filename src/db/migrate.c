@@ -337,20 +337,34 @@ int db_restore(const char *db_path, const char *src, char *err, size_t errlen, c
 	 * nobody names (the sweep removes them), never a name without its file. */
 	if (rc == 0)
 		rc = run_hook(tmp, -1, err, errlen);
+	/* The database about to be kept carries its own uploads, so restoring it later brings
+	 * them back after the sweep removed the ones the restored database does not name. When
+	 * they cannot be packed the restore stops here, with nothing moved: going on would leave
+	 * those images nowhere once the sweep ran. */
+	int packed = 0;
+	if (rc == 0 && access(db_path, F_OK) == 0) {
+		char perr[256];
+		rc = run_hook(db_path, 0, perr, sizeof perr);
+		if (rc != 0)
+			snprintf(err, errlen, "cannot keep the old database's uploads with it: %s",
+			         perr);
+		packed = rc == 0;
+	}
 	if (rc == 0 && keep_old(db_path, kept) != 0) {
 		snprintf(err, errlen, "cannot keep the old database beside it: %s",
 		         strerror(errno));
 		rc = -1;
 	}
-	/* The kept database carries its own uploads, so restoring it later brings them back
-	 * after the sweep removed the ones the restored database does not name. */
-	char kerr[256];
-	if (rc == 0 && *kept && run_hook(*kept, 0, kerr, sizeof kerr) != 0)
-		log_warn("the kept database carries no uploads", json_pack("{ss}", "error", kerr));
 	if (rc == 0 && rename(tmp, db_path) != 0) { /* the one atomic step */
 		snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, db_path, strerror(errno));
 		rc = -1;
 	}
+	/* Still the live database (the kept name is a link to it): it drops the packed table
+	 * again, its files being where they were. */
+	char uerr[256];
+	if (rc != 0 && packed && run_hook(db_path, -1, uerr, sizeof uerr) != 0)
+		log_warn("the old database keeps its packed uploads",
+		         json_pack("{ss}", "error", uerr));
 	if (rc != 0)
 		unlink(tmp);
 	free(tmp);

@@ -812,6 +812,53 @@ START_TEST(test_totp_code_spent_with_the_sign_in)
 }
 END_TEST
 
+static int pack_fails(sqlite3 *copy, const void *ctx, int strict, char *err, size_t errlen)
+{
+	(void)copy, (void)ctx, (void)strict;
+	snprintf(err, errlen, "disk full");
+	return -1;
+}
+
+static int unpack_nothing(sqlite3 *copy, const void *ctx, char *err, size_t errlen)
+{
+	(void)copy, (void)ctx, (void)err, (void)errlen;
+	return 0;
+}
+
+/* The old database's uploads cannot be packed: the restore stops with the live database as it
+ * was and nothing kept beside it, instead of going on and losing its images to the sweep. */
+START_TEST(test_restore_stops_when_the_old_uploads_cannot_be_kept)
+{
+	char backup[320], err[256] = "", *kept = NULL;
+	snprintf(backup, sizeof backup, "%s/backup.db", tmpdir);
+	ck_assert_msg(db_backup(backup, err, sizeof err) == 0, "backup: %s", err);
+	ck_assert_int_eq(sqlite3_exec(db_conn(),
+	                              "INSERT INTO settings (key, value)"
+	                              " VALUES ('after.backup', '1')",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	db_shutdown();
+	const struct db_backup_hooks failing = {.pack = pack_fails, .unpack = unpack_nothing};
+	db_backup_hooks_set(&failing);
+	int rc = db_restore(dbpath, backup, err, sizeof err, &kept);
+	const struct db_backup_hooks none = {0};
+	db_backup_hooks_set(&none);
+	ck_assert_int_eq(rc, -1);
+	ck_assert_msg(strstr(err, "uploads") && strstr(err, "disk full"), "%s", err);
+	ck_assert_ptr_null(kept);
+	char cmd[400];
+	snprintf(cmd, sizeof cmd, "ls %s | grep -c before-restore", tmpdir);
+	FILE *ls = popen(cmd, "r");
+	int n = -1;
+	ck_assert_int_eq(fscanf(ls, "%d", &n), 1);
+	pclose(ls);
+	ck_assert_int_eq(n, 0);
+	ck_assert_msg(db_init(dbpath, 5000, err, sizeof err) == 0, "db_init: %s", err);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM settings WHERE key = 'after.backup'"), 1);
+	unlink(backup);
+}
+END_TEST
+
 static Suite *shop_suite(void)
 {
 	Suite *s = suite_create("shop");
@@ -819,6 +866,7 @@ static Suite *shop_suite(void)
 	tcase_add_checked_fixture(migr, setup_db, teardown_db);
 	tcase_add_test(migr, test_migrate_twice_is_a_no_op);
 	tcase_add_test(migr, test_failing_migration_leaves_nothing_behind);
+	tcase_add_test(migr, test_restore_stops_when_the_old_uploads_cannot_be_kept);
 	tcase_add_test(migr, test_migrations_apply_one_transaction_each);
 	suite_add_tcase(s, migr);
 
