@@ -134,9 +134,19 @@ int media_sweep(const struct config *cfg, int64_t now)
 	}
 	char *dir = media_dir(cfg);
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	free(dir);
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 	int removed = d || errno == ENOENT ? 0 : -1;
+	/* Said once per sweep (hourly): a folder made a symlink by hand is never swept, and
+	 * orphans would otherwise pile up without a sign. */
+	if (removed < 0) {
+		const char *why = strerror(errno);
+		struct stat st;
+		if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode))
+			why = "it is a symlink";
+		log_warn("uploads folder not swept",
+		         json_pack("{ss ss}", "path", dir, "error", why));
+	}
+	free(dir);
 	if (!d && dfd >= 0)
 		close(dfd);
 	struct dirent *e;

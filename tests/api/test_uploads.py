@@ -82,6 +82,25 @@ def test_replaced_and_deleted_images_are_removed_and_named_ones_stay(make_server
     assert {p.name for p in uploads(shop).iterdir()} == {name_b, third_b, name_o}
 
 
+def test_an_uploads_folder_made_a_symlink_is_not_swept_and_says_so(make_server, tmp_path):
+    shop = start_shop(make_server)
+    pid = shop.admin.product(name="Linked", price=100, keys=1)
+    image(shop, pid, PNG)
+    shop.srv.stop()
+    up = uploads(shop)
+    moved = tmp_path / "elsewhere"
+    os.rename(up, moved)
+    os.symlink(moved, up)
+    orphan = moved / ("e" * 32 + ".png")
+    orphan.write_bytes(PNG)
+    old = time.time() - ORPHAN_AGE - 60
+    os.utime(orphan, (old, old))
+    shop.srv.start()
+    rec = shop.srv.wait_for_log(lambda e: e.get("msg") == "uploads folder not swept", timeout=10)
+    assert rec["error"] == "it is a symlink" and rec["level"] == "warn", rec
+    assert orphan.exists(), "nothing is removed through the link"
+
+
 def test_sweep_removes_old_orphans_only(make_server, tmp_path):
     shop = start_shop(make_server)
     pid = shop.admin.product(name="Kept", price=100, keys=1)
