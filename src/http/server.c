@@ -666,6 +666,11 @@ void http_server_stop(int grace_ms)
 	/* The pool first: it finishes what it holds and resumes every suspended connection, which
 	 * libmicrohttpd requires before it stops; requests arriving later run on its workers. */
 	http_offload_stop();
+	/* A reply the pool finished past the grace was resumed just now: a moment for
+	 * libmicrohttpd to send it, or stopping would drop it (a 404 computed after 12 s of
+	 * waiting on the database was lost this way). Bounded: a stalled client gets no more. */
+	for (int waited = 0; atomic_load(&inflight) > 0 && waited < 1000; waited += 10)
+		usleep(10000);
 	MHD_stop_daemon(daemon_);
 	daemon_ = NULL;
 	http_counter_free(peer_conns);
