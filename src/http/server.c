@@ -654,6 +654,13 @@ void http_server_set_guard(http_handler guard)
 	server_guard = guard;
 }
 
+/* Waits up to ms for every request in flight to end. */
+static void wait_idle(int ms)
+{
+	for (int waited = 0; atomic_load(&inflight) > 0 && waited < ms; waited += 10)
+		usleep(10000);
+}
+
 void http_server_stop(int grace_ms)
 {
 	if (!daemon_)
@@ -661,16 +668,14 @@ void http_server_stop(int grace_ms)
 	MHD_socket fd = MHD_quiesce_daemon(daemon_);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
-	for (int waited = 0; atomic_load(&inflight) > 0 && waited < grace_ms; waited += 10)
-		usleep(10000);
+	wait_idle(grace_ms);
 	/* The pool first: it finishes what it holds and resumes every suspended connection, which
 	 * libmicrohttpd requires before it stops; requests arriving later run on its workers. */
 	http_offload_stop();
 	/* A reply the pool finished past the grace was resumed just now: a moment for
 	 * libmicrohttpd to send it, or stopping would drop it (a 404 computed after 12 s of
 	 * waiting on the database was lost this way). Bounded: a stalled client gets no more. */
-	for (int waited = 0; atomic_load(&inflight) > 0 && waited < 1000; waited += 10)
-		usleep(10000);
+	wait_idle(1000);
 	MHD_stop_daemon(daemon_);
 	daemon_ = NULL;
 	http_counter_free(peer_conns);

@@ -23,9 +23,7 @@ static const char *sql_key_count = "SELECT count(*) FROM card_keys WHERE product
                                    " AND (:status = '' OR status = :status)";
 /* A loop key already given to buyers stays: their delivery pages show it. */
 static const char *sql_key_delete = "DELETE FROM card_keys WHERE id = :id AND product_id = :pid"
-                                    " AND status = 'available'"
-                                    " AND NOT EXISTS (SELECT 1 FROM order_keys"
-                                    "  WHERE key_id = card_keys.id)";
+                                    " AND " KEY_FREE("card_keys");
 static const char *sql_key_exists = "SELECT 1 FROM card_keys WHERE id = :id AND product_id = :pid";
 static const char *sql_key_available = "SELECT secret FROM card_keys WHERE product_id = :pid"
                                        " AND status = 'available' ORDER BY id";

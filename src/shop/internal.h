@@ -94,6 +94,13 @@ void cardkey_sealed_free(struct sealed_key *keys, size_t n);
 json_t *cardkey_mask(const char *plain, size_t n);
 /* payment.c: the gateway name of a payment the merchant confirmed by hand (confirm-paid). */
 #define PAYMENT_MANUAL "manual"
+
+/* A free key: 'available' and never given to loop buyers (order_keys). A linked key stays
+ * 'available' for its buyers' pages but is never reserved, sold or deleted, and the stock
+ * counter stops counting it at its first link (product_extra.c). k names the card_keys row. */
+#define KEY_FREE(k)                                                                                \
+	k ".status = 'available' AND NOT EXISTS (SELECT 1 FROM order_keys o WHERE o.key_id = " k   \
+	  ".id)"
 struct payment_applied {
 	enum notify_outcome outcome;
 	int took_stock; /* free keys were taken (a late payment): the public stock moved */

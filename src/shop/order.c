@@ -42,13 +42,9 @@ static const char *sql_pending_net =
 static const char *sql_pending_email =
     "SELECT count(*), min(expires_at) FROM orders WHERE email = :email COLLATE NOCASE"
     " AND status = 'pending' AND expires_at > :now";
-/* A key linked to a loop order (order_keys) was given to every buyer of it: it stays
- * available for them but is never one buyer's alone, even once the product is no loop. */
-static const char *sql_reserve =
-    "UPDATE card_keys SET status = 'reserved', order_id = :oid WHERE id IN"
-    " (SELECT id FROM card_keys WHERE product_id = :pid AND status = 'available'"
-    "  AND NOT EXISTS (SELECT 1 FROM order_keys WHERE key_id = card_keys.id)"
-    "  ORDER BY id LIMIT :qty)";
+static const char *sql_reserve = "UPDATE card_keys SET status = 'reserved', order_id = :oid"
+                                 " WHERE id IN (SELECT id FROM card_keys WHERE product_id = :pid"
+                                 " AND " KEY_FREE("card_keys") " ORDER BY id LIMIT :qty)";
 
 /* Plain syntax check: one '@', a dot in the domain, no spaces or controls. */
 int order_email_valid(const char *e)
@@ -142,8 +138,7 @@ static void new_order_no(char out[33])
 	clock_gettime(CLOCK_REALTIME, &ts);
 	struct tm tm;
 	gmtime_r(&ts.tv_sec, &tm);
-	long long usec = ((long long)tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec) * 1000000LL +
-	                 ts.tv_nsec / 1000;
+	long long usec = (long long)(ts.tv_sec % 86400) * 1000000 + ts.tv_nsec / 1000;
 	char rnd[7];
 	sec_random_hex(rnd, 3);
 	snprintf(out, 33, "%04d%02d%02d%010llx%.6s", (tm.tm_year + 1900) % 10000,

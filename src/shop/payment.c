@@ -39,11 +39,8 @@ static const char *sql_coupon_retake =
 static const char *sql_dup_seen =
     "SELECT count(*) FROM payment_events WHERE order_no = :no AND gateway = :g"
     " AND trade_no = :t AND outcome LIKE 'duplicate_payment%'";
-/* The keys order_reserve_keys can take: not one given to loop buyers (order.c). */
-static const char *sql_free =
-    "SELECT count(*) FROM (SELECT 1 FROM card_keys WHERE product_id = :pid"
-    " AND status = 'available' AND NOT EXISTS (SELECT 1 FROM order_keys"
-    "  WHERE key_id = card_keys.id) LIMIT :qty)";
+static const char *sql_free = "SELECT count(*) FROM (SELECT 1 FROM card_keys WHERE product_id ="
+                              " :pid AND " KEY_FREE("card_keys") " LIMIT :qty)";
 
 struct apply_ctx {
 	const struct config *cfg;

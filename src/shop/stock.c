@@ -3,11 +3,9 @@
 #include "cardshop/log.h"
 #include "internal.h"
 
-/* available: the keys free to sell, so not a key given to loop buyers (order_keys), which
- * stays 'available' for them but is never reserved (product_extra.c uncounts it). */
+/* available: the free keys (KEY_FREE). */
 #define FREE_KEYS                                                                                  \
-	"(SELECT count(*) FROM card_keys k WHERE k.product_id = p.id AND k.status = 'available'"   \
-	" AND NOT EXISTS (SELECT 1 FROM order_keys o WHERE o.key_id = k.id))"
+	"(SELECT count(*) FROM card_keys k WHERE k.product_id = p.id AND " KEY_FREE("k") ")"
 static const char *sql_mismatch =
     "SELECT count(*) FROM products p LEFT JOIN product_stock s ON s.product_id = p.id"
     " WHERE s.product_id IS NULL"
