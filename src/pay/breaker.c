@@ -39,6 +39,13 @@ static enum breaker_state state_locked(const struct breaker *b, int64_t now)
 	return now < b->open_until_us ? B_DOWN : B_HALF_OPEN;
 }
 
+/* Whether a call would be let through now: up, or half-open with the trial still free. */
+static int admits_locked(const struct breaker *b, int64_t now)
+{
+	enum breaker_state s = state_locked(b, now);
+	return s == B_UP || (s == B_HALF_OPEN && !b->trial);
+}
+
 /* Whether a call may go out now; in half-open only one caller gets through (the trial). */
 int pay_breaker_enter(const struct gateway *gw, struct pay_breaker_ticket *t)
 {
@@ -46,7 +53,7 @@ int pay_breaker_enter(const struct gateway *gw, struct pay_breaker_ticket *t)
 	pthread_mutex_lock(&lock);
 	struct breaker *b = &breakers[pay_gateway_index(gw)];
 	enum breaker_state s = state_locked(b, now);
-	int ok = s == B_UP || (s == B_HALF_OPEN && !b->trial);
+	int ok = admits_locked(b, now);
 	if (s == B_HALF_OPEN && ok)
 		b->trial = 1;
 	t->trial = s == B_HALF_OPEN && ok;
@@ -154,9 +161,7 @@ int pay_gateway_up(const struct gateway *gw)
 	size_t i = pay_gateway_index(gw);
 	int64_t now = clock_us();
 	pthread_mutex_lock(&lock);
-	const struct breaker *b = &breakers[i];
-	enum breaker_state s = state_locked(b, now);
-	int up = s == B_UP || (s == B_HALF_OPEN && !b->trial);
+	int up = admits_locked(&breakers[i], now);
 	pthread_mutex_unlock(&lock);
 	return up;
 }
