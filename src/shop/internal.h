@@ -149,6 +149,8 @@ int mail_template_read(const char *name, const char *lang, char **out, int *stor
 /* tpl with its placeholders filled: plain text (CRLF lines) or, with html, an HTML document in
  * which every value is escaped. Malloc'd. */
 char *mail_template_render(const char *tpl, const struct mail_values *v, int html);
+/* mail_template.c: the languages a template has (NULL past the last; static strings). */
+const char *mail_template_lang(size_t i);
 /* mail_template.c: s[0..n) HTML-escaped onto b. */
 void mail_html_escape(struct buf *b, const char *s, size_t n);
 /* mail.c: an amount in minor units as the buyer's mails write it, into out. */
