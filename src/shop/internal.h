@@ -156,10 +156,14 @@ int mail_template_read(const char *name, const char *lang, char **out, int *stor
 /* tpl with its placeholders filled: plain text (CRLF lines) or, with html, an HTML document in
  * which every value is escaped. Malloc'd. */
 char *mail_template_render(const char *tpl, const struct mail_values *v, int html);
+/* mail_template.c: the languages a template has (NULL past the last; static strings). */
+const char *mail_template_lang(size_t i);
 /* mail_template.c: s[0..n) HTML-escaped onto b. */
 void mail_html_escape(struct buf *b, const char *s, size_t n);
 /* mail.c: an amount in minor units as the buyer's mails write it, into out. */
 void mail_amount_format(char *out, size_t n, int64_t amount, const char *currency, int zh);
+/* mail.c: the order status in the buyer's language (a static string). */
+const char *mail_status_text(enum order_status s, int zh);
 /* merchant_mail.c: the Telegram line of an order event and of a product running low, in the
  * merchant's language (cfg borrowed). Malloc'd. */
 char *merchant_order_line(const struct config *cfg, enum shop_event ev, const struct order_row *o);

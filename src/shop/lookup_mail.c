@@ -104,21 +104,11 @@ int order_lookup_mail_request(const char *email, struct shop_err *err)
 
 /* ---- the mail ---- */
 
-/* The status as the buyer reads it. */
+/* The status as the buyer reads it (a name it does not know is shown as stored). */
 static const char *status_words(const char *s, int zh)
 {
-	static const struct {
-		const char *name, *en, *zh;
-	} words[] = {
-	    {"pending", "awaiting payment", "待付款"}, {"paid", "paid", "已付款"},
-	    {"delivered", "delivered", "已发货"},      {"expired", "expired", "已过期"},
-	    {"paid_undelivered", "paid", "已付款"},    {"refunded", "refunded", "已退款"},
-	    {"cancelled", "cancelled", "已取消"},
-	};
-	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-		if (strcmp(words[i].name, s) == 0)
-			return zh ? words[i].zh : words[i].en;
-	return s;
+	enum order_status st;
+	return order_status_parse(s, &st) == 0 ? mail_status_text(st, zh) : s;
 }
 
 struct line {

@@ -35,14 +35,21 @@ static int compose_parts(const char *kind, const struct mail_values *v, struct m
 	return 0;
 }
 
-/* {status} in the buyer's words (the mails go out for these two states). */
-static const char *status_text(enum order_status s, int zh)
+/* {status} in the buyer's words: the order mails and the lookup mail's list. */
+const char *mail_status_text(enum order_status s, int zh)
 {
-	if (s == ORDER_DELIVERED)
-		return zh ? "已发货" : "delivered";
-	if (s == ORDER_PAID || s == ORDER_PAID_UNDELIVERED)
-		return zh ? "已付款" : "paid";
-	return order_status_name(s);
+	static const char *const words[][2] = {
+	    [ORDER_PENDING] = {"awaiting payment", "待付款"},
+	    [ORDER_PAID] = {"paid", "已付款"},
+	    [ORDER_DELIVERED] = {"delivered", "已发货"},
+	    [ORDER_EXPIRED] = {"expired", "已过期"},
+	    [ORDER_PAID_UNDELIVERED] = {"paid", "已付款"},
+	    [ORDER_REFUNDED] = {"refunded", "已退款"},
+	    [ORDER_CANCELLED] = {"cancelled", "已取消"},
+	};
+	if ((int)s < 0 || (size_t)s >= sizeof words / sizeof words[0])
+		return order_status_name(s);
+	return words[s][zh ? 1 : 0];
 }
 
 /* as the shop's pages write it: "¥12.34" for a Chinese buyer, "12.34 CNY" otherwise */
@@ -80,7 +87,7 @@ int order_mail_compose(const struct config *cfg, int64_t order_id, struct mail *
 	                        .quantity = qty,
 	                        .amount = amount,
 	                        .order_url = url,
-	                        .status = status_text(o.status, zh),
+	                        .status = mail_status_text(o.status, zh),
 	                        .lang = lang,
 	                        .keys = keys};
 	int rc = compose_parts(delivered ? "delivery" : "paid", &v, m);

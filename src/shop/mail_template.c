@@ -48,9 +48,19 @@ static const struct template_def *def_find(const char *name)
 	return NULL;
 }
 
+static const char *const langs[] = {"en", "zh-CN"};
+
+const char *mail_template_lang(size_t i)
+{
+	return i < sizeof langs / sizeof langs[0] ? langs[i] : NULL;
+}
+
 static int lang_known(const char *lang)
 {
-	return strcmp(lang, "en") == 0 || strcmp(lang, "zh-CN") == 0;
+	for (size_t i = 0; mail_template_lang(i); i++)
+		if (strcmp(langs[i], lang) == 0)
+			return 1;
+	return 0;
 }
 
 const char *mail_template_name(size_t i)

@@ -82,12 +82,12 @@ int media_file_write(const struct config *cfg, const char *name, const void *dat
 		unlink(tmp);
 		rc = -1;
 	}
-	/* The rename durable before the commit that names the file. */
+	/* The rename durable before the commit that names the file (or the restored database). */
 	int dfd = rc == 0 ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-	if (dfd >= 0) {
-		fsync(dfd);
+	if (rc == 0 && (dfd < 0 || fsync(dfd) != 0))
+		rc = -1;
+	if (dfd >= 0)
 		close(dfd);
-	}
 out:
 	if (rc != 0)
 		log_error("storing an upload failed",

@@ -239,19 +239,6 @@ out:
 	return rc;
 }
 
-/* Makes the renames into uploads/ durable before the database that names them replaces the
- * live one. */
-static int dir_sync(const struct config *cfg)
-{
-	char *dir = media_dir(cfg);
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(dir);
-	int rc = fd >= 0 && fsync(fd) == 0 ? 0 : -1;
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
 /* 1 when the copy has the table of uploads, 0 not (a backup from before they travelled with
  * it), -1 on error. */
 static int has_uploads(sqlite3 *copy)
@@ -299,10 +286,6 @@ int media_backup_unpack(sqlite3 *copy, const void *ctx, char *err, size_t errlen
 	if (rc == 0 && step != SQLITE_DONE)
 		rc = -1;
 	sqlite3_finalize(st);
-	if (rc == 0 && n > 0 && dir_sync(cfg) != 0) {
-		snprintf(err, errlen, "cannot sync the uploads folder: %s", strerror(errno));
-		rc = -2;
-	}
 	if (rc == 0 &&
 	    sqlite3_exec(copy, "DROP TABLE backup_uploads", NULL, NULL, NULL) != SQLITE_OK)
 		rc = -1;

@@ -135,17 +135,15 @@ static json_t *value_json(const struct config *cfg, size_t i)
 
 /* The buyer's mail templates are settings too, though no config file names them: one key
  * `mail.template.<name>.<lang>` per template and language, read by mail_template_get. */
-static const char *const template_langs[] = {"en", "zh-CN"};
-#define TEMPLATE_LANGS (sizeof template_langs / sizeof template_langs[0])
 
 /* 1 when key is one of the template keys, else 0. */
 static int template_key(const char *key)
 {
 	for (size_t i = 0; mail_template_name(i); i++)
-		for (size_t l = 0; l < TEMPLATE_LANGS; l++) {
+		for (size_t l = 0; mail_template_lang(l); l++) {
 			char name[128];
 			snprintf(name, sizeof name, "mail.template.%s.%s", mail_template_name(i),
-			         template_langs[l]);
+			         mail_template_lang(l));
 			if (strcmp(name, key) == 0)
 				return 1;
 		}
@@ -155,9 +153,9 @@ static int template_key(const char *key)
 /* Every template key into out, with its text (the merchant's or the built-in one). 0 or -1. */
 static int templates_json(json_t *out)
 {
-	for (size_t l = 0; l < TEMPLATE_LANGS; l++) /* a language's texts side by side */
+	for (size_t l = 0; mail_template_lang(l); l++) /* a language's texts side by side */
 		for (size_t i = 0; mail_template_name(i); i++) {
-			const char *tname = mail_template_name(i), *lang = template_langs[l];
+			const char *tname = mail_template_name(i), *lang = mail_template_lang(l);
 			char name[128], *text = NULL;
 			int stored = 0;
 			if (mail_template_read(tname, lang, &text, &stored) != 0)
