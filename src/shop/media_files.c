@@ -175,7 +175,8 @@ static int read_full(int fd, unsigned char *d, size_t n)
 }
 
 /* 0 packed (or left out with a warning), 1 gone and strict, -1 failed. */
-static int pack_one(sqlite3_stmt *ins, const struct config *cfg, const char *name, int strict)
+static int pack_one(sqlite3_stmt *ins, const struct config *cfg, const char *name, int strict,
+                    char *err, size_t errlen)
 {
 	const char *type;
 	uint64_t size = 0;
@@ -192,7 +193,11 @@ static int pack_one(sqlite3_stmt *ins, const struct config *cfg, const char *nam
 		return 0;
 	}
 	unsigned char *data = xmalloc(size ? size : 1);
+	errno = 0;
 	int rc = read_full(fd, data, size);
+	if (rc != 0) /* the database is fine: name the file, not SQLite's last message */
+		snprintf(err, errlen, "cannot read the upload %s: %s", name,
+		         errno ? strerror(errno) : "shorter than it was");
 	close(fd);
 	if (rc == 0) {
 		sqlite3_bind_text(ins, 1, name, -1, SQLITE_STATIC);
@@ -208,6 +213,7 @@ int media_backup_pack(sqlite3 *copy, const void *ctx, int strict, char *err, siz
 {
 	sqlite3_stmt *names = NULL, *ins = NULL;
 	int rc = -1;
+	err[0] = '\0';
 	if (sqlite3_exec(copy,
 	                 "BEGIN; DROP TABLE IF EXISTS backup_uploads;"
 	                 " CREATE TABLE backup_uploads (name TEXT PRIMARY KEY, data BLOB NOT NULL)",
@@ -219,11 +225,12 @@ int media_backup_pack(sqlite3 *copy, const void *ctx, int strict, char *err, siz
 	int step;
 	rc = 0;
 	while (rc == 0 && (step = sqlite3_step(names)) == SQLITE_ROW)
-		rc = pack_one(ins, ctx, (const char *)sqlite3_column_text(names, 0), strict);
+		rc = pack_one(ins, ctx, (const char *)sqlite3_column_text(names, 0), strict, err,
+		              errlen);
 	if (rc == 0 && step != SQLITE_DONE)
 		rc = -1;
 out:
-	if (rc == -1)
+	if (rc == -1 && !err[0])
 		snprintf(err, errlen, "cannot add the uploads to the backup: %s",
 		         sqlite3_errmsg(copy));
 	sqlite3_finalize(names);
